@@ -1,0 +1,73 @@
+// swift-tools-version: 6.0
+//
+// Kiln: a machine-image builder that speaks Packer's JSON template language.
+//
+// The layers, bottom up (see README "Architecture"):
+//   C libraries      CCurl, CLibSSH2, COpenSSL (system libraries: pkg-config + headers only)
+//                    CCurlShims (typed wrappers for curl's variadic setopt/getinfo)
+//   KilnCore         template loader with positions, variables, interpolation, diagnostics,
+//                    plugin configuration decoding and the plugin registry
+//   KilnAWS          OpenSSL digests for SigV4, the libcurl transport, the EC2/STS client
+//   KilnSSH          libssh2 owners and the SSH communicator
+//   KilnBuilders / KilnProvisioners / KilnPostProcessors   the plugins, by Packer type name
+//   KilnCLI          argument-parser commands; `kiln` is one file over it
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("MemberImportVisibility"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+  name: "kiln",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "kiln", targets: ["kiln"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // C libraries
+    .systemLibrary(
+      name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .systemLibrary(
+      name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+    .systemLibrary(
+      name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+    .target(name: "CCurlShims", dependencies: ["CCurl"]),
+
+    // Libraries
+    .target(name: "KilnCore", swiftSettings: strictSettings),
+    .target(
+      name: "KilnAWS",
+      dependencies: ["KilnCore", "CCurl", "CCurlShims", "COpenSSL"],
+      swiftSettings: strictSettings),
+    .target(
+      name: "KilnSSH",
+      dependencies: ["KilnCore", "CLibSSH2", "COpenSSL"],
+      swiftSettings: strictSettings),
+    .target(name: "KilnBuilders", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .target(name: "KilnProvisioners", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .target(name: "KilnPostProcessors", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .target(
+      name: "KilnCLI",
+      dependencies: [
+        "KilnCore", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
+        "KilnPostProcessors",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strictSettings),
+    .executableTarget(name: "kiln", dependencies: ["KilnCLI"], swiftSettings: strictSettings),
+
+    // Tests
+    .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS"], swiftSettings: strictSettings),
+    .testTarget(name: "KilnSSHTests", dependencies: ["KilnSSH"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnCLITests",
+      dependencies: ["KilnCLI", "KilnCore"],
+      swiftSettings: strictSettings),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+#ifndef KILN_CLIBSSH2_SHIM_H
+#define KILN_CLIBSSH2_SHIM_H
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#endif

@@ -1,0 +1,434 @@
+import Foundation
+
+/// Renders strings with `{{ }}` actions in a `RenderContext`.
+///
+/// Pure: the only inputs are the string and the context (the clock, the environment and the
+/// directories are in the context), so the same call always gives the same answer.
+public enum Interpolator {
+  public struct Result: Sendable {
+    public var output: String
+    /// Problems that do not stop rendering (an undeclared variable, a deprecated function).
+    public var warnings: [InterpolationError]
+    /// True when some action was left as written for a later phase.
+    public var hasDeferred: Bool
+  }
+
+  /// Renders `text`. Like Packer's `interpolate.Render`, output that still contains actions is
+  /// rendered again until it stops changing (so a variable whose value is `{{timestamp}}`
+  /// works), at most `maximumPasses` times.
+  public static func render(_ text: String, in context: RenderContext) throws(InterpolationError) -> Result {
+    guard text.contains("{{") else { return Result(output: text, warnings: [], hasDeferred: false) }
+    var template = try InterpolationTemplate.parse(text)
+    var evaluation = Evaluation(context: context)
+    var output = try evaluation.render(template.nodes)
+    var passes = 1
+    while output.contains("{{"), output != template.source, passes < maximumPasses {
+      // Errors in a second pass come from a value, not from the template: keep the first
+      // pass's output if the value is not a valid template.
+      guard let next = try? InterpolationTemplate.parse(output) else { break }
+      template = next
+      let rendered = try evaluation.render(template.nodes)
+      if rendered == output { break }
+      output = rendered
+      passes += 1
+    }
+    return Result(output: output, warnings: evaluation.warnings, hasDeferred: evaluation.deferred)
+  }
+
+  public static let maximumPasses = 100
+
+  /// Parses `text` and checks every function is allowed in `context` without evaluating:
+  /// used by `validate -syntax-only`.
+  public static func check(_ text: String) throws(InterpolationError) {
+    _ = try InterpolationTemplate.parse(text)
+  }
+}
+
+private let cleanResourceAllowed: Set<Unicode.Scalar> = Set(
+  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789()[] ./-'@_".unicodeScalars)
+
+private struct Evaluation {
+  let context: RenderContext
+  var warnings: [InterpolationError] = []
+  var deferred = false
+
+  init(context: RenderContext) { self.context = context }
+
+  mutating func render(_ nodes: [InterpolationTemplate.Node]) throws(InterpolationError) -> String {
+    var out = ""
+    for node in nodes {
+      switch node {
+      case .text(let text):
+        out += text
+      case .action(let pipeline):
+        let value = try evaluate(pipeline, dot: .map(context.fields))
+        if value == .deferred {
+          deferred = true
+          out += pipeline.source
+        } else {
+          out += value.rendered
+        }
+      case .conditional(let kind, let pipeline, let then, let otherwise):
+        let value = try evaluate(pipeline, dot: .map(context.fields))
+        if value == .deferred {
+          throw InterpolationError("this {{\(kind.rawValue)}} depends on a value that is only known later in the build; it cannot be used here", at: pipeline.offset)
+        }
+        switch kind {
+        case .if, .with:
+          out += try render(value.isTruthy ? then : otherwise)
+        case .range:
+          let items: [TemplateValue]
+          switch value {
+          case .list(let l): items = l
+          case .map(let m): items = m.keys.sorted().map { m[$0]! }
+          case .null: items = []
+          default: throw InterpolationError("range can't iterate over \(value.typeName)", at: pipeline.offset)
+          }
+          if items.isEmpty { out += try render(otherwise) }
+          for _ in items { out += try render(then) }
+        }
+      }
+    }
+    return out
+  }
+
+  mutating func evaluate(_ pipeline: InterpolationTemplate.Pipeline, dot: TemplateValue) throws(InterpolationError) -> TemplateValue {
+    var previous: TemplateValue?
+    for command in pipeline.commands {
+      previous = try evaluate(command, dot: dot, piped: previous)
+    }
+    return previous ?? .null
+  }
+
+  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
+    let first = command.operands[0]
+    if case .function(let name, let offset) = first {
+      var arguments: [TemplateValue] = []
+      for operand in command.operands.dropFirst() {
+        arguments.append(try value(of: operand, dot: dot))
+      }
+      if let piped { arguments.append(piped) }
+      // Go evaluates `and`/`or` lazily, but no argument here has side effects.
+      if name != "build", arguments.contains(.deferred) { return .deferred }
+      return try call(name, arguments, at: offset)
+    }
+    if command.operands.count > 1 || piped != nil {
+      throw InterpolationError("can't give an argument to a non-function", at: command.operands[command.operands.count > 1 ? 1 : 0].offset)
+    }
+    return try value(of: first, dot: dot)
+  }
+
+  mutating func value(of operand: InterpolationTemplate.Operand, dot: TemplateValue) throws(InterpolationError) -> TemplateValue {
+    switch operand {
+    case .function(let name, let offset): return try call(name, [], at: offset)
+    case .string(let s, _): return .string(s)
+    case .integer(let i, _): return .integer(i)
+    case .float(let d, _): return .float(d)
+    case .bool(let b, _): return .bool(b)
+    case .null: return .null
+    case .pipeline(let p): return try evaluate(p, dot: dot)
+    case .field(let path, let offset):
+      guard let head = path.first else { return dot }
+      if context.deferredFields.contains(head) { return .deferred }
+      guard var current = context.fields[head] else {
+        let available = Set(context.fields.keys).union(context.deferredFields)
+        if available.isEmpty {
+          throw InterpolationError(".\(head) is not available here: this field has no template data", at: offset)
+        }
+        let hint = Suggestions.closest(to: head, in: available).map { "; did you mean .\($0)?" } ?? ""
+        throw InterpolationError(".\(head) is not available here (available: \(available.sorted().map { "." + $0 }.joined(separator: ", ")))\(hint)", at: offset)
+      }
+      for name in path.dropFirst() {
+        guard case .map(let fields) = current else {
+          throw InterpolationError("can't evaluate field \(name) in a \(current.typeName)", at: offset)
+        }
+        current = fields[name] ?? .null
+      }
+      return current
+    }
+  }
+
+  // MARK: - Functions
+
+  mutating func call(_ name: String, _ args: [TemplateValue], at offset: Int) throws(InterpolationError) -> TemplateValue {
+    func arity(_ range: ClosedRange<Int>) throws(InterpolationError) {
+      guard range.contains(args.count) else {
+        let expected = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
+        throw InterpolationError("wrong number of arguments for \(name): want \(expected), got \(args.count)", at: offset)
+      }
+    }
+    func string(_ i: Int) throws(InterpolationError) -> String {
+      switch args[i] {
+      case .string(let s): return s
+      case .integer, .float, .bool: return args[i].rendered
+      default: throw InterpolationError("argument \(i + 1) of \(name) must be a string, not \(args[i].typeName)", at: offset)
+      }
+    }
+    func integer(_ i: Int) throws(InterpolationError) -> Int {
+      switch args[i] {
+      case .integer(let n): return n
+      case .string(let s): if let n = Int(s) { return n }
+      case .float(let d): if d == d.rounded() { return Int(d) }
+      default: break
+      }
+      throw InterpolationError("argument \(i + 1) of \(name) must be an integer, not \(args[i].rendered.isEmpty ? args[i].typeName : "\"\(args[i].rendered)\"")", at: offset)
+    }
+
+    switch name {
+    case "user":
+      try arity(1...1)
+      let key = try string(0)
+      if let value = context.variables[key] { return .string(value) }
+      if context.phase == .variables {
+        throw InterpolationError("variable not set: \(key): make sure the variable you reference is defined; every variable used to build another is required", at: offset)
+      }
+      if !context.declaredVariables.contains(key) {
+        warnings.append(InterpolationError("variable '\(key)' is not declared in \"variables\" and was not given with -var; it renders as an empty string", at: offset))
+      }
+      return .string("")
+    case "env":
+      try arity(1...1)
+      guard context.phase == .variables else {
+        throw InterpolationError("env vars are not allowed here: {{env}} works only in a variable's default; declare a variable with this default and use {{user}}", at: offset)
+      }
+      return .string(context.environment[try string(0)] ?? "")
+    case "timestamp":
+      try arity(0...0)
+      return .string(String(context.clock.unixSeconds))
+    case "isotime":
+      try arity(0...1)
+      let layout = args.isEmpty ? GoTimeLayout.rfc3339 : try string(0)
+      return .string(GoTimeLayout.format(context.clock.start, layout: layout))
+    case "strftime":
+      try arity(1...1)
+      return .string(Self.strftime(try string(0), context.clock))
+    case "uuid":
+      try arity(0...0)
+      return .string(Self.timeOrderedUUID(context.clock))
+    case "clean_resource_name", "clean_ami_name":
+      try arity(1...1)
+      if name == "clean_ami_name" {
+        warnings.append(InterpolationError("clean_ami_name is deprecated (removed in Packer 1.5); use clean_resource_name", at: offset))
+      }
+      var out = String.UnicodeScalarView()
+      for scalar in try string(0).unicodeScalars {
+        out.append(cleanResourceAllowed.contains(scalar) ? scalar : "-")
+      }
+      return .string(String(out))
+    case "build_name":
+      try arity(0...0)
+      guard let buildName = context.buildName else { throw InterpolationError("build_name is not available here (it works in builders, provisioners and post-processors)", at: offset) }
+      return .string(buildName)
+    case "build_type":
+      try arity(0...0)
+      guard let buildType = context.buildType else { throw InterpolationError("build_type is not available here (it works in builders, provisioners and post-processors)", at: offset) }
+      return .string(buildType)
+    case "template_dir":
+      try arity(0...0)
+      guard let directory = context.templateDirectory else { throw InterpolationError("template_dir is not available: the template was not read from a file", at: offset) }
+      return .string(directory)
+    case "pwd":
+      try arity(0...0)
+      return .string(context.workingDirectory)
+    case "packer_version":
+      try arity(0...0)
+      return .string(context.packerVersion)
+    case "split":
+      try arity(3...3)
+      let parts = try string(0).components(separatedBy: try string(1))
+      let index = try integer(2)
+      guard index >= 0, index < parts.count else {
+        throw InterpolationError("split: index \(index) out of range: the string has \(parts.count) part(s)", at: offset)
+      }
+      return .string(parts[index])
+    case "replace":
+      try arity(4...4)
+      return .string(Self.replace(try string(3), try string(0), try string(1), limit: try integer(2)))
+    case "replace_all":
+      try arity(3...3)
+      return .string(Self.replace(try string(2), try string(0), try string(1), limit: -1))
+    case "lower":
+      try arity(1...1)
+      return .string(try string(0).lowercased())
+    case "upper":
+      try arity(1...1)
+      return .string(try string(0).uppercased())
+    case "build":
+      try arity(1...1)
+      guard context.phase == .provisioner || context.phase == .postProcessor else {
+        throw InterpolationError("build is only available in provisioners and post-processors", at: offset)
+      }
+      let key = try string(0)
+      guard context.buildKeys.contains(key) || context.buildValues?[key] != nil else {
+        let hint = Suggestions.closest(to: key, in: context.buildKeys).map { "; did you mean `\($0)`?" } ?? ""
+        throw InterpolationError("build: unknown key `\(key)`\(hint) (known: \(context.buildKeys.sorted().joined(separator: ", ")))", at: offset)
+      }
+      guard let values = context.buildValues else { return .deferred }
+      return .string(values[key] ?? "")
+    case "sed":
+      throw InterpolationError("sed is deprecated and removed in Packer; use replace or replace_all", at: offset)
+    case "consul_key", "vault", "aws_secretsmanager", "aws_secretsmanager_raw":
+      guard context.phase == .variables else {
+        throw InterpolationError("\(name) is only allowed in a variable's default", at: offset)
+      }
+      throw InterpolationError("\(name) is not supported by kiln: pass the secret with -var or -var-file and list it in \"sensitive-variables\"", at: offset)
+    case "and":
+      guard !args.isEmpty else { try arity(1...Int.max) ; return .null }
+      return args.first { !$0.isTruthy } ?? args.last!
+    case "or":
+      guard !args.isEmpty else { try arity(1...Int.max) ; return .null }
+      return args.first { $0.isTruthy } ?? args.last!
+    case "not":
+      try arity(1...1)
+      return .bool(!args[0].isTruthy)
+    case "eq":
+      try arity(2...Int.max)
+      return .bool(args.dropFirst().contains { Self.equal(args[0], $0) })
+    case "ne":
+      try arity(2...2)
+      return .bool(!Self.equal(args[0], args[1]))
+    case "lt", "le", "gt", "ge":
+      try arity(2...2)
+      let order = try Self.compare(args[0], args[1], name, offset)
+      switch name {
+      case "lt": return .bool(order < 0)
+      case "le": return .bool(order <= 0)
+      case "gt": return .bool(order > 0)
+      default: return .bool(order >= 0)
+      }
+    case "len":
+      try arity(1...1)
+      switch args[0] {
+      case .string(let s): return .integer(s.utf8.count)
+      case .list(let l): return .integer(l.count)
+      case .map(let m): return .integer(m.count)
+      default: throw InterpolationError("len of \(args[0].typeName)", at: offset)
+      }
+    case "index":
+      try arity(1...Int.max)
+      var current = args[0]
+      for key in args.dropFirst() {
+        switch (current, key) {
+        case (.list(let l), .integer(let i)):
+          guard i >= 0, i < l.count else { throw InterpolationError("index out of range: \(i)", at: offset) }
+          current = l[i]
+        case (.map(let m), .string(let k)): current = m[k] ?? .null
+        case (.string(let s), .integer(let i)):
+          let bytes = Array(s.utf8)
+          guard i >= 0, i < bytes.count else { throw InterpolationError("index out of range: \(i)", at: offset) }
+          current = .integer(Int(bytes[i]))
+        default: throw InterpolationError("can't index \(current.typeName) with \(key.typeName)", at: offset)
+        }
+      }
+      return current
+    case "print":
+      return .string(Self.goSprint(args))
+    case "println":
+      return .string(args.map(\.rendered).joined(separator: " ") + "\n")
+    case "printf":
+      try arity(1...Int.max)
+      return .string(Self.printf(try string(0), Array(args.dropFirst())))
+    case "urlquery":
+      let text = args.map(\.rendered).joined()
+      return .string(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? text)
+    case "html", "js":
+      let text = args.map(\.rendered).joined()
+      let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&#34;").replacingOccurrences(of: "'", with: "&#39;")
+      return .string(escaped)
+    default:
+      throw InterpolationError("function \"\(name)\" not defined", at: offset)
+    }
+  }
+
+  // MARK: - Helpers
+
+  static func replace(_ source: String, _ old: String, _ new: String, limit: Int) -> String {
+    if limit < 0 { return old.isEmpty ? source : source.replacingOccurrences(of: old, with: new) }
+    var result = ""
+    var rest = Substring(source)
+    var count = 0
+    while count < limit, !old.isEmpty, let range = rest.range(of: old) {
+      result += rest[..<range.lowerBound] + new
+      rest = rest[range.upperBound...]
+      count += 1
+    }
+    return result + rest
+  }
+
+  static func equal(_ a: TemplateValue, _ b: TemplateValue) -> Bool {
+    switch (a, b) {
+    case (.integer(let x), .float(let y)): Double(x) == y
+    case (.float(let x), .integer(let y)): x == Double(y)
+    default: a == b
+    }
+  }
+
+  static func compare(_ a: TemplateValue, _ b: TemplateValue, _ name: String, _ offset: Int) throws(InterpolationError) -> Int {
+    switch (a, b) {
+    case (.string(let x), .string(let y)): return x < y ? -1 : x == y ? 0 : 1
+    case (.integer(let x), .integer(let y)): return x < y ? -1 : x == y ? 0 : 1
+    case (.float, _), (_, .float), (.integer, _):
+      guard let x = Double(a.rendered), let y = Double(b.rendered) else { break }
+      return x < y ? -1 : x == y ? 0 : 1
+    default: break
+    }
+    throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
+  }
+
+  /// Go's Sprint: spaces between operands when neither is a string.
+  static func goSprint(_ args: [TemplateValue]) -> String {
+    var out = ""
+    for (i, arg) in args.enumerated() {
+      if i > 0, !(arg.isString || args[i - 1].isString) { out += " " }
+      out += arg.rendered
+    }
+    return out
+  }
+
+  /// printf with the verbs templates use: %s %v %d %q %f %x %%.
+  static func printf(_ format: String, _ args: [TemplateValue]) -> String {
+    var out = ""
+    var iterator = args.makeIterator()
+    var chars = Array(format)[...]
+    while let c = chars.popFirst() {
+      guard c == "%" else { out.append(c); continue }
+      guard let verb = chars.popFirst() else { out += "%!(NOVERB)"; break }
+      if verb == "%" { out += "%"; continue }
+      guard let arg = iterator.next() else { out += "%!\(verb)(MISSING)"; continue }
+      switch verb {
+      case "q": out += "\"" + arg.rendered.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+      case "x": out += arg.rendered.utf8.map { String(format: "%02x", $0) }.joined()
+      case "f": out += String(format: "%f", Double(arg.rendered) ?? 0)
+      default: out += arg.rendered
+      }
+    }
+    return out
+  }
+
+  static func strftime(_ format: String, _ clock: BuildClock) -> String {
+    var seconds = time_t(clock.unixSeconds)
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    var buffer = [CChar](repeating: 0, count: 512)
+    let count = Foundation.strftime(&buffer, buffer.count, format, &parts)
+    return String(decoding: buffer.prefix(count).map(UInt8.init(bitPattern:)), as: UTF8.self)
+  }
+
+  /// Packer's time-ordered UUID: the first 8 hex digits are the Unix time, the rest random.
+  static func timeOrderedUUID(_ clock: BuildClock) -> String {
+    var generator = SystemRandomNumberGenerator()
+    let random = (0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    let hex = random.map { String(format: "%02x", $0) }.joined()
+    let time = String(format: "%08x", UInt32(truncatingIfNeeded: clock.unixSeconds))
+    let r = Array(hex)
+    return "\(time)-\(String(r[0..<4]))-\(String(r[4..<8]))-\(String(r[8..<12]))-\(String(r[12..<24]))"
+  }
+}
+
+extension TemplateValue {
+  fileprivate var isString: Bool {
+    if case .string = self { return true }
+    return false
+  }
+}

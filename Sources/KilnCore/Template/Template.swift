@@ -1,0 +1,112 @@
+/// A value from a template together with where it was written.
+public struct Located<Value: Sendable>: Sendable {
+  public var value: Value
+  public var location: SourceLocation
+
+  public init(_ value: Value, at location: SourceLocation) {
+    self.value = value
+    self.location = location
+  }
+}
+
+/// A Packer JSON template, typed, with the position of everything in it.
+///
+/// Loading (`TemplateLoader`) checks only the template's own shape: what `packer validate
+/// -syntax-only` checks. What the plugins make of their configuration is checked later by
+/// `TemplateValidator`.
+public struct Template: Sendable {
+  /// The file the template was read from.
+  public var path: String
+  /// The absolute directory holding the template (`{{template_dir}}`).
+  public var directory: String
+  /// Where the root object starts.
+  public var location: SourceLocation
+
+  public var description: String?
+  public var minimumPackerVersion: Located<String>?
+  /// In file order.
+  public var variables: [VariableDeclaration]
+  public var sensitiveVariables: [Located<String>]
+  public var builders: [BuilderDefinition]
+  public var provisioners: [ProvisionerDefinition]
+  public var errorCleanupProvisioner: ProvisionerDefinition?
+  /// Each element is one chain: a post-processor's output is the next one's input.
+  public var postProcessors: [[PostProcessorDefinition]]
+
+  public func variable(named name: String) -> VariableDeclaration? {
+    variables.first { $0.name == name }
+  }
+}
+
+public struct VariableDeclaration: Sendable {
+  public var name: String
+  /// `nil` when the default is JSON `null`: the variable is required.
+  public var defaultValue: String?
+  public var location: SourceLocation
+  /// The default's value node, for positions of interpolation errors inside it.
+  public var node: JSONNode
+
+  public var isRequired: Bool { defaultValue == nil }
+}
+
+public struct BuilderDefinition: Sendable {
+  /// 1-based position in `builders`, for messages ("builder 2").
+  public var index: Int
+  /// The build name as written (`name`, or `type` when there is none). May contain `{{user}}`.
+  public var name: String
+  public var type: Located<String>
+  /// The builder's object, without `name` and `type`.
+  public var configuration: JSONNode
+  public var location: SourceLocation
+}
+
+public struct ProvisionerDefinition: Sendable {
+  public var index: Int
+  public var type: Located<String>
+  public var only: [Located<String>]
+  public var except: [Located<String>]
+  /// Build name → partial configuration merged over `configuration` for that build.
+  public var override: [(name: Located<String>, configuration: JSONNode)]
+  public var pauseBefore: Located<String>?
+  public var maxRetries: JSONNode?
+  public var timeout: Located<String>?
+  /// The provisioner's object without the keys above.
+  public var configuration: JSONNode
+  public var location: SourceLocation
+
+  /// Whether this provisioner runs for the build named `build` (`only`/`except`).
+  public func applies(to build: String) -> Bool {
+    if !only.isEmpty { return only.contains { $0.value == build } }
+    return !except.contains { $0.value == build }
+  }
+
+  /// `configuration` with the build's override merged over it (one level, as Packer does).
+  public func configuration(for build: String) -> JSONNode {
+    guard let patch = override.first(where: { $0.name.value == build })?.configuration,
+      let base = configuration.members, let extra = patch.members
+    else { return configuration }
+    var merged = base.filter { member in !extra.contains { $0.key == member.key } }
+    merged += extra
+    var node = configuration
+    node.value = .object(merged)
+    return node
+  }
+}
+
+public struct PostProcessorDefinition: Sendable {
+  /// 1-based chain index and position in the chain, for messages ("post-processor 1.2").
+  public var chain: Int
+  public var index: Int
+  public var type: Located<String>
+  public var name: String
+  public var only: [Located<String>]
+  public var except: [Located<String>]
+  public var keepInputArtifact: Bool?
+  public var configuration: JSONNode
+  public var location: SourceLocation
+
+  public func applies(to build: String) -> Bool {
+    if !only.isEmpty { return only.contains { $0.value == build } }
+    return !except.contains { $0.value == build }
+  }
+}

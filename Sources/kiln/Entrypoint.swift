@@ -1,0 +1,8 @@
+import KilnCLI
+
+@main
+struct Entrypoint {
+  static func main() async {
+    await Kiln.runFromCommandLine()
+  }
+}
