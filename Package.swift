@@ -49,7 +49,9 @@ let package = Package(
       swiftSettings: strictSettings),
     .target(name: "KilnBuilders", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .target(name: "KilnProvisioners", dependencies: ["KilnCore"], swiftSettings: strictSettings),
-    .target(name: "KilnPostProcessors", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .target(
+      name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnProvisioners"],
+      swiftSettings: strictSettings),
     .target(
       name: "KilnCLI",
       dependencies: [

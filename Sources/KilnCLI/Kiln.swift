@@ -1,5 +1,9 @@
 public import ArgumentParser
+import Foundation
+import KilnBuilders
 import KilnCore
+import KilnPostProcessors
+import KilnProvisioners
 
 /// The `kiln` command: Packer-compatible subcommands over the Kiln libraries.
 public struct Kiln: AsyncParsableCommand {
@@ -7,7 +11,7 @@ public struct Kiln: AsyncParsableCommand {
     commandName: "kiln",
     abstract: "Build machine images from Packer JSON templates.",
     version: KilnVersion.kiln,
-    subcommands: [VersionCommand.self])
+    subcommands: [ValidateCommand.self, InspectCommand.self, VersionCommand.self])
 
   public init() {}
 }
@@ -16,6 +20,82 @@ extension Kiln {
   /// Parses the process's arguments and runs the command: what `kiln`'s `main` calls, so the
   /// executable needs no import of its own beyond this module.
   public static func runFromCommandLine() async {
-    await main()
+    await main(normalize(Array(CommandLine.arguments.dropFirst())))
+  }
+
+  /// Packer accepts `-machine-readable` anywhere on the line, before the subcommand too;
+  /// argument-parser wants flags after it, so move it there.
+  static func normalize(_ arguments: [String]) -> [String] {
+    let flags: Set<String> = ["-machine-readable", "--machine-readable"]
+    guard arguments.contains(where: flags.contains) else { return arguments }
+    return arguments.filter { !flags.contains($0) } + ["-machine-readable"]
+  }
+}
+
+/// Every plugin Kiln has, by Packer type name.
+let registry: PluginRegistry = {
+  var registry = PluginRegistry()
+  registry.registerBuilders()
+  registry.registerProvisioners()
+  registry.registerPostProcessors()
+  return registry
+}()
+
+/// Options shared by the commands that read variables, with Packer's spelling: `-var k=v`,
+/// `-var-file=F` (both repeatable), also accepted with two dashes.
+struct VariableOptions: ParsableArguments {
+  @Option(name: [.customLong("var", withSingleDash: true), .customLong("var")],
+          help: ArgumentHelp("Set a template variable (repeatable).", valueName: "name=value"))
+  var vars: [String] = []
+
+  @Option(name: [.customLong("var-file", withSingleDash: true), .customLong("var-file")],
+          help: ArgumentHelp("JSON file of variable values (repeatable; later files win).", valueName: "path"))
+  var varFiles: [String] = []
+
+  func assignments() throws -> [VariableResolver.Assignment] {
+    try vars.map { text in
+      guard let assignment = VariableResolver.Assignment.parse(text) else {
+        throw ValidationError("-var \(text): expected NAME=VALUE")
+      }
+      return assignment
+    }
+  }
+}
+
+/// `-only` / `-except`, comma-separated and repeatable.
+struct BuildFilterOptions: ParsableArguments {
+  @Option(name: [.customLong("only", withSingleDash: true), .customLong("only")],
+          help: ArgumentHelp("Only these builds (comma-separated).", valueName: "names"))
+  var only: [String] = []
+
+  @Option(name: [.customLong("except", withSingleDash: true), .customLong("except")],
+          help: ArgumentHelp("All builds but these (comma-separated; post-processor names too).", valueName: "names"))
+  var except: [String] = []
+
+  var onlyNames: [String] { only.flatMap { $0.split(separator: ",").map(String.init) } }
+  var exceptNames: [String] { except.flatMap { $0.split(separator: ",").map(String.init) } }
+
+  func validate() throws {
+    if !only.isEmpty, !except.isEmpty { throw ValidationError("-only and -except cannot be used together") }
+  }
+}
+
+/// Writes lines to standard output or standard error, masking secrets.
+struct Output {
+  var masker = SecretMasker()
+
+  func out(_ text: String) { FileHandle.standardOutput.write(Data((masker.mask(text) + "\n").utf8)) }
+  func err(_ text: String) { FileHandle.standardError.write(Data((masker.mask(text) + "\n").utf8)) }
+
+  /// A diagnostic with its message masked and its position left alone (a secret such as "1"
+  /// must not eat the digits of a line number).
+  func masked(_ diagnostic: Diagnostic) -> Diagnostic {
+    var copy = diagnostic
+    copy.message = masker.mask(diagnostic.message)
+    return copy
+  }
+
+  func err(_ diagnostic: Diagnostic) {
+    FileHandle.standardError.write(Data((masked(diagnostic).description + "\n").utf8))
   }
 }

@@ -27,7 +27,15 @@ public enum Interpolator {
       // pass's output if the value is not a valid template.
       guard let next = try? InterpolationTemplate.parse(output) else { break }
       template = next
-      let rendered = try evaluation.render(template.nodes)
+      let rendered: String
+      do {
+        rendered = try evaluation.render(template.nodes)
+      } catch {
+        var error = error
+        error.inValue = true
+        error.offset = 0
+        throw error
+      }
       if rendered == output { break }
       output = rendered
       passes += 1

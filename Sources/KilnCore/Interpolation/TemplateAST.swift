@@ -93,6 +93,9 @@ public struct InterpolationTemplate: Sendable {
 public struct InterpolationError: Error, Sendable, CustomStringConvertible {
   public var message: String
   public var offset: Int
+  /// True when the problem is in a value the string pulled in (a variable whose value holds
+  /// `{{ }}`), not in the string itself; `offset` then points at nothing in the string.
+  public var inValue = false
 
   public init(_ message: String, at offset: Int) {
     self.message = message

@@ -1,0 +1,141 @@
+public import KilnCore
+public import Foundation
+
+/// The `amazon-ebs` builder's configuration: Packer 1.6.6's options plus the Amazon plugin's
+/// newer ones that current templates use (`metadata_options`, `imds_support`,
+/// `temporary_key_pair_type`, `deprecate_at`, `skip_create_ami`, ...), decoded and checked
+/// with no side effects (`../shared/docs/packer-reference.md` §2).
+public struct AmazonEBSConfig: Sendable {
+  // MARK: Access
+  public var accessKey = ""
+  public var secretKey = ""
+  public var token = ""
+  public var profile = ""
+  public var sharedCredentialsFile = ""
+  public var assumeRole: AssumeRole?
+  public var customEndpointEC2 = ""
+  public var customEndpointSTS = ""
+  public var insecureSkipTLSVerify = false
+  public var region = ""
+  public var skipRegionValidation = false
+  public var maxRetries = 10
+  public var polling: Polling?
+
+  // MARK: Source and instance
+  public var sourceAMI = ""
+  public var sourceAMIFilter: ImageFilter?
+  public var instanceType = ""
+  public var ebsOptimized = false
+  public var iamInstanceProfile = ""
+  public var userData = ""
+  public var userDataFile = ""
+  public var shutdownBehavior = "stop"
+  public var disableStopInstance = false
+  public var availabilityZone = ""
+  public var tenancy = ""
+  public var metadataOptions = MetadataOptions()
+  public var imdsSupport = ""
+  public var spotPrice = ""
+  public var spotInstanceTypes: [String] = []
+
+  // MARK: Network
+  public var vpcID = ""
+  public var vpcFilter: [(key: String, value: String)] = []
+  public var subnetID = ""
+  public var subnetFilter: SubnetFilter?
+  public var associatePublicIPAddress: Bool?
+  public var securityGroupIDs: [String] = []
+  public var securityGroupFilter: [(key: String, value: String)] = []
+  public var temporarySecurityGroupSourceCIDRs: [String] = ["0.0.0.0/0"]
+  public var sshInterface = ""
+
+  // MARK: AMI
+  public var amiName = ""
+  public var amiDescription = ""
+  public var amiVirtualizationType = ""
+  public var amiUsers: [String] = []
+  public var amiGroups: [String] = []
+  public var amiOrgARNs: [String] = []
+  public var amiOUARNs: [String] = []
+  public var amiProductCodes: [String] = []
+  public var snapshotUsers: [String] = []
+  public var snapshotGroups: [String] = []
+  public var amiRegions: [String] = []
+  public var skipSaveBuildRegion = false
+  public var encryptBoot: Bool?
+  public var kmsKeyID = ""
+  public var regionKMSKeyIDs: [(key: String, value: String)] = []
+  public var forceDeregister = false
+  public var forceDeleteSnapshot = false
+  public var enaSupport: Bool?
+  public var sriovSupport = false
+  public var skipCreateAMI = false
+  public var skipAMIRunTags = false
+  public var deprecateAt: Date?
+  public var deregistrationProtection = false
+
+  // MARK: Tags (late: rendered with build data)
+  public var tags: [(key: String, value: String)] = []
+  public var snapshotTags: [(key: String, value: String)] = []
+  public var runTags: [(key: String, value: String)] = []
+  public var runVolumeTags: [(key: String, value: String)] = []
+  public var spotTags: [(key: String, value: String)] = []
+
+  // MARK: Block devices
+  public var launchBlockDeviceMappings: [BlockDevice] = []
+  public var amiBlockDeviceMappings: [BlockDevice] = []
+
+  public var communicator = CommunicatorConfig()
+
+  public struct AssumeRole: Sendable {
+    public var roleARN = ""
+    public var sessionName = ""
+    public var externalID = ""
+    public var durationSeconds = 0
+    public var policy = ""
+    public var policyARNs: [String] = []
+    public var tags: [(key: String, value: String)] = []
+    public var transitiveTagKeys: [String] = []
+  }
+
+  public struct Polling: Sendable {
+    public var delaySeconds: Int?
+    public var maxAttempts: Int?
+  }
+
+  public struct ImageFilter: Sendable {
+    public var filters: [(key: String, value: String)] = []
+    public var owners: [String] = []
+    public var mostRecent = false
+    public var includeDeprecated = false
+  }
+
+  public struct SubnetFilter: Sendable {
+    public var filters: [(key: String, value: String)] = []
+    public var mostFree = false
+    public var random = false
+  }
+
+  public struct MetadataOptions: Sendable {
+    /// Kiln requires IMDSv2 by default (Packer: "optional"); set `http_tokens: optional` to
+    /// allow IMDSv1 on the build instance.
+    public var httpEndpoint = "enabled"
+    public var httpTokens = "required"
+    public var httpPutResponseHopLimit = 1
+    public var instanceMetadataTags = "disabled"
+  }
+
+  public struct BlockDevice: Sendable {
+    public var deviceName = ""
+    public var deleteOnTermination = false
+    public var encrypted: Bool?
+    public var kmsKeyID = ""
+    public var iops: Int?
+    public var throughput: Int?
+    public var noDevice = false
+    public var snapshotID = ""
+    public var virtualName = ""
+    public var volumeType = ""
+    public var volumeSize: Int?
+  }
+}

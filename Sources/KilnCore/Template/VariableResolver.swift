@@ -1,0 +1,160 @@
+import Foundation
+
+/// Where a variable's value came from; decides where a problem with it is reported.
+public enum VariableSource: Sendable {
+  case templateDefault(JSONNode)
+  case variableFile(JSONNode)
+  case commandLine(String)
+}
+
+/// The user variables of a run, resolved: defaults, then `-var-file` files in order, then
+/// `-var` flags, then rendered (with `{{env}}`) until no value changes.
+///
+/// Precedence follows Packer 1.6.6's code, not its docs: a `-var` always wins over any
+/// `-var-file`, wherever it stands on the command line (`command/meta.go`); among files, the
+/// later wins. Kiln documents this in the README.
+public struct ResolvedVariables: Sendable {
+  public var values: [String: String]
+  /// Values of the variables named in `sensitive-variables`, to be masked in every output.
+  public var sensitiveValues: [String]
+  public var diagnostics: Diagnostics
+}
+
+public enum VariableResolver {
+  /// A `-var NAME=VALUE` flag.
+  public struct Assignment: Sendable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+      self.name = name
+      self.value = value
+    }
+
+    /// Parses `NAME=VALUE` (split at the first `=`).
+    public static func parse(_ text: String) -> Assignment? {
+      guard let equals = text.firstIndex(of: "="), equals != text.startIndex else { return nil }
+      return Assignment(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+    }
+  }
+
+  public static func resolve(
+    template: Template,
+    variableFiles: [String],
+    assignments: [Assignment],
+    context: RenderContext,
+    checkRequired: Bool = true
+  ) -> ResolvedVariables {
+    var diagnostics = Diagnostics()
+    var values: [String: String] = [:]
+    var sources: [String: VariableSource] = [:]
+
+    for variable in template.variables {
+      if let value = variable.defaultValue {
+        values[variable.name] = value
+        sources[variable.name] = .templateDefault(variable.node)
+      }
+    }
+    for path in variableFiles {
+      for (name, node) in readVariableFile(path, &diagnostics) {
+        if case .string(let text) = node.value {
+          values[name] = text
+          sources[name] = .variableFile(node)
+        }
+      }
+    }
+    for assignment in assignments {
+      values[assignment.name] = assignment.value
+      sources[assignment.name] = .commandLine("-var \(assignment.name)=...")
+    }
+
+    if checkRequired {
+      for variable in template.variables where variable.isRequired && values[variable.name] == nil {
+        diagnostics.error("required variable not set: \(variable.name) (pass it with -var \(variable.name)=VALUE or in a -var-file)", at: variable.location)
+      }
+    }
+
+    // Render until nothing changes, in sorted order, as Packer does; errors of the last pass
+    // are the ones that stand.
+    var context = context
+    context.phase = .variables
+    context.declaredVariables = Set(template.variables.map(\.name))
+    var errors: [String: InterpolationError] = [:]
+    for _ in 0..<Interpolator.maximumPasses {
+      errors = [:]
+      var changed = false
+      for name in values.keys.sorted() {
+        guard let text = values[name], text.contains("{{") else { continue }
+        context.variables = values
+        do {
+          let output = try Interpolator.render(text, in: context).output
+          if output != text {
+            values[name] = output
+            changed = true
+          }
+        } catch {
+          errors[name] = error
+        }
+      }
+      if !changed { break }
+    }
+    // A variable that failed only because a variable it uses failed is not reported again:
+    // the root cause is.
+    let roots = errors.filter { !$0.value.inValue }
+    for name in (roots.isEmpty ? errors : roots).keys.sorted() {
+      let error = errors[name]!
+      switch sources[name] {
+      case .templateDefault(let node), .variableFile(let node):
+        diagnostics.error("variable '\(name)': \(error.message)", at: node.location(ofDecodedByte: error.offset))
+      case .commandLine(let flag):
+        diagnostics.error("variable '\(name)' (\(flag)): \(error.message)", at: nil)
+      case nil:
+        diagnostics.error("variable '\(name)': \(error.message)", at: nil)
+      }
+    }
+
+    var sensitive: [String] = []
+    let declared = Set(template.variables.map(\.name))
+    for name in template.sensitiveVariables {
+      if !declared.contains(name.value) {
+        diagnostics.warning("sensitive variable '\(name.value)' is not declared in \"variables\"", at: name.location)
+      }
+      if let value = values[name.value], !value.isEmpty { sensitive.append(value) }
+    }
+    return ResolvedVariables(values: values, sensitiveValues: sensitive, diagnostics: diagnostics)
+  }
+
+  /// Reads a `-var-file`: a flat JSON object of strings.
+  static func readVariableFile(_ path: String, _ diagnostics: inout Diagnostics) -> [(String, JSONNode)] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      diagnostics.error("cannot read variable file \(path): no such file", at: nil)
+      return []
+    }
+    let root: JSONNode
+    do {
+      let result = try JSONReader.read(SourceFile(path: path, bytes: Array(data)))
+      root = result.root
+      for duplicate in result.duplicateKeys { diagnostics.append(duplicate) }
+    } catch {
+      diagnostics.append(error)
+      return []
+    }
+    guard let members = root.members else {
+      diagnostics.error("a variable file must be a JSON object of name to string value, not a \(root.typeName)", at: root.location)
+      return []
+    }
+    var result: [(String, JSONNode)] = []
+    for member in members {
+      switch member.value.value {
+      case .string:
+        result.append((member.key, member.value))
+      case .number(let text):
+        result.append((member.key, JSONNode(.string(text), at: member.value.location)))
+      case .bool(let flag):
+        result.append((member.key, JSONNode(.string(flag ? "true" : "false"), at: member.value.location)))
+      default:
+        diagnostics.error("variable '\(member.key)': a variable file's values must be strings, not a \(member.value.typeName)", at: member.value.location)
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// Runs the built `kiln` executable, as a user or CI script would.
+struct KilnProcess {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// The `kiln` binary next to the test bundle in the build products directory.
+  static var executable: URL {
+    get throws {
+      var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      // On Linux the test runner is `<products>/kilnPackageTests.xctest`.
+      while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path),
+        directory.pathComponents.count > 1
+      {
+        directory.deleteLastPathComponent()
+      }
+      let url = directory.appendingPathComponent("kiln")
+      guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw KilnNotBuilt(searched: CommandLine.arguments[0])
+      }
+      return url
+    }
+  }
+
+  struct KilnNotBuilt: Error, CustomStringConvertible {
+    var searched: String
+    var description: String { "the kiln executable was not found near \(searched); run `swift build` first" }
+  }
+
+  /// Runs `kiln ARGS` in `directory` with exactly `environment`.
+  static func run(
+    _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil
+  ) throws -> Result {
+    let process = Process()
+    process.executableURL = try executable
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    process.environment = environment ?? isolatedEnvironment()
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes while the process runs, so a large output cannot block it.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data()
+    nonisolated(unsafe) var errData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+      outData = out.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
+    errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  /// A minimal environment: no AWS settings from the developer's shell can leak into a test.
+  static func isolatedEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = [
+      "PATH": "/usr/bin:/bin",
+      "HOME": FileManager.default.temporaryDirectory.path,
+      "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+      "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+      "AWS_EC2_METADATA_DISABLED": "true",
+    ]
+    environment.merge(extra) { $1 }
+    return environment
+  }
+}
+
+/// The shared corpus beside the repository (`../shared/conformance`).
+enum SharedFixtures {
+  static var root: URL {
+    URL(fileURLWithPath: #filePath)
+      .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("shared")
+  }
+
+  static var repository: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  }
+}
