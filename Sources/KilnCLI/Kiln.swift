@@ -1,7 +1,7 @@
 public import ArgumentParser
 import Foundation
 import KilnBuilders
-import KilnCore
+public import KilnCore
 import KilnPostProcessors
 import KilnProvisioners
 
@@ -32,14 +32,18 @@ extension Kiln {
   }
 }
 
-/// Every plugin Kiln has, by Packer type name.
-let registry: PluginRegistry = {
-  var registry = PluginRegistry()
-  registry.registerBuilders()
-  registry.registerProvisioners()
-  registry.registerPostProcessors()
-  return registry
-}()
+extension PluginRegistry {
+  /// Every plugin Kiln has, by Packer type name.
+  public static let kiln: PluginRegistry = {
+    var registry = PluginRegistry()
+    registry.registerBuilders()
+    registry.registerProvisioners()
+    registry.registerPostProcessors()
+    return registry
+  }()
+}
+
+let registry = PluginRegistry.kiln
 
 /// Options shared by the commands that read variables, with Packer's spelling: `-var k=v`,
 /// `-var-file=F` (both repeatable), also accepted with two dashes.

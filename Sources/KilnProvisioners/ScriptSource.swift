@@ -43,10 +43,22 @@ public enum ScriptSource: Sendable, Equatable {
     }
     if given.count > 1 {
       r.error("only one of \(allowCommand ? "'command', " : "")'inline', 'script' or 'scripts' can be set (found \(given.map { "'\($0)'" }.joined(separator: " and ")))", at: nil)
-    } else if given.isEmpty {
+    } else if given.isEmpty, !["command", "inline", "script", "scripts"].contains(where: { Self.present(r, $0) }) {
+      // (A key that is present but failed to render was reported already.)
       r.error("either a script file ('script', 'scripts') or 'inline' commands must be specified", at: nil)
     }
     return source
+  }
+
+  /// Whether `key` holds something non-empty as written (before rendering).
+  static func present(_ r: ConfigReader, _ key: String) -> Bool {
+    guard let node = r.member(key)?.value else { return false }
+    switch node.value {
+    case .string(let text): return !text.isEmpty
+    case .array(let items): return !items.isEmpty
+    case .null: return false
+    default: return true
+    }
   }
 
   /// Reads `environment_vars`, checking each is `KEY=value` with a key.

@@ -7,7 +7,7 @@ public enum Suggestions {
     var best: (String, Int)?
     for candidate in candidates {
       let distance = editDistance(word.lowercased(), candidate.lowercased())
-      if distance <= limit, distance < (best?.1 ?? Int.max) || (distance == best?.1 && candidate < best!.0) {
+      if distance <= limit, distance < word.count, distance < (best?.1 ?? Int.max) || (distance == best?.1 && candidate < best!.0) {
         best = (candidate, distance)
       }
     }

@@ -1,0 +1,75 @@
+import Foundation
+import KilnCore
+import Testing
+
+@Suite struct VariableResolverTests {
+  func temporaryFile(_ text: String) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-vars-\(UUID().uuidString).json")
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url.path
+  }
+
+  func resolve(_ template: String, files: [String] = [], vars: [String] = [], env: [String: String] = [:]) throws -> ResolvedVariables {
+    let loaded = load(template)
+    let parsed = try #require(loaded.template)
+    return VariableResolver.resolve(
+      template: parsed, variableFiles: files, assignments: vars.compactMap(VariableResolver.Assignment.parse),
+      context: RenderContext(phase: .variables, clock: fixedClock, environment: env))
+  }
+
+  @Test func precedenceDefaultsThenFilesInOrderThenVarAlwaysWins() throws {
+    let first = try temporaryFile(#"{"a": "file1", "b": "file1", "c": "file1"}"#)
+    let second = try temporaryFile(#"{"b": "file2", "c": "file2"}"#)
+    let resolved = try resolve(#"{"variables": {"a": "def", "b": "def", "c": "def", "d": "def"}, "builders": []}"#,
+                               files: [first, second], vars: ["c=flag"])
+    #expect(resolved.values == ["a": "file1", "b": "file2", "c": "flag", "d": "def"])
+    #expect(!resolved.diagnostics.hasErrors)
+  }
+
+  @Test func variablesReferToEachOtherAndToTheEnvironment() throws {
+    let resolved = try resolve(#"""
+      {"variables": {"region": "{{env `REGION`}}", "name": "eks-{{user `version`}}-{{user `region`}}",
+                     "version": "{{user `major`}}.29", "major": "1"}, "builders": []}
+      """#, env: ["REGION": "eu-west-1"])
+    #expect(resolved.values["name"] == "eks-1.29-eu-west-1")
+  }
+
+  @Test func requiredVariablesAreReportedAtTheirDeclaration() throws {
+    let resolved = try resolve("{\"variables\": {\n  \"a\": null,\n  \"b\": null}, \"builders\": []}", vars: ["b=x"])
+    let errors = resolved.diagnostics.errors
+    #expect(errors.count == 1)
+    #expect(errors.first?.message.contains("required variable not set: a") == true)
+    #expect(errors.first?.location?.line == 2)
+  }
+
+  @Test func aFailingReferenceIsReportedOnceAtItsRoot() throws {
+    let resolved = try resolve(#"{"variables": {"b": "{{user `missing`}}", "c": "{{user `b`}}"}, "builders": []}"#)
+    #expect(resolved.diagnostics.errors.count == 1)
+    #expect(resolved.diagnostics.errors.first?.message.contains("variable 'b'") == true)
+    #expect(resolved.diagnostics.errors.first?.location?.column == 24)  // the `user` call
+  }
+
+  @Test func variableFileErrorsHavePositions() throws {
+    let bad = try temporaryFile("{\n  \"a\": [\"x\"]\n}")
+    let resolved = try resolve(#"{"variables": {"a": "d"}, "builders": []}"#, files: [bad])
+    let error = try #require(resolved.diagnostics.errors.first)
+    #expect(error.message.contains("values must be strings"))
+    #expect(error.location?.path == bad && error.location?.line == 2)
+    let missing = try resolve(#"{"builders": []}"#, files: ["/nonexistent/vars.json"])
+    #expect(missing.diagnostics.errors.first?.message.contains("cannot read variable file") == true)
+  }
+
+  @Test func sensitiveValuesAreCollected() throws {
+    let resolved = try resolve(#"{"variables": {"token": "s3cr3t", "x": "y"}, "sensitive-variables": ["token", "ghost"], "builders": []}"#)
+    #expect(resolved.sensitiveValues == ["s3cr3t"])
+    #expect(resolved.diagnostics.warnings.first?.message.contains("'ghost' is not declared") == true)
+    #expect(SecretMasker(resolved.sensitiveValues).mask("token=s3cr3t!") == "token=<sensitive>!")
+  }
+
+  @Test func assignmentSplitsAtTheFirstEquals() {
+    let assignment = VariableResolver.Assignment.parse("a=b=c")
+    #expect(assignment?.name == "a" && assignment?.value == "b=c")
+    #expect(VariableResolver.Assignment.parse("=x") == nil)
+    #expect(VariableResolver.Assignment.parse("novalue") == nil)
+  }
+}
