@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// `Templates/eks-node.json` with the variable files shipped beside it.
+@Suite struct EKSTemplateTests {
+  static let repository = SharedFixtures.repository
+  static var variableFiles: [String] {
+    let directory = repository.appendingPathComponent("Templates/kubernetes")
+    return ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+      .filter { $0.hasSuffix(".json") }.sorted()
+  }
+
+  @Test func shipsVariableFiles() {
+    #expect(Self.variableFiles.count >= 3)
+  }
+
+  @Test(arguments: variableFiles)
+  func validatesWithEachShippedVariableFile(file: String) throws {
+    let result = try KilnProcess.run(
+      ["validate", "-var-file", "Templates/kubernetes/\(file)", "Templates/eks-node.json"],
+      in: Self.repository, environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.isEmpty, "warnings: \(result.stderr)")
+  }
+
+  @Test(arguments: ["os=al2023", "container_runtime=docker", "arch=arm64"])
+  func validatesItsVariants(assignment: String) throws {
+    let result = try KilnProcess.run(
+      ["validate", "-var-file", "Templates/kubernetes/1.31.json", "-var", assignment, "Templates/eks-node.json"],
+      in: Self.repository, environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
+    #expect(result.status == 0, "\(result.stderr)")
+  }
+
+  @Test func aVariableFileWithoutTheBuildDateIsRejectedByName() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("k8s-\(UUID().uuidString).json")
+    try #"{"kubernetes_version": "1.31.2"}"#.write(to: file, atomically: true, encoding: .utf8)
+    let result = try KilnProcess.run(
+      ["validate", "-var-file", file.path, "Templates/eks-node.json"], in: Self.repository,
+      environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("Templates/eks-node.json:6:5: error: required variable not set: kubernetes_build_date"))
+  }
+
+  @Test func shellScriptsAreShellcheckClean() throws {
+    let fm = FileManager.default
+    var scripts = try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("Provisioners").path)
+      .filter { $0.hasSuffix(".sh") }.map { "Provisioners/" + $0 }
+    scripts += [".ci/run", ".ci/install-deps"]
+    scripts += try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("bench").path)
+      .filter { $0.hasSuffix(".sh") }.map { "bench/" + $0 }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["shellcheck", "-x"] + scripts
+    process.currentDirectoryURL = Self.repository
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "shellcheck (installed by .ci/install-deps):\n\(output)")
+  }
+}

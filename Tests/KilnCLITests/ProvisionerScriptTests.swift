@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+/// The EKS node scripts in `Provisioners/`, run for real against a throwaway root
+/// (`INSTALL_ROOT`) and a loopback HTTP mirror that serves test artifacts with checksums.
+@Suite(.serialized) struct ProvisionerScriptTests {
+  let work: URL
+  let mirror: URL
+  let root: URL
+
+  init() throws {
+    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-scripts-\(UUID().uuidString)")
+    mirror = work.appendingPathComponent("mirror")
+    root = work.appendingPathComponent("root")
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(at: mirror, withIntermediateDirectories: true)
+  }
+
+  /// A loopback HTTP server over `mirror`, stopped when the body returns. The server writes
+  /// the port it was given to a file, which the test waits for (bounded).
+  func withMirror<T>(_ body: (String) throws -> T) throws -> T {
+    let portFile = work.appendingPathComponent("port")
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    server.arguments = [
+      "python3", "-c",
+      """
+      import functools, http.server, sys
+      handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+      handler.log_message = lambda *args: None
+      server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+      open(sys.argv[2] + ".tmp", "w").write(str(server.server_address[1]))
+      __import__("os").rename(sys.argv[2] + ".tmp", sys.argv[2])
+      server.serve_forever()
+      """,
+      mirror.path, portFile.path,
+    ]
+    server.standardOutput = FileHandle.nullDevice
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    defer {
+      // SIGKILL: a child started from a test thread may have SIGTERM blocked.
+      kill(server.processIdentifier, SIGKILL)
+      server.waitUntilExit()
+    }
+    var port: Int?
+    for _ in 0..<200 where port == nil {
+      port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) }
+      if port == nil { usleep(50_000) }
+    }
+    let found = try #require(port, "the mirror server did not start within 10 s")
+    return try body("http://127.0.0.1:\(found)")
+  }
+
+  @discardableResult
+  func shell(_ command: String, _ environment: [String: String] = [:]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", command]
+    var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work.path]
+    env.merge(environment) { $1 }
+    process.environment = env
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  /// Publishes test artifacts laid out like the EKS bucket and the GitHub releases.
+  func publishArtifacts(corrupt: String? = nil) throws {
+    let script = """
+      set -euo pipefail
+      cd '\(mirror.path)'
+      eks=amazon-eks/1.31.2/2024-11-15/bin/linux/amd64
+      mkdir -p "$eks" stage/bin
+      for b in kubelet kubectl aws-iam-authenticator ecr-credential-provider; do
+        printf '#!/bin/sh\\necho "%s v1.31.2-test"\\n' "$b" >"$eks/$b"
+        (cd "$eks" && sha256sum "$b" >"$b.sha256")
+      done
+      rel=containerd/containerd/releases/download/v1.7.24
+      mkdir -p "$rel"
+      printf '#!/bin/sh\\necho "containerd 1.7.24-test"\\n' >stage/bin/containerd
+      chmod +x stage/bin/containerd
+      tar -czf "$rel/containerd-1.7.24-linux-amd64.tar.gz" -C stage bin
+      (cd "$rel" && sha256sum containerd-1.7.24-linux-amd64.tar.gz >containerd-1.7.24-linux-amd64.tar.gz.sha256sum)
+      runc=opencontainers/runc/releases/download/v1.2.2
+      mkdir -p "$runc"
+      printf '#!/bin/sh\\necho "runc version 1.2.2-test"\\n' >"$runc/runc.amd64"
+      (cd "$runc" && sha256sum runc.amd64 >runc.sha256sum)
+      cni=containernetworking/plugins/releases/download/v1.6.1
+      mkdir -p "$cni" stage/cni
+      printf '#!/bin/sh\\n' >stage/cni/bridge && chmod +x stage/cni/bridge
+      tar -czf "$cni/cni-plugins-linux-amd64-v1.6.1.tgz" -C stage/cni bridge
+      (cd "$cni" && sha256sum cni-plugins-linux-amd64-v1.6.1.tgz >cni-plugins-linux-amd64-v1.6.1.tgz.sha256)
+      """
+    #expect(try shell(script).0 == 0)
+    if let corrupt {
+      try "tampered".write(to: mirror.appendingPathComponent(corrupt), atomically: true, encoding: .utf8)
+    }
+  }
+
+  func environment(_ base: String) -> [String: String] {
+    [
+      "INSTALL_ROOT": root.path, "WORKER_DIR": SharedFixtures.repository.appendingPathComponent("Provisioners").path,
+      "ARCH": "x86_64", "KUBERNETES_VERSION": "1.31.2", "KUBERNETES_BUILD_DATE": "2024-11-15",
+      "CONTAINER_RUNTIME": "containerd", "CONTAINERD_VERSION": "1.7.24", "RUNC_VERSION": "1.2.2",
+      "CNI_PLUGIN_VERSION": "1.6.1", "BINARY_BUCKET_URL": base + "/amazon-eks", "GITHUB_RELEASE_URL": base,
+      "SOURCE_AMI": "ami-12345678",
+    ]
+  }
+
+  static let scripts = ["configure-kernel.sh", "install-runtime.sh", "install-kubelet.sh", "install-auth.sh"]
+
+  func runAll(_ env: [String: String]) throws -> String {
+    var log = ""
+    for script in Self.scripts {
+      let path = SharedFixtures.repository.appendingPathComponent("Provisioners/\(script)").path
+      let (status, output) = try shell("bash '\(path)'", env)
+      log += output
+      #expect(status == 0, "\(script) failed:\n\(output)")
+    }
+    return log
+  }
+
+  /// A digest of every file under the root (path, mode and content).
+  func treeDigest() throws -> String {
+    try shell("cd '\(root.path)' && find . -type f -printf '%p %m\\n' | sort && find . -type f -exec sha256sum {} + | sort").1
+  }
+
+  @Test func installsEverythingWhereKubeletExpectsItAndASecondRunChangesNothing() throws {
+    try publishArtifacts()
+    try withMirror { base in
+      _ = try runAll(environment(base))
+      let fm = FileManager.default
+      for path in [
+        "usr/bin/kubelet", "usr/bin/kubectl", "usr/bin/aws-iam-authenticator",
+        "etc/eks/image-credential-provider/ecr-credential-provider", "usr/local/bin/containerd",
+        "usr/local/sbin/runc", "opt/cni/bin/bridge",
+      ] {
+        #expect(fm.isExecutableFile(atPath: root.appendingPathComponent(path).path), "\(path) missing or not executable")
+      }
+      let unit = try String(contentsOf: root.appendingPathComponent("etc/systemd/system/kubelet.service"), encoding: .utf8)
+      #expect(unit.contains("--config /etc/kubernetes/kubelet/config.json"))
+      #expect(unit.contains("After=containerd.service"))
+      let config = try Data(contentsOf: root.appendingPathComponent("etc/kubernetes/kubelet/config.json"))
+      let kubelet = try #require(try JSONSerialization.jsonObject(with: config) as? [String: Any])
+      #expect(kubelet["kind"] as? String == "KubeletConfiguration")
+      #expect(kubelet["cgroupDriver"] as? String == "systemd")
+      let provider = try Data(contentsOf: root.appendingPathComponent("etc/eks/image-credential-provider/config.json"))
+      #expect((try JSONSerialization.jsonObject(with: provider) as? [String: Any])?["kind"] as? String == "CredentialProviderConfig")
+      let sysctl = try String(contentsOf: root.appendingPathComponent("etc/sysctl.d/99-kubernetes.conf"), encoding: .utf8)
+      #expect(sysctl.contains("net.ipv4.ip_forward = 1"))
+      #expect(try String(contentsOf: root.appendingPathComponent("etc/containerd/config.toml"), encoding: .utf8).contains("SystemdCgroup = true"))
+
+      let before = try treeDigest()
+      let second = try runAll(environment(base))
+      #expect(try treeDigest() == before, "a second run changed the root")
+      #expect(second.contains("kubelet is already installed"))
+    }
+  }
+
+  @Test func aWrongChecksumFailsWithAClearMessageAndInstallsNothing() throws {
+    try publishArtifacts(corrupt: "amazon-eks/1.31.2/2024-11-15/bin/linux/amd64/kubelet")
+    try withMirror { base in
+      let path = SharedFixtures.repository.appendingPathComponent("Provisioners/install-kubelet.sh").path
+      let (status, output) = try shell("bash '\(path)'", environment(base))
+      #expect(status != 0)
+      #expect(output.contains("checksum mismatch for \(base)/amazon-eks/1.31.2/2024-11-15/bin/linux/amd64/kubelet"))
+      #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("usr/bin/kubelet").path))
+    }
+  }
+
+  @Test func aMissingVersionFailsWithAClearMessage() throws {
+    try publishArtifacts()
+    try withMirror { base in
+      var env = environment(base)
+      env["KUBERNETES_VERSION"] = "1.99.0"
+      let path = SharedFixtures.repository.appendingPathComponent("Provisioners/install-kubelet.sh").path
+      let (status, output) = try shell("bash '\(path)'", env)
+      #expect(status != 0)
+      #expect(output.contains("no checksum for \(base)/amazon-eks/1.99.0/"))
+      #expect(output.contains("is the version right?"))
+      env["KUBERNETES_VERSION"] = ""
+      let missing = try shell("bash '\(path)'", env)
+      #expect(missing.1.contains("KUBERNETES_VERSION must be set"))
+    }
+  }
+
+  @Test func versionInfoRecordsTheComponents() throws {
+    try publishArtifacts()
+    try withMirror { base in
+      _ = try runAll(environment(base))
+      var env = environment(base)
+      env["WORKER_DIR"] = work.path
+      try FileManager.default.copyItem(
+        at: SharedFixtures.repository.appendingPathComponent("Provisioners/lib.sh"), to: work.appendingPathComponent("lib.sh"))
+      let path = SharedFixtures.repository.appendingPathComponent("Provisioners/write-version-info.sh").path
+      let (status, output) = try shell("bash '\(path)'", env)
+      #expect(status == 0, "\(output)")
+      let data = try Data(contentsOf: work.appendingPathComponent("version-info.json"))
+      let info = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+      #expect(info["kubernetes_version"] as? String == "1.31.2")
+      #expect(info["containerd_version"] as? String == "1.7.24")
+      #expect((info["reported"] as? [String: String])?["kubelet"] == "kubelet v1.31.2-test")
+    }
+  }
+}
