@@ -63,8 +63,10 @@ let package = Package(
     .executableTarget(name: "kiln", dependencies: ["KilnCLI"], swiftSettings: strictSettings),
 
     // Tests
+    .target(name: "_KilnTestSupport", swiftSettings: strictSettings),
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: strictSettings),
-    .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(name: "KilnSSHTests", dependencies: ["KilnSSH"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCLITests",

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A loopback HTTP server for Kiln's transport and retry tests.
+
+    fault_proxy.py READY_FILE [UPSTREAM_URL]
+
+Writes {"port": N} to READY_FILE. Every request is recorded. Behaviour is set with
+`POST /__control` (JSON): {"fail": N, "status": 503, "code": "RequestLimitExceeded",
+"delay": seconds}: the next N requests get that error (an EC2-style XML body when "code" is
+set), then requests pass through to UPSTREAM_URL, or, without one, are echoed back as JSON
+(method, path, query, headers, body). `GET /__requests` returns the recorded requests.
+"""
+import base64
+import json
+import os
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ready_file = sys.argv[1]
+
+
+def exit_with_parent():
+    """The test process holds our stdin open; when it exits, so do we (no orphans)."""
+    try:
+        sys.stdin.read()
+    finally:
+        os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
+upstream = sys.argv[2] if len(sys.argv) > 2 else None
+state = {"fail": 0, "status": 503, "code": None, "delay": 0.0}
+recorded = []
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, content_type="application/json", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path == "/__control":
+            with lock:
+                state.update(json.loads(body or b"{}"))
+            return self.reply(200, b"{}")
+        if self.path == "/__requests":
+            with lock:
+                return self.reply(200, json.dumps(recorded).encode())
+        with lock:
+            recorded.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                             "body": base64.b64encode(body).decode()})
+            failing = state["fail"] > 0
+            if failing:
+                state["fail"] -= 1
+            status, code, delay = state["status"], state["code"], state["delay"]
+        if delay:
+            time.sleep(delay)
+        if failing:
+            if code:
+                xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                       f'<Message>Injected by the test proxy</Message></Error></Errors>'
+                       f'<RequestID>fault-{len(recorded)}</RequestID></Response>').encode()
+                return self.reply(status, xml, "text/xml")
+            return self.reply(status, b"injected failure", "text/plain")
+        if upstream:
+            request = urllib.request.Request(upstream + self.path, data=body if body else None, method=self.command)
+            for name, value in self.headers.items():
+                if name.lower() not in ("host", "content-length", "connection"):
+                    request.add_header(name, value)
+            try:
+                with urllib.request.urlopen(request) as response:
+                    return self.reply(response.status, response.read(), response.headers.get("Content-Type", "text/xml"))
+            except urllib.error.HTTPError as error:
+                return self.reply(error.code, error.read(), error.headers.get("Content-Type", "text/xml"))
+        echo = {"method": self.command, "path": self.path, "headers": dict(self.headers),
+                "body": body.decode("utf-8", "replace")}
+        return self.reply(200, json.dumps(echo).encode(), headers=[("X-Echo", "yes")])
+
+    do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(ready_file + ".tmp", "w") as f:
+    json.dump({"port": server.server_address[1]}, f)
+os.rename(ready_file + ".tmp", ready_file)
+server.serve_forever()

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""moto in server mode on 127.0.0.1, for Kiln's tests, with request signatures checked.
+
+    moto_server.py READY_FILE [REQUEST_LOG]
+
+Binds a free loopback port, switches on moto's IAM authentication (the first four requests
+are unauthenticated and used here to create a user, an access key and an allow-all policy),
+then writes {"port": N, "access_key_id": ..., "secret_access_key": ...} to READY_FILE.
+Every request after that must carry a valid SigV4 signature from that key. With REQUEST_LOG,
+appends one line per request: epoch, access key id, action, status.
+"""
+import json
+import os
+import sys
+import threading
+
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+
+from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+ready_file = sys.argv[1]
+
+
+def exit_with_parent():
+    """The test process holds our stdin open; when it exits, so do we (no orphans)."""
+    try:
+        sys.stdin.read()
+    finally:
+        os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
+request_log = sys.argv[2] if len(sys.argv) > 2 else None
+lock = threading.Lock()
+
+
+def logged(app):
+    def wrapper(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        import io
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = ""
+        for part in body.decode("utf-8", "replace").split("&") + environ.get("QUERY_STRING", "").split("&"):
+            if part.startswith("Action="):
+                action = part[len("Action="):]
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        key = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else "-"
+        status_holder = {}
+
+        def capture(status, headers, exc_info=None):
+            status_holder["status"] = status.split(" ")[0]
+            return start_response(status, headers, exc_info)
+
+        result = app(environ, capture)
+        if request_log:
+            import time
+            with lock, open(request_log, "a") as log:
+                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\n")
+        return result
+
+    return wrapper
+
+
+app = DomainDispatcherApplication(create_backend_app)
+server = make_server("127.0.0.1", 0, logged(app), threaded=True)
+port = server.server_address[1]
+thread = threading.Thread(target=server.serve_forever, daemon=True)
+thread.start()
+
+import boto3  # noqa: E402
+
+endpoint = f"http://127.0.0.1:{port}"
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="kiln-test")
+key = iam.create_access_key(UserName="kiln-test")["AccessKey"]
+policy = iam.create_policy(PolicyName="allow-all", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}))
+iam.attach_user_policy(UserName="kiln-test", PolicyArn=policy["Policy"]["Arn"])
+
+with open(ready_file + ".tmp", "w") as f:
+    json.dump({"port": port, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}, f)
+os.rename(ready_file + ".tmp", ready_file)
+thread.join()
