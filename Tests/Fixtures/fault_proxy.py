@@ -5,7 +5,7 @@
 
 Writes {"port": N} to READY_FILE. Every request is recorded. Behaviour is set with
 `POST /__control` (JSON): {"fail": N, "status": 503, "code": "RequestLimitExceeded",
-"delay": seconds}: the next N requests get that error (an EC2-style XML body when "code" is
+"delay": seconds, "reply": "<xml/>"}: the next N requests get that error (an EC2-style XML body when "code" is
 set), then requests pass through to UPSTREAM_URL, or, without one, are echoed back as JSON
 (method, path, query, headers, body). `GET /__requests` returns the recorded requests.
 """
@@ -31,7 +31,7 @@ def exit_with_parent():
 
 threading.Thread(target=exit_with_parent, daemon=True).start()
 upstream = sys.argv[2] if len(sys.argv) > 2 else None
-state = {"fail": 0, "status": 503, "code": None, "delay": 0.0}
+state = {"fail": 0, "status": 503, "code": None, "delay": 0.0, "reply": None}
 recorded = []
 lock = threading.Lock()
 
@@ -80,13 +80,16 @@ class Handler(BaseHTTPRequestHandler):
         if upstream:
             request = urllib.request.Request(upstream + self.path, data=body if body else None, method=self.command)
             for name, value in self.headers.items():
-                if name.lower() not in ("host", "content-length", "connection"):
+                # Host too: the client signed it, and the upstream checks the signature.
+                if name.lower() not in ("content-length", "connection"):
                     request.add_header(name, value)
             try:
                 with urllib.request.urlopen(request) as response:
                     return self.reply(response.status, response.read(), response.headers.get("Content-Type", "text/xml"))
             except urllib.error.HTTPError as error:
                 return self.reply(error.code, error.read(), error.headers.get("Content-Type", "text/xml"))
+        if state["reply"] is not None:
+            return self.reply(200, state["reply"].encode(), "text/xml")
         echo = {"method": self.command, "path": self.path, "headers": dict(self.headers),
                 "body": body.decode("utf-8", "replace")}
         return self.reply(200, json.dumps(echo).encode(), headers=[("X-Echo", "yes")])

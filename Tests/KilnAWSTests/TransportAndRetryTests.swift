@@ -1,0 +1,181 @@
+import Foundation
+import KilnAWS
+import Testing
+import _KilnTestSupport
+
+/// The libcurl transport and the retry path, against a loopback server that injects faults.
+@Suite struct TransportAndRetryTests {
+  func proxy(upstream: URL? = nil) throws -> LoopbackServer {
+    try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: upstream.map { [$0.absoluteString] } ?? [])
+  }
+
+  func control(_ server: LoopbackServer, _ settings: [String: Any]) async throws {
+    let body = try JSONSerialization.data(withJSONObject: settings)
+    let response = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("__control"), body: Array(body)))
+    #expect(response.status == 200)
+  }
+
+  func recorded(_ server: LoopbackServer) async throws -> [[String: Any]] {
+    let response = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: server.baseURL.appendingPathComponent("__requests")))
+    return try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]] ?? []
+  }
+
+  @Test func sendsMethodHeadersAndBodyAndReadsTheResponse() async throws {
+    let server = try proxy()
+    let body = Array(String(repeating: "kiln ", count: 50_000).utf8)
+    let response = try await CurlHTTPClient().send(
+      HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("echo"), headers: [("X-Test", "yes")], body: body))
+    #expect(response.status == 200)
+    #expect(response.header("x-echo") == "yes")
+    let echo = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+    #expect(echo["method"] as? String == "POST")
+    #expect(echo["path"] as? String == "/echo")
+    #expect((echo["headers"] as? [String: String])?["X-Test"] == "yes")
+    #expect((echo["body"] as? String)?.utf8.count == body.count)
+  }
+
+  @Test func aClosedPortIsAConnectionErrorInCurlsWords() async throws {
+    let server = try proxy()
+    let port = server.port
+    server.stop()
+    do {
+      _ = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/")!))
+      Issue.record("a closed port answered")
+    } catch let error as TransportError {
+      #expect(error.kind == .connection)
+      #expect(error.isRetryable)
+      #expect(error.message.contains("127.0.0.1") && error.message.lowercased().contains("connect"), "\(error)")
+    }
+  }
+
+  @Test func aSlowServerHitsTheTotalTimeout() async throws {
+    let server = try proxy()
+    try await control(server, ["delay": 3])
+    var options = CurlHTTPClient.Options()
+    options.totalTimeout = .milliseconds(300)
+    let started = ContinuousClock.now
+    do {
+      _ = try await CurlHTTPClient(options: options).send(HTTPRequest(method: "GET", url: server.baseURL))
+      Issue.record("no timeout")
+    } catch let error as TransportError {
+      #expect(error.kind == .timeout, "\(error)")
+    }
+    #expect(ContinuousClock.now - started < .seconds(2))
+  }
+
+  @Test func cancellingTheTaskAbortsTheTransfer() async throws {
+    let server = try proxy()
+    try await control(server, ["delay": 5])
+    let client = try CurlHTTPClient()
+    let url = server.baseURL
+    let started = ContinuousClock.now
+    let task = Task { try await client.send(HTTPRequest(method: "GET", url: url)) }
+    try await Task.sleep(for: .milliseconds(200))
+    task.cancel()
+    let result = await task.result
+    #expect(throws: CancellationError.self) { try result.get() }
+    #expect(ContinuousClock.now - started < .seconds(3))
+  }
+
+  @Test func tlsVerificationIsOnByDefault() async throws {
+    // A plain-HTTP server spoken to over https: the TLS handshake fails, and the error is a
+    // transport error (never a silent downgrade).
+    let server = try proxy()
+    do {
+      _ = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: URL(string: "https://127.0.0.1:\(server.port)/")!))
+      Issue.record("TLS to a plain HTTP server succeeded")
+    } catch let error as TransportError {
+      #expect(!error.message.isEmpty)
+    }
+    #expect(CurlHTTPClient.Options().insecureSkipTLSVerify == false)
+  }
+
+  // MARK: - Retries against moto behind the fault proxy
+
+  func ec2(through server: LoopbackServer, maxRetries: Int) throws -> EC2Client {
+    let moto = try SharedMoto.server.get()
+    return try EC2Client(
+      region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
+      credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
+      retry: RetryPolicy(maxRetries: maxRetries, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)))
+  }
+
+  @Test func throttlingIsRetriedUntilItPasses() async throws {
+    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    try await control(server, ["fail": 3, "status": 400, "code": "RequestLimitExceeded"])
+    let regions = try await ec2(through: server, maxRetries: 10).describeRegions()
+    #expect(!regions.isEmpty)
+    #expect(try await recorded(server).count == 4)
+  }
+
+  @Test func serviceUnavailableIsRetriedToo() async throws {
+    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    try await control(server, ["fail": 2, "status": 503])
+    #expect(!(try await ec2(through: server, maxRetries: 10).describeRegions()).isEmpty)
+    #expect(try await recorded(server).count == 3)
+  }
+
+  @Test func givesUpAfterMaxRetriesWithTheServiceError() async throws {
+    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    try await control(server, ["fail": 10, "status": 400, "code": "RequestLimitExceeded"])
+    do {
+      _ = try await ec2(through: server, maxRetries: 2).describeRegions()
+      Issue.record("no error after the retries")
+    } catch let error as AWSServiceError {
+      #expect(error.code == "RequestLimitExceeded")
+      #expect(error.requestID.hasPrefix("fault-"))
+    }
+    #expect(try await recorded(server).count == 3)
+  }
+
+  @Test func clientErrorsAreNotRetried() async throws {
+    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    do {
+      _ = try await ec2(through: server, maxRetries: 5).describeImages(imageIDs: ["ami-00000000"])
+      Issue.record("found a missing image")
+    } catch let error as AWSServiceError {
+      #expect(error.code == "InvalidAMIID.NotFound")
+    }
+    #expect(try await recorded(server).count == 1)
+  }
+
+  /// moto does not implement EnableImageDeprecation: check the wire form instead.
+  @Test func enableImageDeprecationSendsTheDocumentedParameters() async throws {
+    let server = try proxy()
+    try await control(server, ["reply": "<EnableImageDeprecationResponse><return>true</return></EnableImageDeprecationResponse>"])
+    let client = try EC2Client(
+      region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
+      credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: "AKID", secretAccessKey: "secret")))
+    try await client.enableImageDeprecation(imageID: "ami-12345678", at: Date(timeIntervalSince1970: 1_900_000_000))
+    let request = try #require(try await recorded(server).last)
+    let body = String(decoding: Data(base64Encoded: request["body"] as? String ?? "") ?? Data(), as: UTF8.self)
+    #expect(body == "Action=EnableImageDeprecation&Version=2016-11-15&ImageId=ami-12345678&DeprecateAt=2030-03-17T17%3A46%3A40Z")
+    let authorization = (request["headers"] as? [String: String])?["Authorization"] ?? ""
+    #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKID/"))
+    #expect(authorization.contains("/us-east-1/ec2/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="))
+  }
+
+  @Test func backoffIsExponentialWithFullJitterAndBounded() {
+    let policy = RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
+    let throttle = AWSServiceError(service: "ec2", action: "X", status: 400, code: "Throttling", message: "", requestID: "")
+    let serverError = AWSServiceError(service: "ec2", action: "X", status: 500, code: "InternalError", message: "", requestID: "")
+    let notFound = AWSServiceError(service: "ec2", action: "X", status: 400, code: "InvalidAMIID.NotFound", message: "", requestID: "")
+    let top = { (range: ClosedRange<Double>) in range.upperBound }
+    #expect(policy.delay(after: serverError, attempt: 0, random: top) == .milliseconds(100))
+    #expect(policy.delay(after: serverError, attempt: 2, random: top) == .milliseconds(400))
+    #expect(policy.delay(after: throttle, attempt: 0, random: top) == .milliseconds(500))
+    #expect(policy.delay(after: throttle, attempt: 2, random: top) == .seconds(1), "capped at maxDelay")
+    #expect(policy.delay(after: serverError, attempt: 3, random: top) == nil, "maxRetries reached")
+    #expect(policy.delay(after: notFound, attempt: 0, random: top) == nil)
+    #expect(policy.delay(after: CancellationError(), attempt: 0, random: top) == nil)
+  }
+
+  @Test func theRateLimiterSpacesRequestsOutAfterTheBurst() async throws {
+    let limiter = RateLimiter(ratePerSecond: 50, burst: 5)
+    let started = ContinuousClock.now
+    for _ in 0..<15 { try await limiter.acquire() }
+    // 5 at once, then 10 more at 50/s: at least 0.2 s.
+    #expect(ContinuousClock.now - started >= .milliseconds(190))
+    #expect(RateLimiter.shared(for: "acct/us-east-1") === RateLimiter.shared(for: "acct/us-east-1"))
+  }
+}
