@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """moto in server mode on 127.0.0.1, for Kiln's tests, with request signatures checked.
 
-    moto_server.py READY_FILE [REQUEST_LOG]
+    moto_server.py READY_FILE [REQUEST_LOG] [--no-auth]
 
 Binds a free loopback port, switches on moto's IAM authentication (the first four requests
 are unauthenticated and used here to create a user, an access key and an allow-all policy),
@@ -14,7 +14,11 @@ import os
 import sys
 import threading
 
-os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
+# Signature checking on, unless --no-auth: moto's checker fails (HTTP 500) on the unsigned
+# calls AWS allows, such as STS AssumeRoleWithWebIdentity.
+auth = "--no-auth" not in sys.argv
+if auth:
+    os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
 from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
@@ -32,7 +36,7 @@ def exit_with_parent():
 
 
 threading.Thread(target=exit_with_parent, daemon=True).start()
-request_log = sys.argv[2] if len(sys.argv) > 2 else None
+request_log = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "--no-auth" else None
 lock = threading.Lock()
 
 
@@ -71,6 +75,12 @@ thread = threading.Thread(target=server.serve_forever, daemon=True)
 thread.start()
 
 import boto3  # noqa: E402
+
+if not auth:
+    with open(ready_file + ".tmp", "w") as f:
+        json.dump({"port": port, "access_key_id": "AKIDNOAUTH", "secret_access_key": "not-checked"}, f)
+    os.rename(ready_file + ".tmp", ready_file)
+    thread.join()
 
 endpoint = f"http://127.0.0.1:{port}"
 iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",

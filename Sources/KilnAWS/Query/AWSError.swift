@@ -42,10 +42,12 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatab
   /// Reads an EC2 (`<Response><Errors><Error>`) or STS/IAM (`<ErrorResponse><Error>`) error body.
   static func decode(_ body: [UInt8], status: Int, service: String, action: String) -> AWSServiceError {
     guard let root = try? XMLElementNode.parse(body), let error = root.find("Error") else {
-      let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      let excerpt = text.split(whereSeparator: \.isNewline).prefix(2).joined(separator: " ")
       return AWSServiceError(
         service: service, action: action, status: status, code: "HTTP\(status)",
-        message: text.isEmpty ? "the service answered HTTP \(status) with no error document" : text, requestID: "")
+        message: "the service answered HTTP \(status) without an AWS error document" + (excerpt.isEmpty ? "" : " (body starts: \(excerpt))"),
+        requestID: "")
     }
     return AWSServiceError(
       service: service, action: action, status: status, code: error.string("Code") ?? "HTTP\(status)",

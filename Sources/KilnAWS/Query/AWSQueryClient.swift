@@ -60,12 +60,16 @@ public final class AWSQueryClient: Sendable {
   /// Calls `action` and returns the response document. Retries what is worth retrying;
   /// throws `AWSServiceError`, `TransportError` or `CancellationError`.
   public func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLElementNode {
+    try await call(action, parameters, signed: true)
+  }
+
+  private func call(_ action: String, _ parameters: QueryParameters, signed: Bool) async throws -> XMLElementNode {
     let body = Array(parameters.formBody(action: action, version: apiVersion).utf8)
     var attempt = 0
     while true {
       try Task.checkCancellation()
       do {
-        let response = try await send(action: action, body: body)
+        let response = try await send(action: action, body: body, signed: signed)
         observer?(action, attempt, .success(response.status))
         guard (200..<300).contains(response.status) else {
           throw AWSServiceError.decode(response.body, status: response.status, service: service, action: action)
@@ -85,14 +89,22 @@ public final class AWSQueryClient: Sendable {
     }
   }
 
-  private func send(action: String, body: [UInt8]) async throws -> HTTPResponse {
+  /// Calls an action that takes no signature (STS AssumeRoleWithWebIdentity).
+  public func callUnsigned(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLElementNode {
+    try await call(action, parameters, signed: false)
+  }
+
+  private func send(action: String, body: [UInt8], signed: Bool) async throws -> HTTPResponse {
     if let limiter { try await limiter.acquire() }
-    let credentials = try await self.credentials.credentials()
     let host = endpoint.port.map { "\(endpoint.host!):\($0)" } ?? endpoint.host!
-    let path = endpoint.path.isEmpty ? "/" : endpoint.path
     let headers: [(name: String, value: String)] = [
       ("Host", host), ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
     ]
+    guard signed else {
+      return try await http.send(HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body))
+    }
+    let credentials = try await self.credentials.credentials()
+    let path = endpoint.path.isEmpty ? "/" : endpoint.path
     let request = SigV4.Request(method: "POST", path: path, headers: headers, body: body)
     let signing = try SigV4.sign(request, credentials: credentials, scope: SigV4.Scope(date: Date(), region: region, service: service))
     return try await http.send(HTTPRequest(method: "POST", url: endpoint, headers: headers + signing.addedHeaders, body: body))

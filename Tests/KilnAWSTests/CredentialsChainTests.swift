@@ -1,0 +1,187 @@
+import Foundation
+import KilnAWS
+import Testing
+import _KilnTestSupport
+
+/// The credentials chain, with temporary HOME and config files, STS against moto, and
+/// container/IMDSv2 credentials from a loopback metadata server.
+@Suite struct CredentialsChainTests {
+  let home: URL
+
+  init() throws {
+    home = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-home-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
+  }
+
+  func write(_ path: String, _ text: String) throws {
+    try text.write(to: home.appendingPathComponent(path), atomically: true, encoding: .utf8)
+  }
+
+  /// Settings with nothing from the developer's environment, metadata off unless asked.
+  func settings(_ env: [String: String] = [:]) -> CredentialsSettings {
+    var settings = CredentialsSettings()
+    settings.home = home.path
+    settings.environment = ["AWS_EC2_METADATA_DISABLED": "true"].merging(env) { $1 }
+    return settings
+  }
+
+  func chain(_ settings: CredentialsSettings) throws -> CredentialsChain {
+    try CredentialsChain(settings: settings, http: try CurlHTTPClient())
+  }
+
+  /// Identity as moto sees it, signed with these credentials (moto checks signatures).
+  func identity(_ credentials: SigV4.Credentials) async throws -> STSClient.CallerIdentity {
+    let moto = try SharedMoto.server.get()
+    return try await STSClient(region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(),
+                               credentials: StaticCredentialsProvider(credentials)).getCallerIdentity()
+  }
+
+  @Test func templateKeysComeFirst() async throws {
+    var s = settings(["AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret"])
+    s.accessKey = "TEMPLATEKEY"
+    s.secretKey = "templatesecret"
+    let chain = try chain(s)
+    #expect(try await chain.credentials().accessKeyID == "TEMPLATEKEY")
+    #expect(chain.source == "template access_key")
+  }
+
+  @Test func environmentThenProfileAndAnExplicitProfileSkipsTheEnvironment() async throws {
+    try write(".aws/credentials", "[default]\naws_access_key_id = FILEDEFAULT\naws_secret_access_key = s1\n\n[ci]\naws_access_key_id = FILECI\naws_secret_access_key = s2\naws_session_token = t2\n")
+    let env = ["AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_SESSION_TOKEN": "envtoken"]
+    let fromEnvironment = try await chain(settings(env)).credentials()
+    #expect(fromEnvironment == SigV4.Credentials(accessKeyID: "ENVKEY", secretAccessKey: "envsecret", sessionToken: "envtoken"))
+    #expect(try await chain(settings()).credentials().accessKeyID == "FILEDEFAULT")
+    #expect(try await chain(settings(["AWS_PROFILE": "ci"])).credentials().sessionToken == "t2")
+    var named = settings(env)
+    named.profile = "ci"
+    #expect(try await chain(named).credentials().accessKeyID == "FILECI")
+    named.profile = "nope"
+    await #expect(throws: AWSConfigurationError.self) { try await chain(named).credentials() }
+  }
+
+  @Test func regionComesFromTemplateEnvironmentThenProfile() throws {
+    try write(".aws/config", "[default]\nregion = eu-central-1\n[profile west]\nregion = us-west-2\n")
+    var s = settings()
+    #expect(try chain(s).region() == "eu-central-1")
+    #expect(try chain(settings(["AWS_PROFILE": "west"])).region() == "us-west-2")
+    #expect(try chain(settings(["AWS_DEFAULT_REGION": "ap-south-1", "AWS_PROFILE": "west"])).region() == "ap-south-1")
+    s.region = "sa-east-1"
+    #expect(try chain(s).region() == "sa-east-1")
+  }
+
+  @Test func roleARNWithSourceProfileAssumesTheRoleThroughSTS() async throws {
+    let moto = try SharedMoto.server.get()
+    try write(".aws/credentials", "[base]\naws_access_key_id = \(moto.accessKeyID)\naws_secret_access_key = \(moto.secretAccessKey)\n")
+    try write(".aws/config", "[profile builder]\nrole_arn = arn:aws:iam::123456789012:role/kiln-builder\nsource_profile = base\nrole_session_name = kiln-test\nregion = us-east-1\n")
+    var s = settings(["AWS_PROFILE": "builder"])
+    s.customEndpointSTS = moto.endpoint.absoluteString
+    let chain = try chain(s)
+    let credentials = try await chain.credentials()
+    #expect(credentials.accessKeyID != moto.accessKeyID)
+    #expect(credentials.sessionToken != nil)
+    #expect(chain.source == "profile builder (assume role arn:aws:iam::123456789012:role/kiln-builder)")
+    #expect(try await identity(credentials).arn.contains("assumed-role/kiln-builder/kiln-test"))
+  }
+
+  @Test func profilesThatLoopAreAnError() async throws {
+    try write(".aws/config", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n")
+    do {
+      _ = try await chain(settings(["AWS_PROFILE": "a"])).credentials()
+      Issue.record("a loop resolved")
+    } catch let error as AWSConfigurationError {
+      #expect(error.message.contains("a -> b -> a"))
+    }
+  }
+
+  @Test func webIdentityFromTheEnvironmentAsInCIOIDC() async throws {
+    let moto = try MotoServer(checkSignatures: false)
+    try write("token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmtpbG4ifQ.c2lnbmF0dXJl\n")
+    var s = settings([
+      "AWS_WEB_IDENTITY_TOKEN_FILE": home.appendingPathComponent("token").path,
+      "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/github-actions", "AWS_ROLE_SESSION_NAME": "nightly",
+    ])
+    s.customEndpointSTS = moto.endpoint.absoluteString
+    let chain = try chain(s)
+    let credentials = try await chain.credentials()
+    #expect(chain.source == "web identity arn:aws:iam::123456789012:role/github-actions")
+    #expect(credentials.sessionToken != nil)
+  }
+
+  @Test func templateAssumeRoleWrapsWhatWasFound() async throws {
+    let moto = try SharedMoto.server.get()
+    var s = settings()
+    s.accessKey = moto.accessKeyID
+    s.secretKey = moto.secretAccessKey
+    s.customEndpointSTS = moto.endpoint.absoluteString
+    var role = STSClient.AssumeRoleRequest(roleARN: "arn:aws:iam::123456789012:role/deployer", sessionName: "kiln-build")
+    role.durationSeconds = 900
+    role.tags = [EC2Tag("team", "platform")]
+    s.assumeRole = role
+    let chain = try chain(s)
+    let credentials = try await chain.credentials()
+    #expect(chain.source == "template access_key, then assume_role arn:aws:iam::123456789012:role/deployer")
+    #expect(try await identity(credentials).arn.contains("assumed-role/deployer/kiln-build"))
+  }
+
+  @Test func credentialProcessSpeaksTheCLIProtocol() async throws {
+    try write("helper.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"PROCKEY\", \"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n")
+    try write("broken.sh", "#!/bin/sh\necho 'vault sealed' >&2\nexit 3\n")
+    try write(".aws/config", "[profile proc]\ncredential_process = sh \(home.path)/helper.sh\n[profile broken]\ncredential_process = sh \(home.path)/broken.sh\n")
+    let credentials = try await chain(settings(["AWS_PROFILE": "proc"])).credentials()
+    #expect(credentials == SigV4.Credentials(accessKeyID: "PROCKEY", secretAccessKey: "procsecret", sessionToken: "proctoken"))
+    do {
+      _ = try await chain(settings(["AWS_PROFILE": "broken"])).credentials()
+      Issue.record("a failing credential_process gave credentials")
+    } catch let error as AWSConfigurationError {
+      #expect(error.message.contains("exited with 3: vault sealed"))
+    }
+  }
+
+  func metadataServer(expiresIn: Int = 3600) throws -> LoopbackServer {
+    try LoopbackServer(python: TestPaths.fixture("metadata_server.py"), arguments: ["ROLEKEY", "rolesecret", String(expiresIn)])
+  }
+
+  func hits(_ server: LoopbackServer) async throws -> Int {
+    Int(try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: server.baseURL.appendingPathComponent("__hits"))).text) ?? -1
+  }
+
+  @Test func containerCredentialsWithAnAuthorizationToken() async throws {
+    let server = try metadataServer()
+    try write("container-token", "Bearer container-secret\n")
+    let chain = try chain(settings([
+      "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL.appendingPathComponent("container").absoluteString,
+      "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": home.appendingPathComponent("container-token").path,
+    ]))
+    let credentials = try await chain.credentials()
+    #expect(credentials.accessKeyID == "ROLEKEY" && credentials.sessionToken == "session-token-1")
+    #expect(chain.source == "container credentials")
+    _ = try await chain.credentials()
+    #expect(try await hits(server) == 1, "an hour-long credential is cached")
+  }
+
+  @Test func instanceRoleThroughIMDSv2AndRefreshBeforeExpiry() async throws {
+    // Expires in 60 s: inside the 5-minute refresh margin, so every call fetches anew.
+    let server = try metadataServer(expiresIn: 60)
+    let chain = try chain(settings(["AWS_EC2_METADATA_DISABLED": "false", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL.absoluteString]))
+    let first = try await chain.credentials()
+    #expect(first.accessKeyID == "ROLEKEY")
+    #expect(chain.source == "instance role (IMDSv2)")
+    let second = try await chain.credentials()
+    #expect(second.sessionToken == "session-token-2")
+    #expect(try await hits(server) == 2)
+  }
+
+  @Test func nothingFoundListsEverySourceTriedWithoutSecrets() async throws {
+    do {
+      _ = try await chain(settings()).credentials()
+      Issue.record("credentials from nowhere")
+    } catch let error as AWSConfigurationError {
+      for source in ["template keys", "environment", "shared files", "web identity", "container", "instance role: AWS_EC2_METADATA_DISABLED=true"] {
+        #expect(error.message.contains(source), "\(error.message)")
+      }
+    }
+    let credentials = SigV4.Credentials(accessKeyID: "AKIDVISIBLE", secretAccessKey: "very-secret", sessionToken: "tok")
+    #expect("\(credentials)" == "credentials AKIDVISIBLE (secret hidden, with session token)")
+    #expect(!String(reflecting: credentials).contains("very-secret"))
+  }
+}
