@@ -1,0 +1,96 @@
+import Foundation
+import KilnAWS
+import Synchronization
+import Testing
+import _KilnTestSupport
+
+@Suite struct WaiterTests {
+  static let quick = WaitPolicy(delay: .milliseconds(5), maxDelay: .milliseconds(20), timeout: .milliseconds(300))
+
+  @Test func pollsUntilDoneAndReportsEachChange() async throws {
+    let polls = Mutex(0)
+    let reports = Mutex<[String]>([])
+    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.quick, progress: { line in reports.withLock { $0.append(line) } }) { () async throws -> PollResult<String> in
+      let n = polls.withLock { $0 += 1; return $0 }
+      return n < 4 ? .pending(state: "pending", progress: "\(n * 25)%") : .done("snap-1")
+    }
+    #expect(value == "snap-1")
+    #expect(reports.withLock { $0 } == [
+      "waiting for snapshot snap-1 to complete: pending (25%)", "waiting for snapshot snap-1 to complete: pending (50%)",
+      "waiting for snapshot snap-1 to complete: pending (75%)",
+    ])
+  }
+
+  @Test func aTimeoutNamesTheResourceAndItsLastState() async throws {
+    do {
+      _ = try await Waiter.wait(for: "AMI ami-1 in us-east-1 to be available", resourceID: "ami-1", policy: Self.quick) { () async throws -> PollResult<Int> in
+        .pending(state: "pending", progress: nil)
+      }
+      Issue.record("no timeout")
+    } catch let error as WaitError {
+      #expect(error.kind == .timedOut)
+      #expect(error.description.contains("waiting for AMI ami-1 in us-east-1 to be available; its last state was \"pending\""))
+    }
+  }
+
+  @Test func aHopelessStateFailsAtOnce() async throws {
+    do {
+      _ = try await Waiter.wait(for: "instance i-1 to be running", resourceID: "i-1", policy: Self.quick) { () async throws -> PollResult<Int> in
+        .failed(state: "terminated", reason: "Server.InsufficientInstanceCapacity")
+      }
+      Issue.record("no failure")
+    } catch let error as WaitError {
+      #expect(error.description == "instance i-1 to be running failed: i-1 is \"terminated\": Server.InsufficientInstanceCapacity")
+    }
+  }
+
+  @Test func cancellationEndsTheWaitPromptly() async throws {
+    let policy = WaitPolicy(delay: .seconds(30), maxDelay: .seconds(30), timeout: .seconds(600))
+    let started = ContinuousClock.now
+    let task = Task {
+      try await Waiter.wait(for: "x", resourceID: "x", policy: policy) { () async throws -> PollResult<Int> in .pending(state: "pending", progress: nil) }
+    }
+    try await Task.sleep(for: .milliseconds(100))
+    task.cancel()
+    let result = await task.result
+    #expect(throws: CancellationError.self) { try result.get() }
+    #expect(ContinuousClock.now - started < .seconds(5))
+  }
+
+  @Test func packerOverridesTemplateThenEnvironment() {
+    let base = WaitPolicy.imageAvailable
+    #expect(base.overridden(delaySeconds: nil, maxAttempts: nil, environment: [:]) == base)
+    let template = base.overridden(delaySeconds: 10, maxAttempts: 6, environment: ["AWS_POLL_DELAY_SECONDS": "1", "AWS_MAX_ATTEMPTS": "99"])
+    #expect(template == WaitPolicy(delay: .seconds(10), maxDelay: .seconds(10), timeout: .seconds(60)))
+    let env = base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_POLL_DELAY_SECONDS": "3", "AWS_MAX_ATTEMPTS": "7"])
+    #expect(env.timeout == .seconds(21) && env.delay == .seconds(3))
+    let legacy = base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_TIMEOUT_SECONDS": "60"])
+    #expect(legacy.delay == .seconds(2) && legacy.timeout == .seconds(60))
+  }
+
+  @Test func ec2WaitersAgainstMoto() async throws {
+    let ec2 = try SharedMoto.client()
+    let instance = try #require(try await ec2.runInstances(EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")).first)
+    #expect(try await ec2.waitForInstance(instance.instanceID, toBe: "running").state == "running")
+    try await ec2.stopInstances([instance.instanceID])
+    #expect(try await ec2.waitForInstance(instance.instanceID, toBe: "stopped").state == "stopped")
+    let imageID = try await ec2.createImage(EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-waiter-1"))
+    let image = try await ec2.waitForImage(imageID)
+    #expect(image.state == "available")
+    let snapshot = try #require(image.snapshotIDs.first)
+    #expect(try await ec2.waitForSnapshot(snapshot).state == "completed")
+    do {
+      _ = try await ec2.waitForInstance(instance.instanceID, toBe: "running", policy: Self.quick)
+      Issue.record("a stopped instance became running by itself")
+    } catch let error as WaitError {
+      #expect(error.kind == .timedOut && error.lastState == "stopped")
+    }
+    try await ec2.terminateInstances([instance.instanceID])
+    #expect(try await ec2.waitForInstance(instance.instanceID, toBe: "terminated").state == "terminated")
+    let groupID = try await ec2.createSecurityGroup(name: "kiln_waiter_sg", description: "waiter", vpcID: nil)
+    try await ec2.waitForSecurityGroup(groupID)
+    try await ec2.deleteSecurityGroup(groupID: groupID)
+    try await ec2.deregisterImage(imageID)
+    try await ec2.deleteSnapshot(snapshot)
+  }
+}
