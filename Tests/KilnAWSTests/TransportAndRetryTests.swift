@@ -53,14 +53,12 @@ import _KilnTestSupport
     try await control(server, ["delay": 3])
     var options = CurlHTTPClient.Options()
     options.totalTimeout = .milliseconds(300)
-    let started = ContinuousClock.now
     do {
       _ = try await CurlHTTPClient(options: options).send(HTTPRequest(method: "GET", url: server.baseURL))
       Issue.record("no timeout")
     } catch let error as TransportError {
       #expect(error.kind == .timeout, "\(error)")
     }
-    #expect(ContinuousClock.now - started < .seconds(2))
   }
 
   @Test func cancellingTheTaskAbortsTheTransfer() async throws {
@@ -68,13 +66,12 @@ import _KilnTestSupport
     try await control(server, ["delay": 5])
     let client = try CurlHTTPClient()
     let url = server.baseURL
-    let started = ContinuousClock.now
+    // Without cancellation the server answers after 5 s and the call succeeds.
     let task = Task { try await client.send(HTTPRequest(method: "GET", url: url)) }
     try await Task.sleep(for: .milliseconds(200))
     task.cancel()
     let result = await task.result
     #expect(throws: CancellationError.self) { try result.get() }
-    #expect(ContinuousClock.now - started < .seconds(3))
   }
 
   @Test func tlsVerificationIsOnByDefault() async throws {

@@ -6,11 +6,13 @@ import _KilnTestSupport
 
 @Suite struct WaiterTests {
   static let quick = WaitPolicy(delay: .milliseconds(5), maxDelay: .milliseconds(20), timeout: .milliseconds(300))
+  /// Short delays but a deadline no loaded machine reaches, for waits that must succeed.
+  static let patient = WaitPolicy(delay: .milliseconds(5), maxDelay: .milliseconds(20), timeout: .seconds(60))
 
   @Test func pollsUntilDoneAndReportsEachChange() async throws {
     let polls = Mutex(0)
     let reports = Mutex<[String]>([])
-    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.quick, progress: { line in reports.withLock { $0.append(line) } }) { () async throws -> PollResult<String> in
+    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.patient, progress: { line in reports.withLock { $0.append(line) } }) { () async throws -> PollResult<String> in
       let n = polls.withLock { $0 += 1; return $0 }
       return n < 4 ? .pending(state: "pending", progress: "\(n * 25)%") : .done("snap-1")
     }
@@ -45,8 +47,8 @@ import _KilnTestSupport
   }
 
   @Test func cancellationEndsTheWaitPromptly() async throws {
-    let policy = WaitPolicy(delay: .seconds(30), maxDelay: .seconds(30), timeout: .seconds(600))
-    let started = ContinuousClock.now
+    // Without cancellation this would end in a WaitError after 60 s, not a CancellationError.
+    let policy = WaitPolicy(delay: .seconds(60), maxDelay: .seconds(60), timeout: .seconds(60))
     let task = Task {
       try await Waiter.wait(for: "x", resourceID: "x", policy: policy) { () async throws -> PollResult<Int> in .pending(state: "pending", progress: nil) }
     }
@@ -54,7 +56,6 @@ import _KilnTestSupport
     task.cancel()
     let result = await task.result
     #expect(throws: CancellationError.self) { try result.get() }
-    #expect(ContinuousClock.now - started < .seconds(5))
   }
 
   @Test func packerOverridesTemplateThenEnvironment() {
