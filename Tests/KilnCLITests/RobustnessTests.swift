@@ -43,7 +43,7 @@ import Testing
       let loaded = TemplateLoader.load(SourceFile(path: "fuzz.json", bytes: bytes))
       if loaded.diagnostics.hasErrors { rejected += 1 }
       let path = directory.appendingPathComponent("t.json").path
-      FileManager.default.createFile(atPath: path, contents: Data(bytes))
+      _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
       var options = ValidationOptions()
       options.variableFiles = [SharedFixtures.repository.appendingPathComponent("Templates/kubernetes/1.31.json").path]
       options.workingDirectory = SharedFixtures.repository.path
