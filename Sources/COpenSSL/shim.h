@@ -7,4 +7,6 @@
 #include <openssl/sha.h>
 #include <openssl/rand.h>
 #include <openssl/opensslv.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>
 #endif

@@ -1,0 +1,133 @@
+internal import COpenSSL
+import Foundation
+
+/// An SSH key pair Kiln generated for one build (an EC2 "temporary key pair").
+///
+/// Ed25519, generated with OpenSSL: libssh2 1.10 signs RSA keys only with SHA-1 (`ssh-rsa`),
+/// which OpenSSH 8.8 and later refuse, while ed25519 works with every current server. The
+/// private key lives in memory; `write(to:)` puts it on disk only when asked (`-debug`),
+/// with mode 0600.
+public struct SSHKeyPair: Sendable {
+  /// The OpenSSH public key line, `ssh-ed25519 AAAA… comment`, for EC2 ImportKeyPair and
+  /// `authorized_keys`.
+  public let publicKeyLine: String
+  /// The private key in OpenSSH's format (`-----BEGIN OPENSSH PRIVATE KEY-----`), which
+  /// libssh2 reads from memory. Never logged.
+  public let privateKeyPEM: String
+  /// `SHA256:…`, as `ssh-keygen -l` prints it.
+  public let fingerprint: String
+
+  /// Generates a new ed25519 key pair.
+  public static func generateEd25519(comment: String = "kiln") throws(SSHKeyError) -> SSHKeyPair {
+    guard let context = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nil) else { throw .openSSL("EVP_PKEY_CTX_new_id") }
+    defer { EVP_PKEY_CTX_free(context) }
+    guard EVP_PKEY_keygen_init(context) == 1 else { throw .openSSL("EVP_PKEY_keygen_init") }
+    var key: OpaquePointer?
+    guard EVP_PKEY_keygen(context, &key) == 1, let key else { throw .openSSL("EVP_PKEY_keygen") }
+    defer { EVP_PKEY_free(key) }
+    var publicKey = [UInt8](repeating: 0, count: 32)
+    var seed = [UInt8](repeating: 0, count: 32)
+    var publicLength = 32
+    var seedLength = 32
+    guard EVP_PKEY_get_raw_public_key(key, &publicKey, &publicLength) == 1, publicLength == 32 else {
+      throw .openSSL("EVP_PKEY_get_raw_public_key")
+    }
+    guard EVP_PKEY_get_raw_private_key(key, &seed, &seedLength) == 1, seedLength == 32 else {
+      throw .openSSL("EVP_PKEY_get_raw_private_key")
+    }
+    defer { seed.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
+    var checkBytes = [UInt8](repeating: 0, count: 4)
+    guard RAND_bytes(&checkBytes, 4) == 1 else { throw .openSSL("RAND_bytes") }
+    return try SSHKeyPair(ed25519Public: publicKey, seed: seed, check: checkBytes, comment: comment)
+  }
+
+  init(ed25519Public publicKey: [UInt8], seed: [UInt8], check: [UInt8], comment: String) throws(SSHKeyError) {
+    var blob = SSHWire()
+    blob.string("ssh-ed25519")
+    blob.string(publicKey)
+    publicKeyLine = "ssh-ed25519 \(Data(blob.bytes).base64EncodedString()) \(comment)"
+
+    var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+    _ = SHA256(blob.bytes, blob.bytes.count, &digest)
+    fingerprint = "SHA256:" + Data(digest).base64EncodedString().replacingOccurrences(of: "=", with: "")
+
+    // openssh-key-v1, unencrypted (PROTOCOL.key in OpenSSH's sources describes the layout).
+    var secret = SSHWire()
+    secret.raw(check)
+    secret.raw(check)
+    secret.string("ssh-ed25519")
+    secret.string(publicKey)
+    secret.string(seed + publicKey)
+    secret.string(comment)
+    var pad: UInt8 = 1
+    while secret.bytes.count % 8 != 0 {
+      secret.raw([pad])
+      pad += 1
+    }
+    var file = SSHWire()
+    file.raw(Array("openssh-key-v1".utf8) + [0])
+    file.string("none")
+    file.string("none")
+    file.string([UInt8]())
+    file.uint32(1)
+    file.string(blob.bytes)
+    file.string(secret.bytes)
+    let body = Data(file.bytes).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+    privateKeyPEM = "-----BEGIN OPENSSH PRIVATE KEY-----\n\(body)\n-----END OPENSSH PRIVATE KEY-----\n"
+    secret.wipe()
+    file.wipe()
+  }
+
+  /// Writes the private key to `path` with mode 0600 (for `-debug`), refusing to overwrite.
+  public func write(to path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard descriptor >= 0 else {
+      throw SSHKeyError.file("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    let bytes = Array(privateKeyPEM.utf8)
+    guard Foundation.write(descriptor, bytes, bytes.count) == bytes.count else {
+      throw SSHKeyError.file("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+}
+
+public enum SSHKeyError: Error, CustomStringConvertible, Sendable {
+  case openSSL(String)
+  case file(String)
+
+  public var description: String {
+    switch self {
+    case .openSSL(let call):
+      let code = ERR_get_error()
+      var buffer = [CChar](repeating: 0, count: 256)
+      if code != 0 { ERR_error_string_n(code, &buffer, buffer.count) }
+      let detail = code == 0 ? "" : ": " + String(decoding: buffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
+      return "key generation failed in \(call)\(detail)"
+    case .file(let message):
+      return message
+    }
+  }
+}
+
+/// SSH's wire encoding (RFC 4251): big-endian uint32 lengths before strings.
+struct SSHWire {
+  var bytes: [UInt8] = []
+
+  mutating func uint32(_ value: UInt32) {
+    bytes += [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+  }
+
+  mutating func string(_ value: [UInt8]) {
+    uint32(UInt32(value.count))
+    bytes += value
+  }
+
+  mutating func string(_ value: String) { string(Array(value.utf8)) }
+
+  mutating func raw(_ value: [UInt8]) { bytes += value }
+
+  mutating func wipe() {
+    for index in bytes.indices { bytes[index] = 0 }
+  }
+}
