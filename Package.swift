@@ -67,7 +67,9 @@ let package = Package(
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
-    .testTarget(name: "KilnSSHTests", dependencies: ["KilnSSH"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
+      swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCLITests",
       dependencies: ["KilnCLI", "KilnCore"],

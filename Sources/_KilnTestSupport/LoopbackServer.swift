@@ -37,6 +37,9 @@ public final class LoopbackServer: @unchecked Sendable {
     process.standardOutput = handle
     process.standardError = handle
     process.standardInput = lifeline
+    // Only this process may hold the write end: a child that inherited it would keep every
+    // helper alive after the tests end.
+    _ = fcntl(lifeline.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
     try process.run()
     let deadline = Date().addingTimeInterval(timeout)
     var parsed: [String: Any]?
@@ -56,11 +59,13 @@ public final class LoopbackServer: @unchecked Sendable {
     self.port = port
   }
 
+  /// Closes the helper's lifeline so it shuts down what it started (sshd), then makes sure.
   public func stop() {
-    if process.isRunning {
-      kill(process.processIdentifier, SIGKILL)
-      process.waitUntilExit()
-    }
+    guard process.isRunning else { return }
+    try? lifeline.fileHandleForWriting.close()
+    for _ in 0..<100 where process.isRunning { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
   }
 
   deinit { stop() }

@@ -1,0 +1,28 @@
+/// How provisioners reach the machine being built. The SSH communicator is one conformance;
+/// another (SSM, WinRM) would be another. Safe for concurrent use: calls are serialised.
+public protocol Communicator: Sendable {
+  /// Runs `command` remotely, delivering output line by line as it arrives (never buffering
+  /// the whole output), and returns how it ended. Cancelling the task stops the command.
+  func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult
+}
+
+/// One line a remote command printed.
+public enum RemoteOutput: Sendable, Equatable {
+  case stdout(String)
+  case stderr(String)
+}
+
+/// How a remote command ended.
+public enum RemoteCommandResult: Sendable, Equatable {
+  case exited(Int32)
+  /// Killed by a signal ("TERM", "KILL", ...).
+  case signaled(String)
+  /// The connection dropped before the command reported an exit status (a reboot, say):
+  /// what `expect_disconnect` accepts.
+  case disconnected(reason: String)
+
+  public var exitCode: Int32? {
+    if case .exited(let code) = self { return code }
+    return nil
+  }
+}

@@ -1,0 +1,415 @@
+internal import CLibSSH2
+import Foundation
+public import KilnCore
+import Synchronization
+
+/// How to reach and log in to a host.
+public struct SSHConnectionConfig: Sendable {
+  public enum Authentication: Sendable {
+    /// A private key held in memory (a temporary key pair).
+    case privateKey(pem: String, passphrase: String? = nil)
+    case privateKeyFile(path: String, passphrase: String? = nil)
+    case password(String)
+  }
+
+  public var host: String
+  public var port: Int
+  public var username: String
+  public var authentication: [Authentication]
+  public var connectTimeout: Duration = .seconds(30)
+  /// The longest any single read or write may wait (Packer's `ssh_read_write_timeout`); nil
+  /// for no limit. A dead connection is found by keepalives either way.
+  public var readWriteTimeout: Duration?
+  /// Packer's `ssh_keep_alive_interval` (5 s); nil to send none.
+  public var keepAliveInterval: Duration? = .seconds(5)
+  /// When set, the server's host key must have this `SHA256:…` fingerprint.
+  public var expectedHostKeyFingerprint: String?
+  public var requestPTY = false
+
+  public init(host: String, port: Int = 22, username: String, authentication: [Authentication]) {
+    self.host = host
+    self.port = port
+    self.username = username
+    self.authentication = authentication
+  }
+}
+
+/// A failure of the SSH layer, with libssh2's own message where it gave one.
+public struct SSHError: Error, CustomStringConvertible, Sendable {
+  public enum Kind: Sendable, Equatable {
+    /// TCP connect failed (refused, unreachable, timed out): the host may still be booting.
+    case connect
+    /// The SSH handshake failed.
+    case handshake
+    /// Every authentication method was refused.
+    case authentication
+    /// The host key is not the one expected.
+    case hostKeyMismatch
+    /// The connection was lost or timed out while in use.
+    case connectionLost
+    case channel
+  }
+
+  public var kind: Kind
+  public var message: String
+
+  public var description: String { message }
+}
+
+/// The one Swift owner of a `LIBSSH2_SESSION *` and its socket.
+///
+/// libssh2 runs in non-blocking mode; every call goes through `io`, which waits on the socket
+/// with `poll` in short slices, and between slices checks cancellation, the read/write
+/// deadline and whether a keepalive is due. All libssh2 work for a session runs on one serial
+/// queue (libssh2 sessions are not thread-safe), off Swift's cooperative threads.
+public final class SSHSession: Communicator, @unchecked Sendable {
+  public let config: SSHConnectionConfig
+  /// The server's host key, `SHA256:…` as `ssh-keygen -l` prints it.
+  public private(set) var hostKeyFingerprint = ""
+  private let queue = DispatchQueue(label: "kiln.ssh.session")
+  private var session: OpaquePointer?
+  private var socket: Int32 = -1
+  private var lastActivity = ContinuousClock.now
+  /// Keepalives only once logged in: one sent during the key exchange breaks it.
+  private var established = false
+
+  private init(config: SSHConnectionConfig) { self.config = config }
+
+  deinit {
+    if let session {
+      libssh2_session_set_blocking(session, 0)
+      _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "kiln is done", "")
+      libssh2_session_free(session)
+    }
+    if socket >= 0 { Foundation.close(socket) }
+  }
+
+  /// Connects, checks the host key and logs in (one attempt; the build's connect step retries).
+  public static func connect(_ config: SSHConnectionConfig) async throws -> SSHSession {
+    try SSHLibrary.ensureInitialized()
+    let session = SSHSession(config: config)
+    let cancelled = CancellationFlag()
+    try await withTaskCancellationHandler {
+      try await session.onQueue { try session.open(cancelled) }
+    } onCancel: {
+      cancelled.cancel()
+    }
+    return session
+  }
+
+  /// Runs work on the session's queue and returns its result to the caller's task.
+  func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+      queue.async { continuation.resume(with: Result { try work() }) }
+    }
+  }
+
+  // MARK: - Opening
+
+  private func open(_ cancelled: CancellationFlag) throws {
+    socket = try Self.tcpConnect(host: config.host, port: config.port, timeout: config.connectTimeout, cancelled: cancelled)
+    guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
+      throw SSHError(kind: .handshake, message: "libssh2_session_init failed")
+    }
+    self.session = session
+    libssh2_session_set_blocking(session, 0)
+    if let interval = config.keepAliveInterval {
+      libssh2_keepalive_config(session, 1, UInt32(max(1, Int(interval.components.seconds))))
+    }
+    let deadline = ContinuousClock.now + config.connectTimeout
+    do {
+      try io(cancelled, deadline: deadline, "SSH handshake with \(config.host):\(config.port)") {
+        libssh2_session_handshake(session, socket)
+      }
+    } catch var error as SSHError where error.kind == .connectionLost {
+      error.kind = .handshake
+      throw error
+    }
+    if let hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256) {
+      let bytes = UnsafeRawBufferPointer(start: hash, count: 32)
+      hostKeyFingerprint = "SHA256:" + Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+    if let expected = config.expectedHostKeyFingerprint, !expected.isEmpty, expected != hostKeyFingerprint {
+      throw SSHError(kind: .hostKeyMismatch, message: "the host key of \(config.host):\(config.port) is \(hostKeyFingerprint), not the expected \(expected)")
+    }
+    try authenticate(session, cancelled, deadline: deadline)
+    established = true
+  }
+
+  private func authenticate(_ session: OpaquePointer, _ cancelled: CancellationFlag, deadline: ContinuousClock.Instant) throws {
+    let user = config.username
+    var refusals: [String] = []
+    for method in config.authentication {
+      let outcome: Int32
+      let what: String
+      switch method {
+      case .privateKey(let pem, let passphrase):
+        what = "private key"
+        outcome = try io(cancelled, deadline: deadline, "public key authentication", allowFailure: true) {
+          libssh2_userauth_publickey_frommemory(session, user, user.utf8.count, nil, 0, pem, pem.utf8.count, passphrase)
+        }
+      case .privateKeyFile(let path, let passphrase):
+        what = "private key \(path)"
+        guard FileManager.default.isReadableFile(atPath: path) else {
+          refusals.append("\(what): the file cannot be read")
+          continue
+        }
+        outcome = try io(cancelled, deadline: deadline, "public key authentication", allowFailure: true) {
+          libssh2_userauth_publickey_fromfile_ex(session, user, UInt32(user.utf8.count), nil, path, passphrase)
+        }
+      case .password(let password):
+        what = "password"
+        outcome = try io(cancelled, deadline: deadline, "password authentication", allowFailure: true) {
+          libssh2_userauth_password_ex(session, user, UInt32(user.utf8.count), password, UInt32(password.utf8.count), nil)
+        }
+      }
+      if outcome == 0, libssh2_userauth_authenticated(session) == 1 { return }
+      refusals.append("\(what): \(lastError(outcome))")
+    }
+    let methods = refusals.isEmpty ? "no authentication method was configured" : refusals.joined(separator: "; ")
+    throw SSHError(kind: .authentication, message: "ssh: unable to authenticate as \(user) on \(config.host):\(config.port): \(methods)")
+  }
+
+  /// libssh2's message for the last failure (with its code).
+  func lastError(_ code: Int32) -> String {
+    guard let session else { return "libssh2 error \(code)" }
+    var message: UnsafeMutablePointer<CChar>?
+    var length: Int32 = 0
+    let last = libssh2_session_last_error(session, &message, &length, 0)
+    let text = message.map { String(cString: $0) } ?? ""
+    return text.isEmpty ? "libssh2 error \(last)" : "\(text) (libssh2 error \(last))"
+  }
+
+  // MARK: - The I/O loop
+
+  /// Repeats a non-blocking libssh2 call while it answers EAGAIN, waiting on the socket in
+  /// 200 ms slices. Throws on cancellation, on a deadline, and (unless `allowFailure`) on an
+  /// error code; returns the call's final value.
+  @discardableResult
+  func io(
+    _ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String,
+    allowFailure: Bool = false, _ call: () -> Int32
+  ) throws -> Int32 {
+    let result = try ioSize(cancelled, deadline: deadline, what(), allowFailure: allowFailure) { Int(call()) }
+    return Int32(result)
+  }
+
+  @discardableResult
+  func ioSize(
+    _ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String,
+    allowFailure: Bool = false, _ call: () -> Int
+  ) throws -> Int {
+    while true {
+      let result = call()
+      if result != Int(LIBSSH2_ERROR_EAGAIN) {
+        lastActivity = .now
+        if result < 0, !allowFailure {
+          throw SSHError(kind: Self.isConnectionError(Int32(result)) ? .connectionLost : .channel, message: "\(what()) failed: \(lastError(Int32(result)))")
+        }
+        return result
+      }
+      try waitForSocket(cancelled, deadline: deadline, what())
+    }
+  }
+
+  func waitForSocket(_ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String) throws {
+    if cancelled.isCancelled { throw CancellationError() }
+    if let deadline, ContinuousClock.now >= deadline {
+      throw SSHError(kind: .connectionLost, message: "\(what()) timed out: no answer from \(config.host):\(config.port)")
+    }
+    if let session, established, config.keepAliveInterval != nil {
+      var next: Int32 = 0
+      let sent = libssh2_keepalive_send(session, &next)
+      if sent < 0, sent != LIBSSH2_ERROR_EAGAIN {
+        throw SSHError(kind: .connectionLost, message: "\(what()): the connection to \(config.host):\(config.port) is lost: \(lastError(sent))")
+      }
+    }
+    var events: Int16 = 0
+    let directions = session.map { libssh2_session_block_directions($0) } ?? Int32(LIBSSH2_SESSION_BLOCK_INBOUND)
+    if directions & Int32(LIBSSH2_SESSION_BLOCK_INBOUND) != 0 { events |= Int16(POLLIN) }
+    if directions & Int32(LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0 { events |= Int16(POLLOUT) }
+    if events == 0 { events = Int16(POLLIN) }
+    var descriptor = pollfd(fd: socket, events: events, revents: 0)
+    _ = poll(&descriptor, 1, 200)
+  }
+
+  static func isConnectionError(_ code: Int32) -> Bool {
+    [LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_TIMEOUT,
+     LIBSSH2_ERROR_SOCKET_TIMEOUT, LIBSSH2_ERROR_KEX_FAILURE, LIBSSH2_ERROR_BANNER_RECV, LIBSSH2_ERROR_BANNER_SEND]
+      .map { Int32($0) }.contains(code)
+  }
+
+  // MARK: - TCP
+
+  /// A connected, non-blocking TCP socket (IPv4 or IPv6), within `timeout`.
+  static func tcpConnect(host: String, port: Int, timeout: Duration, cancelled: CancellationFlag) throws -> Int32 {
+    var hints = addrinfo()
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    hints.ai_family = AF_UNSPEC
+    var list: UnsafeMutablePointer<addrinfo>?
+    let lookup = getaddrinfo(host, String(port), &hints, &list)
+    guard lookup == 0, let first = list else {
+      throw SSHError(kind: .connect, message: "cannot resolve \(host): \(String(cString: gai_strerror(lookup)))")
+    }
+    defer { freeaddrinfo(list) }
+    var lastFailure = "no address"
+    var entry: UnsafeMutablePointer<addrinfo>? = first
+    let deadline = ContinuousClock.now + timeout
+    while let address = entry {
+      entry = address.pointee.ai_next
+      let fd = Foundation.socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
+      guard fd >= 0 else { continue }
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+      var on: Int32 = 1
+      setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+      setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+      if Foundation.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return fd }
+      guard errno == EINPROGRESS else {
+        lastFailure = String(cString: strerror(errno))
+        Foundation.close(fd)
+        continue
+      }
+      var connected = false
+      while ContinuousClock.now < deadline {
+        if cancelled.isCancelled {
+          Foundation.close(fd)
+          throw CancellationError()
+        }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&descriptor, 1, 200) > 0 {
+          var error: Int32 = 0
+          var length = socklen_t(MemoryLayout<Int32>.size)
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+          if error == 0 {
+            connected = true
+          } else {
+            lastFailure = String(cString: strerror(error))
+          }
+          break
+        }
+      }
+      if connected { return fd }
+      if ContinuousClock.now >= deadline { lastFailure = "connection timed out" }
+      Foundation.close(fd)
+    }
+    throw SSHError(kind: .connect, message: "dial tcp \(host):\(port): \(lastFailure)")
+  }
+
+  // MARK: - Commands
+
+  public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {
+    let cancelled = CancellationFlag()
+    return try await withTaskCancellationHandler {
+      try await onQueue { try self.execute(command, cancelled, output) }
+    } onCancel: {
+      cancelled.cancel()
+    }
+  }
+
+  private func execute(_ command: String, _ cancelled: CancellationFlag, _ output: @escaping @Sendable (RemoteOutput) -> Void) throws -> RemoteCommandResult {
+    guard let session else { throw SSHError(kind: .connectionLost, message: "the SSH session is closed") }
+    func deadline() -> ContinuousClock.Instant? { config.readWriteTimeout.map { lastActivity + $0 } }
+    var channel: OpaquePointer?
+    while channel == nil {
+      channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0)
+      if channel == nil {
+        let code = libssh2_session_last_errno(session)
+        guard code == LIBSSH2_ERROR_EAGAIN else {
+          if Self.isConnectionError(code) { return .disconnected(reason: lastError(code)) }
+          throw SSHError(kind: .channel, message: "cannot open a session channel: \(lastError(code))")
+        }
+        try waitForSocket(cancelled, deadline: deadline(), "opening a session channel")
+      }
+    }
+    defer { libssh2_channel_free(channel) }
+    if config.requestPTY {
+      try io(cancelled, deadline: deadline(), "requesting a PTY") {
+        libssh2_channel_request_pty_ex(channel, "xterm", 5, nil, 0, 80, 24, 0, 0)
+      }
+    }
+    try io(cancelled, deadline: deadline(), "starting the command") {
+      libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))
+    }
+
+    var splitters = [LineSplitter(emit: { output(.stdout($0)) }), LineSplitter(emit: { output(.stderr($0)) })]
+    var buffer = [CChar](repeating: 0, count: 32768)
+    do {
+      while true {
+        var progressed = false
+        for stream in 0..<2 {
+          let count = libssh2_channel_read_ex(channel, Int32(stream), &buffer, buffer.count)
+          if count > 0 {
+            lastActivity = .now
+            progressed = true
+            buffer.withUnsafeBytes { splitters[stream].append(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+          } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+            throw SSHError(kind: .connectionLost, message: lastError(Int32(count)))
+          }
+        }
+        if progressed { continue }
+        if libssh2_channel_eof(channel) == 1 { break }
+        if cancelled.isCancelled {
+          // Close the channel: sshd closes the command's pipes (and hangs up its PTY), so it
+          // stops at its next write. (libssh2 1.10 has no channel_signal to send TERM.)
+          _ = libssh2_channel_send_eof(channel)
+          _ = libssh2_channel_close(channel)
+          throw CancellationError()
+        }
+        try waitForSocket(cancelled, deadline: deadline(), "running the command")
+      }
+    } catch let error as SSHError where error.kind == .connectionLost {
+      splitters[0].flush()
+      splitters[1].flush()
+      return .disconnected(reason: error.message)
+    }
+    splitters[0].flush()
+    splitters[1].flush()
+    do {
+      try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_close(channel) }
+      try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_wait_closed(channel) }
+    } catch let error as SSHError where error.kind == .connectionLost {
+      return .disconnected(reason: error.message)
+    }
+    var signal: UnsafeMutablePointer<CChar>?
+    var signalLength = 0
+    _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
+    if let signal {
+      let name = String(cString: signal)
+      free(signal)
+      if !name.isEmpty { return .signaled(name) }
+    }
+    return .exited(libssh2_channel_get_exit_status(channel))
+  }
+}
+
+/// Splits a byte stream into lines as they complete (UTF-8, `\n` or `\r\n`).
+struct LineSplitter {
+  let emit: (String) -> Void
+  var pending: [UInt8] = []
+
+  mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    for byte in bytes {
+      if byte == UInt8(ascii: "\n") {
+        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+        emit(String(decoding: pending, as: UTF8.self))
+        pending.removeAll(keepingCapacity: true)
+      } else {
+        pending.append(byte)
+      }
+    }
+  }
+
+  mutating func flush() {
+    if !pending.isEmpty {
+      emit(String(decoding: pending, as: UTF8.self))
+      pending.removeAll()
+    }
+  }
+}
+
+/// Set from a task's cancellation handler, read by the I/O loop on the session's queue.
+final class CancellationFlag: Sendable {
+  private let value = Atomic<Bool>(false)
+  func cancel() { value.store(true, ordering: .relaxed) }
+  var isCancelled: Bool { value.load(ordering: .relaxed) }
+}

@@ -1,0 +1,21 @@
+public import Foundation
+
+/// A real OpenSSH sshd on loopback (see `sshd_server.py`), accepting the public keys written
+/// to `authorizedKeys` for the user running the tests.
+public final class SSHServer: @unchecked Sendable {
+  public let server: LoopbackServer
+  public let authorizedKeys: URL
+  public var port: Int { server.port }
+  public var user: String { server.info["user"] as? String ?? "" }
+  public var hostKeyFingerprint: String { server.info["host_key_fingerprint"] as? String ?? "" }
+  /// sshd's own process id (not the launcher's), for killing it mid-transfer.
+  public var sshdPID: Int32 { Int32(server.info["pid"] as? Int ?? 0) }
+
+  public init(authorizing publicKeys: [String]) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    authorizedKeys = directory.appendingPathComponent("authorized_keys")
+    try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
+    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path], timeout: 30)
+  }
+}

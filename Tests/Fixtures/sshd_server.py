@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""A real OpenSSH sshd on 127.0.0.1 for Kiln's tests, with its own host key and config.
+
+    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE
+
+Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
+public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
+until it accepts connections, and writes {"port", "user", "host_key_fingerprint", "pid",
+"directory"} to READY_FILE. sshd is killed when the test process goes away (stdin closes).
+"""
+import getpass
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ready_file, authorized_keys = sys.argv[1], sys.argv[2]
+directory = tempfile.mkdtemp(prefix="kiln-sshd-")
+os.chmod(directory, 0o755)
+os.makedirs("/run/sshd", exist_ok=True)
+
+host_key = os.path.join(directory, "ssh_host_ed25519_key")
+subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key], check=True)
+fingerprint = subprocess.run(["ssh-keygen", "-l", "-f", host_key], check=True, capture_output=True,
+                             text=True).stdout.split()[1]
+
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+port = probe.getsockname()[1]
+probe.close()
+
+user = getpass.getuser()
+config = os.path.join(directory, "sshd_config")
+with open(config, "w") as f:
+    f.write(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {host_key}
+PidFile {directory}/sshd.pid
+AuthorizedKeysFile {authorized_keys}
+AllowUsers {user}
+StrictModes no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+MaxStartups 100
+MaxSessions 100
+ClientAliveInterval 0
+Subsystem sftp /usr/lib/openssh/sftp-server
+LogLevel VERBOSE
+""")
+
+sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],
+                        stdout=open(os.path.join(directory, "sshd.log"), "w"), stderr=subprocess.STDOUT)
+
+
+def exit_with_parent():
+    try:
+        sys.stdin.read()
+    finally:
+        sshd.kill()
+        os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
+
+deadline = time.time() + 20
+while time.time() < deadline:
+    if sshd.poll() is not None:
+        sys.exit("sshd exited: " + open(os.path.join(directory, "sshd.log")).read())
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+
+with open(ready_file + ".tmp", "w") as f:
+    json.dump({"port": port, "user": user, "host_key_fingerprint": fingerprint, "pid": sshd.pid,
+               "directory": directory}, f)
+os.rename(ready_file + ".tmp", ready_file)
+sshd.wait()

@@ -1,0 +1,156 @@
+import Foundation
+import KilnCore
+import KilnSSH
+import Synchronization
+import Testing
+import _KilnTestSupport
+
+/// One sshd for the suite, accepting one generated key; exits with the test process.
+enum SharedSSH {
+  static let key = Result { try SSHKeyPair.generateEd25519(comment: "kiln-tests") }
+  static let server = Result { try SSHServer(authorizing: [try key.get().publicKeyLine]) }
+
+  static func config() throws -> SSHConnectionConfig {
+    let server = try server.get()
+    return SSHConnectionConfig(
+      host: "127.0.0.1", port: server.port, username: server.user,
+      authentication: [.privateKey(pem: try key.get().privateKeyPEM)])
+  }
+
+  static func session() async throws -> SSHSession { try await SSHSession.connect(try config()) }
+}
+
+/// Collects a command's output lines.
+final class OutputLog: Sendable {
+  let lines = Mutex<[RemoteOutput]>([])
+  var handler: @Sendable (RemoteOutput) -> Void { { line in self.lines.withLock { $0.append(line) } } }
+  var stdout: [String] { lines.withLock { $0.compactMap { if case .stdout(let s) = $0 { s } else { nil } } } }
+  var stderr: [String] { lines.withLock { $0.compactMap { if case .stderr(let s) = $0 { s } else { nil } } } }
+}
+
+@Suite struct SSHSessionTests {
+  @Test func logsInWithAKeyFromMemoryAndRecordsTheHostKey() async throws {
+    let session = try await SharedSSH.session()
+    #expect(session.hostKeyFingerprint == (try SharedSSH.server.get().hostKeyFingerprint))
+    let log = OutputLog()
+    #expect(try await session.run("id -un", output: log.handler) == .exited(0))
+    #expect(log.stdout == [try SharedSSH.server.get().user])
+  }
+
+  @Test(arguments: [("true", Int32(0)), ("false", 1), ("exit 42", 42), ("no-such-command-kiln", 127)])
+  func exitCodes(command: String, code: Int32) async throws {
+    let session = try await SharedSSH.session()
+    #expect(try await session.run(command, output: { _ in }) == .exited(code))
+  }
+
+  @Test func aSignalIsReportedAsSuch() async throws {
+    let session = try await SharedSSH.session()
+    #expect(try await session.run("kill -KILL $$", output: { _ in }) == .signaled("KILL"))
+  }
+
+  @Test func stdoutAndStderrAreSeparatedAndInOrder() async throws {
+    let session = try await SharedSSH.session()
+    let log = OutputLog()
+    let result = try await session.run("for i in 1 2 3; do echo out$i; echo err$i >&2; done; printf 'no newline'", output: log.handler)
+    #expect(result == .exited(0))
+    #expect(log.stdout == ["out1", "out2", "out3", "no newline"])
+    #expect(log.stderr == ["err1", "err2", "err3"])
+  }
+
+  @Test func tenMegabytesOfOutputArriveWhole() async throws {
+    let session = try await SharedSSH.session()
+    let count = Mutex((lines: 0, bytes: 0))
+    // 163,840 lines of 64 bytes = 10 MiB.
+    let result = try await session.run("yes 012345678901234567890123456789012345678901234567890123456789abc | head -n 163840") { line in
+      if case .stdout(let text) = line { count.withLock { $0.lines += 1; $0.bytes += text.utf8.count + 1 } }
+    }
+    #expect(result == .exited(0))
+    #expect(count.withLock { $0 }.lines == 163_840)
+    #expect(count.withLock { $0 }.bytes == 10 * 1024 * 1024)
+  }
+
+  @Test func commandsOnOneSessionAreSafeToRunConcurrently() async throws {
+    let session = try await SharedSSH.session()
+    let results = try await withThrowingTaskGroup(of: RemoteCommandResult.self) { group in
+      for code in 0..<8 { group.addTask { try await session.run("exit \(code)", output: { _ in }) } }
+      return try await group.reduce(into: [RemoteCommandResult]()) { $0.append($1) }
+    }
+    #expect(Set(results.compactMap(\.exitCode)) == Set(0..<8))
+  }
+
+  @Test func aWrongKeyIsAClearAuthenticationError() async throws {
+    var config = try SharedSSH.config()
+    config.authentication = [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)]
+    do {
+      _ = try await SSHSession.connect(config)
+      Issue.record("a wrong key was accepted")
+    } catch let error as SSHError {
+      #expect(error.kind == .authentication)
+      #expect(error.message.contains("unable to authenticate as \(config.username) on 127.0.0.1:\(config.port)"), "\(error)")
+    }
+  }
+
+  @Test func aClosedPortIsAConnectError() async throws {
+    let probe = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"))
+    let port = probe.port
+    probe.stop()
+    var config = try SharedSSH.config()
+    config.port = port
+    do {
+      _ = try await SSHSession.connect(config)
+      Issue.record("connected to a closed port")
+    } catch let error as SSHError {
+      #expect(error.kind == .connect)
+      #expect(error.message == "dial tcp 127.0.0.1:\(port): Connection refused")
+    }
+  }
+
+  @Test func aPinnedHostKeyMustMatch() async throws {
+    var config = try SharedSSH.config()
+    config.expectedHostKeyFingerprint = try SharedSSH.server.get().hostKeyFingerprint
+    _ = try await SSHSession.connect(config)
+    config.expectedHostKeyFingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    do {
+      _ = try await SSHSession.connect(config)
+      Issue.record("a wrong host key was accepted")
+    } catch let error as SSHError {
+      #expect(error.kind == .hostKeyMismatch)
+    }
+  }
+
+  @Test func cancellingTheTaskStopsALongCommand() async throws {
+    let session = try await SharedSSH.session()
+    let log = OutputLog()
+    // Without cancellation this command ends normally after 20 s with exit 0.
+    let task = Task { try await session.run("echo started; sleep 20; echo finished", output: log.handler) }
+    while log.stdout.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+    task.cancel()
+    let result = await task.result
+    #expect(throws: CancellationError.self) { try result.get() }
+    #expect(log.stdout == ["started"])
+    // The session is still usable.
+    #expect(try await session.run("true", output: { _ in }) == .exited(0))
+  }
+
+  @Test func aDroppedConnectionIsADisconnectNotAHang() async throws {
+    // A server of its own: this test kills sshd's connection processes.
+    let key = try SSHKeyPair.generateEd25519()
+    let server = try SSHServer(authorizing: [key.publicKeyLine])
+    let session = try await SSHSession.connect(SSHConnectionConfig(
+      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
+    let log = OutputLog()
+    let task = Task { try await session.run("echo started; sleep 30", output: log.handler) }
+    while log.stdout.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+    let kill = Process()
+    kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+    kill.arguments = ["-KILL", "-P", String(server.sshdPID)]
+    try kill.run()
+    kill.waitUntilExit()
+    let result = try await task.value
+    guard case .disconnected(let reason) = result else {
+      Issue.record("expected a disconnect, got \(result)")
+      return
+    }
+    #expect(!reason.isEmpty)
+  }
+}
