@@ -67,15 +67,18 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   /// The server's host key, `SHA256:…` as `ssh-keygen -l` prints it.
   public private(set) var hostKeyFingerprint = ""
   private let queue = DispatchQueue(label: "kiln.ssh.session")
-  private var session: OpaquePointer?
+  var session: OpaquePointer?
+  /// The SFTP subsystem, opened on first use.
+  var sftp: OpaquePointer?
   private var socket: Int32 = -1
-  private var lastActivity = ContinuousClock.now
+  var lastActivity = ContinuousClock.now
   /// Keepalives only once logged in: one sent during the key exchange breaks it.
   private var established = false
 
   private init(config: SSHConnectionConfig) { self.config = config }
 
   deinit {
+    if let sftp { libssh2_sftp_shutdown(sftp) }
     if let session {
       libssh2_session_set_blocking(session, 0)
       _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "kiln is done", "")
