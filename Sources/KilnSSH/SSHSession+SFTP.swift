@@ -1,14 +1,11 @@
 internal import CLibSSH2
 import Foundation
-import KilnCore
+public import KilnCore
 
-/// File transfer over SFTP, streamed from and to disk in 1 MiB pieces (libssh2 pipelines each
+/// File transfer over SFTP, streamed from and to disk in 4 MiB pieces (libssh2 pipelines each
 /// piece as several SFTP packets), so a file of any size uses constant memory.
 extension SSHSession {
-  /// Progress of a transfer: bytes done and total for the current file.
-  public typealias TransferProgress = @Sendable (_ path: String, _ done: Int64, _ total: Int64) -> Void
-
-  static let chunkSize = 1 << 20
+  static let chunkSize = 4 << 20
 
   // MARK: - Public operations
 

@@ -154,3 +154,52 @@ final class OutputLog: Sendable {
     #expect(!reason.isEmpty)
   }
 }
+
+@Suite struct SSHConnectorTests {
+  @Test func connectsAndPausesBeforeConnectingAgain() async throws {
+    var connector = SSHConnector(config: try SharedSSH.config())
+    connector.pauseBeforeConnecting = .milliseconds(50)
+    let messages = Mutex<[String]>([])
+    let session = try await connector.connect { line in messages.withLock { $0.append(line) } }
+    #expect(try await session.run("true", output: { _ in }) == .exited(0))
+    #expect(messages.withLock { $0 } == ["pausing 0s before connecting again"])
+  }
+
+  @Test func aClosedPortIsRetriedUntilTheTimeoutWithTheLastError() async throws {
+    let probe = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"))
+    let port = probe.port
+    probe.stop()
+    var config = try SharedSSH.config()
+    config.port = port
+    var connector = SSHConnector(config: config)
+    connector.timeout = .seconds(1)
+    connector.retryDelay = .milliseconds(100)
+    let attempts = Mutex(0)
+    do {
+      _ = try await connector.connect { _ in attempts.withLock { $0 += 1 } }
+      Issue.record("connected to a closed port")
+    } catch let error as SSHError {
+      #expect(error.kind == .connect)
+      #expect(error.message == "timeout waiting for SSH on 127.0.0.1:\(port) after 1s; the last attempt said: dial tcp 127.0.0.1:\(port): Connection refused")
+    }
+    #expect(attempts.withLock { $0 } >= 2, "it retried")
+  }
+
+  @Test func authenticationFailuresStopAfterTheHandshakeAttempts() async throws {
+    var config = try SharedSSH.config()
+    config.authentication = [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)]
+    var connector = SSHConnector(config: config)
+    connector.handshakeAttempts = 3
+    connector.retryDelay = .milliseconds(10)
+    connector.authenticationFailureDelay = .milliseconds(10)
+    let attempts = Mutex(0)
+    do {
+      _ = try await connector.connect { _ in attempts.withLock { $0 += 1 } }
+      Issue.record("a wrong key was accepted")
+    } catch let error as SSHError {
+      #expect(error.kind == .authentication)
+      #expect(error.message.contains("gave up after 3 attempts"))
+    }
+    #expect(attempts.withLock { $0 } == 2, "two retries reported, the third failure thrown")
+  }
+}

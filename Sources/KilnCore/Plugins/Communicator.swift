@@ -4,7 +4,17 @@ public protocol Communicator: Sendable {
   /// Runs `command` remotely, delivering output line by line as it arrives (never buffering
   /// the whole output), and returns how it ended. Cancelling the task stops the command.
   func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult
+
+  /// Uploads a local file or directory with Packer's rules (a directory without a trailing
+  /// slash lands inside `remotePath`; with one, its contents do), streaming from disk.
+  func upload(_ localPath: String, to remotePath: String, progress: TransferProgress?) async throws
+
+  /// Downloads a remote file or directory, streaming to disk.
+  func download(_ remotePath: String, to localPath: String, progress: TransferProgress?) async throws
 }
+
+/// Progress of one file in a transfer: its path, bytes done, bytes in all.
+public typealias TransferProgress = @Sendable (_ path: String, _ done: Int64, _ total: Int64) -> Void
 
 /// One line a remote command printed.
 public enum RemoteOutput: Sendable, Equatable {
