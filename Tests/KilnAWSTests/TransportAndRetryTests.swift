@@ -35,9 +35,8 @@ import _KilnTestSupport
   }
 
   @Test func aClosedPortIsAConnectionErrorInCurlsWords() async throws {
-    let server = try proxy()
-    let port = server.port
-    server.stop()
+    let closed = try ClosedPort()
+    let port = closed.port
     do {
       _ = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/")!))
       Issue.record("a closed port answered")
@@ -46,6 +45,7 @@ import _KilnTestSupport
       #expect(error.isRetryable)
       #expect(error.message.contains("127.0.0.1") && error.message.lowercased().contains("connect"), "\(error)")
     }
+    withExtendedLifetime(closed) {}
   }
 
   @Test func aSlowServerHitsTheTotalTimeout() async throws {

@@ -41,7 +41,7 @@ import _KilnTestSupport
     let progress = Mutex<[Int64]>([])
     try await session.upload(source, to: remote + ".bin") { _, done, _ in progress.withLock { $0.append(done) } }
     #expect(progress.withLock { $0.last } == 104_857_600)
-    #expect(progress.withLock { $0.count } >= 100, "progress is reported as the file streams")
+    #expect(progress.withLock { $0.count } >= 10, "progress is reported as the file streams")
     let remoteSum = try await remoteOutput(session, "sha256sum \(remote).bin | cut -d' ' -f1; stat -c %a \(remote).bin")
     #expect(remoteSum == [try shell("sha256sum '\(source)' | cut -d' ' -f1"), "640"])
     let back = local.appendingPathComponent("back.bin").path
