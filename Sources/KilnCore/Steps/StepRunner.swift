@@ -1,0 +1,218 @@
+import Synchronization
+
+/// One step of a build, with Packer multistep's semantics: `run` does the work (throwing halts
+/// the build), `cleanup` undoes it and is called for every step whose `run` was started, in
+/// reverse order, on success, failure and cancellation alike.
+public protocol BuildStep: Sendable {
+  /// Kebab-case, for messages: "create-key-pair".
+  var name: String { get }
+  func run(_ state: BuildState) async throws
+  /// Undoes what `run` created, reading the ids `run` recorded in the state (it must not
+  /// assume `run` finished). Runs shielded from cancellation, within the runner's deadline.
+  /// A thrown error should name what is left behind (id, region); it does not stop the
+  /// other cleanups.
+  func cleanup(_ state: BuildState) async throws
+  /// Whether its cleanup still runs under `-on-error=run-cleanup-provisioner` (the
+  /// provisioning step, which runs the error-cleanup-provisioner).
+  var cleansUpWhenAborting: Bool { get }
+}
+
+extension BuildStep {
+  public func cleanup(_ state: BuildState) async throws {}
+  public var cleansUpWhenAborting: Bool { false }
+}
+
+/// A typed key into `BuildState`: `enum InstanceID: StateKey { typealias Value = String }`.
+public protocol StateKey {
+  associatedtype Value: Sendable
+}
+
+/// What steps share: each value under its `StateKey` type. Thread-safe.
+public final class BuildState: Sendable {
+  private let storage = Mutex<[ObjectIdentifier: any Sendable]>([:])
+
+  public init() {}
+
+  public subscript<Key: StateKey>(_ key: Key.Type) -> Key.Value? {
+    get { storage.withLock { $0[ObjectIdentifier(key)] as? Key.Value } }
+    set { storage.withLock { $0[ObjectIdentifier(key)] = newValue } }
+  }
+
+  /// Appends to a list value atomically (resource ids created one by one).
+  public func append<Key: StateKey, Element: Sendable>(_ key: Key.Type, _ element: Element) where Key.Value == [Element] {
+    storage.withLock { storage in
+      var list = storage[ObjectIdentifier(key)] as? [Element] ?? []
+      list.append(element)
+      storage[ObjectIdentifier(key)] = list
+    }
+  }
+}
+
+/// A step that failed: which one, and why. Its description is what the user reads.
+public struct StepFailure: Error, CustomStringConvertible, Sendable {
+  public var step: String
+  public var underlying: any Error
+
+  public var description: String { "step \(step) failed: \(underlying)" }
+}
+
+/// Packer's `-on-error` modes.
+public enum OnErrorPolicy: Sendable {
+  /// Clean up every started step (the default).
+  case cleanup
+  /// After a failure or an interrupt, leave everything for inspection.
+  case abort
+  /// Like `abort`, but still run the cleanup of steps that `cleansUpWhenAborting`.
+  case runCleanupProvisioner
+  /// Ask what to do after a failure: clean up, abort, or retry the step.
+  case ask(@Sendable (StepFailure) async -> AskAnswer)
+
+  public enum AskAnswer: Sendable { case cleanup, abort, retry }
+}
+
+/// Pauses of `-debug`: after each step runs and before each cleanup.
+public protocol StepHooks: Sendable {
+  func afterRun(_ step: any BuildStep) async throws
+  func beforeCleanup(_ step: any BuildStep) async
+}
+
+/// How a run ended, with everything the summary needs.
+public struct StepRunOutcome: Sendable {
+  public enum Ending: Sendable {
+    case succeeded
+    case failed(StepFailure)
+    case cancelled(atStep: String?)
+  }
+
+  public var ending: Ending
+  /// Cleanups that failed or ran out of time: step name and the error (naming the leftover).
+  public var cleanupProblems: [(step: String, problem: String)]
+  /// Steps whose cleanup was skipped on purpose (`-on-error=abort`), in cleanup order.
+  public var skippedCleanups: [String]
+
+  public var succeeded: Bool {
+    if case .succeeded = ending { return true }
+    return false
+  }
+}
+
+/// Runs steps in order and cleans up the started ones in reverse.
+///
+/// - A step is recorded as started before its `run` begins, so a step that fails or is
+///   interrupted half-way still gets its cleanup.
+/// - Cancellation is task cancellation: the runner checks between steps, and steps' I/O
+///   (curl, libssh2, sleeps) stops when the task is cancelled.
+/// - Cleanups run in an unstructured task, so a cancelled build still cleans up (the Swift
+///   twin of Packer's `context.Background()` in cleanup), each bounded by `cleanupDeadline`.
+public struct StepRunner: Sendable {
+  public var steps: [any BuildStep]
+  public var onError: OnErrorPolicy
+  public var hooks: (any StepHooks)?
+  public var cleanupDeadline: Duration
+  /// Told about each cleanup as it starts ("cleaning up create-key-pair"), for the UI.
+  public var onCleanup: (@Sendable (String) -> Void)?
+
+  public init(steps: [any BuildStep], onError: OnErrorPolicy = .cleanup, hooks: (any StepHooks)? = nil, cleanupDeadline: Duration = .seconds(600), onCleanup: (@Sendable (String) -> Void)? = nil) {
+    self.steps = steps
+    self.onError = onError
+    self.hooks = hooks
+    self.cleanupDeadline = cleanupDeadline
+    self.onCleanup = onCleanup
+  }
+
+  public func run(_ state: BuildState) async -> StepRunOutcome {
+    var started: [any BuildStep] = []
+    var ending = StepRunOutcome.Ending.succeeded
+    var index = 0
+    stepping: while index < steps.count {
+      let step = steps[index]
+      if Task.isCancelled {
+        ending = .cancelled(atStep: nil)
+        break
+      }
+      if !started.contains(where: { $0.name == step.name }) { started.append(step) }
+      do {
+        try await step.run(state)
+        if Task.isCancelled {
+          ending = .cancelled(atStep: step.name)
+          break
+        }
+        try await hooks?.afterRun(step)
+        index += 1
+      } catch {
+        if error is CancellationError || Task.isCancelled {
+          ending = .cancelled(atStep: step.name)
+          break
+        }
+        let failure = StepFailure(step: step.name, underlying: error)
+        if case .ask(let ask) = onError {
+          switch await ask(failure) {
+          case .retry: continue stepping
+          case .abort: return await finish(.failed(failure), started, state, policy: .abort)
+          case .cleanup: return await finish(.failed(failure), started, state, policy: .cleanup)
+          }
+        }
+        ending = .failed(failure)
+        break
+      }
+    }
+    return await finish(ending, started, state, policy: onError)
+  }
+
+  private func finish(_ ending: StepRunOutcome.Ending, _ started: [any BuildStep], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
+    let failedOrCancelled: Bool
+    if case .succeeded = ending { failedOrCancelled = false } else { failedOrCancelled = true }
+    var toClean: [any BuildStep] = []
+    var skipped: [String] = []
+    for step in started.reversed() {
+      switch policy {
+      case .abort where failedOrCancelled:
+        skipped.append(step.name)
+      case .runCleanupProvisioner where failedOrCancelled && !step.cleansUpWhenAborting:
+        skipped.append(step.name)
+      default:
+        toClean.append(step)
+      }
+    }
+    let problems = await Self.cleanUp(toClean, state, deadline: cleanupDeadline, hooks: hooks, onCleanup: onCleanup)
+    return StepRunOutcome(ending: ending, cleanupProblems: problems, skippedCleanups: skipped)
+  }
+
+  /// Runs the cleanups one after another in a detached task, which a cancelled build does
+  /// not cancel (awaiting its value waits for it whatever happens to the waiter), each raced
+  /// against the deadline.
+  static func cleanUp(
+    _ steps: [any BuildStep], _ state: BuildState, deadline: Duration, hooks: (any StepHooks)?,
+    onCleanup: (@Sendable (String) -> Void)?
+  ) async -> [(step: String, problem: String)] {
+    guard !steps.isEmpty else { return [] }
+    let cleanups = Task.detached { () async -> [(step: String, problem: String)] in
+      var problems: [(step: String, problem: String)] = []
+      for step in steps {
+        await hooks?.beforeCleanup(step)
+        onCleanup?(step.name)
+        do {
+          try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await step.cleanup(state) }
+            group.addTask {
+              try await Task.sleep(for: deadline)
+              throw CleanupTimedOut(deadline: deadline)
+            }
+            try await group.next()
+            group.cancelAll()
+          }
+        } catch {
+          problems.append((step.name, "\(error)"))
+        }
+      }
+      return problems
+    }
+    return await cleanups.value
+  }
+}
+
+/// A cleanup that did not finish within the runner's deadline.
+public struct CleanupTimedOut: Error, CustomStringConvertible, Sendable {
+  public var deadline: Duration
+  public var description: String { "cleanup did not finish within \(deadline.components.seconds)s; what it was removing may be left behind" }
+}
