@@ -10,6 +10,9 @@ public struct SSHConnectionConfig: Sendable {
     case privateKey(pem: String, passphrase: String? = nil)
     case privateKeyFile(path: String, passphrase: String? = nil)
     case password(String)
+    /// Keys held by an ssh-agent (`ssh_agent_auth`): the one at `socketPath`, or
+    /// `SSH_AUTH_SOCK`'s when nil.
+    case agent(socketPath: String? = nil)
   }
 
   public var host: String
@@ -165,12 +168,46 @@ public final class SSHSession: Communicator, @unchecked Sendable {
         outcome = try io(cancelled, deadline: deadline, "password authentication", allowFailure: true) {
           libssh2_userauth_password_ex(session, user, UInt32(user.utf8.count), password, UInt32(password.utf8.count), nil)
         }
+      case .agent(let socketPath):
+        what = "ssh-agent"
+        let (code, detail) = try agentAuthenticate(session, socketPath, cancelled, deadline: deadline)
+        if code == 0, libssh2_userauth_authenticated(session) == 1 { return }
+        refusals.append("ssh-agent: \(detail)")
+        continue
       }
       if outcome == 0, libssh2_userauth_authenticated(session) == 1 { return }
       refusals.append("\(what): \(lastError(outcome))")
     }
     let methods = refusals.isEmpty ? "no authentication method was configured" : refusals.joined(separator: "; ")
     throw SSHError(kind: .authentication, message: "ssh: unable to authenticate as \(user) on \(config.host):\(config.port): \(methods)")
+  }
+
+  /// Tries every identity the agent holds. Returns 0 on success, else the last code and why.
+  private func agentAuthenticate(
+    _ session: OpaquePointer, _ socketPath: String?, _ cancelled: CancellationFlag, deadline: ContinuousClock.Instant
+  ) throws -> (Int32, String) {
+    guard let agent = libssh2_agent_init(session) else { return (-1, "cannot create an agent handle: \(lastError(-1))") }
+    defer {
+      _ = libssh2_agent_disconnect(agent)
+      libssh2_agent_free(agent)
+    }
+    if let socketPath { libssh2_agent_set_identity_path(agent, socketPath) }
+    let path = socketPath ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] ?? "(SSH_AUTH_SOCK is not set)"
+    guard libssh2_agent_connect(agent) == 0 else { return (-1, "cannot connect to the agent at \(path)") }
+    guard libssh2_agent_list_identities(agent) == 0 else { return (-1, "cannot list the agent's keys: \(lastError(-1))") }
+    var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
+    var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
+    var tried = 0
+    var last: Int32 = -1
+    while libssh2_agent_get_identity(agent, &identity, previous) == 0, let current = identity {
+      tried += 1
+      last = try io(cancelled, deadline: deadline, "agent authentication", allowFailure: true) {
+        libssh2_agent_userauth(agent, config.username, current)
+      }
+      if last == 0 { return (0, "") }
+      previous = current
+    }
+    return (last, tried == 0 ? "the agent at \(path) holds no keys" : "none of the agent's \(tried) key(s) was accepted: \(lastError(last))")
   }
 
   /// libssh2's message for the last failure (with its code).

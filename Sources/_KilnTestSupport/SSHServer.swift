@@ -11,11 +11,12 @@ public final class SSHServer: @unchecked Sendable {
   /// sshd's own process id (not the launcher's), for killing it mid-transfer.
   public var sshdPID: Int32 { Int32(server.info["pid"] as? Int ?? 0) }
 
-  public init(authorizing publicKeys: [String]) throws {
+  /// - Parameter port: a fixed port (to restart a server where it was); a free one when nil.
+  public init(authorizing publicKeys: [String], port: Int? = nil) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path], timeout: 30)
+    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []), timeout: 30)
   }
 }

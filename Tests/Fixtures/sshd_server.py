@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real OpenSSH sshd on 127.0.0.1 for Kiln's tests, with its own host key and config.
 
-    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE
+    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT]
 
 Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
 public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
@@ -28,10 +28,13 @@ subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key], 
 fingerprint = subprocess.run(["ssh-keygen", "-l", "-f", host_key], check=True, capture_output=True,
                              text=True).stdout.split()[1]
 
-probe = socket.socket()
-probe.bind(("127.0.0.1", 0))
-port = probe.getsockname()[1]
-probe.close()
+if len(sys.argv) > 3:
+    port = int(sys.argv[3])  # a restart on the same port
+else:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
 
 user = getpass.getuser()
 config = os.path.join(directory, "sshd_config")

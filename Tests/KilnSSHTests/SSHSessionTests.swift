@@ -215,3 +215,69 @@ final class OutputLog: Sendable {
     #expect(attempts.withLock { $0 } == 2, "two retries reported, the third failure thrown")
   }
 }
+
+@Suite struct SSHAuthenticationAndRestartTests {
+  @Test func logsInThroughAnSSHAgent() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-agent-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let socket = directory.appendingPathComponent("agent.sock").path
+    let agent = Process()
+    agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
+    agent.arguments = ["-D", "-a", socket]
+    agent.standardOutput = FileHandle.nullDevice
+    try agent.run()
+    defer {
+      kill(agent.processIdentifier, SIGKILL)
+      agent.waitUntilExit()
+    }
+    while !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(10)) }
+    let keyFile = directory.appendingPathComponent("id_ed25519").path
+    try SharedSSH.key.get().write(to: keyFile)
+    let add = Process()
+    add.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-add")
+    add.arguments = [keyFile]
+    add.environment = ["SSH_AUTH_SOCK": socket]
+    add.standardError = FileHandle.nullDevice
+    try add.run()
+    add.waitUntilExit()
+    #expect(add.terminationStatus == 0)
+
+    var config = try SharedSSH.config()
+    config.authentication = [.agent(socketPath: socket)]
+    let session = try await SSHSession.connect(config)
+    #expect(try await session.run("true", output: { _ in }) == .exited(0))
+
+    config.authentication = [.agent(socketPath: directory.appendingPathComponent("none.sock").path)]
+    do {
+      _ = try await SSHSession.connect(config)
+      Issue.record("logged in with no agent")
+    } catch let error as SSHError {
+      #expect(error.kind == .authentication)
+      #expect(error.message.contains("ssh-agent: cannot connect to the agent at"), "\(error)")
+    }
+  }
+
+  @Test func reconnectsAfterSSHDRestarts() async throws {
+    let key = try SSHKeyPair.generateEd25519()
+    var server: SSHServer? = try SSHServer(authorizing: [key.publicKeyLine])
+    let port = try #require(server?.port)
+    let config = SSHConnectionConfig(host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
+    let first = try await SSHSession.connect(config)
+    #expect(try await first.run("true", output: { _ in }) == .exited(0))
+    // sshd and every connection of it go away (as in a reboot).
+    let pkill = try Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-KILL", "-P", String(server!.sshdPID)])
+    pkill.waitUntilExit()
+    server?.server.stop()
+    server = nil
+    let dead = try await first.run("true", output: { _ in })
+    if case .disconnected = dead {} else { Issue.record("expected a disconnect, got \(dead)") }
+    // It comes back on the same port; a new connection works.
+    let restarted = try SSHServer(authorizing: [key.publicKeyLine], port: port)
+    var connector = SSHConnector(config: config)
+    connector.retryDelay = .milliseconds(50)
+    connector.timeout = .seconds(60)
+    let second = try await connector.connect()
+    #expect(try await second.run("echo back", output: { _ in }) == .exited(0))
+    withExtendedLifetime(restarted) {}
+  }
+}
