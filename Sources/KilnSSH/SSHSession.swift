@@ -28,8 +28,25 @@ public struct SSHConnectionConfig: Sendable {
   /// When set, the server's host key must have this `SHA256:…` fingerprint.
   public var expectedHostKeyFingerprint: String?
   public var requestPTY = false
+  /// A jump host (`ssh_bastion_*`): the connection to `host` is tunnelled through it.
+  public var bastion: SSHBastion?
 
   public init(host: String, port: Int = 22, username: String, authentication: [Authentication]) {
+    self.host = host
+    self.port = port
+    self.username = username
+    self.authentication = authentication
+  }
+}
+
+/// A jump host to reach the target through (a `direct-tcpip` channel).
+public struct SSHBastion: Sendable {
+  public var host: String
+  public var port: Int
+  public var username: String
+  public var authentication: [SSHConnectionConfig.Authentication]
+
+  public init(host: String, port: Int = 22, username: String, authentication: [SSHConnectionConfig.Authentication]) {
     self.host = host
     self.port = port
     self.username = username
@@ -73,8 +90,10 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   var session: OpaquePointer?
   /// The SFTP subsystem, opened on first use.
   var sftp: OpaquePointer?
-  private var socket: Int32 = -1
+  var socket: Int32 = -1
   var lastActivity = ContinuousClock.now
+  /// The bastion session this one is tunnelled through, kept alive with it.
+  private var jump: SSHSession?
   /// Keepalives only once logged in: one sent during the key exchange breaks it.
   private var established = false
 
@@ -113,7 +132,22 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   // MARK: - Opening
 
   private func open(_ cancelled: CancellationFlag) throws {
-    socket = try Self.tcpConnect(host: config.host, port: config.port, timeout: config.connectTimeout, cancelled: cancelled)
+    if let bastion = config.bastion {
+      var hop = SSHConnectionConfig(host: bastion.host, port: bastion.port, username: bastion.username, authentication: bastion.authentication)
+      hop.connectTimeout = config.connectTimeout
+      hop.keepAliveInterval = config.keepAliveInterval
+      let jump = SSHSession(config: hop)
+      do {
+        try jump.open(cancelled)
+      } catch var error as SSHError {
+        error.message = "bastion \(bastion.host):\(bastion.port): \(error.message)"
+        throw error
+      }
+      socket = try jump.tunnel(to: config.host, port: config.port, cancelled)
+      self.jump = jump
+    } else {
+      socket = try Self.tcpConnect(host: config.host, port: config.port, timeout: config.connectTimeout, cancelled: cancelled)
+    }
     guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
       throw SSHError(kind: .handshake, message: "libssh2_session_init failed")
     }

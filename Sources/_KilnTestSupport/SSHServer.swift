@@ -12,11 +12,18 @@ public final class SSHServer: @unchecked Sendable {
   public var sshdPID: Int32 { Int32(server.info["pid"] as? Int ?? 0) }
 
   /// - Parameter port: a fixed port (to restart a server where it was); a free one when nil.
-  public init(authorizing publicKeys: [String], port: Int? = nil) throws {
+  /// - Parameter debugLog: sshd logs at DEBUG1 (shows forwarded channels, for bastion tests).
+  /// sshd's log so far.
+  public var log: String {
+    let directory = server.info["directory"] as? String ?? ""
+    return (try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? ""
+  }
+
+  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []), timeout: 30)
+    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []), timeout: 30)
   }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real OpenSSH sshd on 127.0.0.1 for Kiln's tests, with its own host key and config.
 
-    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT]
+    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT] [--debug-log]
 
 Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
 public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
@@ -18,6 +18,8 @@ import tempfile
 import threading
 import time
 
+debug_log = "--debug-log" in sys.argv
+sys.argv = [a for a in sys.argv if a != "--debug-log"]
 ready_file, authorized_keys = sys.argv[1], sys.argv[2]
 directory = tempfile.mkdtemp(prefix="kiln-sshd-")
 os.chmod(directory, 0o755)
@@ -55,7 +57,7 @@ MaxStartups 100
 MaxSessions 100
 ClientAliveInterval 0
 Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel VERBOSE
+LogLevel {"DEBUG1" if debug_log else "VERBOSE"}
 """)
 
 sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],

@@ -281,3 +281,52 @@ final class OutputLog: Sendable {
     withExtendedLifetime(restarted) {}
   }
 }
+
+@Suite struct SSHBastionTests {
+  @Test func commandsAndFilesGoThroughTheBastion() async throws {
+    let key = try SSHKeyPair.generateEd25519()
+    let bastion = try SSHServer(authorizing: [key.publicKeyLine], debugLog: true)
+    let target = try SSHServer(authorizing: [key.publicKeyLine])
+    var config = SSHConnectionConfig(host: "127.0.0.1", port: target.port, username: target.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
+    config.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, username: bastion.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
+    let session = try await SSHSession.connect(config)
+    #expect(session.hostKeyFingerprint == target.hostKeyFingerprint, "the host key is the target's, not the bastion's")
+    let log = OutputLog()
+    #expect(try await session.run("echo through; head -c 3000000 /dev/zero | wc -c", output: log.handler) == .exited(0))
+    #expect(log.stdout == ["through", "3000000"])
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bastion-\(UUID().uuidString)")
+    try Data(repeating: 7, count: 5_000_000).write(to: file)
+    try await session.upload(file.path, to: "/tmp/kiln-bastion-upload")
+    let size = OutputLog()
+    #expect(try await session.run("stat -c %s /tmp/kiln-bastion-upload && rm /tmp/kiln-bastion-upload", output: size.handler) == .exited(0))
+    #expect(size.stdout == ["5000000"])
+    #expect(bastion.log.contains("direct-tcpip"), "the bastion forwarded the connection")
+  }
+
+  @Test func aRefusedBastionLoginNamesTheBastion() async throws {
+    let key = try SSHKeyPair.generateEd25519()
+    let bastion = try SSHServer(authorizing: [key.publicKeyLine])
+    var config = try SharedSSH.config()
+    config.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, username: bastion.user, authentication: [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)])
+    do {
+      _ = try await SSHSession.connect(config)
+      Issue.record("logged in to the bastion with a wrong key")
+    } catch let error as SSHError {
+      #expect(error.kind == .authentication)
+      #expect(error.message.hasPrefix("bastion 127.0.0.1:\(bastion.port): ssh: unable to authenticate"), "\(error)")
+    }
+  }
+}
+
+@Suite struct SSHPTYTests {
+  @Test func aRequestedPTYIsATerminal() async throws {
+    var config = try SharedSSH.config()
+    let plain = try await SSHSession.connect(config)
+    #expect(try await plain.run("test -t 1", output: { _ in }) == .exited(1))
+    config.requestPTY = true
+    let session = try await SSHSession.connect(config)
+    let log = OutputLog()
+    #expect(try await session.run("test -t 1 && tty", output: log.handler) == .exited(0))
+    #expect(log.stdout.first?.hasPrefix("/dev/pts/") == true, "\(log.stdout)")
+  }
+}
