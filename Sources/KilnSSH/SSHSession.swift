@@ -210,10 +210,30 @@ public final class SSHSession: Communicator, @unchecked Sendable {
         continue
       }
       if outcome == 0, libssh2_userauth_authenticated(session) == 1 { return }
-      refusals.append("\(what): \(lastError(outcome))")
+      var refusal = "\(what): \(lastError(outcome))"
+      if Self.isRSA(method) {
+        refusal += " (this is an RSA key: libssh2 1.10 signs RSA only with SHA-1 \"ssh-rsa\", which OpenSSH 8.8 and later refuse by default; use an ed25519 key, kiln's default for temporary keys)"
+      }
+      refusals.append(refusal)
     }
     let methods = refusals.isEmpty ? "no authentication method was configured" : refusals.joined(separator: "; ")
     throw SSHError(kind: .authentication, message: "ssh: unable to authenticate as \(user) on \(config.host):\(config.port): \(methods)")
+  }
+
+  /// Whether an authentication method uses an RSA private key (PEM "RSA" or OpenSSH format
+  /// holding an `ssh-rsa` key).
+  static func isRSA(_ method: SSHConnectionConfig.Authentication) -> Bool {
+    let pem: String
+    switch method {
+    case .privateKey(let text, _): pem = text
+    case .privateKeyFile(let path, _): pem = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    default: return false
+    }
+    if pem.contains("BEGIN RSA PRIVATE KEY") { return true }
+    guard pem.contains("BEGIN OPENSSH PRIVATE KEY") else { return false }
+    let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+    guard let data = Data(base64Encoded: body) else { return false }
+    return data.prefix(200).range(of: Data("ssh-rsa".utf8)) != nil
   }
 
   /// Tries every identity the agent holds. Returns 0 on success, else the last code and why.

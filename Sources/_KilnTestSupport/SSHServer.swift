@@ -19,11 +19,12 @@ public final class SSHServer: @unchecked Sendable {
     return (try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? ""
   }
 
-  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false) throws {
+  /// - Parameter passwordUser: also let this (existing) user log in with a password.
+  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []), timeout: 30)
+    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []) + (passwordUser.map { ["--password-user=\($0)"] } ?? []), timeout: 30)
   }
 }

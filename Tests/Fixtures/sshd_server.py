@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real OpenSSH sshd on 127.0.0.1 for Kiln's tests, with its own host key and config.
 
-    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT] [--debug-log]
+    sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT] [--debug-log] [--password-user=NAME]
 
 Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
 public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
@@ -19,7 +19,8 @@ import threading
 import time
 
 debug_log = "--debug-log" in sys.argv
-sys.argv = [a for a in sys.argv if a != "--debug-log"]
+password_user = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--password-user=")), None)
+sys.argv = [a for a in sys.argv if a != "--debug-log" and not a.startswith("--password-user=")]
 ready_file, authorized_keys = sys.argv[1], sys.argv[2]
 directory = tempfile.mkdtemp(prefix="kiln-sshd-")
 os.chmod(directory, 0o755)
@@ -46,11 +47,11 @@ ListenAddress 127.0.0.1
 HostKey {host_key}
 PidFile {directory}/sshd.pid
 AuthorizedKeysFile {authorized_keys}
-AllowUsers {user}
+AllowUsers {user}{" " + password_user if password_user else ""}
 StrictModes no
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
-PasswordAuthentication no
+PasswordAuthentication {"yes" if password_user else "no"}
 KbdInteractiveAuthentication no
 UsePAM no
 MaxStartups 100

@@ -330,3 +330,53 @@ final class OutputLog: Sendable {
     #expect(log.stdout.first?.hasPrefix("/dev/pts/") == true, "\(log.stdout)")
   }
 }
+
+@Suite struct SSHKeyTypeTests {
+  /// OpenSSH 9.2 refuses libssh2 1.10's SHA-1 RSA signatures: the error says why and what to do.
+  @Test func aRefusedRSAKeyGetsAnExplanation() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-rsa-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let keyFile = directory.appendingPathComponent("id_rsa").path
+    let keygen = try Process.run(URL(fileURLWithPath: "/usr/bin/ssh-keygen"), arguments: ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", keyFile])
+    keygen.waitUntilExit()
+    let publicKey = try String(contentsOfFile: keyFile + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let server = try SSHServer(authorizing: [publicKey])
+    let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKeyFile(path: keyFile)])
+    do {
+      _ = try await SSHSession.connect(config)
+      Issue.record("an RSA key was accepted: this sshd allows ssh-rsa, so the check proves nothing here")
+    } catch let error as SSHError {
+      #expect(error.kind == .authentication)
+      #expect(error.message.contains("this is an RSA key: libssh2 1.10 signs RSA only with SHA-1"), "\(error)")
+    }
+  }
+}
+
+/// sshd checks passwords against the system's accounts, so this creates (once) a throwaway
+/// user `kiln-pw-test` and sets its password: only as root on a CI machine, or when asked
+/// with KILN_SYSTEM_TESTS=1.
+@Suite(.enabled(if: getuid() == 0 && (ProcessInfo.processInfo.environment["CI"] == "true" || ProcessInfo.processInfo.environment["KILN_SYSTEM_TESTS"] == "1")))
+struct SSHPasswordTests {
+  static let user = "kiln-pw-test"
+
+  func sh(_ command: String) throws -> Int32 {
+    let process = try Process.run(URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", command])
+    process.waitUntilExit()
+    return process.terminationStatus
+  }
+
+  @Test func passwordAuthentication() async throws {
+    let password = "kiln-\(UUID().uuidString)"
+    #expect(try sh("id \(Self.user) >/dev/null 2>&1 || useradd -M -d /tmp -s /bin/sh \(Self.user)") == 0)
+    #expect(try sh("echo '\(Self.user):\(password)' | chpasswd") == 0)
+    let server = try SSHServer(authorizing: [], passwordUser: Self.user)
+    let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: Self.user, authentication: [.password(password)])
+    let session = try await SSHSession.connect(config)
+    let log = OutputLog()
+    #expect(try await session.run("id -un", output: log.handler) == .exited(0))
+    #expect(log.stdout == [Self.user])
+    var wrong = config
+    wrong.authentication = [.password("not-it")]
+    await #expect(throws: SSHError.self) { try await SSHSession.connect(wrong) }
+  }
+}
