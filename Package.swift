@@ -47,7 +47,7 @@ let package = Package(
       name: "KilnSSH",
       dependencies: ["KilnCore", "CLibSSH2", "COpenSSL"],
       swiftSettings: strictSettings),
-    .target(name: "KilnBuilders", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .target(name: "KilnBuilders", dependencies: ["KilnCore", "KilnSSH"], swiftSettings: strictSettings),
     .target(name: "KilnProvisioners", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .target(
       name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnProvisioners"],
@@ -72,7 +72,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCLITests",
-      dependencies: ["KilnCLI", "KilnCore"],
+      dependencies: ["KilnCLI", "KilnCore", "KilnSSH", "_KilnTestSupport"],
       swiftSettings: strictSettings),
   ],
   swiftLanguageModes: [.v6]

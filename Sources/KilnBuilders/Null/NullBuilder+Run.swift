@@ -1,0 +1,87 @@
+public import KilnCore
+import Foundation
+import KilnSSH
+
+/// The connection a build made, for the provisioning step.
+enum ConnectedCommunicator: StateKey { typealias Value = SSHSession }
+
+extension NullBuilder: RunnableBuilder {
+  public func run(_ context: BuildContext, provision: @escaping ProvisionHook) async throws -> any Artifact {
+    let state = BuildState()
+    var steps: [any BuildStep] = []
+    if communicator.kind == .ssh {
+      steps.append(StepConnectSSH(communicator: communicator, ui: context.ui))
+    }
+    steps.append(StepProvision(values: buildValues(context), provision: provision))
+    let outcome = await StepRunner(steps: steps, onCleanup: nil).run(state)
+    switch outcome.ending {
+    case .succeeded:
+      return BasicArtifact(builderID: "fnoeding.null", id: "Null", summary: "Did not export anything. This is the null builder")
+    case .failed(let failure):
+      throw failure.underlying
+    case .cancelled:
+      throw CancellationError()
+    }
+  }
+
+  func buildValues(_ context: BuildContext) -> [String: String] {
+    [
+      "ID": "", "Host": communicator.host, "Port": String(communicator.port), "User": communicator.username,
+      "Password": communicator.password, "ConnType": communicator.kind.rawValue, "SSHPublicKey": "",
+      "SSHPrivateKey": communicator.privateKeyFile.isEmpty ? "" : ((try? String(contentsOfFile: communicator.privateKeyFile, encoding: .utf8)) ?? ""),
+      "SSHPrivateKeyFile": communicator.privateKeyFile, "SSHAgentAuth": String(communicator.agentAuth),
+      "WinRMPassword": "", "PackerRunUUID": context.runUUID, "PackerHTTPIP": "", "PackerHTTPPort": "", "PackerHTTPAddr": "",
+    ]
+  }
+}
+
+/// Connects over SSH with Packer's waiting rules; its cleanup closes the session.
+struct StepConnectSSH: BuildStep {
+  let name = "connect-ssh"
+  let communicator: CommunicatorConfig
+  let ui: any BuildUI
+
+  func run(_ state: BuildState) async throws {
+    var authentication: [SSHConnectionConfig.Authentication] = []
+    if !communicator.privateKeyFile.isEmpty { authentication.append(.privateKeyFile(path: communicator.privateKeyFile)) }
+    if communicator.agentAuth { authentication.append(.agent()) }
+    if !communicator.password.isEmpty { authentication.append(.password(communicator.password)) }
+    var config = SSHConnectionConfig(host: communicator.host, port: communicator.port, username: communicator.username, authentication: authentication)
+    config.readWriteTimeout = communicator.readWriteTimeout > 0 ? .milliseconds(Int(communicator.readWriteTimeout * 1000)) : nil
+    config.keepAliveInterval = communicator.keepAliveInterval > 0 ? .milliseconds(Int(communicator.keepAliveInterval * 1000)) : nil
+    config.requestPTY = communicator.pty
+    config.expectedHostKeyFingerprint = communicator.hostKeyFingerprint.isEmpty ? nil : communicator.hostKeyFingerprint
+    if let bastion = communicator.bastion {
+      var hop: [SSHConnectionConfig.Authentication] = []
+      if !bastion.privateKeyFile.isEmpty { hop.append(.privateKeyFile(path: bastion.privateKeyFile)) }
+      if bastion.agentAuth { hop.append(.agent()) }
+      if !bastion.password.isEmpty { hop.append(.password(bastion.password)) }
+      config.bastion = SSHBastion(host: bastion.host, port: bastion.port, username: bastion.username.isEmpty ? communicator.username : bastion.username, authentication: hop)
+    }
+    var connector = SSHConnector(config: config)
+    connector.timeout = .milliseconds(Int(communicator.timeout * 1000))
+    connector.handshakeAttempts = communicator.handshakeAttempts
+    connector.pauseBeforeConnecting = .milliseconds(Int(communicator.pauseBeforeConnecting * 1000))
+    ui.say("Using SSH communicator to connect: \(communicator.host)")
+    ui.say("Waiting for SSH to become available...")
+    let session = try await connector.connect { message in ui.message(message) }
+    state[ConnectedCommunicator.self] = session
+    ui.say("Connected to SSH! (host key \(session.hostKeyFingerprint))")
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    state[ConnectedCommunicator.self] = nil
+  }
+}
+
+/// Runs the template's provisioners through the hook (Packer's `StepProvision`).
+struct StepProvision: BuildStep {
+  let name = "provision"
+  let values: [String: String]
+  let provision: ProvisionHook
+  var cleansUpWhenAborting: Bool { true }
+
+  func run(_ state: BuildState) async throws {
+    try await provision(state[ConnectedCommunicator.self], values)
+  }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// What a build produced (Packer's `Artifact`).
+public protocol Artifact: Sendable {
+  /// e.g. `mitchellh.amazonebs`, `packer.null`.
+  var builderID: String { get }
+  /// e.g. `us-east-1:ami-…,us-west-2:ami-…`; "Null" for the null builder.
+  var id: String { get }
+  var files: [String] { get }
+  /// The human summary ("AMIs were created: …").
+  var summary: String { get }
+}
+
+public struct BasicArtifact: Artifact {
+  public var builderID: String
+  public var id: String
+  public var files: [String]
+  public var summary: String
+
+  public init(builderID: String, id: String, files: [String] = [], summary: String) {
+    self.builderID = builderID
+    self.id = id
+    self.files = files
+    self.summary = summary
+  }
+}
+
+/// Everything a plugin needs while a build runs.
+public struct BuildContext: Sendable {
+  public var buildName: String
+  public var buildType: String
+  public var ui: any BuildUI
+  public var clock: BuildClock
+  public var variables: [String: String]
+  public var declaredVariables: Set<String>
+  public var templateDirectory: String
+  public var workingDirectory: String
+  public var environment: [String: String]
+  /// `PACKER_RUN_UUID`: one per `kiln build` run.
+  public var runUUID: String
+  /// `-force`.
+  public var force: Bool
+  /// Masks sensitive values in anything the build writes (manifest, logs).
+  public var masker: SecretMasker = SecretMasker()
+
+  public init(buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>, templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool) {
+    self.buildName = buildName
+    self.buildType = buildType
+    self.ui = ui
+    self.clock = clock
+    self.variables = variables
+    self.declaredVariables = declaredVariables
+    self.templateDirectory = templateDirectory
+    self.workingDirectory = workingDirectory
+    self.environment = environment
+    self.runUUID = runUUID
+    self.force = force
+  }
+
+  /// Renders a string kept from prepare with the build's values known now (`{{build}}`,
+  /// `.Fields`).
+  public func render(_ text: String, phase: RenderContext.Phase, buildValues: [String: String], fields: [String: TemplateValue] = [:]) throws -> String {
+    guard text.contains("{{") else { return text }
+    var context = RenderContext(
+      phase: phase, clock: clock, variables: variables, declaredVariables: declaredVariables,
+      environment: environment, templateDirectory: templateDirectory, workingDirectory: workingDirectory,
+      buildName: buildName, buildType: buildType, fields: fields, buildValues: buildValues)
+    context.buildKeys = RenderContext.commonBuildKeys.union(buildValues.keys)
+    do {
+      return try Interpolator.render(text, in: context).output
+    } catch {
+      throw BuildError("cannot render \"\(text)\": \(error.message)")
+    }
+  }
+}
+
+/// Runs the provisioners of a build on a connected machine (the builder calls it from its
+/// provisioning step; Packer's `packer_provision` hook).
+public typealias ProvisionHook = @Sendable (_ communicator: (any Communicator)?, _ buildValues: [String: String]) async throws -> Void
+
+/// A builder that can run, not only validate.
+public protocol RunnableBuilder: BuilderPlugin {
+  func run(_ context: BuildContext, provision: @escaping ProvisionHook) async throws -> any Artifact
+}
+
+public protocol RunnableProvisioner: ProvisionerPlugin {
+  func provision(_ context: BuildContext, communicator: (any Communicator)?, buildValues: [String: String]) async throws
+}
+
+public protocol RunnablePostProcessor: PostProcessorPlugin {
+  /// Returns the new artifact and whether the input must be kept.
+  func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool)
+}
+
+/// A build-time failure whose description is the whole message.
+public struct BuildError: Error, CustomStringConvertible, Sendable {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}

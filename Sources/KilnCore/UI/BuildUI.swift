@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+
+/// Where a build's messages go. `ConsoleUI` prints Packer's formats; tests record.
+public protocol BuildUI: Sendable {
+  /// A step of the build: `==> name: text` (bold when coloured).
+  func say(_ text: String)
+  /// Output under a step: `    name: text`.
+  func message(_ text: String)
+  /// A problem: `==> name: text` (red when coloured).
+  func error(_ text: String)
+  /// A machine-readable record (`-machine-readable` only): `ts,target,type,data…`.
+  func machine(_ type: String, _ data: [String])
+}
+
+/// Packer's console output (reference §6.2–6.3): per-build prefixes and colours, optional
+/// timestamps, or the machine-readable line format; every line passes the secret masker.
+/// Writes are serialised, so parallel builds never interleave inside a line.
+public final class ConsoleUI: Sendable {
+  public struct Options: Sendable {
+    public var machineReadable = false
+    public var color = true
+    public var timestamps = false
+    public init() {}
+  }
+
+  public let options: Options
+  private let masker: Mutex<SecretMasker>
+  private let lock = Mutex(())
+  private let colors = ["\u{1B}[32m", "\u{1B}[36m", "\u{1B}[35m", "\u{1B}[33m", "\u{1B}[34m"]
+  private let nextColor = Mutex(0)
+  private let write: @Sendable (String) -> Void
+
+  /// - Parameter write: where text goes; standard output when nil.
+  public init(options: Options, masker: SecretMasker, write: (@Sendable (String) -> Void)? = nil) {
+    self.options = options
+    self.masker = Mutex(masker)
+    self.write = write ?? { FileHandle.standardOutput.write(Data($0.utf8)) }
+  }
+
+  public func addSecrets(_ values: [String]) { masker.withLock { $0.add(values) } }
+
+  /// The UI of one build (messages prefixed with its name).
+  public func forBuild(_ name: String) -> TargetedUI {
+    let color = nextColor.withLock { index -> String in
+      defer { index += 1 }
+      return colors[index % colors.count]
+    }
+    let ui = TargetedUI(console: self, target: name, color: options.color && !options.machineReadable ? color : nil)
+    if options.color, !options.machineReadable {
+      emit("\(color)\(name): output will be in this color.\u{1B}[0m\n\n")
+    }
+    return ui
+  }
+
+  /// Lines without a build prefix (the summary).
+  public func say(_ text: String) { human("==> " + text, style: nil) }
+  public func message(_ text: String) { human(text, style: nil) }
+  public func error(_ text: String) { human("==> " + text, style: options.color ? "\u{1B}[1;31m" : nil, kind: "error") }
+
+  public func machine(target: String, _ type: String, _ data: [String]) {
+    guard options.machineReadable else { return }
+    emit(MachineReadable.line(timestamp: Int(Date().timeIntervalSince1970), target: target, type: type, data.map(mask)) + "\n")
+  }
+
+  func human(_ text: String, style: String?, kind: String = "say") {
+    let masked = mask(text)
+    if options.machineReadable {
+      emit(MachineReadable.line(timestamp: Int(Date().timeIntervalSince1970), type: "ui", [kind, masked]) + "\n")
+      return
+    }
+    let stamp = options.timestamps ? ISO8601DateFormatter().string(from: Date()) + ": " : ""
+    let lines = masked.split(separator: "\n", omittingEmptySubsequences: false).map { stamp + (style ?? "") + $0 + (style == nil ? "" : "\u{1B}[0m") }
+    emit(lines.joined(separator: "\n") + "\n")
+  }
+
+  func mask(_ text: String) -> String { masker.withLock { $0.mask(text) } }
+
+  private func emit(_ text: String) { lock.withLock { _ in write(text) } }
+}
+
+/// One build's view of the console: Packer's `==> name: ` and `    name: ` prefixes.
+public struct TargetedUI: BuildUI {
+  let console: ConsoleUI
+  public let target: String
+  let color: String?
+
+  public func say(_ text: String) {
+    console.human(prefix(text, "==> \(target): "), style: color.map { $0 + "\u{1B}[1m" })
+  }
+
+  public func message(_ text: String) {
+    console.human(prefix(text, "    \(target): "), style: color, kind: "message")
+  }
+
+  public func error(_ text: String) {
+    console.human(prefix(text, "==> \(target): "), style: console.options.color ? "\u{1B}[1;31m" : nil, kind: "error")
+  }
+
+  public func machine(_ type: String, _ data: [String]) { console.machine(target: target, type, data) }
+
+  private func prefix(_ text: String, _ prefix: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,308 @@
+public import KilnCore
+import Foundation
+import Synchronization
+
+/// Environment variables as Packer builds them for scripts: `PACKER_BUILD_NAME`,
+/// `PACKER_BUILDER_TYPE`, then the user's, sorted by name, values single-quote escaped
+/// (`'` becomes `'"'"'`), each formatted with `env_var_format`.
+enum ScriptEnvironment {
+  static func pairs(_ user: [(key: String, value: String)], _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) throws -> [(String, String)] {
+    var all: [String: String] = ["PACKER_BUILD_NAME": context.buildName, "PACKER_BUILDER_TYPE": context.buildType]
+    for (key, value) in user { all[key] = try context.render(value, phase: phase, buildValues: buildValues) }
+    return all.keys.sorted().map { ($0, all[$0]!) }
+  }
+
+  static func format(_ pairs: [(String, String)], _ format: String) -> String {
+    pairs.map { key, value in
+      let escaped = value.replacingOccurrences(of: "'", with: "'\"'\"'")
+      var line = format
+      if let first = line.range(of: "%s") { line.replaceSubrange(first, with: key) }
+      if let second = line.range(of: "%s") { line.replaceSubrange(second, with: escaped) }
+      return line
+    }.joined()
+  }
+
+  /// Writes inline commands to a local temporary script with the shebang.
+  static func inlineScript(_ lines: [String], shebang: String, _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-inline-\(UUID().uuidString).sh")
+    var text = "#!\(shebang)\n"
+    for line in lines { text += try context.render(line, phase: phase, buildValues: buildValues) + "\n" }
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    _ = chmod(url.path, 0o700)
+    return url
+  }
+}
+
+extension ShellProvisioner: RunnableProvisioner {
+  public func provision(_ context: BuildContext, communicator: (any Communicator)?, buildValues: [String: String]) async throws {
+    guard let communicator else { throw BuildError("the shell provisioner needs a connection to the machine") }
+    let ui = context.ui
+    let pairs = try ScriptEnvironment.pairs(environment, context, buildValues: buildValues, phase: .provisioner)
+    var vars = ScriptEnvironment.format(pairs, envVarFormat)
+    var envVarFile = ""
+    var temporaries: [URL] = []
+    defer { for url in temporaries { try? FileManager.default.removeItem(at: url) } }
+
+    if useEnvVarFile {
+      envVarFile = "\(remoteFolder)/varfile_\(Int.random(in: 0...9998)).sh"
+      let local = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-vars-\(UUID().uuidString).sh")
+      try vars.write(to: local, atomically: true, encoding: .utf8)
+      temporaries.append(local)
+      try await withStartRetry(ui) {
+        try await communicator.upload(local.path, to: envVarFile, progress: nil)
+        _ = try await communicator.run("chmod 0600 \(envVarFile)", output: { _ in })
+      }
+      vars = ""
+    }
+
+    let scripts: [(display: String, local: String)]
+    switch source {
+    case .inline(let lines):
+      let url = try ScriptEnvironment.inlineScript(lines, shebang: inlineShebang, context, buildValues: buildValues, phase: .provisioner)
+      temporaries.append(url)
+      scripts = [("inline script", url.path)]
+    case .scripts(let paths):
+      scripts = try paths.map { path in
+        let rendered = try context.render(path, phase: .provisioner, buildValues: buildValues)
+        return (rendered, rendered)
+      }
+    case nil:
+      throw BuildError("the shell provisioner has nothing to run")
+    }
+
+    for (display, localPath) in scripts {
+      ui.say("Provisioning with shell script: \(display)")
+      var upload = localPath
+      if !binary, let text = try? String(contentsOfFile: localPath, encoding: .utf8), text.contains("\r\n") {
+        let converted = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-lf-\(UUID().uuidString).sh")
+        try text.replacingOccurrences(of: "\r\n", with: "\n").write(to: converted, atomically: true, encoding: .utf8)
+        temporaries.append(converted)
+        upload = converted.path
+      }
+      let command = try context.render(
+        executeCommand, phase: .provisioner, buildValues: buildValues,
+        fields: ["Path": .string(remotePath), "Vars": .string(vars), "EnvVarFile": .string(envVarFile)])
+      // Upload and start may be retried while the machine reboots; a command that ran is not.
+      try await withStartRetry(ui) {
+        try await communicator.upload(upload, to: remotePath, progress: nil)
+        let chmod = try await communicator.run("chmod 0755 \(remotePath)", output: { _ in })
+        guard chmod == .exited(0) else { throw BuildError("could not make \(remotePath) executable: \(chmod)") }
+      }
+      let result: RemoteCommandResult
+      do {
+        result = try await communicator.run(command) { line in
+          switch line {
+          case .stdout(let text): ui.message(text)
+          case .stderr(let text): ui.error(text)
+          }
+        }
+      } catch {
+        // Interrupted or failed: still remove what was uploaded, shielded from the
+        // cancellation and bounded, so a Ctrl-C leaves no script behind.
+        if !skipClean { await Self.removeShielded([remotePath, envVarFile].filter { !$0.isEmpty }, communicator) }
+        throw error
+      }
+      switch result {
+      case .exited(let code) where validExitCodes.contains(Int(code)):
+        break
+      case .exited(let code):
+        throw BuildError("Script exited with non-zero exit status: \(code). Allowed exit codes are: \(validExitCodes)")
+      case .signaled(let signal):
+        throw BuildError("Script was killed by signal \(signal)")
+      case .disconnected(let reason):
+        if !expectDisconnect {
+          throw BuildError("Script disconnected unexpectedly (\(reason)). If you expected your script to disconnect, i.e. from a restart, set \"expect_disconnect\": true")
+        }
+        ui.say("Remote end disconnected while executing the script; expected, as \"expect_disconnect\" is set")
+      }
+      if !skipClean {
+        try await withStartRetry(ui) {
+          _ = try await communicator.run("rm -f \(remotePath)", output: { _ in })
+        }
+      }
+    }
+    if !envVarFile.isEmpty, !skipClean {
+      try await withStartRetry(ui) { _ = try await communicator.run("rm -f \(envVarFile)", output: { _ in }) }
+    }
+    if pauseAfter > 0 {
+      ui.say("Pausing \(Int(pauseAfter))s after this provisioner...")
+      try await Task.sleep(for: .milliseconds(Int(pauseAfter * 1000)))
+    }
+  }
+
+  /// `rm -f` in a task the build's cancellation does not reach, for at most 30 s.
+  static func removeShielded(_ paths: [String], _ communicator: any Communicator) async {
+    let command = "rm -f " + paths.joined(separator: " ")
+    await Task.detached {
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask { _ = try? await communicator.run(command, output: { _ in }) }
+        group.addTask { try? await Task.sleep(for: .seconds(30)) }
+        await group.next()
+        group.cancelAll()
+      }
+    }.value
+  }
+
+  /// Retries `work` every 2 s until `start_retry_timeout` (a machine rebooting between
+  /// provisioners refuses connections for a while).
+  func withStartRetry(_ ui: any BuildUI, _ work: () async throws -> Void) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(startRetryTimeout * 1000))
+    while true {
+      do {
+        try await work()
+        return
+      } catch {
+        if error is CancellationError || ContinuousClock.now >= deadline { throw error }
+        ui.error("Retryable error: \(error)")
+        try await Task.sleep(for: .seconds(2))
+      }
+    }
+  }
+}
+
+extension FileProvisioner: RunnableProvisioner {
+  public func provision(_ context: BuildContext, communicator: (any Communicator)?, buildValues: [String: String]) async throws {
+    guard let communicator else { throw BuildError("the file provisioner needs a connection to the machine") }
+    let ui = context.ui
+    let destination = try context.render(self.destination, phase: .provisioner, buildValues: buildValues)
+    if let content {
+      let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-content-\(UUID().uuidString)")
+      try context.render(content, phase: .provisioner, buildValues: buildValues).write(to: url, atomically: true, encoding: .utf8)
+      defer { try? FileManager.default.removeItem(at: url) }
+      ui.say("Uploading content to \(destination)")
+      try await communicator.upload(url.path, to: destination, progress: nil)
+      return
+    }
+    for source in sources {
+      let path = try context.render(source, phase: .provisioner, buildValues: buildValues)
+      switch direction {
+      case .upload:
+        ui.say("Uploading \(path) => \(destination)")
+        do {
+          try await communicator.upload(path, to: destination, progress: nil)
+        } catch {
+          throw BuildError("Upload failed: \(error); this can occur when your file destination is a folder without a trailing slash")
+        }
+      case .download:
+        ui.say("Downloading \(path) => \(destination)")
+        try await communicator.download(path, to: destination, progress: nil)
+      }
+    }
+  }
+}
+
+extension BreakpointProvisioner: RunnableProvisioner {
+  public func provision(_ context: BuildContext, communicator: (any Communicator)?, buildValues: [String: String]) async throws {
+    if disable {
+      context.ui.say("Breakpoint provisioner disabled; continuing")
+      return
+    }
+    context.ui.say("Pausing at breakpoint provisioner\(note.isEmpty ? "" : " with note \"\(note)\""). Press enter to continue.")
+    // Read one line off the cooperative pool; cancellation ends the wait.
+    let line = Task.detached { readLine() }
+    try await withTaskCancellationHandler {
+      _ = await line.value
+      try Task.checkCancellation()
+    } onCancel: { line.cancel() }
+  }
+}
+
+/// Runs `shell-local` scripts on this machine, streaming their output.
+enum LocalScriptRunner {
+  static func run(_ config: ShellLocalConfig, _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) async throws {
+    let ui = context.ui
+    if !config.onlyOn.isEmpty, !config.onlyOn.contains("linux") {
+      ui.say("Skipping shell-local due to only_on (\(config.onlyOn.joined(separator: ", ")))")
+      return
+    }
+    let pairs = try ScriptEnvironment.pairs(config.environment, context, buildValues: buildValues, phase: phase)
+    let vars = ScriptEnvironment.format(pairs, config.envVarFormat)
+    var scripts: [(String, String)] = []
+    var temporary: URL?
+    defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
+    switch config.source {
+    case .inline(let lines):
+      let url = try ScriptEnvironment.inlineScript(lines, shebang: config.inlineShebang, context, buildValues: buildValues, phase: phase)
+      temporary = url
+      scripts = [(url.path, lines.joined(separator: "\n"))]
+    case .scripts(let paths):
+      scripts = try paths.map { let p = try context.render($0, phase: phase, buildValues: buildValues); return (p, p) }
+    case nil:
+      throw BuildError("shell-local has nothing to run")
+    }
+    for (script, command) in scripts {
+      ui.say("Running local shell script: \(script)")
+      let arguments = try config.executeCommand.map {
+        try context.render($0, phase: phase, buildValues: buildValues, fields: ["Vars": .string(vars), "Script": .string(script), "Command": .string(command)])
+      }
+      var environment = context.environment
+      for (key, value) in pairs { environment[key] = value }
+      let code = try await runProcess(arguments, environment: environment, ui: ui)
+      guard config.validExitCodes.contains(Int(code)) else {
+        throw BuildError("Erroneous exit code \(code) while executing script: \(script)")
+      }
+    }
+  }
+
+  /// Runs a process, streaming stdout as messages and stderr as errors; returns the exit code.
+  static func runProcess(_ arguments: [String], environment: [String: String], ui: any BuildUI) async throws -> Int32 {
+    guard let executable = arguments.first else { throw BuildError("execute_command is empty") }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+    process.arguments = executable.hasPrefix("/") ? Array(arguments.dropFirst()) : arguments
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let readers = [(out, false), (err, true)].map { pipe, isError in
+      Task.detached {
+        var splitter = [UInt8]()
+        while true {
+          let data = pipe.fileHandleForReading.availableData
+          if data.isEmpty { break }
+          for byte in data {
+            if byte == 0x0A {
+              let line = String(decoding: splitter, as: UTF8.self)
+              if isError { ui.error(line) } else { ui.message(line) }
+              splitter.removeAll()
+            } else {
+              splitter.append(byte)
+            }
+          }
+        }
+        if !splitter.isEmpty {
+          let line = String(decoding: splitter, as: UTF8.self)
+          if isError { ui.error(line) } else { ui.message(line) }
+        }
+      }
+    }
+    let exit = Task.detached { () -> Int32 in
+      process.waitUntilExit()
+      return process.terminationStatus
+    }
+    return try await withTaskCancellationHandler {
+      for reader in readers { await reader.value }
+      let code = await exit.value
+      try Task.checkCancellation()
+      return code
+    } onCancel: {
+      if process.isRunning { process.terminate() }
+    }
+  }
+}
+
+extension ShellLocalProvisioner: RunnableProvisioner {
+  public func provision(_ context: BuildContext, communicator: (any Communicator)?, buildValues: [String: String]) async throws {
+    try await LocalScriptRunner.run(config, context, buildValues: buildValues, phase: .provisioner)
+  }
+}
+
+extension ShellLocalConfig {
+  /// Runs the configuration as a post-processor would (for `KilnPostProcessors`).
+  public func runAsPostProcessor(_ context: BuildContext, buildValues: [String: String]) async throws {
+    try await LocalScriptRunner.run(self, context, buildValues: buildValues, phase: .postProcessor)
+  }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import KilnCore
+import KilnSSH
+import Testing
+import _KilnTestSupport
+
+/// `kiln build` with the null builder, end to end: the binary, a real sshd on loopback, real
+/// files, a real manifest.
+@Suite struct BuildCommandTests {
+  static let key = Result { try SSHKeyPair.generateEd25519(comment: "kiln-build-tests") }
+  static let server = Result { try SSHServer(authorizing: [try key.get().publicKeyLine]) }
+
+  let work: URL
+  let remote: String
+  let keyFile: String
+
+  init() throws {
+    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-build-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: work.appendingPathComponent("files/sub"), withIntermediateDirectories: true)
+    remote = "/tmp/kiln-e2e-\(UUID().uuidString)"
+    keyFile = work.appendingPathComponent("id_ed25519").path
+    try Self.key.get().write(to: keyFile)
+  }
+
+  func template(_ provisioners: String, postProcessors: String = "[]") throws -> String {
+    let server = try Self.server.get()
+    let text = """
+      {
+        "variables": {"greeting": "hello world", "secret": "s3cr3t-value", "remote": "\(remote)"},
+        "sensitive-variables": ["secret"],
+        "builders": [{
+          "type": "null", "name": "local-ssh", "ssh_host": "127.0.0.1", "ssh_port": \(server.port),
+          "ssh_username": "\(server.user)", "ssh_private_key_file": "\(keyFile)", "ssh_timeout": "30s"
+        }],
+        "provisioners": \(provisioners),
+        "post-processors": \(postProcessors)
+      }
+      """
+    let path = work.appendingPathComponent("template.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  func remoteLines(_ command: String) async throws -> [String] {
+    let server = try Self.server.get()
+    let session = try await SSHSession.connect(SSHConnectionConfig(
+      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: try Self.key.get().privateKeyPEM)]))
+    let lines = LinesBox()
+    _ = try await session.run(command) { if case .stdout(let text) = $0 { lines.append(text) } }
+    return lines.all
+  }
+
+  @Test func provisionsOverSSHAndWritesTheManifest() async throws {
+    try "from the file provisioner\n".write(to: work.appendingPathComponent("files/sub/hello.txt"), atomically: true, encoding: .utf8)
+    let script = work.appendingPathComponent("script.sh").path
+    try "#!/bin/sh\nset -e\necho \"script sees $PACKER_BUILD_NAME/$PACKER_BUILDER_TYPE\"\nprintf made > \"$REMOTE/made-remotely.txt\"\necho to-stderr >&2\n".write(toFile: script, atomically: true, encoding: .utf8)
+    let path = try template(#"""
+      [
+        {"type": "shell", "remote_folder": "{{user `remote`}}-scripts",
+         "inline": ["mkdir -p {{user `remote`}}", "echo \"$GREETING from $(id -un)\"", "echo \"secret is $SECRET\""],
+         "environment_vars": ["GREETING={{user `greeting`}} it's \"quoted\"", "SECRET={{user `secret`}}"]},
+        {"type": "file", "source": "\#(work.path)/files/", "destination": "{{user `remote`}}/"},
+        {"type": "shell", "script": "\#(script)", "environment_vars": ["REMOTE={{user `remote`}}"], "remote_folder": "{{user `remote`}}-scripts"},
+        {"type": "file", "direction": "download", "source": "{{user `remote`}}/made-remotely.txt", "destination": "\#(work.path)/downloaded.txt"},
+        {"type": "shell-local", "inline": ["echo local sees {{build `Host`}}"]}
+      ]
+      """#, postProcessors: #"[{"type": "manifest", "output": "\#(work.path)/manifest.json", "custom_data": {"greeting": "{{user `greeting`}}", "secret": "{{user `secret`}}"}}]"#)
+    _ = try await remoteLines("mkdir -p \(remote)-scripts")
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+    let out = result.stdout
+    #expect(out.contains("==> local-ssh: Connected to SSH!"))
+    #expect(out.contains("    local-ssh: hello world it's \"quoted\" from \(try Self.server.get().user)"))
+    #expect(out.contains("    local-ssh: secret is <sensitive>"))
+    #expect(out.contains("    local-ssh: script sees local-ssh/null"))
+    #expect(out.contains("==> local-ssh: to-stderr"))
+    #expect(out.contains("    local-ssh: local sees 127.0.0.1"))
+    #expect(out.contains("--> local-ssh: Did not export anything. This is the null builder"))
+    #expect(!out.contains("s3cr3t-value") && !result.stderr.contains("s3cr3t-value"))
+
+    #expect(try await remoteLines("cat \(remote)/sub/hello.txt") == ["from the file provisioner"])
+    #expect(try String(contentsOf: work.appendingPathComponent("downloaded.txt"), encoding: .utf8) == "made")
+    #expect(try await remoteLines("ls -A \(remote)-scripts | wc -l") == ["0"], "uploaded scripts were removed")
+
+    let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("manifest.json"))) as? [String: Any])
+    let builds = try #require(manifest["builds"] as? [[String: Any]])
+    #expect(builds.count == 1)
+    let build = builds[0]
+    #expect(build["name"] as? String == "local-ssh")
+    #expect(build["builder_type"] as? String == "null")
+    #expect(build["artifact_id"] as? String == "Null")
+    #expect(build["files"] is NSNull)
+    #expect(build["build_time"] as? Int != nil)
+    #expect(build["packer_run_uuid"] as? String == manifest["last_run_uuid"] as? String)
+    #expect((build["custom_data"] as? [String: String])?["greeting"] == "hello world")
+    #expect((build["custom_data"] as? [String: String])?["secret"] == "<sensitive>")
+    #expect(!String(decoding: try Data(contentsOf: work.appendingPathComponent("manifest.json")), as: UTF8.self).contains("s3cr3t-value"))
+
+    // A second run appends to the manifest.
+    #expect(try KilnProcess.run(["build", "-color=false", path], in: work).status == 0)
+    let again = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("manifest.json"))) as? [String: Any])
+    #expect((again["builds"] as? [Any])?.count == 2)
+  }
+
+  @Test func aFailingScriptFailsTheBuildWithItsExitCode() async throws {
+    let path = try template(#"[{"type": "shell", "inline": ["echo before", "exit 3", "echo never"]}]"#)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("    local-ssh: before"))
+    #expect(!result.stdout.contains("never"))
+    #expect(result.stdout.contains("Build 'local-ssh' errored after"))
+    #expect(result.stdout.contains("provisioner shell (#1) failed: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"))
+    #expect(result.stdout.contains("==> Some builds didn't complete successfully and had errors:"))
+  }
+
+  @Test func retriesAProvisionerAndAcceptsValidExitCodes() async throws {
+    let marker = remote + "-attempts"
+    let path = try template(#"""
+      [{"type": "shell", "max_retries": 2, "inline": ["echo x >> \#(marker)", "test $(wc -l < \#(marker)) -ge 2"]},
+       {"type": "shell", "inline": ["exit 7"], "valid_exit_codes": [0, 7]}]
+      """#)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.contains("retrying with 2 trie(s) left"))
+  }
+
+  @Test func machineReadableOutputParsesBack() async throws {
+    let path = try template(#"[{"type": "shell", "inline": ["echo a,b"]}]"#)
+    let result = try KilnProcess.run(["build", "-machine-readable", path], in: work)
+    #expect(result.status == 0)
+    let records = result.stdout.split(separator: "\n").compactMap { MachineReadable.parse(String($0)) }
+    #expect(records.contains { $0.type == "ui" && $0.data == ["message", "    local-ssh: a,b"] })
+    #expect(records.contains { $0.target == "local-ssh" && $0.type == "artifact-count" && $0.data == ["1"] })
+    #expect(records.contains { $0.target == "local-ssh" && $0.type == "artifact" && $0.data == ["0", "id", "Null"] })
+    #expect(records.contains { $0.target == "local-ssh" && $0.type == "artifact" && $0.data == ["0", "builder-id", "fnoeding.null"] })
+    #expect(records.last?.type == "error-count" && records.last?.data == ["0"])
+  }
+
+  @Test func sigintCancelsCleansUpAndExitsNonZero() async throws {
+    let scripts = remote + "-sigint"
+    _ = try await remoteLines("mkdir -p \(scripts)")
+    let path = try template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo started", "sleep 60", "echo finished"]}]"#)
+    let process = Process()
+    process.executableURL = try KilnProcess.executable
+    process.arguments = ["build", "-color=false", path]
+    process.currentDirectoryURL = work
+    process.environment = KilnProcess.isolatedEnvironment()
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    var text = ""
+    while !text.contains("local-ssh: started") {
+      let data = output.fileHandleForReading.availableData
+      if data.isEmpty { break }
+      text += String(decoding: data, as: UTF8.self)
+    }
+    #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["1"], "the script is on the machine while it runs")
+    kill(process.processIdentifier, SIGINT)
+    text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 1)
+    #expect(text.contains("Cancelling build after receiving an interrupt"))
+    #expect(text.contains("Cleanly cancelled builds after being interrupted."))
+    #expect(!text.contains("finished"))
+    #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["0"], "cleanup removed the uploaded script")
+  }
+}
+
+final class LinesBox: Sendable {
+  private let lines = Mutex<[String]>([])
+  func append(_ line: String) { lines.withLock { $0.append(line) } }
+  var all: [String] { lines.withLock { $0 } }
+}
+
+import Synchronization
