@@ -104,6 +104,7 @@ struct BuildCommand: AsyncParsableCommand {
         variables: values, declaredVariables: declared, templateDirectory: directory,
         workingDirectory: workingDirectory, environment: environmentForBuilds, runUUID: runUUID, force: force)
       context.masker = buildMasker
+      context.onError = policy
       let begin = ContinuousClock.now
       do {
         let artifacts = try await BuildRunner(build: build, context: context, policy: policy).run()
@@ -214,11 +215,17 @@ struct BuildRunner: Sendable {
     guard let builder = build.builder as? any RunnableBuilder else { throw BuildError("builder cannot run") }
     let provisioners = build.provisioners
     let context = self.context
-    let artifact = try await builder.run(context) { communicator, values in
+    var errorCleanup: ProvisionHook?
+    if let provisioner = build.errorCleanupProvisioner {
+      errorCleanup = { communicator, values in try await Self.provision(provisioner, context, communicator, values) }
+    }
+    let provision: ProvisionHook = { communicator, values in
       for provisioner in provisioners {
         try await Self.provision(provisioner, context, communicator, values)
       }
     }
+    let hooks = ProvisionHooks(provision: provision, errorCleanup: errorCleanup)
+    let artifact = try await builder.run(context, hooks: hooks)
     var kept: [any Artifact] = build.postProcessors.isEmpty ? [artifact] : []
     var keepBuilderArtifact = build.postProcessors.isEmpty
     for chain in build.postProcessors {

@@ -174,3 +174,48 @@ final class LinesBox: Sendable {
 }
 
 import Synchronization
+
+extension BuildCommandTests {
+  /// The script kills its own SSH connection (as a reboot would).
+  static let dropConnection = #"{"type": "shell", "inline": ["echo going down", "kill -9 $PPID"]}"#
+
+  @Test func anExpectedDisconnectContinuesOnANewConnection() async throws {
+    let path = try template(#"[\#(Self.dropConnection.dropLast()), "expect_disconnect": true}, {"type": "shell", "inline": ["echo back again"]}]"#)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.contains("Remote end disconnected while executing the script"))
+    #expect(result.stdout.contains("    local-ssh: back again"))
+  }
+
+  @Test func anUnexpectedDisconnectFailsTheBuild() async throws {
+    let path = try template("[\(Self.dropConnection)]")
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("Script disconnected unexpectedly"))
+    #expect(result.stdout.contains("set \"expect_disconnect\": true"))
+  }
+
+  @Test func theErrorCleanupProvisionerRunsOnlyWhenABuildFails() async throws {
+    let marker = work.appendingPathComponent("error-cleanup-ran").path
+    var path = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    var text = try String(contentsOfFile: path, encoding: .utf8)
+    text = text.replacingOccurrences(of: "\"post-processors\": []", with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(try KilnProcess.run(["build", "-color=false", path], in: work).status == 1)
+    #expect(FileManager.default.fileExists(atPath: marker))
+    try FileManager.default.removeItem(atPath: marker)
+    path = try template(#"[{"type": "shell", "inline": ["true"]}]"#)
+    text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"post-processors\": []", with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(try KilnProcess.run(["build", "-color=false", path], in: work).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: marker))
+  }
+
+  @Test func onErrorAbortSaysWhatItLeaves() async throws {
+    let path = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    let result = try KilnProcess.run(["build", "-color=false", "-on-error=abort", path], in: work)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("aborted: skipping cleanup of step \"provision\""))
+    #expect(result.stdout.contains("aborted: skipping cleanup of step \"connect-ssh\""))
+  }
+}

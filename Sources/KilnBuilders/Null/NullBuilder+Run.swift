@@ -3,17 +3,19 @@ import Foundation
 import KilnSSH
 
 /// The connection a build made, for the provisioning step.
-enum ConnectedCommunicator: StateKey { typealias Value = SSHSession }
+enum ConnectedCommunicator: StateKey { typealias Value = ReconnectingCommunicator }
 
 extension NullBuilder: RunnableBuilder {
-  public func run(_ context: BuildContext, provision: @escaping ProvisionHook) async throws -> any Artifact {
+  public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> any Artifact {
     let state = BuildState()
     var steps: [any BuildStep] = []
     if communicator.kind == .ssh {
       steps.append(StepConnectSSH(communicator: communicator, ui: context.ui))
     }
-    steps.append(StepProvision(values: buildValues(context), provision: provision))
-    let outcome = await StepRunner(steps: steps, onCleanup: nil).run(state)
+    steps.append(StepProvision(values: buildValues(context), hooks: hooks, ui: context.ui))
+    let outcome = await StepRunner(steps: steps, onError: context.onError).run(state)
+    for skipped in outcome.skippedCleanups { context.ui.error("aborted: skipping cleanup of step \"\(skipped)\"") }
+    for (step, problem) in outcome.cleanupProblems { context.ui.error("cleanup of step \"\(step)\" failed: \(problem)") }
     switch outcome.ending {
     case .succeeded:
       return BasicArtifact(builderID: "fnoeding.null", id: "Null", summary: "Did not export anything. This is the null builder")
@@ -65,7 +67,7 @@ struct StepConnectSSH: BuildStep {
     ui.say("Using SSH communicator to connect: \(communicator.host)")
     ui.say("Waiting for SSH to become available...")
     let session = try await connector.connect { message in ui.message(message) }
-    state[ConnectedCommunicator.self] = session
+    state[ConnectedCommunicator.self] = ReconnectingCommunicator(connector: connector, first: session) { message in ui.message(message) }
     ui.say("Connected to SSH! (host key \(session.hostKeyFingerprint))")
   }
 
@@ -74,14 +76,31 @@ struct StepConnectSSH: BuildStep {
   }
 }
 
-/// Runs the template's provisioners through the hook (Packer's `StepProvision`).
+/// Marks a build whose provisioning failed, for the error-cleanup-provisioner.
+enum ProvisioningFailed: StateKey { typealias Value = Bool }
+
+/// Runs the template's provisioners through the hook (Packer's `StepProvision`); its cleanup
+/// runs the `error-cleanup-provisioner` when provisioning failed, before anything else is
+/// torn down.
 struct StepProvision: BuildStep {
   let name = "provision"
   let values: [String: String]
-  let provision: ProvisionHook
+  let hooks: ProvisionHooks
+  let ui: any BuildUI
   var cleansUpWhenAborting: Bool { true }
 
   func run(_ state: BuildState) async throws {
-    try await provision(state[ConnectedCommunicator.self], values)
+    do {
+      try await hooks.provision(state[ConnectedCommunicator.self], values)
+    } catch {
+      state[ProvisioningFailed.self] = true
+      throw error
+    }
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    guard state[ProvisioningFailed.self] == true, let errorCleanup = hooks.errorCleanup else { return }
+    ui.say("Provisioning failed: running the error-cleanup-provisioner")
+    try await errorCleanup(state[ConnectedCommunicator.self], values)
   }
 }

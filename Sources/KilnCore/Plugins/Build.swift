@@ -42,6 +42,8 @@ public struct BuildContext: Sendable {
   public var force: Bool
   /// Masks sensitive values in anything the build writes (manifest, logs).
   public var masker: SecretMasker = SecretMasker()
+  /// `-on-error`, for the builder's step runner.
+  public var onError: OnErrorPolicy = .cleanup
 
   public init(buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>, templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool) {
     self.buildName = buildName
@@ -78,9 +80,21 @@ public struct BuildContext: Sendable {
 /// provisioning step; Packer's `packer_provision` hook).
 public typealias ProvisionHook = @Sendable (_ communicator: (any Communicator)?, _ buildValues: [String: String]) async throws -> Void
 
+/// The hooks a builder's provisioning step calls: the provisioners, and (from the step's
+/// cleanup, only when the build failed) the template's `error-cleanup-provisioner`.
+public struct ProvisionHooks: Sendable {
+  public var provision: ProvisionHook
+  public var errorCleanup: ProvisionHook?
+
+  public init(provision: @escaping ProvisionHook, errorCleanup: ProvisionHook?) {
+    self.provision = provision
+    self.errorCleanup = errorCleanup
+  }
+}
+
 /// A builder that can run, not only validate.
 public protocol RunnableBuilder: BuilderPlugin {
-  func run(_ context: BuildContext, provision: @escaping ProvisionHook) async throws -> any Artifact
+  func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> any Artifact
 }
 
 public protocol RunnableProvisioner: ProvisionerPlugin {

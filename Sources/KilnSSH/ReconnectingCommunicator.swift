@@ -1,0 +1,59 @@
+public import KilnCore
+import Synchronization
+
+/// The communicator a build uses: an `SSHSession` that is replaced by a new connection
+/// (Packer's waiting rules, `SSHConnector`) when the machine dropped the old one, as after a
+/// reboot in an `expect_disconnect` provisioner.
+public final class ReconnectingCommunicator: Communicator {
+  public let connector: SSHConnector
+  private let session = Mutex<SSHSession?>(nil)
+  private let progress: (@Sendable (String) -> Void)?
+
+  public init(connector: SSHConnector, first: SSHSession, progress: (@Sendable (String) -> Void)? = nil) {
+    self.connector = connector
+    self.progress = progress
+    session.withLock { $0 = first }
+  }
+
+  /// The host key of the current connection.
+  public var hostKeyFingerprint: String { session.withLock { $0?.hostKeyFingerprint ?? "" } }
+
+  private func current() async throws -> SSHSession {
+    if let existing = session.withLock({ $0 }) { return existing }
+    progress?("reconnecting to \(connector.config.host):\(connector.config.port)")
+    let fresh = try await connector.connect(progress: progress)
+    session.withLock { $0 = fresh }
+    return fresh
+  }
+
+  private func drop(_ old: SSHSession) {
+    session.withLock { if $0 === old { $0 = nil } }
+  }
+
+  public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {
+    let active = try await current()
+    let result = try await active.run(command, output: output)
+    if case .disconnected = result { drop(active) }
+    return result
+  }
+
+  public func upload(_ localPath: String, to remotePath: String, progress: TransferProgress?) async throws {
+    let active = try await current()
+    do {
+      try await active.upload(localPath, to: remotePath, progress: progress)
+    } catch let error as SSHError where error.kind == .connectionLost {
+      drop(active)
+      throw error
+    }
+  }
+
+  public func download(_ remotePath: String, to localPath: String, progress: TransferProgress?) async throws {
+    let active = try await current()
+    do {
+      try await active.download(remotePath, to: localPath, progress: progress)
+    } catch let error as SSHError where error.kind == .connectionLost {
+      drop(active)
+      throw error
+    }
+  }
+}
