@@ -31,6 +31,9 @@ struct BuildCommand: AsyncParsableCommand {
   @Flag(name: [.customLong("machine-readable", withSingleDash: true)], help: "Packer's machine-readable output.")
   var machineReadable = false
 
+  @Flag(name: [.customLong("debug", withSingleDash: true)], help: "Pause after each step and before each cleanup (builds run one at a time).")
+  var debug = false
+
   @Argument(help: "The template file.")
   var template: String
 
@@ -54,7 +57,9 @@ struct BuildCommand: AsyncParsableCommand {
     var masker = SecretMasker(validation.variables?.sensitiveValues ?? [])
     let environment = ProcessInfo.processInfo.environment
     masker.add(["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].compactMap { environment[$0] })
-    let console = ConsoleUI(options: uiOptions, masker: masker)
+    let log = DebugLog(environment: environment, masker: masker)
+    let console = ConsoleUI(options: uiOptions, masker: masker, log: log.isEnabled ? log : nil)
+    if log.isEnabled { log.log("kiln \(KilnVersion.kiln) build \(template)") }
 
     let output = Output(masker: masker)
     for diagnostic in validation.diagnostics.sorted { output.err(diagnostic) }
@@ -83,7 +88,8 @@ struct BuildCommand: AsyncParsableCommand {
     default: .cleanup  // "ask" needs a terminal; without one Packer also cleans up
     }
     let builds = validation.builds
-    let limit = parallelBuilds <= 0 ? builds.count : parallelBuilds
+    let limit = debug ? 1 : (parallelBuilds <= 0 ? builds.count : parallelBuilds)
+    let debugPauses = debug
     let started = ContinuousClock.now
     let interrupted = Atomic<Bool>(false)
     let force = self.force
@@ -105,6 +111,8 @@ struct BuildCommand: AsyncParsableCommand {
         workingDirectory: workingDirectory, environment: environmentForBuilds, runUUID: runUUID, force: force)
       context.masker = buildMasker
       context.onError = policy
+      context.log = log.isEnabled ? log : nil
+      if debugPauses { context.stepHooks = DebugPauses(ui: ui) }
       let begin = ContinuousClock.now
       do {
         let artifacts = try await BuildRunner(build: build, context: context, policy: policy).run()
@@ -309,5 +317,26 @@ final class SignalWatcher: @unchecked Sendable {
     for source in sources { source.cancel() }
     signal(SIGINT, SIG_DFL)
     signal(SIGTERM, SIG_DFL)
+  }
+}
+
+/// `-debug`: waits for Enter after each step and before each cleanup (Packer's DebugRunner).
+struct DebugPauses: StepHooks {
+  let ui: any BuildUI
+
+  func afterRun(_ step: any BuildStep) async throws {
+    ui.say("Pausing after run of step '\(step.name)'. Press enter to continue.")
+    try await waitForEnter()
+  }
+
+  func beforeCleanup(_ step: any BuildStep) async {
+    ui.say("Pausing before cleanup of step '\(step.name)'. Press enter to continue.")
+    try? await waitForEnter()
+  }
+
+  private func waitForEnter() async throws {
+    let line = Task.detached { readLine() }
+    _ = await line.value
+    try Task.checkCancellation()
   }
 }

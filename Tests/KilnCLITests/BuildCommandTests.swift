@@ -219,3 +219,51 @@ extension BuildCommandTests {
     #expect(result.stdout.contains("aborted: skipping cleanup of step \"connect-ssh\""))
   }
 }
+
+extension BuildCommandTests {
+  @Test func theDebugLogRecordsTheBuildWithoutSecrets() async throws {
+    let path = try template(#"[{"type": "shell", "inline": ["echo token={{user `secret`}}"]}]"#)
+    let logFile = work.appendingPathComponent("kiln.log").path
+    let result = try KilnProcess.run(
+      ["build", "-color=false", path], in: work,
+      environment: KilnProcess.isolatedEnvironment(["KILN_LOG": "1", "KILN_LOG_PATH": logFile]))
+    #expect(result.status == 0)
+    let log = try String(contentsOfFile: logFile, encoding: .utf8)
+    #expect(log.contains("ui say: ==> local-ssh: Connected to SSH!"))
+    #expect(log.contains("ui message:     local-ssh: token=<sensitive>"))
+    #expect(log.contains("cleanup of step connect-ssh"))
+    #expect(!log.contains("s3cr3t-value") && !result.stdout.contains("s3cr3t-value"))
+    #expect((try FileManager.default.attributesOfItem(atPath: logFile)[.posixPermissions] as? Int) == 0o600)
+  }
+
+  @Test func debugPausesAfterEachStepAndBeforeEachCleanup() async throws {
+    let path = try template(#"[{"type": "shell", "inline": ["true"]}]"#)
+    let result = try KilnProcess.run(["build", "-color=false", "-debug", path], in: work, input: String(repeating: "\n", count: 8))
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.contains("Pausing after run of step 'connect-ssh'. Press enter to continue."))
+    #expect(result.stdout.contains("Pausing after run of step 'provision'. Press enter to continue."))
+    #expect(result.stdout.contains("Pausing before cleanup of step 'provision'. Press enter to continue."))
+    #expect(result.stdout.contains("Pausing before cleanup of step 'connect-ssh'. Press enter to continue."))
+  }
+
+  /// Packer's own fixture: `override` per build, and `only`/`except` at run time.
+  @Test(arguments: [
+    ("hashicorp__packer__command__test-fixtures__provisioners__provisioner-override.json",
+     ["    example1: yes overridden", "    example2: not overridden"]),
+    ("hashicorp__packer__command__test-fixtures__provisioners__provisioner-only-except.json",
+     ["    packer: packer provisioner packer and null", "    null: null provisioner null and null",
+      "    packer: packer post-processor packer and null", "    null: null post-processor null and null"]),
+  ])
+  func packerFixturesBuildAsPackerDoes(name: String, expected: [String]) throws {
+    let path = SharedFixtures.root.appendingPathComponent("conformance/templates/\(name)").path
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 0, "\(result.stdout)")
+    for line in expected { #expect(result.stdout.contains(line), "\(line)\n\(result.stdout)") }
+    #expect(!result.stdout.contains("example1: not overridden"))
+    #expect(!result.stdout.contains("    null: packer provisioner"))
+    let only = try KilnProcess.run(["build", "-color=false", "-only=example2", path], in: work)
+    if name.contains("override") {
+      #expect(only.stdout.contains("example2: not overridden") && !only.stdout.contains("example1"))
+    }
+  }
+}

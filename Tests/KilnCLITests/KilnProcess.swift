@@ -34,7 +34,7 @@ struct KilnProcess {
 
   /// Runs `kiln ARGS` in `directory` with exactly `environment`.
   static func run(
-    _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil
+    _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil, input: String? = nil
   ) throws -> Result {
     let process = Process()
     process.executableURL = try executable
@@ -45,7 +45,13 @@ struct KilnProcess {
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    let stdin = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
     try process.run()
+    if let input {
+      stdin.fileHandleForWriting.write(Data(input.utf8))
+      try stdin.fileHandleForWriting.close()
+    }
     // Read both pipes while the process runs, so a large output cannot block it.
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data()

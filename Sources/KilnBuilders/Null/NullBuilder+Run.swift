@@ -13,7 +13,8 @@ extension NullBuilder: RunnableBuilder {
       steps.append(StepConnectSSH(communicator: communicator, ui: context.ui))
     }
     steps.append(StepProvision(values: buildValues(context), hooks: hooks, ui: context.ui))
-    let outcome = await StepRunner(steps: steps, onError: context.onError).run(state)
+    let log = context.log
+    let outcome = await StepRunner(steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }).run(state)
     for skipped in outcome.skippedCleanups { context.ui.error("aborted: skipping cleanup of step \"\(skipped)\"") }
     for (step, problem) in outcome.cleanupProblems { context.ui.error("cleanup of step \"\(step)\" failed: \(problem)") }
     switch outcome.ending {

@@ -44,6 +44,10 @@ public struct BuildContext: Sendable {
   public var masker: SecretMasker = SecretMasker()
   /// `-on-error`, for the builder's step runner.
   public var onError: OnErrorPolicy = .cleanup
+  /// `-debug` pauses, for the builder's step runner.
+  public var stepHooks: (any StepHooks)?
+  /// The debug log (`KILN_LOG`), when on.
+  public var log: DebugLog?
 
   public init(buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>, templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool) {
     self.buildName = buildName

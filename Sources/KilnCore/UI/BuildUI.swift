@@ -30,9 +30,12 @@ public final class ConsoleUI: Sendable {
   private let colors = ["\u{1B}[32m", "\u{1B}[36m", "\u{1B}[35m", "\u{1B}[33m", "\u{1B}[34m"]
   private let nextColor = Mutex(0)
   private let write: @Sendable (String) -> Void
+  /// Every UI line also goes to the debug log, when there is one.
+  public let log: DebugLog?
 
   /// - Parameter write: where text goes; standard output when nil.
-  public init(options: Options, masker: SecretMasker, write: (@Sendable (String) -> Void)? = nil) {
+  public init(options: Options, masker: SecretMasker, log: DebugLog? = nil, write: (@Sendable (String) -> Void)? = nil) {
+    self.log = log
     self.options = options
     self.masker = Mutex(masker)
     self.write = write ?? { FileHandle.standardOutput.write(Data($0.utf8)) }
@@ -65,6 +68,7 @@ public final class ConsoleUI: Sendable {
 
   func human(_ text: String, style: String?, kind: String = "say") {
     let masked = mask(text)
+    log?.log("ui \(kind): \(masked)")
     if options.machineReadable {
       emit(MachineReadable.line(timestamp: Int(Date().timeIntervalSince1970), type: "ui", [kind, masked]) + "\n")
       return

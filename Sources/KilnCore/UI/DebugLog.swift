@@ -1,0 +1,35 @@
+import Foundation
+import Synchronization
+
+/// The debug log: on when `KILN_LOG` (or Packer's `PACKER_LOG`) is set to anything but "" or
+/// "0"; written to `KILN_LOG_PATH` (or `PACKER_LOG_PATH`), else to standard error. Every line
+/// carries a timestamp and passes the secret masker.
+public final class DebugLog: Sendable {
+  private let sink: Mutex<FileHandle?>
+  private let masker: Mutex<SecretMasker>
+
+  public init(environment: [String: String], masker: SecretMasker) {
+    self.masker = Mutex(masker)
+    let flag = environment["KILN_LOG"] ?? environment["PACKER_LOG"] ?? ""
+    guard !flag.isEmpty, flag != "0" else {
+      sink = Mutex(nil)
+      return
+    }
+    let path = environment["KILN_LOG_PATH"] ?? environment["PACKER_LOG_PATH"] ?? ""
+    if path.isEmpty {
+      sink = Mutex(FileHandle.standardError)
+    } else {
+      _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+      let handle = FileHandle(forWritingAtPath: path)
+      _ = try? handle?.seekToEnd()
+      sink = Mutex(handle)
+    }
+  }
+
+  public var isEnabled: Bool { sink.withLock { $0 != nil } }
+
+  public func log(_ text: String) {
+    let line = ISO8601DateFormatter().string(from: Date()) + " " + masker.withLock { $0.mask(text) } + "\n"
+    sink.withLock { $0?.write(Data(line.utf8)) }
+  }
+}
