@@ -306,12 +306,15 @@ public final class SSHSession: Communicator, @unchecked Sendable {
     }
   }
 
-  func waitForSocket(_ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String) throws {
+  /// Waits for the socket. Keepalives go out only when `idle` (waiting for a command's
+  /// output, with no outgoing packet half-sent): one sent in the middle of another operation,
+  /// an SFTP write say, breaks libssh2's transport.
+  func waitForSocket(_ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String, idle: Bool = false) throws {
     if cancelled.isCancelled { throw CancellationError() }
     if let deadline, ContinuousClock.now >= deadline {
       throw SSHError(kind: .connectionLost, message: "\(what()) timed out: no answer from \(config.host):\(config.port)")
     }
-    if let session, established, config.keepAliveInterval != nil {
+    if idle, let session, established, config.keepAliveInterval != nil {
       var next: Int32 = 0
       let sent = libssh2_keepalive_send(session, &next)
       if sent < 0, sent != LIBSSH2_ERROR_EAGAIN {
@@ -449,7 +452,7 @@ public final class SSHSession: Communicator, @unchecked Sendable {
           _ = libssh2_channel_close(channel)
           throw CancellationError()
         }
-        try waitForSocket(cancelled, deadline: deadline(), "running the command")
+        try waitForSocket(cancelled, deadline: deadline(), "running the command", idle: true)
       }
     } catch let error as SSHError where error.kind == .connectionLost {
       splitters[0].flush()
