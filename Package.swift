@@ -50,7 +50,7 @@ let package = Package(
     .target(name: "KilnBuilders", dependencies: ["KilnCore", "KilnSSH"], swiftSettings: strictSettings),
     .target(name: "KilnProvisioners", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .target(
-      name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnProvisioners"],
+      name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnProvisioners", "COpenSSL"],
       swiftSettings: strictSettings),
     .target(
       name: "KilnCLI",
@@ -72,7 +72,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCLITests",
-      dependencies: ["KilnCLI", "KilnCore", "KilnSSH", "_KilnTestSupport"],
+      dependencies: ["KilnCLI", "KilnCore", "KilnSSH", "KilnPostProcessors", "_KilnTestSupport"],
       swiftSettings: strictSettings),
   ],
   swiftLanguageModes: [.v6]

@@ -54,6 +54,7 @@ struct BuildCommand: AsyncParsableCommand {
     uiOptions.machineReadable = machineReadable
     uiOptions.color = color && !machineReadable && ProcessInfo.processInfo.environment["PACKER_NO_COLOR"] == nil && isatty(1) == 1
     uiOptions.timestamps = timestampUI
+    uiOptions.progress = isatty(1) == 1 && !machineReadable
     var masker = SecretMasker(validation.variables?.sensitiveValues ?? [])
     let environment = ProcessInfo.processInfo.environment
     masker.add(["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].compactMap { environment[$0] })
@@ -82,10 +83,23 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     let runUUID = UUID().uuidString.lowercased()
+    let askConsole = console
     let policy: OnErrorPolicy = switch onError {
     case "abort": .abort
     case "run-cleanup-provisioner": .runCleanupProvisioner
-    default: .cleanup  // "ask" needs a terminal; without one Packer also cleans up
+    case "ask" where !machineReadable:
+      // Machine-readable output cannot prompt; Packer then cleans up, and so does kiln.
+      .ask({ failure in
+        askConsole.error("\(failure)")
+        askConsole.message("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)? ")
+        let answer = await Task.detached { readLine() }.value?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        switch answer {
+        case "a": return .abort
+        case "r": return .retry
+        default: return .cleanup
+        }
+      })
+    default: .cleanup
     }
     let builds = validation.builds
     let limit = debug ? 1 : (parallelBuilds <= 0 ? builds.count : parallelBuilds)

@@ -179,13 +179,17 @@ extension FileProvisioner: RunnableProvisioner {
       case .upload:
         ui.say("Uploading \(path) => \(destination)")
         do {
-          try await communicator.upload(path, to: destination, progress: nil)
+          try await communicator.upload(path, to: destination) { file, done, total in
+            ui.progress("\((file as NSString).lastPathComponent): \(total > 0 ? done * 100 / total : 100)% of \(total / 1_048_576) MiB")
+          }
         } catch {
           throw BuildError("Upload failed: \(error); this can occur when your file destination is a folder without a trailing slash")
         }
       case .download:
         ui.say("Downloading \(path) => \(destination)")
-        try await communicator.download(path, to: destination, progress: nil)
+        try await communicator.download(path, to: destination) { file, done, total in
+          ui.progress("\((file as NSString).lastPathComponent): \(total > 0 ? done * 100 / total : 100)% of \(total / 1_048_576) MiB")
+        }
       }
     }
   }

@@ -267,3 +267,90 @@ extension BuildCommandTests {
     }
   }
 }
+
+extension BuildCommandTests {
+  @Test func onErrorAskCanAbortRetryOrCleanUp() async throws {
+    let marker = remote + "-ask"
+    let path = try template(#"[{"type": "shell", "inline": ["echo x >> \#(marker)", "test $(wc -l < \#(marker)) -ge 2"]}]"#)
+    let retried = try KilnProcess.run(["build", "-color=false", "-on-error=ask", path], in: work, input: "r\n")
+    #expect(retried.status == 0, "\(retried.stdout)")
+    #expect(retried.stdout.contains("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step"))
+    let failing = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    let aborted = try KilnProcess.run(["build", "-color=false", "-on-error=ask", failing], in: work, input: "a\n")
+    #expect(aborted.status == 1)
+    #expect(aborted.stdout.contains("aborted: skipping cleanup of step \"provision\""))
+    let cleaned = try KilnProcess.run(["build", "-color=false", "-on-error=ask", failing], in: work, input: "\n")
+    #expect(cleaned.status == 1)
+    #expect(!cleaned.stdout.contains("aborted: skipping cleanup"))
+  }
+
+  @Test func provisionerTimeoutAndPauseBefore() async throws {
+    let path = try template(#"[{"type": "shell", "pause_before": "1s", "inline": ["true"]}, {"type": "shell", "timeout": "1s", "inline": ["sleep 30"]}]"#)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("Pausing 1s before the next provisioner..."))
+    #expect(result.stdout.contains("Setting a 1s timeout for the next provisioner..."))
+    #expect(result.stdout.contains("provisioner shell timed out after 1s"))
+  }
+
+  @Test func checksumPostProcessorWritesPackersFormat() async throws {
+    let path = try template(#"[]"#, postProcessors: #"[{"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "\#(work.path)/{{.BuildName}}.{{.ChecksumType}}"}]"#)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 0, "\(result.stdout)")
+    // The null builder has no files: the checksum files exist and are empty, as in Packer.
+    #expect(try String(contentsOf: work.appendingPathComponent("local-ssh.sha256"), encoding: .utf8) == "")
+    #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("local-ssh.md5").path))
+  }
+
+  @Test func sigintWhileWaitingForSSHCancelsCleanly() async throws {
+    let closed = try ClosedPort()
+    let server = try Self.server.get()
+    let text = """
+      {"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": \(closed.port), "ssh_username": "\(server.user)",
+                     "ssh_private_key_file": "\(keyFile)", "ssh_timeout": "10m"}],
+       "provisioners": [{"type": "shell", "inline": ["true"]}]}
+      """
+    let path = work.appendingPathComponent("waiting.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = try KilnProcess.executable
+    process.arguments = ["build", "-color=false", path]
+    process.environment = KilnProcess.isolatedEnvironment()
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    var seen = ""
+    while !seen.contains("Waiting for SSH to become available") {
+      let data = output.fileHandleForReading.availableData
+      if data.isEmpty { break }
+      seen += String(decoding: data, as: UTF8.self)
+    }
+    kill(process.processIdentifier, SIGINT)
+    seen += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 1)
+    #expect(seen.contains("Cleanly cancelled builds after being interrupted."))
+    withExtendedLifetime(closed) {}
+  }
+}
+
+@Suite struct ChecksumDigestTests {
+  @Test func digestsMatchCoreutils() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-sum-\(UUID().uuidString)")
+    try Data((0..<3_000_000).map { UInt8($0 % 251) }).write(to: file)
+    for (type, tool) in [("sha256", "sha256sum"), ("md5", "md5sum"), ("sha512", "sha512sum")] {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
+      process.arguments = [file.path]
+      let pipe = Pipe()
+      process.standardOutput = pipe
+      try process.run()
+      let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init)
+      process.waitUntilExit()
+      #expect(try ChecksumPostProcessor.digest(type, of: file.path) == expected)
+    }
+  }
+}
+
+import KilnPostProcessors

@@ -11,6 +11,13 @@ public protocol BuildUI: Sendable {
   func error(_ text: String)
   /// A machine-readable record (`-machine-readable` only): `ts,target,type,data…`.
   func machine(_ type: String, _ data: [String])
+  /// A transient status (upload percentage): redrawn in place on a terminal, never written
+  /// anywhere else (pipes, logs and CI output stay clean).
+  func progress(_ text: String)
+}
+
+extension BuildUI {
+  public func progress(_ text: String) {}
 }
 
 /// Packer's console output (reference §6.2–6.3): per-build prefixes and colours, optional
@@ -21,6 +28,8 @@ public final class ConsoleUI: Sendable {
     public var machineReadable = false
     public var color = true
     public var timestamps = false
+    /// Draw `progress` lines (only when standard output is a terminal).
+    public var progress = false
     public init() {}
   }
 
@@ -29,6 +38,8 @@ public final class ConsoleUI: Sendable {
   private let lock = Mutex(())
   private let colors = ["\u{1B}[32m", "\u{1B}[36m", "\u{1B}[35m", "\u{1B}[33m", "\u{1B}[34m"]
   private let nextColor = Mutex(0)
+  /// Whether a progress line is on screen, to be cleared before the next line.
+  private let progressShown = Mutex(false)
   private let write: @Sendable (String) -> Void
   /// Every UI line also goes to the debug log, when there is one.
   public let log: DebugLog?
@@ -80,7 +91,20 @@ public final class ConsoleUI: Sendable {
 
   func mask(_ text: String) -> String { masker.withLock { $0.mask(text) } }
 
-  private func emit(_ text: String) { lock.withLock { _ in write(text) } }
+  private func emit(_ text: String) {
+    lock.withLock { _ in
+      if progressShown.withLock({ shown in defer { shown = false }; return shown }) { write("\r\u{1B}[K") }
+      write(text)
+    }
+  }
+
+  func drawProgress(_ text: String) {
+    guard options.progress, !options.machineReadable else { return }
+    lock.withLock { _ in
+      write("\r\u{1B}[K" + mask(text))
+      progressShown.withLock { $0 = true }
+    }
+  }
 }
 
 /// One build's view of the console: Packer's `==> name: ` and `    name: ` prefixes.
@@ -102,6 +126,8 @@ public struct TargetedUI: BuildUI {
   }
 
   public func machine(_ type: String, _ data: [String]) { console.machine(target: target, type, data) }
+
+  public func progress(_ text: String) { console.drawProgress("    \(target): " + text) }
 
   private func prefix(_ text: String, _ prefix: String) -> String {
     text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
