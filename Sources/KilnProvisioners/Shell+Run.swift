@@ -99,7 +99,11 @@ extension ShellProvisioner: RunnableProvisioner {
       } catch {
         // Interrupted or failed: still remove what was uploaded, shielded from the
         // cancellation and bounded, so a Ctrl-C leaves no script behind.
-        if !skipClean { await Self.removeShielded([remotePath, envVarFile].filter { !$0.isEmpty }, communicator) }
+        if !skipClean {
+          let paths = [remotePath, envVarFile].filter { !$0.isEmpty }
+          ui.say("Cleaning up: removing \(paths.joined(separator: " ")) from the machine")
+          await Self.removeShielded(paths, communicator)
+        }
         throw error
       }
       switch result {

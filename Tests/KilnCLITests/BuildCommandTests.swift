@@ -163,6 +163,7 @@ import _KilnTestSupport
     #expect(text.contains("Cancelling build after receiving an interrupt"))
     #expect(text.contains("Cleanly cancelled builds after being interrupted."))
     #expect(!text.contains("finished"))
+    #expect(text.contains("Cleaning up: removing \(scripts)/script_"))
     #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["0"], "cleanup removed the uploaded script")
   }
 }
@@ -354,3 +355,77 @@ extension BuildCommandTests {
 }
 
 import KilnPostProcessors
+
+extension BuildCommandTests {
+  @Test func oneFailingBuildDoesNotStopTheOthers() async throws {
+    let server = try Self.server.get()
+    let builder = { (name: String) in
+      #"{"type": "null", "name": "\#(name)", "ssh_host": "127.0.0.1", "ssh_port": \#(server.port), "ssh_username": "\#(server.user)", "ssh_private_key_file": "\#(keyFile)"}"#
+    }
+    let text = """
+      {"builders": [\(builder("good")), \(builder("bad"))],
+       "provisioners": [{"type": "shell", "inline": ["sleep 1; echo done"], "only": ["good"]},
+                        {"type": "shell", "inline": ["exit 9"], "only": ["bad"]}]}
+      """
+    let path = work.appendingPathComponent("two.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("    good: done"))
+    #expect(result.stdout.contains("Build 'good' finished after"))
+    #expect(result.stdout.contains("Build 'bad' errored after"))
+    #expect(result.stdout.contains("--> bad: provisioner shell (#2) failed: Script exited with non-zero exit status: 9"))
+    #expect(result.stdout.contains("--> good: Did not export anything. This is the null builder"))
+  }
+
+  @Test func environmentVariablesThroughAFileAndACustomFormat() async throws {
+    let path = try template(#"""
+      [{"type": "shell", "use_env_var_file": true, "environment_vars": ["A=it's here", "B=two words"],
+        "inline": ["echo \"$A|$B|$PACKER_BUILD_NAME\""]},
+       {"type": "shell", "env_var_format": "export %s='%s'; ", "execute_command": "{{.Vars}} sh {{.Path}}",
+        "environment_vars": ["C=formatted"], "inline": ["echo \"C=$C\""]}]
+      """#)
+    let result = try KilnProcess.run(["build", "-color=false", path], in: work)
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.contains("    local-ssh: it's here|two words|local-ssh"))
+    #expect(result.stdout.contains("    local-ssh: C=formatted"))
+  }
+}
+
+extension BuildCommandTests {
+  /// A second Ctrl-C while cleanup runs exits at once, saying what may be left.
+  @Test func aSecondInterruptExitsAtOnce() async throws {
+    var path = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+      of: "\"post-processors\": []",
+      with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["echo slow cleanup", "sleep 60"]}"#)
+    path = work.appendingPathComponent("second.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = try KilnProcess.executable
+    process.arguments = ["build", "-color=false", path]
+    process.environment = KilnProcess.isolatedEnvironment()
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    var seen = ""
+    while !seen.contains("slow cleanup") {
+      let data = output.fileHandleForReading.availableData
+      if data.isEmpty { break }
+      seen += String(decoding: data, as: UTF8.self)
+    }
+    kill(process.processIdentifier, SIGINT)
+    while !seen.contains("Cancelling build after receiving an interrupt") {
+      let data = output.fileHandleForReading.availableData
+      if data.isEmpty { break }
+      seen += String(decoding: data, as: UTF8.self)
+    }
+    kill(process.processIdentifier, SIGINT)
+    seen += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    // Without the second signal kiln would wait for the 60 s cleanup and exit 1.
+    #expect(process.terminationStatus == 130)
+    #expect(seen.contains("Interrupted again: exiting at once."))
+  }
+}

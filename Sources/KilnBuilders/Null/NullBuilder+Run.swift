@@ -94,7 +94,8 @@ struct StepProvision: BuildStep {
     do {
       try await hooks.provision(state[ConnectedCommunicator.self], values)
     } catch {
-      state[ProvisioningFailed.self] = true
+      // An error, not an interrupt: Packer runs the error-cleanup-provisioner only then.
+      if !(error is CancellationError) { state[ProvisioningFailed.self] = true }
       throw error
     }
   }
