@@ -135,6 +135,18 @@ struct BuildCommand: AsyncParsableCommand {
         return (index, build.name, .failure(error), ContinuousClock.now - begin)
       }
     }
+    // Watch for signals before any build starts, so an early Ctrl-C is never fatal.
+    let buildTask = Mutex<Task<[(String, Result<[any Artifact], any Error>, Duration)], Never>?>(nil)
+    let signals = SignalWatcher { count in
+      if count == 1 {
+        interrupted.store(true, ordering: .relaxed)
+        console.error("Cancelling build after receiving an interrupt; cleaning up what was created...")
+        buildTask.withLock { $0?.cancel() }
+      } else {
+        console.error("Interrupted again: exiting at once. Resources being cleaned up may be left behind; kiln tags everything it creates so it can be found.")
+        Foundation.exit(130)
+      }
+    }
     let work = Task { () -> [(String, Result<[any Artifact], any Error>, Duration)] in
       await withTaskGroup(of: (Int, String, Result<[any Artifact], any Error>, Duration).self) { group in
         var results: [(Int, String, Result<[any Artifact], any Error>, Duration)] = []
@@ -156,16 +168,8 @@ struct BuildCommand: AsyncParsableCommand {
       }
     }
 
-    let signals = SignalWatcher { count in
-      if count == 1 {
-        interrupted.store(true, ordering: .relaxed)
-        console.error("Cancelling build after receiving an interrupt; cleaning up what was created...")
-        work.cancel()
-      } else {
-        console.error("Interrupted again: exiting at once. Resources being cleaned up may be left behind; kiln tags everything it creates so it can be found.")
-        Foundation.exit(130)
-      }
-    }
+    buildTask.withLock { $0 = work }
+    if interrupted.load(ordering: .relaxed) { work.cancel() }
     let results = await work.value
     signals.stop()
 
