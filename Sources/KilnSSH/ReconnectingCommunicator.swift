@@ -38,19 +38,19 @@ public final class ReconnectingCommunicator: Communicator {
   }
 
   public func upload(_ localPath: String, to remotePath: String, progress: TransferProgress?) async throws {
-    let active = try await current()
-    do {
-      try await active.upload(localPath, to: remotePath, progress: progress)
-    } catch let error as SSHError where error.kind == .connectionLost {
-      drop(active)
-      throw error
-    }
+    try await transfer { try await $0.upload(localPath, to: remotePath, progress: progress) }
   }
 
   public func download(_ remotePath: String, to localPath: String, progress: TransferProgress?) async throws {
+    try await transfer { try await $0.download(remotePath, to: localPath, progress: progress) }
+  }
+
+  /// Runs a transfer on the current session; a lost connection drops it, so the next call
+  /// (the provisioner's retry) connects again.
+  private func transfer(_ body: (SSHSession) async throws -> Void) async throws {
     let active = try await current()
     do {
-      try await active.download(remotePath, to: localPath, progress: progress)
+      try await body(active)
     } catch let error as SSHError where error.kind == .connectionLost {
       drop(active)
       throw error

@@ -140,26 +140,12 @@ import _KilnTestSupport
     let scripts = remote + "-sigint"
     _ = try await remoteLines("mkdir -p \(scripts)")
     let path = try template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo started", "sleep 60", "echo finished"]}]"#)
-    let process = Process()
-    process.executableURL = try KilnProcess.executable
-    process.arguments = ["build", "-color=false", path]
-    process.currentDirectoryURL = work
-    process.environment = KilnProcess.isolatedEnvironment()
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    var text = ""
-    while !text.contains("local-ssh: started") {
-      let data = output.fileHandleForReading.availableData
-      if data.isEmpty { break }
-      text += String(decoding: data, as: UTF8.self)
-    }
+    let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
+    kiln.waitFor("local-ssh: started")
     #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["1"], "the script is on the machine while it runs")
-    kill(process.processIdentifier, SIGINT)
-    text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 1)
+    kiln.interrupt()
+    #expect(kiln.finish() == 1)
+    let text = kiln.text
     #expect(text.contains("Cancelling build after receiving an interrupt"))
     #expect(text.contains("Cleanly cancelled builds after being interrupted."))
     #expect(!text.contains("finished"))
@@ -313,25 +299,11 @@ extension BuildCommandTests {
       """
     let path = work.appendingPathComponent("waiting.json").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let process = Process()
-    process.executableURL = try KilnProcess.executable
-    process.arguments = ["build", "-color=false", path]
-    process.environment = KilnProcess.isolatedEnvironment()
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    var seen = ""
-    while !seen.contains("Waiting for SSH to become available") {
-      let data = output.fileHandleForReading.availableData
-      if data.isEmpty { break }
-      seen += String(decoding: data, as: UTF8.self)
-    }
-    kill(process.processIdentifier, SIGINT)
-    seen += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 1)
-    #expect(seen.contains("Cleanly cancelled builds after being interrupted."))
+    let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
+    kiln.waitFor("Waiting for SSH to become available")
+    kiln.interrupt()
+    #expect(kiln.finish() == 1)
+    #expect(kiln.text.contains("Cleanly cancelled builds after being interrupted."))
     withExtendedLifetime(closed) {}
   }
 }
@@ -401,31 +373,13 @@ extension BuildCommandTests {
       with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["echo slow cleanup", "sleep 60"]}"#)
     path = work.appendingPathComponent("second.json").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let process = Process()
-    process.executableURL = try KilnProcess.executable
-    process.arguments = ["build", "-color=false", path]
-    process.environment = KilnProcess.isolatedEnvironment()
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    var seen = ""
-    while !seen.contains("slow cleanup") {
-      let data = output.fileHandleForReading.availableData
-      if data.isEmpty { break }
-      seen += String(decoding: data, as: UTF8.self)
-    }
-    kill(process.processIdentifier, SIGINT)
-    while !seen.contains("Cancelling build after receiving an interrupt") {
-      let data = output.fileHandleForReading.availableData
-      if data.isEmpty { break }
-      seen += String(decoding: data, as: UTF8.self)
-    }
-    kill(process.processIdentifier, SIGINT)
-    seen += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
+    let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
+    kiln.waitFor("slow cleanup")
+    kiln.interrupt()
+    kiln.waitFor("Cancelling build after receiving an interrupt")
+    kiln.interrupt()
     // Without the second signal kiln would wait for the 60 s cleanup and exit 1.
-    #expect(process.terminationStatus == 130)
-    #expect(seen.contains("Interrupted again: exiting at once."))
+    #expect(kiln.finish() == 130)
+    #expect(kiln.text.contains("Interrupted again: exiting at once."))
   }
 }

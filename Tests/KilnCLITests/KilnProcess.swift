@@ -69,6 +69,41 @@ struct KilnProcess {
       stderr: String(decoding: errData, as: UTF8.self))
   }
 
+  /// A `kiln` process the test talks to while it runs (to interrupt it at a chosen moment).
+  final class Running {
+    let process = Process()
+    private let output = Pipe()
+    private(set) var text = ""
+
+    init(_ arguments: [String], in directory: URL) throws {
+      process.executableURL = try KilnProcess.executable
+      process.arguments = arguments
+      process.currentDirectoryURL = directory
+      process.environment = KilnProcess.isolatedEnvironment()
+      process.standardOutput = output
+      process.standardError = output
+      try process.run()
+    }
+
+    /// Reads output until it contains `marker` (or the process closes its output).
+    func waitFor(_ marker: String) {
+      while !text.contains(marker) {
+        let data = output.fileHandleForReading.availableData
+        if data.isEmpty { return }
+        text += String(decoding: data, as: UTF8.self)
+      }
+    }
+
+    func interrupt() { kill(process.processIdentifier, SIGINT) }
+
+    /// Reads the rest of the output and waits for the exit status.
+    func finish() -> Int32 {
+      text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      return process.terminationStatus
+    }
+  }
+
   /// A minimal environment: no AWS settings from the developer's shell can leak into a test.
   static func isolatedEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
     var environment = [

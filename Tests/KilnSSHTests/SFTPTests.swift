@@ -128,12 +128,19 @@ import _KilnTestSupport
       host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let source = local.appendingPathComponent("big.bin").path
     _ = try shell("head -c 209715200 /dev/zero > '\(source)'")
+    // The first progress report holds the transfer until the connection has been killed, so
+    // the rest of the upload meets a dead connection however fast the machine is.
     let started = Mutex(false)
+    let gate = DispatchSemaphore(value: 0)
     let upload = Task {
-      try await session.upload(source, to: "/tmp/kiln-killed-\(UUID().uuidString)") { _, _, _ in started.withLock { $0 = true } }
+      try await session.upload(source, to: "/tmp/kiln-killed-\(UUID().uuidString)") { _, _, _ in
+        let first = started.withLock { wasStarted in defer { wasStarted = true }; return !wasStarted }
+        if first { gate.wait() }
+      }
     }
     while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
     _ = try shell("pkill -KILL -P \(server.sshdPID)")
+    gate.signal()
     do {
       try await upload.value
       Issue.record("the upload finished though sshd was killed")
