@@ -143,7 +143,12 @@ struct BuildCommand: AsyncParsableCommand {
         console.error("Cancelling build after receiving an interrupt; cleaning up what was created...")
         buildTask.withLock { $0?.cancel() }
       } else {
-        console.error("Interrupted again: exiting at once. Resources being cleaned up may be left behind; kiln tags everything it creates so it can be found.")
+        let left = ResourceJournal.shared.outstanding
+        if left.isEmpty {
+          console.error("Interrupted again: exiting at once. Nothing kiln created is known to be left behind.")
+        } else {
+          console.error("Interrupted again: exiting at once. Left behind (kiln tags what it creates in the cloud, so it can be found):\n" + left.map { "  - " + $0 }.joined(separator: "\n"))
+        }
         Foundation.exit(130)
       }
     }

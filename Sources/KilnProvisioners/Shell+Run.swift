@@ -83,6 +83,7 @@ extension ShellProvisioner: RunnableProvisioner {
         executeCommand, phase: .provisioner, buildValues: buildValues,
         fields: ["Path": .string(remotePath), "Vars": .string(vars), "EnvVarFile": .string(envVarFile)])
       // Upload and start may be retried while the machine reboots; a command that ran is not.
+      let uploaded = ResourceJournal.shared.record("script \(remotePath) on the machine of build '\(context.buildName)'")
       try await withStartRetry(ui) {
         try await communicator.upload(upload, to: remotePath, progress: nil)
         let chmod = try await communicator.run("chmod 0755 \(remotePath)", output: { _ in })
@@ -103,8 +104,16 @@ extension ShellProvisioner: RunnableProvisioner {
           let paths = [remotePath, envVarFile].filter { !$0.isEmpty }
           ui.say("Cleaning up: removing \(paths.joined(separator: " ")) from the machine")
           await Self.removeShielded(paths, communicator)
+          ResourceJournal.shared.settle(uploaded)
         }
         throw error
+      }
+      // Remove the script before judging the result (Packer leaves it behind on failure).
+      if !skipClean {
+        try await withStartRetry(ui) {
+          _ = try await communicator.run("rm -f \(remotePath)", output: { _ in })
+        }
+        ResourceJournal.shared.settle(uploaded)
       }
       switch result {
       case .exited(let code) where validExitCodes.contains(Int(code)):
@@ -118,11 +127,6 @@ extension ShellProvisioner: RunnableProvisioner {
           throw BuildError("Script disconnected unexpectedly (\(reason)). If you expected your script to disconnect, i.e. from a restart, set \"expect_disconnect\": true")
         }
         ui.say("Remote end disconnected while executing the script; expected, as \"expect_disconnect\" is set")
-      }
-      if !skipClean {
-        try await withStartRetry(ui) {
-          _ = try await communicator.run("rm -f \(remotePath)", output: { _ in })
-        }
       }
     }
     if !envVarFile.isEmpty, !skipClean {

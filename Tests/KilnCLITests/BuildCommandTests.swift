@@ -103,7 +103,9 @@ import _KilnTestSupport
   }
 
   @Test func aFailingScriptFailsTheBuildWithItsExitCode() async throws {
-    let path = try template(#"[{"type": "shell", "inline": ["echo before", "exit 3", "echo never"]}]"#)
+    let scripts = remote + "-failing"
+    _ = try await remoteLines("mkdir -p \(scripts)")
+    let path = try template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo before", "exit 3", "echo never"]}]"#)
     let result = try KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 1)
     #expect(result.stdout.contains("    local-ssh: before"))
@@ -111,6 +113,7 @@ import _KilnTestSupport
     #expect(result.stdout.contains("Build 'local-ssh' errored after"))
     #expect(result.stdout.contains("provisioner shell (#1) failed: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"))
     #expect(result.stdout.contains("==> Some builds didn't complete successfully and had errors:"))
+    #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["0"], "a failed script is removed too")
   }
 
   @Test func retriesAProvisionerAndAcceptsValidExitCodes() async throws {
@@ -380,6 +383,6 @@ extension BuildCommandTests {
     kiln.interrupt()
     // Without the second signal kiln would wait for the 60 s cleanup and exit 1.
     #expect(kiln.finish() == 130)
-    #expect(kiln.text.contains("Interrupted again: exiting at once."))
+    #expect(kiln.text.contains("Interrupted again: exiting at once. Nothing kiln created is known to be left behind."))
   }
 }

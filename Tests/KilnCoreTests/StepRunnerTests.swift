@@ -201,3 +201,14 @@ struct RecordingStep: BuildStep {
     ])
   }
 }
+
+@Suite struct ResourceJournalTests {
+  @Test func recordsAndSettles() {
+    let journal = ResourceJournal()
+    let a = journal.record("instance i-1 in us-east-1")
+    journal.record("key pair kiln_1 in us-east-1")
+    #expect(journal.outstanding == ["instance i-1 in us-east-1", "key pair kiln_1 in us-east-1"])
+    journal.settle(a)
+    #expect(journal.outstanding == ["key pair kiln_1 in us-east-1"])
+  }
+}
