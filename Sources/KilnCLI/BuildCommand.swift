@@ -229,7 +229,7 @@ struct BuildCommand: AsyncParsableCommand {
   }
 
   static func human(_ duration: Duration) -> String {
-    let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    let seconds = duration.inSeconds
     if seconds < 60 { return String(format: "%.3f seconds", seconds) }
     return "\(Int(seconds) / 60) minutes \(Int(seconds) % 60) seconds"
   }
@@ -282,7 +282,7 @@ struct BuildRunner: Sendable {
     let ui = context.ui
     if let pause = provisioner.pauseBefore, pause > 0 {
       ui.say("Pausing \(Int(pause))s before the next provisioner...")
-      try await Task.sleep(for: .milliseconds(Int(pause * 1000)))
+      try await Task.sleep(for: .seconds(pause))
     }
     ui.say("Provisioning with \(provisioner.definition.type.value)...")
     var triesLeft = provisioner.maxRetries
@@ -293,7 +293,7 @@ struct BuildRunner: Sendable {
           try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await plugin.provision(context, communicator: communicator, buildValues: values) }
             group.addTask {
-              try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+              try await Task.sleep(for: .seconds(timeout))
               throw BuildError("provisioner \(provisioner.definition.type.value) timed out after \(Int(timeout))s")
             }
             try await group.next()

@@ -26,24 +26,20 @@ struct SSHBenchCommand: AsyncParsableCommand {
       defer { connectTime = clock.now - start }
       return try await SSHSession.connect(config)
     }()
-    var result: [String: Double] = ["connect_seconds": seconds(connectTime)]
+    var result: [String: Double] = ["connect_seconds": connectTime.inSeconds]
     if let upload {
       let start = clock.now
       try await session.upload(upload, to: remote, progress: nil)
-      result["upload_seconds"] = seconds(clock.now - start)
+      result["upload_seconds"] = (clock.now - start).inSeconds
     }
     if commands > 0 {
       let start = clock.now
       for _ in 0..<commands {
         guard try await session.run("true", output: { _ in }) == .exited(0) else { throw ExitCode.failure }
       }
-      result["commands_seconds"] = seconds(clock.now - start)
+      result["commands_seconds"] = (clock.now - start).inSeconds
     }
     let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
-  }
-
-  func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }

@@ -134,7 +134,7 @@ extension ShellProvisioner: RunnableProvisioner {
     }
     if pauseAfter > 0 {
       ui.say("Pausing \(Int(pauseAfter))s after this provisioner...")
-      try await Task.sleep(for: .milliseconds(Int(pauseAfter * 1000)))
+      try await Task.sleep(for: .seconds(pauseAfter))
     }
   }
 
@@ -154,7 +154,7 @@ extension ShellProvisioner: RunnableProvisioner {
   /// Retries `work` every 2 s until `start_retry_timeout` (a machine rebooting between
   /// provisioners refuses connections for a while).
   func withStartRetry(_ ui: any BuildUI, _ work: () async throws -> Void) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(startRetryTimeout * 1000))
+    let deadline = ContinuousClock.now + .seconds(startRetryTimeout)
     while true {
       do {
         try await work()

@@ -1,3 +1,4 @@
+import KilnCore
 internal import CCurl
 internal import CCurlShims
 import Foundation
@@ -146,8 +147,7 @@ final class CurlEasyHandle: @unchecked Sendable {
   }
 
   static func milliseconds(_ duration: Duration) -> Int {
-    let (seconds, attoseconds) = duration.components
-    return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    Int((duration.inSeconds * 1000).rounded())
   }
 
   static func kind(of code: CURLcode) -> TransportError.Kind {

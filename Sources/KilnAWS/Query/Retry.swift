@@ -1,3 +1,4 @@
+import KilnCore
 import Foundation
 import Synchronization
 
@@ -30,15 +31,11 @@ public struct RetryPolicy: Sendable {
     default:
       return nil
     }
-    let base = Self.seconds(baseDelay) * (throttled ? 5 : 1)
-    let ceiling = min(Self.seconds(maxDelay), base * pow(2, Double(min(attempt, 30))))
+    let base = baseDelay.inSeconds * (throttled ? 5 : 1)
+    let ceiling = min(maxDelay.inSeconds, base * pow(2, Double(min(attempt, 30))))
     return .milliseconds(Int(random(0...ceiling) * 1000))
   }
 
-  static func seconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) + Double(attoseconds) / 1e18
-  }
 }
 
 /// A token bucket shared by every client of one account and region, so parallel builds slow
@@ -59,7 +56,7 @@ public final class RateLimiter: Sendable {
     while true {
       let wait: Double = state.withLock { state in
         let now = ContinuousClock.now
-        let elapsed = RetryPolicy.seconds(now - state.updated)
+        let elapsed = (now - state.updated).inSeconds
         state.tokens = min(burst, state.tokens + elapsed * ratePerSecond)
         state.updated = now
         if state.tokens >= 1 {

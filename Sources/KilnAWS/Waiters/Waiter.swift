@@ -1,3 +1,4 @@
+import KilnCore
 import Foundation
 
 /// How long and how often to poll one kind of resource.
@@ -37,7 +38,7 @@ public struct WaitPolicy: Sendable, Equatable {
     }
     guard delay != nil || attempts != nil else { return self }
     let fixedDelay: Duration = delay.map { .seconds($0) } ?? (attempts != nil && delay == nil ? self.maxDelay : self.delay)
-    let count = attempts ?? Int((RetryPolicy.seconds(timeout) / RetryPolicy.seconds(fixedDelay)).rounded(.up))
+    let count = attempts ?? Int((timeout.inSeconds / fixedDelay.inSeconds).rounded(.up))
     return WaitPolicy(delay: fixedDelay, maxDelay: fixedDelay, timeout: fixedDelay * count)
   }
 }
@@ -65,7 +66,7 @@ public struct WaitError: Error, CustomStringConvertible, Sendable {
   public var description: String {
     switch kind {
     case .timedOut:
-      "timed out after \(Int(RetryPolicy.seconds(waited)))s waiting for \(what); its last state was \"\(lastState)\"\(reason.map { ": \($0)" } ?? ""). Raise the deadline with aws_polling or AWS_MAX_ATTEMPTS, or look at \(resourceID) in the console"
+      "timed out after \(Int(waited.inSeconds))s waiting for \(what); its last state was \"\(lastState)\"\(reason.map { ": \($0)" } ?? ""). Raise the deadline with aws_polling or AWS_MAX_ATTEMPTS, or look at \(resourceID) in the console"
     case .failed:
       "\(what) failed: \(resourceID) is \"\(lastState)\"\(reason.map { ": \($0)" } ?? "")"
     }

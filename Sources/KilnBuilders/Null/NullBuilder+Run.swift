@@ -50,8 +50,8 @@ struct StepConnectSSH: BuildStep {
     if communicator.agentAuth { authentication.append(.agent()) }
     if !communicator.password.isEmpty { authentication.append(.password(communicator.password)) }
     var config = SSHConnectionConfig(host: communicator.host, port: communicator.port, username: communicator.username, authentication: authentication)
-    config.readWriteTimeout = communicator.readWriteTimeout > 0 ? .milliseconds(Int(communicator.readWriteTimeout * 1000)) : nil
-    config.keepAliveInterval = communicator.keepAliveInterval > 0 ? .milliseconds(Int(communicator.keepAliveInterval * 1000)) : nil
+    config.readWriteTimeout = communicator.readWriteTimeout > 0 ? .seconds(communicator.readWriteTimeout) : nil
+    config.keepAliveInterval = communicator.keepAliveInterval > 0 ? .seconds(communicator.keepAliveInterval) : nil
     config.requestPTY = communicator.pty
     config.expectedHostKeyFingerprint = communicator.hostKeyFingerprint.isEmpty ? nil : communicator.hostKeyFingerprint
     if let bastion = communicator.bastion {
@@ -62,9 +62,9 @@ struct StepConnectSSH: BuildStep {
       config.bastion = SSHBastion(host: bastion.host, port: bastion.port, username: bastion.username.isEmpty ? communicator.username : bastion.username, authentication: hop)
     }
     var connector = SSHConnector(config: config)
-    connector.timeout = .milliseconds(Int(communicator.timeout * 1000))
+    connector.timeout = .seconds(communicator.timeout)
     connector.handshakeAttempts = communicator.handshakeAttempts
-    connector.pauseBeforeConnecting = .milliseconds(Int(communicator.pauseBeforeConnecting * 1000))
+    connector.pauseBeforeConnecting = .seconds(communicator.pauseBeforeConnecting)
     ui.say("Using SSH communicator to connect: \(communicator.host)")
     ui.say("Waiting for SSH to become available...")
     let session = try await connector.connect { message in ui.message(message) }
