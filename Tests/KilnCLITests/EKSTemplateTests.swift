@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _KilnTestSupport
 
 /// `Templates/eks-node.json` with the variable files shipped beside it.
 @Suite struct EKSTemplateTests {
@@ -48,16 +49,7 @@ import Testing
     scripts += [".ci/run", ".ci/install-deps"]
     scripts += try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("bench").path)
       .filter { $0.hasSuffix(".sh") }.map { "bench/" + $0 }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["shellcheck", "-x"] + scripts
-    process.currentDirectoryURL = Self.repository
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "shellcheck (installed by .ci/install-deps):\n\(output)")
+    let (status, output) = try TestCommand.run(["shellcheck", "-x"] + scripts, directory: Self.repository)
+    #expect(status == 0, "shellcheck (installed by .ci/install-deps):\n\(output)")
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _KilnTestSupport
 
 /// The EKS node scripts in `Provisioners/`, run for real against a throwaway root
 /// (`INSTALL_ROOT`) and a loopback HTTP mirror that serves test artifacts with checksums.
@@ -54,19 +55,9 @@ import Testing
 
   @discardableResult
   func shell(_ command: String, _ environment: [String: String] = [:]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-c", command]
     var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work.path]
     env.merge(environment) { $1 }
-    process.environment = env
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return try TestCommand.run(["bash", "-c", command], environment: env)
   }
 
   /// Publishes test artifacts laid out like the EKS bucket and the GitHub releases.

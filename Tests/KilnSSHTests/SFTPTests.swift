@@ -17,15 +17,7 @@ import _KilnTestSupport
   }
 
   func shell(_ command: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    try TestCommand.run(["sh", "-c", command], includeStderr: false).output.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   func remoteOutput(_ session: SSHSession, _ command: String) async throws -> [String] {

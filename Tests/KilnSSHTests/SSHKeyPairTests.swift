@@ -1,19 +1,11 @@
 import Foundation
 import KilnSSH
 import Testing
+import _KilnTestSupport
 
 @Suite struct SSHKeyPairTests {
   func run(_ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    try TestCommand.run(arguments)
   }
 
   /// OpenSSH's own tool reads the private key and derives the same public key and fingerprint.

@@ -1,0 +1,25 @@
+public import Foundation
+
+/// Runs a command to completion for a test and returns its exit status and output.
+public enum TestCommand {
+  /// - Parameters:
+  ///   - arguments: the program (looked up on PATH) and its arguments.
+  ///   - environment: the whole environment; the test process's when nil.
+  ///   - includeStderr: merge standard error into the output (else it is discarded).
+  public static func run(
+    _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil, includeStderr: Bool = true
+  ) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = directory }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = includeStderr ? pipe : FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+}
