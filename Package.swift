@@ -47,7 +47,7 @@ let package = Package(
       name: "KilnSSH",
       dependencies: ["KilnCore", "CLibSSH2", "COpenSSL"],
       swiftSettings: strictSettings),
-    .target(name: "KilnBuilders", dependencies: ["KilnCore", "KilnSSH"], swiftSettings: strictSettings),
+    .target(name: "KilnBuilders", dependencies: ["KilnCore", "KilnAWS", "KilnSSH"], swiftSettings: strictSettings),
     .target(name: "KilnProvisioners", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .target(
       name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnProvisioners", "COpenSSL"],

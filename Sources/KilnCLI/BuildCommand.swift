@@ -108,6 +108,7 @@ struct BuildCommand: AsyncParsableCommand {
     let interrupted = Atomic<Bool>(false)
     let force = self.force
     let template = parsed
+    let templatePath = self.template
 
     let buildMasker = masker
     let clockStart = options.clock
@@ -126,6 +127,7 @@ struct BuildCommand: AsyncParsableCommand {
       context.masker = buildMasker
       context.onError = policy
       context.log = log.isEnabled ? log : nil
+      context.templatePath = templatePath
       if debugPauses { context.stepHooks = DebugPauses(ui: ui) }
       let begin = ContinuousClock.now
       do {
@@ -256,7 +258,7 @@ struct BuildRunner: Sendable {
       }
     }
     let hooks = ProvisionHooks(provision: provision, errorCleanup: errorCleanup)
-    let artifact = try await builder.run(context, hooks: hooks)
+    guard let artifact = try await builder.run(context, hooks: hooks) else { return [] }
     var kept: [any Artifact] = build.postProcessors.isEmpty ? [artifact] : []
     var keepBuilderArtifact = build.postProcessors.isEmpty
     for chain in build.postProcessors {

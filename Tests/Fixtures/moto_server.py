@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
 """moto in server mode on 127.0.0.1, for Kiln's tests, with request signatures checked.
 
-    moto_server.py READY_FILE [REQUEST_LOG] [--no-auth]
+    moto_server.py READY_FILE [REQUEST_LOG] [--no-auth] [--authorized-keys=PATH]
 
 Binds a free loopback port, switches on moto's IAM authentication (the first four requests
 are unauthenticated and used here to create a user, an access key and an allow-all policy),
 then writes {"port": N, "access_key_id": ..., "secret_access_key": ...} to READY_FILE.
 Every request after that must carry a valid SigV4 signature from that key. With REQUEST_LOG,
 appends one line per request: epoch, access key id, action, status.
+
+With --authorized-keys=PATH, the file is rewritten (atomically, before the answer goes out)
+after every EC2 request with the public keys of the key pairs named by instances moto calls
+running, in every account and region. A test sshd reading it as its AuthorizedKeysFile then
+behaves like a launched instance: it accepts exactly the key pair the instance was started
+with, and stops accepting it once the instance is stopped or terminated. (The reference
+harness does this with an AuthorizedKeysCommand, which sshd only runs from a root-owned path;
+a file works for any user and any checkout location.)
 """
 import json
 import os
@@ -36,6 +44,8 @@ def exit_with_parent():
 
 
 threading.Thread(target=exit_with_parent, daemon=True).start()
+authorized_keys = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--authorized-keys=")), None)
+sys.argv = [a for a in sys.argv if not a.startswith("--authorized-keys=")]
 request_log = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "--no-auth" else None
 lock = threading.Lock()
 
@@ -59,6 +69,9 @@ def logged(app):
             return start_response(status, headers, exc_info)
 
         result = app(environ, capture)
+        if authorized_keys and action:
+            result = list(result)  # let moto finish the request before reading its state
+            write_authorized_keys()
         if request_log:
             import time
             with lock, open(request_log, "a") as log:
@@ -67,6 +80,27 @@ def logged(app):
 
     return wrapper
 
+
+def write_authorized_keys():
+    from moto.ec2.models import ec2_backends
+    lines = []
+    with lock:
+        for account in list(ec2_backends.keys()):
+            regions = ec2_backends[account]
+            for region in list(regions.keys()):
+                backend = regions[region]
+                running = {i.key_name for i in backend.all_running_instances() if i.key_name}
+                for name in sorted(running):
+                    pair = backend.key_pairs.get(name)
+                    if pair is not None:
+                        lines.append(pair.public_key.strip())
+        with open(authorized_keys + ".tmp", "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+        os.rename(authorized_keys + ".tmp", authorized_keys)
+
+
+if authorized_keys:
+    open(authorized_keys, "a").close()
 
 app = DomainDispatcherApplication(create_backend_app)
 server = make_server("127.0.0.1", 0, logged(app), threaded=True)

@@ -82,7 +82,7 @@ public struct EC2Client: Sendable {
     return try await query.call("CreateImage", p).string("imageId") ?? ""
   }
 
-  public func copyImage(sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil) async throws -> String {
+  public func copyImage(sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil, tags: [EC2Tag] = []) async throws -> String {
     var p = QueryParameters()
     p.add("SourceImageId", sourceImageID)
     p.add("SourceRegion", sourceRegion)
@@ -90,6 +90,7 @@ public struct EC2Client: Sendable {
     p.add("Description", description)
     p.add("Encrypted", encrypted)
     p.add("KmsKeyId", kmsKeyID.flatMap { $0.isEmpty ? nil : $0 })
+    p.add(tagSpecifications: [("image", tags), ("snapshot", tags)])
     return try await query.call("CopyImage", p).string("imageId") ?? ""
   }
 
@@ -109,12 +110,18 @@ public struct EC2Client: Sendable {
     return (permissions, response.child("description")?.string("value"))
   }
 
-  /// Adds launch permissions for accounts and groups, or sets the description.
-  public func modifyImageAttribute(imageID: String, addUserIDs: [String] = [], addGroups: [String] = [], description: String? = nil) async throws {
+  /// Adds launch permissions for accounts, groups, organizations and OUs, sets the
+  /// description, or adds product codes (one kind per call).
+  public func modifyImageAttribute(
+    imageID: String, addUserIDs: [String] = [], addGroups: [String] = [], addOrganizationARNs: [String] = [],
+    addOrganizationalUnitARNs: [String] = [], description: String? = nil, productCodes: [String] = []
+  ) async throws {
     var p = QueryParameters()
     p.add("ImageId", imageID)
     if let description {
       p.add("Description.Value", description)
+    } else if !productCodes.isEmpty {
+      p.add(list: "ProductCode", productCodes)
     } else {
       var index = 0
       for user in addUserIDs {
@@ -125,8 +132,22 @@ public struct EC2Client: Sendable {
         index += 1
         p.add("LaunchPermission.Add.\(index).Group", group)
       }
+      for arn in addOrganizationARNs {
+        index += 1
+        p.add("LaunchPermission.Add.\(index).OrganizationArn", arn)
+      }
+      for arn in addOrganizationalUnitARNs {
+        index += 1
+        p.add("LaunchPermission.Add.\(index).OrganizationalUnitArn", arn)
+      }
     }
     _ = try await query.call("ModifyImageAttribute", p)
+  }
+
+  public func enableImageDeregistrationProtection(imageID: String) async throws {
+    var p = QueryParameters()
+    p.add("ImageId", imageID)
+    _ = try await query.call("EnableImageDeregistrationProtection", p)
   }
 
   public func enableImageDeprecation(imageID: String, at date: Date) async throws {
@@ -156,6 +177,10 @@ public struct EC2Client: Sendable {
     public var metadataHTTPEndpoint: String?
     public var metadataHopLimit: Int?
     public var metadataTags: String?
+    /// A one-time spot instance (`InstanceMarketOptions`), at most at `spotMaxPrice` when
+    /// given (else the on-demand price caps it).
+    public var spot = false
+    public var spotMaxPrice: String?
     public var tagSpecifications: [(resourceType: String, tags: [EC2Tag])] = []
 
     public init(imageID: String, instanceType: String) {
@@ -193,6 +218,12 @@ public struct EC2Client: Sendable {
     p.add("MetadataOptions.HttpEndpoint", r.metadataHTTPEndpoint)
     p.add("MetadataOptions.HttpPutResponseHopLimit", r.metadataHopLimit)
     p.add("MetadataOptions.InstanceMetadataTags", r.metadataTags)
+    if r.spot {
+      p.add("InstanceMarketOptions.MarketType", "spot")
+      p.add("InstanceMarketOptions.SpotOptions.SpotInstanceType", "one-time")
+      p.add("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "terminate")
+      p.add("InstanceMarketOptions.SpotOptions.MaxPrice", r.spotMaxPrice)
+    }
     p.add(tagSpecifications: r.tagSpecifications)
     return try await query.call("RunInstances", p).items("instancesSet").map(EC2Instance.init)
   }
@@ -236,6 +267,16 @@ public struct EC2Client: Sendable {
       states[item.string("instanceId") ?? ""] = item.child("currentState")?.string("name") ?? ""
     }
     return states
+  }
+
+  /// Sets ENA support (`ena_support`) or SR-IOV (`sriov_support`: "simple") on a stopped
+  /// instance before it is imaged; one attribute per call, as EC2 requires.
+  public func modifyInstanceAttribute(instanceID: String, enaSupport: Bool? = nil, sriovNetSupport: String? = nil) async throws {
+    var p = QueryParameters()
+    p.add("InstanceId", instanceID)
+    p.add("EnaSupport.Value", enaSupport)
+    p.add("SriovNetSupport.Value", sriovNetSupport)
+    _ = try await query.call("ModifyInstanceAttribute", p)
   }
 
   /// The console output, decoded from base64 (empty when there is none yet).

@@ -5,14 +5,24 @@ import KilnSSH
 /// The connection a build made, for the provisioning step.
 enum ConnectedCommunicator: StateKey { typealias Value = ReconnectingCommunicator }
 
+/// Where the machine is when only the run knows it (amazon-ebs: the instance's address and
+/// the temporary key); `StepConnectSSH` prefers it to the template's `ssh_host`.
+enum SSHTarget: StateKey {
+  struct Value: Sendable {
+    var host: String
+    var privateKeyPEM: String?
+  }
+}
+
 extension NullBuilder: RunnableBuilder {
-  public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> any Artifact {
+  public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> (any Artifact)? {
     let state = BuildState()
     var steps: [any BuildStep] = []
     if communicator.kind == .ssh {
       steps.append(StepConnectSSH(communicator: communicator, ui: context.ui))
     }
-    steps.append(StepProvision(values: buildValues(context), hooks: hooks, ui: context.ui))
+    let values = buildValues(context)
+    steps.append(StepProvision(values: { _ in values }, hooks: hooks, ui: context.ui))
     let log = context.log
     let outcome = await StepRunner(steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }).run(state)
     for skipped in outcome.skippedCleanups { context.ui.error("aborted: skipping cleanup of step \"\(skipped)\"") }
@@ -45,11 +55,14 @@ struct StepConnectSSH: BuildStep {
   let ui: any BuildUI
 
   func run(_ state: BuildState) async throws {
+    let target = state[SSHTarget.self]
+    let host = target?.host ?? communicator.host
     var authentication: [SSHConnectionConfig.Authentication] = []
+    if let key = target?.privateKeyPEM { authentication.append(.privateKey(pem: key)) }
     if !communicator.privateKeyFile.isEmpty { authentication.append(.privateKeyFile(path: communicator.privateKeyFile)) }
     if communicator.agentAuth { authentication.append(.agent()) }
     if !communicator.password.isEmpty { authentication.append(.password(communicator.password)) }
-    var config = SSHConnectionConfig(host: communicator.host, port: communicator.port, username: communicator.username, authentication: authentication)
+    var config = SSHConnectionConfig(host: host, port: communicator.port, username: communicator.username, authentication: authentication)
     config.readWriteTimeout = communicator.readWriteTimeout > 0 ? .seconds(communicator.readWriteTimeout) : nil
     config.keepAliveInterval = communicator.keepAliveInterval > 0 ? .seconds(communicator.keepAliveInterval) : nil
     config.requestPTY = communicator.pty
@@ -65,7 +78,7 @@ struct StepConnectSSH: BuildStep {
     connector.timeout = .seconds(communicator.timeout)
     connector.handshakeAttempts = communicator.handshakeAttempts
     connector.pauseBeforeConnecting = .seconds(communicator.pauseBeforeConnecting)
-    ui.say("Using SSH communicator to connect: \(communicator.host)")
+    ui.say("Using SSH communicator to connect: \(host)")
     ui.say("Waiting for SSH to become available...")
     let session = try await connector.connect { message in ui.message(message) }
     state[ConnectedCommunicator.self] = ReconnectingCommunicator(connector: connector, first: session) { message in ui.message(message) }
@@ -85,14 +98,16 @@ enum ProvisioningFailed: StateKey { typealias Value = Bool }
 /// torn down.
 struct StepProvision: BuildStep {
   let name = "provision"
-  let values: [String: String]
+  /// The hook data (`ID`, `Host`, `SSHPrivateKey`, generated data …), read from the state
+  /// when provisioning starts.
+  let values: @Sendable (BuildState) -> [String: String]
   let hooks: ProvisionHooks
   let ui: any BuildUI
   var cleansUpWhenAborting: Bool { true }
 
   func run(_ state: BuildState) async throws {
     do {
-      try await hooks.provision(state[ConnectedCommunicator.self], values)
+      try await hooks.provision(state[ConnectedCommunicator.self], values(state))
     } catch {
       // An error, not an interrupt: Packer runs the error-cleanup-provisioner only then.
       if !(error is CancellationError) { state[ProvisioningFailed.self] = true }
@@ -103,6 +118,6 @@ struct StepProvision: BuildStep {
   func cleanup(_ state: BuildState) async throws {
     guard state[ProvisioningFailed.self] == true, let errorCleanup = hooks.errorCleanup else { return }
     ui.say("Provisioning failed: running the error-cleanup-provisioner")
-    try await errorCleanup(state[ConnectedCommunicator.self], values)
+    try await errorCleanup(state[ConnectedCommunicator.self], values(state))
   }
 }

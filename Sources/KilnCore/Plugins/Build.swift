@@ -48,6 +48,8 @@ public struct BuildContext: Sendable {
   public var stepHooks: (any StepHooks)?
   /// The debug log (`KILN_LOG`), when on.
   public var log: DebugLog?
+  /// The template file as given on the command line (for the tags on cloud resources).
+  public var templatePath = ""
 
   public init(buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>, templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool) {
     self.buildName = buildName
@@ -98,7 +100,9 @@ public struct ProvisionHooks: Sendable {
 
 /// A builder that can run, not only validate.
 public protocol RunnableBuilder: BuilderPlugin {
-  func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> any Artifact
+  /// The artifact, or nil when the build made none (amazon-ebs with `skip_create_ami`);
+  /// post-processors then do not run.
+  func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> (any Artifact)?
 }
 
 public protocol RunnableProvisioner: ProvisionerPlugin {

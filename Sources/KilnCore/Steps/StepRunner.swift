@@ -38,6 +38,16 @@ public final class BuildState: Sendable {
     set { storage.withLock { $0[ObjectIdentifier(key)] = newValue } }
   }
 
+  /// Changes a value in place, atomically (parallel region copies adding to one map).
+  public func update<Key: StateKey, Result>(_ key: Key.Type, default initial: Key.Value, _ body: (inout Key.Value) -> Result) -> Result {
+    storage.withLock { storage in
+      var value = storage[ObjectIdentifier(key)] as? Key.Value ?? initial
+      let result = body(&value)
+      storage[ObjectIdentifier(key)] = value
+      return result
+    }
+  }
+
   /// Appends to a list value atomically (resource ids created one by one).
   public func append<Key: StateKey, Element: Sendable>(_ key: Key.Type, _ element: Element) where Key.Value == [Element] {
     storage.withLock { storage in

@@ -1,0 +1,138 @@
+public import KilnCore
+import Foundation
+import KilnAWS
+
+extension AmazonEBSBuilder: RunnableBuilder {
+  /// Packer's amazon-ebs step list (`../shared/docs/packer-reference.md` §1.2), one file per
+  /// concern under `Steps/`, run by `StepRunner` with cleanup in reverse order on success,
+  /// failure and Ctrl-C alike.
+  public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> (any Artifact)? {
+    let run = try makeRun(context)
+    let state = BuildState()
+    let createAMI = StepCreateAMI(run: run)
+    let runInstance = StepRunInstance(run: run)
+    var steps: [any BuildStep] = [
+      StepPreValidate(run: run),
+      StepSourceAMI(run: run),
+      StepNetwork(run: run),
+      StepKeyPair(run: run),
+      StepSecurityGroup(run: run),
+      runInstance,
+    ]
+    if config.communicator.kind == .ssh {
+      steps.append(StepSSHAddress(run: run))
+      steps.append(StepConnectSSH(communicator: config.communicator, ui: context.ui))
+    }
+    let communicator = config.communicator
+    steps += [
+      StepProvision(values: { state in Self.hookData(state, run: run, communicator: communicator) }, hooks: hooks, ui: context.ui),
+      StepStopInstance(run: run, isSpot: runInstance.isSpot),
+      StepDeregisterExisting(run: run),
+      createAMI,
+      StepCopyAMI(run: run, usesIntermediary: createAMI.usesIntermediary),
+      StepFinishAMIs(run: run, createStep: createAMI),
+    ]
+    let log = context.log
+    let outcome = await StepRunner(steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }).run(state)
+    for skipped in outcome.skippedCleanups { context.ui.error("aborted: skipping cleanup of step \"\(skipped)\"") }
+    for (step, problem) in outcome.cleanupProblems { context.ui.error("cleanup of step \"\(step)\" failed: \(problem)") }
+    let left = run.resources.outstanding
+    if !left.isEmpty {
+      context.ui.error("left in AWS (tagged kiln:run=\(context.runUUID)): \(left.joined(separator: ", "))")
+      context.ui.machine("resources-left", left)
+    }
+    switch outcome.ending {
+    case .succeeded:
+      let amis = state[BuildAMIs.self] ?? [:]
+      guard !amis.isEmpty else { return nil }
+      return AMIArtifact(amis: amis, generatedData: state[GeneratedData.self] ?? [:])
+    case .failed(let failure):
+      throw failure.underlying
+    case .cancelled:
+      throw CancellationError()
+    }
+  }
+
+  /// The AWS side of the run: credentials (the AWS CLI's chain, see `CredentialsChain`), the
+  /// build region, one client per region, Kiln's tags.
+  func makeRun(_ context: BuildContext) throws -> EBSRun {
+    var settings = CredentialsSettings()
+    settings.accessKey = config.accessKey
+    settings.secretKey = config.secretKey
+    settings.token = config.token
+    settings.profile = config.profile
+    settings.sharedCredentialsFile = config.sharedCredentialsFile
+    settings.region = config.region
+    settings.customEndpointSTS = config.customEndpointSTS
+    settings.environment = context.environment
+    if let role = config.assumeRole {
+      var request = STSClient.AssumeRoleRequest(roleARN: role.roleARN, sessionName: role.sessionName.isEmpty ? "kiln-\(context.runUUID.prefix(8))" : role.sessionName)
+      request.externalID = role.externalID.isEmpty ? nil : role.externalID
+      request.durationSeconds = role.durationSeconds == 0 ? nil : role.durationSeconds
+      request.policy = role.policy.isEmpty ? nil : role.policy
+      request.policyARNs = role.policyARNs
+      request.tags = role.tags.map { EC2Tag($0.key, $0.value) }
+      request.transitiveTagKeys = role.transitiveTagKeys
+      settings.assumeRole = request
+    }
+    var options = CurlHTTPClient.Options()
+    options.insecureSkipTLSVerify = config.insecureSkipTLSVerify
+    options.userAgent = "kiln/\(KilnVersion.kiln)"
+    if config.insecureSkipTLSVerify {
+      context.ui.error("Warning: insecure_skip_tls_verify is set: TLS certificates of the AWS endpoints are not checked")
+    }
+    let http = try CurlHTTPClient(options: options)
+    let credentials = try CredentialsChain(settings: settings, http: http)
+    guard let region = credentials.region(), !region.isEmpty else {
+      throw BuildError("no region: set 'region' in the template, or AWS_REGION, or a region in the profile")
+    }
+    let retry = RetryPolicy(maxRetries: config.maxRetries)
+    var clients: [String: EC2Client] = [:]
+    for name in [region] + config.amiRegions where clients[name] == nil {
+      clients[name] = try EC2Client(
+        region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2,
+        http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs")
+    }
+    let created = ISO8601DateFormatter().string(from: Date())
+    let template = context.templatePath.isEmpty ? "-" : URL(fileURLWithPath: context.templatePath).lastPathComponent
+    let tags = [
+      EC2Tag("kiln:run", context.runUUID), EC2Tag("kiln:template", template),
+      EC2Tag("kiln:build", context.buildName), EC2Tag("kiln:created", created),
+    ]
+    return EBSRun(
+      config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(),
+      waits: EBSRun.WaitPolicies(config.polling, environment: context.environment))
+  }
+
+  /// What provisioners see through `{{build `…`}}` (the SDK's `StepProvision` hook data).
+  static func hookData(_ state: BuildState, run: EBSRun, communicator: CommunicatorConfig) -> [String: String] {
+    let key = state[LaunchKeyPair.self]
+    var privateKey = key?.privateKeyPEM ?? ""
+    if privateKey.isEmpty, !communicator.privateKeyFile.isEmpty {
+      privateKey = (try? String(contentsOfFile: communicator.privateKeyFile, encoding: .utf8)) ?? ""
+    }
+    var data: [String: String] = [
+      "ID": state[BuildInstance.self]?.instanceID ?? "", "Host": state[SSHTarget.self]?.host ?? communicator.host,
+      "Port": String(communicator.port), "User": communicator.username, "Password": communicator.password,
+      "ConnType": communicator.kind.rawValue, "SSHPublicKey": key?.publicKeyLine ?? "", "SSHPrivateKey": privateKey,
+      "SSHPrivateKeyFile": communicator.privateKeyFile, "SSHAgentAuth": String(communicator.agentAuth),
+      "WinRMPassword": "", "PackerRunUUID": run.context.runUUID,
+      "PackerHTTPIP": "", "PackerHTTPPort": "", "PackerHTTPAddr": "",
+    ]
+    for (name, value) in state[GeneratedData.self] ?? [:] { data[name] = value }
+    return data
+  }
+}
+
+/// The AMIs of a build, one per region (Packer's amazon `Artifact`).
+public struct AMIArtifact: Artifact {
+  public let amis: [String: String]
+  public let generatedData: [String: String]
+  public var builderID: String { "mitchellh.amazonebs" }
+  /// `region:ami-id` pairs sorted and comma-joined: `us-east-1:ami-…,us-west-2:ami-…`.
+  public var id: String { amis.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") }
+  public var files: [String] { [] }
+  public var summary: String {
+    "AMIs were created:\n" + amis.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\n" }.joined()
+  }
+}

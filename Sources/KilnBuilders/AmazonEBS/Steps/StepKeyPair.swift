@@ -1,0 +1,137 @@
+import Foundation
+import KilnAWS
+import KilnCore
+import KilnSSH
+
+/// Decides how SSH authenticates (Packer's `StepKeyPair`). With `ssh_keypair_name` and a
+/// private key file, or a key baked into the image, or a password or agent, nothing is
+/// created. Otherwise a temporary key pair: ed25519 (the default `temporary_key_pair_type`)
+/// is generated here and imported, so the private key never crosses the network; "rsa" asks
+/// EC2 to create one. Its cleanup deletes the key pair from EC2 (and `-debug`'s key file).
+struct StepKeyPair: BuildStep {
+  let name = "key-pair"
+  let run: EBSRun
+
+  enum Token: StateKey { typealias Value = Int }
+  enum DebugKeyFile: StateKey { typealias Value = String }
+
+  func run(_ state: BuildState) async throws {
+    let communicator = run.config.communicator
+    if !communicator.keyPairName.isEmpty {
+      run.ui.say("Using existing SSH key pair \(communicator.keyPairName)")
+      state[LaunchKeyPair.self] = (communicator.keyPairName, nil, nil)
+      return
+    }
+    guard communicator.kind == .ssh, communicator.privateKeyFile.isEmpty, !communicator.agentAuth, communicator.password.isEmpty else {
+      return
+    }
+    let keyName = communicator.temporaryKeyPairName.isEmpty ? EBSRun.temporaryName() : communicator.temporaryKeyPairName
+    let tags = run.withKilnTags(try run.renderTags(run.config.runTags, state))
+    run.ui.say("Creating temporary keypair: \(keyName)")
+    let privateKey: String
+    let publicKey: String?
+    if communicator.temporaryKeyPairType == "rsa" {
+      let created = try await run.ec2.createKeyPair(name: keyName, type: "rsa", tags: tags)
+      state[Token.self] = run.resources.record("key pair \(keyName) in \(run.region)")
+      privateKey = created.privateKey
+      publicKey = nil
+      run.ui.message("Note: libssh2 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse; \"temporary_key_pair_type\": \"ed25519\" (the default) works everywhere")
+    } else {
+      let pair = try SSHKeyPair.generateEd25519(comment: keyName)
+      state[LaunchKeyPair.self] = (keyName, pair.privateKeyPEM, pair.publicKeyLine)
+      _ = try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags)
+      state[Token.self] = run.resources.record("key pair \(keyName) in \(run.region)")
+      privateKey = pair.privateKeyPEM
+      publicKey = pair.publicKeyLine
+    }
+    state[LaunchKeyPair.self] = (keyName, privateKey, publicKey)
+    if run.context.stepHooks != nil {
+      // -debug: the key on disk, so the user can log in while the build is paused.
+      let path = URL(fileURLWithPath: run.context.workingDirectory).appendingPathComponent("ec2_\(run.context.buildName).pem").path
+      let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+      if descriptor >= 0 {
+        let bytes = Array(privateKey.utf8)
+        _ = write(descriptor, bytes, bytes.count)
+        close(descriptor)
+        state[DebugKeyFile.self] = path
+        run.ui.message("Saving key for debug purposes: \(path)")
+      }
+    }
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    if let path = state[DebugKeyFile.self] { try? FileManager.default.removeItem(atPath: path) }
+    guard let token = state[Token.self], let keyName = state[LaunchKeyPair.self]?.name else { return }
+    run.ui.say("Deleting temporary keypair...")
+    do {
+      try await run.ec2.deleteKeyPair(name: keyName)
+      run.resources.settle(token)
+    } catch {
+      throw BuildError("key pair \(keyName) in \(run.region) is left: \(error)")
+    }
+  }
+}
+
+/// The security groups of the instance (Packer's `StepSecurityGroup`): the user's
+/// `security_group_id(s)` (checked to exist) or `security_group_filter` matches, else a
+/// temporary group opening the SSH port from `temporary_security_group_source_cidrs`, tagged
+/// and deleted in cleanup (retried while the terminated instance's interface lets go of it).
+struct StepSecurityGroup: BuildStep {
+  let name = "security-group"
+  let run: EBSRun
+
+  enum Created: StateKey { typealias Value = (groupID: String, token: Int) }
+
+  func run(_ state: BuildState) async throws {
+    let config = run.config
+    let vpcID = state[NetworkPlacement.self]?.vpcID ?? ""
+    if !config.securityGroupIDs.isEmpty {
+      let found = Set(try await run.ec2.describeSecurityGroups(groupIDs: config.securityGroupIDs).map(\.groupID))
+      let missing = config.securityGroupIDs.filter { !found.contains($0) }
+      if !missing.isEmpty { throw BuildError("security group(s) \(missing.joined(separator: ", ")) not found in \(run.region)") }
+      state[SecurityGroupIDs.self] = config.securityGroupIDs
+      return
+    }
+    if !config.securityGroupFilter.isEmpty {
+      var filters = config.securityGroupFilter.map { EC2Filter($0.key, [$0.value]) }
+      if !vpcID.isEmpty { filters.append(EC2Filter("vpc-id", [vpcID])) }
+      let groups = try await run.ec2.describeSecurityGroups(filters: filters)
+      guard !groups.isEmpty else { throw BuildError("'security_group_filter' matched no security group") }
+      run.ui.message("Found security group(s): \(groups.map(\.groupID).joined(separator: ", "))")
+      state[SecurityGroupIDs.self] = groups.map(\.groupID)
+      return
+    }
+    let groupName = EBSRun.temporaryName()
+    run.ui.say("Creating temporary security group for this instance: \(groupName)")
+    let tags = run.withKilnTags(try run.renderTags(config.runTags, state))
+    let groupID = try await run.ec2.createSecurityGroup(name: groupName, description: "Temporary group for Kiln", vpcID: vpcID, tags: tags)
+    state[Created.self] = (groupID, run.resources.record("security group \(groupID) in \(run.region)"))
+    state[SecurityGroupIDs.self] = [groupID]
+    try await run.ec2.waitForSecurityGroup(groupID, policy: run.waits.securityGroup)
+    let port = config.communicator.kind == .none ? 22 : config.communicator.port
+    let cidrs = config.temporarySecurityGroupSourceCIDRs
+    run.ui.say("Authorizing access to port \(port) from \(cidrs) in the temporary security groups...")
+    try await run.ec2.authorizeSecurityGroupIngress(groupID: groupID, port: port, cidrs: cidrs)
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    guard let (groupID, token) = state[Created.self] else { return }
+    run.ui.say("Deleting temporary security group...")
+    var lastError: (any Error)?
+    for attempt in 1...5 {
+      do {
+        try await run.ec2.deleteSecurityGroup(groupID: groupID)
+        run.resources.settle(token)
+        return
+      } catch let error as AWSServiceError where error.code == "InvalidGroup.NotFound" {
+        run.resources.settle(token)
+        return
+      } catch {
+        // DependencyViolation: the terminated instance's network interface still holds it.
+        lastError = error
+        if attempt < 5 { try? await Task.sleep(for: .seconds(5)) }
+      }
+    }
+    throw BuildError("security group \(groupID) in \(run.region) is left: \(lastError.map { "\($0)" } ?? "")")
+  }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import KilnAWS
+import KilnCore
+
+/// Launches the build instance (Packer's `StepRunSourceInstance`, and the spot variant as a
+/// one-time spot request on RunInstances) and waits until it runs.
+///
+/// The instance id goes into the state the moment RunInstances answers, so a Ctrl-C during
+/// the wait still terminates it. The cleanup terminates, waits until terminated, then deletes
+/// every volume launched with it that is left `available` — found by this run's `kiln:run`
+/// tag, which every launched volume carries — including `launch_block_device_mappings`
+/// volumes with `delete_on_termination: false` (Packer leaves those behind).
+struct StepRunInstance: BuildStep {
+  let name = "run-source-instance"
+  let run: EBSRun
+
+  enum Token: StateKey { typealias Value = Int }
+
+  var isSpot: Bool { !run.config.spotPrice.isEmpty && run.config.spotPrice != "0" }
+
+  func run(_ state: BuildState) async throws {
+    let config = run.config
+    guard let source = state[SourceImage.self] else { throw BuildError("no source image") }
+    let placement = state[NetworkPlacement.self] ?? ("", "", "")
+    var userData = config.userData
+    if !config.userDataFile.isEmpty {
+      do {
+        userData = try String(contentsOfFile: config.userDataFile, encoding: .utf8)
+      } catch {
+        throw BuildError("cannot read user_data_file \(config.userDataFile): \(error.localizedDescription)")
+      }
+    }
+    // Like Packer: user data that is already base64 is sent as is.
+    if !userData.isEmpty, Data(base64Encoded: userData) == nil {
+      userData = Data(userData.utf8).base64EncodedString()
+    }
+    let types = config.spotInstanceTypes.isEmpty ? [config.instanceType] : config.spotInstanceTypes
+    var request = EC2Client.RunInstancesRequest(imageID: source.imageID, instanceType: types[0])
+    request.keyName = state[LaunchKeyPair.self]?.name
+    request.securityGroupIDs = state[SecurityGroupIDs.self] ?? []
+    request.subnetID = placement.subnetID.isEmpty ? nil : placement.subnetID
+    request.associatePublicIPAddress = config.associatePublicIPAddress
+    request.userData = userData.isEmpty ? nil : userData
+    request.iamInstanceProfile = config.iamInstanceProfile.isEmpty ? nil : config.iamInstanceProfile
+    request.shutdownBehavior = isSpot ? nil : config.shutdownBehavior
+    request.availabilityZone = placement.availabilityZone.isEmpty ? nil : placement.availabilityZone
+    request.tenancy = config.tenancy.isEmpty ? nil : config.tenancy
+    request.ebsOptimized = config.ebsOptimized ? true : nil
+    request.blockDevices = config.launchBlockDeviceMappings.map(\.input)
+    request.metadataHTTPEndpoint = config.metadataOptions.httpEndpoint
+    request.metadataHTTPTokens = config.metadataOptions.httpTokens
+    request.metadataHopLimit = config.metadataOptions.httpPutResponseHopLimit
+    request.metadataTags = config.metadataOptions.instanceMetadataTags
+    if isSpot {
+      request.spot = true
+      request.spotMaxPrice = config.spotPrice == "auto" ? nil : config.spotPrice
+    }
+    let instanceTags = run.withKilnTags(try run.renderTags(config.runTags, state) + (isSpot ? try run.renderTags(config.spotTags, state) : []))
+    let volumeTags = run.withKilnTags(try run.renderTags(config.runVolumeTags, state))
+    request.tagSpecifications = [("instance", instanceTags), ("volume", volumeTags)]
+
+    run.ui.say(isSpot ? "Launching a spot AWS instance..." : "Launching a source AWS instance...")
+    var launched: EC2Instance?
+    for (index, type) in types.enumerated() {
+      request.instanceType = type
+      do {
+        launched = try await launch(request)
+        break
+      } catch let error as AWSServiceError where index < types.count - 1 && Self.noCapacity.contains(error.code) {
+        run.ui.message("No capacity for \(type) (\(error.code)), trying \(types[index + 1])")
+      }
+    }
+    guard let instance = launched else { throw BuildError("RunInstances returned no instance") }
+    state[BuildInstance.self] = instance
+    state[Token.self] = run.resources.record("instance \(instance.instanceID) in \(run.region)")
+    run.ui.message("Instance ID: \(instance.instanceID)")
+    run.ui.say("Waiting for instance (\(instance.instanceID)) to become ready...")
+    let ui = run.ui
+    let running = try await run.ec2.waitForInstance(instance.instanceID, toBe: "running", policy: run.waits.instance) { ui.message($0) }
+    state[BuildInstance.self] = running
+  }
+
+  static let noCapacity: Set<String> = ["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "Unsupported", "InsufficientCapacity"]
+
+  /// RunInstances, retried while a just-created instance profile is not visible to EC2 yet.
+  private func launch(_ request: EC2Client.RunInstancesRequest) async throws -> EC2Instance {
+    var attempt = 0
+    while true {
+      do {
+        guard let instance = try await run.ec2.runInstances(request).first else { throw BuildError("RunInstances returned no instance") }
+        return instance
+      } catch let error as AWSServiceError where error.code == "InvalidParameterValue" && error.message.contains("iamInstanceProfile") && attempt < 10 {
+        attempt += 1
+        try await Task.sleep(for: .seconds(2))
+      }
+    }
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    guard let instance = state[BuildInstance.self] else { return }
+    let id = instance.instanceID
+    run.ui.say("Terminating the source AWS instance...")
+    do {
+      try await run.ec2.terminateInstances([id])
+      let ui = run.ui
+      _ = try await run.ec2.waitForInstance(id, toBe: "terminated", policy: run.waits.instance) { ui.message($0) }
+      run.resources.settle(state[Token.self])
+    } catch let error as AWSServiceError where error.code == "InvalidInstanceID.NotFound" {
+      run.resources.settle(state[Token.self])
+    } catch {
+      throw BuildError("instance \(id) in \(run.region) may still be running: \(error)")
+    }
+    run.ui.say("Cleaning up any extra volumes...")
+    let runTag = run.kilnTags[0]
+    let volumes = try await run.ec2.describeVolumes(filters: [EC2Filter("tag:\(runTag.key)", [runTag.value]), EC2Filter("status", ["available"])])
+    var left: [String] = []
+    for volume in volumes {
+      do {
+        try await run.ec2.deleteVolume(volume.volumeID)
+      } catch {
+        left.append("\(volume.volumeID) (\(error))")
+      }
+    }
+    if !left.isEmpty { throw BuildError("volume(s) left in \(run.region): \(left.joined(separator: ", "))") }
+  }
+}
+
+extension AmazonEBSConfig.BlockDevice {
+  var input: BlockDeviceMappingInput {
+    var device = BlockDeviceMappingInput(deviceName: deviceName)
+    device.noDevice = noDevice
+    device.virtualName = virtualName.isEmpty ? nil : virtualName
+    device.snapshotID = snapshotID.isEmpty ? nil : snapshotID
+    device.volumeSize = volumeSize
+    device.volumeType = volumeType.isEmpty ? nil : volumeType
+    device.iops = iops
+    device.throughput = throughput
+    device.deleteOnTermination = deleteOnTermination
+    device.encrypted = encrypted
+    device.kmsKeyID = kmsKeyID.isEmpty ? nil : kmsKeyID
+    return device
+  }
+}
+
+/// Chooses the address SSH connects to (the SDK's `SSHHost`): `ssh_host` when set, else the
+/// `ssh_interface` address, else the public IP or, without one, the private IP. Re-describes
+/// the instance a few times while the address is not assigned yet. The result, and the
+/// temporary key, go to `StepConnectSSH` through `SSHTarget`.
+struct StepSSHAddress: BuildStep {
+  let name = "ssh-address"
+  let run: EBSRun
+
+  func run(_ state: BuildState) async throws {
+    let communicator = run.config.communicator
+    guard var instance = state[BuildInstance.self] else { throw BuildError("no instance") }
+    var host = communicator.host
+    var attempt = 0
+    while host.isEmpty {
+      host = Self.address(of: instance, interface: run.config.sshInterface)
+      if !host.isEmpty { break }
+      attempt += 1
+      if attempt > 3 {
+        throw BuildError("instance \(instance.instanceID) has no \(run.config.sshInterface.isEmpty ? "public or private IP address" : run.config.sshInterface) to connect to; set 'ssh_interface' or 'ssh_host'")
+      }
+      try await Task.sleep(for: .seconds(2))
+      if let fresh = try await run.ec2.describeInstances(instanceIDs: [instance.instanceID]).first {
+        instance = fresh
+        state[BuildInstance.self] = fresh
+      }
+    }
+    state[SSHTarget.self] = SSHTarget.Value(host: host, privateKeyPEM: state[LaunchKeyPair.self]?.privateKeyPEM)
+  }
+
+  static func address(of instance: EC2Instance, interface: String) -> String {
+    switch interface {
+    case "public_ip": return instance.publicIPAddress ?? ""
+    case "private_ip": return instance.privateIPAddress ?? ""
+    case "public_dns": return instance.publicDNSName ?? ""
+    case "private_dns": return instance.privateDNSName ?? ""
+    default:
+      if let ip = instance.publicIPAddress, !ip.isEmpty { return ip }
+      return instance.privateIPAddress ?? ""
+    }
+  }
+}
+
+/// Stops the instance before imaging (Packer's `StepStopEBSBackedInstance`), unless it is a
+/// spot instance (CreateImage reboots it instead) or `disable_stop_instance` is set, in which
+/// case a provisioner must stop it and this step waits; then sets `ena_support` /
+/// `sriov_support` (`StepModifyEBSBackedInstance`).
+struct StepStopInstance: BuildStep {
+  let name = "stop-instance"
+  let run: EBSRun
+  let isSpot: Bool
+
+  func run(_ state: BuildState) async throws {
+    guard let id = state[BuildInstance.self]?.instanceID else { throw BuildError("no instance") }
+    if !isSpot {
+      if run.config.disableStopInstance {
+        run.ui.say("Automatic instance stop disabled. Please stop instance manually.")
+      } else {
+        run.ui.say("Stopping the source instance...")
+        var attempt = 0
+        while true {
+          do {
+            try await run.ec2.stopInstances([id])
+            break
+          } catch let error as AWSServiceError where error.code == "InvalidInstanceID.NotFound" && attempt < 5 {
+            attempt += 1
+            try await Task.sleep(for: .seconds(10))
+          }
+        }
+      }
+      run.ui.say("Waiting for the instance to stop...")
+      let ui = run.ui
+      state[BuildInstance.self] = try await run.ec2.waitForInstance(id, toBe: "stopped", policy: run.waits.instance) { ui.message($0) }
+    }
+    if run.config.sriovSupport {
+      run.ui.say("Enabling Enhanced Networking (SR-IOV)...")
+      try await run.ec2.modifyInstanceAttribute(instanceID: id, sriovNetSupport: "simple")
+    }
+    if let ena = run.config.enaSupport {
+      run.ui.say("\(ena ? "Enabling" : "Disabling") Enhanced Networking (ENA)...")
+      try await run.ec2.modifyInstanceAttribute(instanceID: id, enaSupport: ena)
+    }
+  }
+}
