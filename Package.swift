@@ -72,7 +72,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCLITests",
-      dependencies: ["KilnCLI", "KilnCore", "KilnSSH", "KilnPostProcessors", "_KilnTestSupport"],
+      dependencies: ["KilnCLI", "KilnCore", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnPostProcessors", "_KilnTestSupport"],
       swiftSettings: strictSettings),
   ],
   swiftLanguageModes: [.v6]

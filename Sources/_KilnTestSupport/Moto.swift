@@ -7,16 +7,24 @@ public final class MotoServer: @unchecked Sendable {
   public let accessKeyID: String
   public let secretAccessKey: String
   public let requestLog: URL
+  /// With `writeInstanceKeys`: an authorized_keys file holding the public keys of the key
+  /// pairs of running instances, rewritten by moto after every EC2 request. A test sshd
+  /// reading it accepts exactly what a launched instance would.
+  public let instanceKeys: URL
 
   public var endpoint: URL { server.baseURL }
 
   /// - Parameter checkSignatures: false for the rare call moto's checker cannot take
   ///   (unsigned STS AssumeRoleWithWebIdentity, which AWS accepts).
-  public init(checkSignatures: Bool = true) throws {
+  public init(checkSignatures: Bool = true, writeInstanceKeys: Bool = false) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-moto-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     requestLog = directory.appendingPathComponent("requests.tsv")
-    server = try LoopbackServer(python: TestPaths.fixture("moto_server.py"), arguments: [requestLog.path] + (checkSignatures ? [] : ["--no-auth"]), timeout: 60)
+    instanceKeys = directory.appendingPathComponent("instance_authorized_keys")
+    var arguments = [requestLog.path]
+    if !checkSignatures { arguments.append("--no-auth") }
+    if writeInstanceKeys { arguments.append("--authorized-keys=\(instanceKeys.path)") }
+    server = try LoopbackServer(python: TestPaths.fixture("moto_server.py"), arguments: arguments, timeout: 60)
     accessKeyID = server.info["access_key_id"] as? String ?? ""
     secretAccessKey = server.info["secret_access_key"] as? String ?? ""
   }

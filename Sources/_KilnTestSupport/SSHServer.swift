@@ -27,4 +27,11 @@ public final class SSHServer: @unchecked Sendable {
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
     server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []) + (passwordUser.map { ["--password-user=\($0)"] } ?? []), timeout: 30)
   }
+
+  /// An sshd reading an authorized_keys file someone else maintains (`MotoServer`'s
+  /// `instanceKeys`: the launched instance's key pair).
+  public init(authorizedKeysFile: URL) throws {
+    authorizedKeys = authorizedKeysFile
+    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path], timeout: 30)
+  }
 }

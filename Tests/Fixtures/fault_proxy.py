@@ -5,9 +5,13 @@
 
 Writes {"port": N} to READY_FILE. Every request is recorded. Behaviour is set with
 `POST /__control` (JSON): {"fail": N, "status": 503, "code": "RequestLimitExceeded",
-"delay": seconds, "reply": "<xml/>"}: the next N requests get that error (an EC2-style XML body when "code" is
-set), then requests pass through to UPSTREAM_URL, or, without one, are echoed back as JSON
-(method, path, query, headers, body). `GET /__requests` returns the recorded requests.
+"delay": seconds, "reply": "<xml/>", "hold_action": "CopyImage", "hold": seconds}: the next N requests
+get that error (an EC2-style XML body when "code" is set), then requests pass through to
+UPSTREAM_URL, or, without one, are echoed back as JSON (method, path, query, headers, body).
+A request whose Action is "hold_action" is passed upstream at once, but its answer is held
+back for "hold" seconds: the resource exists while the client still waits for its id (a
+Ctrl-C then meets a request in flight). `GET /__requests` returns the recorded requests,
+`GET /__held` {"held": N}, how many answers are being held.
 """
 import base64
 import json
@@ -31,7 +35,8 @@ def exit_with_parent():
 
 threading.Thread(target=exit_with_parent, daemon=True).start()
 upstream = sys.argv[2] if len(sys.argv) > 2 else None
-state = {"fail": 0, "status": 503, "code": None, "delay": 0.0, "reply": None}
+state = {"fail": 0, "status": 503, "code": None, "delay": 0.0, "reply": None, "hold_action": None, "hold": 0.0,
+         "held": 0}
 recorded = []
 lock = threading.Lock()
 
@@ -58,6 +63,9 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 state.update(json.loads(body or b"{}"))
             return self.reply(200, b"{}")
+        if self.path == "/__held":
+            with lock:
+                return self.reply(200, json.dumps({"held": state["held"]}).encode())
         if self.path == "/__requests":
             with lock:
                 return self.reply(200, json.dumps(recorded).encode())
@@ -83,9 +91,17 @@ class Handler(BaseHTTPRequestHandler):
                 # Host too: the client signed it, and the upstream checks the signature.
                 if name.lower() not in ("content-length", "connection"):
                     request.add_header(name, value)
+            action = next((p[len("Action="):] for p in body.decode("utf-8", "replace").split("&") if p.startswith("Action=")), None)
             try:
                 with urllib.request.urlopen(request) as response:
-                    return self.reply(response.status, response.read(), response.headers.get("Content-Type", "text/xml"))
+                    answer = response.read()
+                    with lock:
+                        hold = state["hold"] if action and action == state["hold_action"] else 0
+                        if hold:
+                            state["held"] += 1
+                    if hold:
+                        time.sleep(hold)
+                    return self.reply(response.status, answer, response.headers.get("Content-Type", "text/xml"))
             except urllib.error.HTTPError as error:
                 return self.reply(error.code, error.read(), error.headers.get("Content-Type", "text/xml"))
         if state["reply"] is not None:

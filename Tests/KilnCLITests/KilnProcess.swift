@@ -75,11 +75,11 @@ struct KilnProcess {
     private let output = Pipe()
     private(set) var text = ""
 
-    init(_ arguments: [String], in directory: URL) throws {
+    init(_ arguments: [String], in directory: URL, environment: [String: String]? = nil) throws {
       process.executableURL = try KilnProcess.executable
       process.arguments = arguments
       process.currentDirectoryURL = directory
-      process.environment = KilnProcess.isolatedEnvironment()
+      process.environment = environment ?? KilnProcess.isolatedEnvironment()
       process.standardOutput = output
       process.standardError = output
       try process.run()

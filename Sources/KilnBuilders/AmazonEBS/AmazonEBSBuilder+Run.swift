@@ -128,6 +128,11 @@ extension AmazonEBSBuilder: RunnableBuilder {
 public struct AMIArtifact: Artifact {
   public let amis: [String: String]
   public let generatedData: [String: String]
+
+  public init(amis: [String: String], generatedData: [String: String]) {
+    self.amis = amis
+    self.generatedData = generatedData
+  }
   public var builderID: String { "mitchellh.amazonebs" }
   /// `region:ami-id` pairs sorted and comma-joined: `us-east-1:ami-…,us-west-2:ami-…`.
   public var id: String { amis.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") }

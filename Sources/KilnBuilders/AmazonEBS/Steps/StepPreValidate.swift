@@ -34,18 +34,19 @@ struct StepPreValidate: BuildStep {
     if config.skipCreateAMI || config.skipSaveBuildRegion && config.amiRegions.isEmpty { return }
     run.ui.say("Prevalidating AMI Name: \(config.amiName)")
     let regions = config.skipSaveBuildRegion ? config.amiRegions : run.amiRegions
-    let taken = try await withThrowingTaskGroup(of: [String].self) { group in
+    let found = try await withThrowingTaskGroup(of: (String, [String]).self) { group in
       for region in regions {
         let client = run.client(region)
         group.addTask {
-          try await client.describeImages(owners: ["self"], filters: [EC2Filter("name", [config.amiName])])
-            .map { "\($0.imageID) in \(region)" }
+          (region, try await client.describeImages(owners: ["self"], filters: [EC2Filter("name", [config.amiName])]).map(\.imageID))
         }
       }
-      var all: [String] = []
-      for try await found in group { all += found }
-      return all.sorted()
+      var byRegion: [String: [String]] = [:]
+      for try await (region, ids) in group { byRegion[region] = ids }
+      return byRegion
     }
+    // The build region first, then the copy regions in template order.
+    let taken = regions.flatMap { region in (found[region] ?? []).sorted().map { "\($0) in \(region)" } }
     if !taken.isEmpty {
       throw BuildError("AMI name '\(config.amiName)' is used by an existing AMI: \(taken.joined(separator: ", ")). Use -force (or \"force_deregister\": true) to replace it, or change 'ami_name'")
     }

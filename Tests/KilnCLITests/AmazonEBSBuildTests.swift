@@ -1,0 +1,274 @@
+import Foundation
+import KilnAWS
+import KilnBuilders
+import Testing
+import _KilnTestSupport
+
+/// `kiln build` with amazon-ebs, end to end: the binary against moto (signatures checked)
+/// and a real sshd that accepts exactly the key pair of moto's running instances. Each test
+/// has its own moto, so "nothing is left" means nothing at all.
+struct EC2Lab {
+  let moto: MotoServer
+  let sshd: SSHServer
+  let work: URL
+
+  init() throws {
+    moto = try MotoServer(writeInstanceKeys: true)
+    sshd = try SSHServer(authorizedKeysFile: moto.instanceKeys)
+    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ebs-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+  }
+
+  func client(_ region: String = "us-east-1") throws -> EC2Client {
+    let credentials = SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
+    return try EC2Client(
+      region: region, customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(),
+      credentials: StaticCredentialsProvider(credentials), retry: RetryPolicy(maxRetries: 2, baseDelay: .milliseconds(10)))
+  }
+
+  var environment: [String: String] {
+    KilnProcess.isolatedEnvironment(["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
+  }
+
+  /// An amazon-ebs template against this lab; `extra` is merged into the builder.
+  func template(
+    endpoint: URL? = nil, provisioners: String = #"[{"type": "shell", "inline": ["echo provisioned on $(id -un) {{build `ID`}} {{build `SourceAMI`}}"]}]"#,
+    extra: String = "", name: String = "kiln-test-{{timestamp}}"
+  ) throws -> String {
+    let text = """
+      {
+        "variables": {"k8s_version": "1.31.2"},
+        "builders": [{
+          "type": "amazon-ebs", "name": "eks",
+          "region": "us-east-1",
+          "custom_endpoint_ec2": "\((endpoint ?? moto.endpoint).absoluteString)",
+          "source_ami_filter": {
+            "filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", "virtualization-type": "hvm"},
+            "owners": ["099720109477"], "most_recent": true
+          },
+          "instance_type": "m5.large",
+          "ssh_host": "127.0.0.1", "ssh_port": \(sshd.port), "ssh_username": "\(sshd.user)", "ssh_timeout": "30s",
+          "aws_polling": {"delay_seconds": 1, "max_attempts": 30},
+          "ami_name": "\(name)"\(extra.isEmpty ? "" : ",\n" + extra)
+        }],
+        "provisioners": \(provisioners),
+        "post-processors": [{"type": "manifest", "output": "manifest.json"}]
+      }
+      """
+    let path = work.appendingPathComponent("template.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  func build(_ arguments: [String]) throws -> KilnProcess.Result {
+    try KilnProcess.run(["build", "-color=false"] + arguments, in: work, environment: environment)
+  }
+
+  func start(_ arguments: [String]) throws -> KilnProcess.Running {
+    try KilnProcess.Running(["build", "-color=false"] + arguments, in: work, environment: environment)
+  }
+
+  /// What a build may leave in a region: instances not terminated, key pairs, security
+  /// groups other than "default", AMIs and snapshots owned by the account, volumes.
+  func leftovers(_ regions: [String] = ["us-east-1", "us-west-2"], snapshotsBefore: Set<String> = []) async throws -> [String] {
+    var left: [String] = []
+    for region in regions {
+      let ec2 = try client(region)
+      left += try await ec2.describeInstances().filter { $0.state != "terminated" }.map { "instance \($0.instanceID) \($0.state) in \(region)" }
+      left += try await ec2.describeKeyPairs().map { "key pair \($0.keyName) in \(region)" }
+      left += try await ec2.describeSecurityGroups().filter { $0.groupName != "default" }.map { "security group \($0.groupID) in \(region)" }
+      left += try await ec2.describeImages(owners: ["self"]).map { "AMI \($0.imageID) \($0.name) in \(region)" }
+      left += try await ec2.describeSnapshots(owners: ["self"]).filter { !snapshotsBefore.contains($0.snapshotID) }.map { "snapshot \($0.snapshotID) in \(region)" }
+      left += try await ec2.describeVolumes().filter { $0.state == "available" }.map { "volume \($0.volumeID) in \(region)" }
+    }
+    return left
+  }
+
+  func snapshots(_ regions: [String] = ["us-east-1", "us-west-2"]) async throws -> Set<String> {
+    var all: Set<String> = []
+    for region in regions { all.formUnion(try await client(region).describeSnapshots(owners: ["self"]).map(\.snapshotID)) }
+    return all
+  }
+}
+
+@Suite struct AmazonEBSBuildTests {
+  @Test func buildsCopiesSharesAndTagsTheAMIAndLeavesNothingElse() async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots()
+    let path = try lab.template(extra: #"""
+      "ami_description": "EKS node {{user `k8s_version`}} from {{ .SourceAMIName }}",
+      "ami_regions": ["us-west-2"],
+      "ami_users": ["111122223333"],
+      "snapshot_users": ["111122223333"],
+      "launch_block_device_mappings": [
+        {"device_name": "/dev/sda1", "volume_size": 20, "volume_type": "gp3", "delete_on_termination": true},
+        {"device_name": "/dev/sdf", "volume_size": 5, "volume_type": "gp2", "delete_on_termination": false}
+      ],
+      "ami_block_device_mappings": [{"device_name": "/dev/sdg", "virtual_name": "ephemeral0"}],
+      "run_tags": {"Name": "kiln-test-builder"},
+      "run_volume_tags": {"purpose": "build"},
+      "tags": {"Name": "eks-node-{{user `k8s_version`}}", "source": "{{ .SourceAMI }}", "region": "{{ .BuildRegion }}"},
+      "snapshot_tags": {"kind": "root", "Name": "eks-node-root"}
+      """#, name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
+    let result = try lab.build([path])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("eks: provisioned on \(lab.sshd.user) i-"))
+
+    // The AMI, with the interpolated name, description and tags.
+    let east = try lab.client("us-east-1")
+    let images = try await east.describeImages(owners: ["self"])
+    let image = try #require(images.first)
+    #expect(images.count == 1)
+    #expect(image.name.hasPrefix("eks-node-1.31.2-"))
+    #expect(image.description == "EKS node 1.31.2 from ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721")
+    let tags = Dictionary(image.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+    #expect(tags["Name"] == "eks-node-1.31.2")
+    #expect(tags["source"] == "ami-785db401")
+    #expect(tags["region"] == "us-east-1")
+    #expect(tags["kiln:template"] == "template.json")
+    #expect(tags["kiln:build"] == "eks")
+    let runID = try #require(tags["kiln:run"])
+    #expect(!image.blockDevices.isEmpty)
+    #expect(try await east.describeImageAttribute(imageID: image.imageID, attribute: "launchPermission").launchPermissions.contains { $0.userID == "111122223333" })
+    let snapshot = try #require(try await east.describeSnapshots(snapshotIDs: image.snapshotIDs).first)
+    let snapshotTags = Dictionary(snapshot.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+    #expect(snapshotTags["kind"] == "root")
+    #expect(snapshotTags["Name"] == "eks-node-root", "snapshot_tags win over tags")
+    #expect(snapshotTags["kiln:run"] == runID)
+
+    // The copy: same name, tags and sharing in the other region.
+    let west = try lab.client("us-west-2")
+    let copy = try #require(try await west.describeImages(owners: ["self"]).first)
+    #expect(copy.name == image.name)
+    #expect(copy.tags.contains(EC2Tag("source", "ami-785db401")))
+    #expect(copy.tags.contains(EC2Tag("kiln:run", runID)))
+    #expect(try await west.describeImageAttribute(imageID: copy.imageID, attribute: "launchPermission").launchPermissions.contains { $0.userID == "111122223333" })
+
+    // The instance is gone, and so is everything temporary.
+    let instances = try await east.describeInstances()
+    #expect(instances.count == 1)
+    #expect(instances.first?.state == "terminated")
+    #expect(instances.first?.tags.contains(EC2Tag("Name", "kiln-test-builder")) == true)
+    #expect(instances.first?.tags.contains(EC2Tag("kiln:run", runID)) == true)
+    let left = try await lab.leftovers(snapshotsBefore: before).filter { !$0.hasPrefix("AMI ") && !$0.hasPrefix("snapshot ") }
+    #expect(left.isEmpty, "left: \(left)")
+
+    // The manifest and the artifact line.
+    let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: lab.work.appendingPathComponent("manifest.json"))) as? [String: Any]
+    let build = try #require((manifest?["builds"] as? [[String: Any]])?.first)
+    #expect(build["artifact_id"] as? String == "us-east-1:\(image.imageID),us-west-2:\(copy.imageID)")
+    #expect(build["builder_type"] as? String == "amazon-ebs")
+    #expect(result.stdout.contains("--> eks: AMIs were created:\nus-east-1: \(image.imageID)\nus-west-2: \(copy.imageID)"))
+  }
+
+  @Test func aFailingProvisionerRollsEverythingBack() async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots()
+    let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo about to fail", "exit 1"]}]"#)
+    let result = try lab.build([path])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("about to fail"))
+    #expect(result.stderr.contains("Script exited with non-zero exit status: 1") || result.stdout.contains("non-zero exit status: 1"))
+    #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
+    #expect(try await lab.client().describeInstances().count == 1, "an instance was launched, and terminated")
+  }
+
+  @Test func aTakenNameFailsBeforeLaunchingAndForceReplacesOnlyOurAMI() async throws {
+    let lab = try EC2Lab()
+    let path = try lab.template(extra: #""ami_regions": ["us-west-2"]"#, name: "kiln-fixed-name")
+    let first = try lab.build([path])
+    #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+    let east = try lab.client()
+    let original = try #require(try await east.describeImages(owners: ["self"]).first)
+
+    // Taken in both regions: the build stops before anything is created, naming the AMIs.
+    let second = try lab.build([path])
+    #expect(second.status == 1)
+    let text = second.stdout + second.stderr
+    #expect(text.contains("AMI name 'kiln-fixed-name' is used by an existing AMI: \(original.imageID) in us-east-1"))
+    #expect(text.contains("in us-west-2"))
+    #expect(try await east.describeInstances().count == 1, "no second instance was launched")
+
+    // -force deregisters the old AMIs (ours) in both regions and builds new ones.
+    let forced = try lab.build(["-force", path])
+    #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
+    let now = try await east.describeImages(owners: ["self"])
+    #expect(now.count == 1)
+    #expect(now.first?.imageID != original.imageID)
+    #expect(try await lab.client("us-west-2").describeImages(owners: ["self"]).count == 1)
+    #expect(forced.stdout.contains("Deregistered AMI \(original.imageID)"))
+  }
+
+  @Test func sigintDuringProvisioningCleansUpEverything() async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots()
+    let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
+    let kiln = try lab.start([path])
+    kiln.waitFor("eks: started")
+    #expect(try await lab.client().describeInstances().first?.state == "running")
+    kiln.interrupt()
+    #expect(kiln.finish() == 1)
+    #expect(kiln.text.contains("Cleanly cancelled builds after being interrupted."))
+    #expect(kiln.text.contains("Terminating the source AWS instance..."))
+    #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
+  }
+
+  /// A proxy before moto holds back the answer to `action`: the image exists in moto, but
+  /// kiln is still waiting for its id when it is interrupted.
+  func interruptWhileHolding(_ action: String, extra: String) async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots()
+    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
+    let http = try CurlHTTPClient()
+    let settings = try JSONSerialization.data(withJSONObject: ["hold_action": action, "hold": 30])
+    _ = try await http.send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
+    let path = try lab.template(endpoint: proxy.baseURL, extra: extra)
+    let kiln = try lab.start([path])
+    var held = 0
+    for _ in 0..<600 where held == 0 {
+      let answer = try await http.send(HTTPRequest(method: "GET", url: proxy.baseURL.appendingPathComponent("__held")))
+      held = (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Int])?["held"] ?? 0
+      if held == 0 { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    #expect(held == 1, "kiln reached \(action)")
+    #expect(try await lab.client("us-east-1").describeImages(owners: ["self"]).count == 1, "the image exists before the interrupt")
+    kiln.interrupt()
+    #expect(kiln.finish() == 1)
+    #expect(kiln.text.contains("Deregistering the AMIs of this failed build"), "\(kiln.text)")
+    #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
+  }
+
+  @Test func sigintRightAfterCreateImageRemovesTheImage() async throws {
+    try await interruptWhileHolding("CreateImage", extra: "")
+  }
+
+  @Test func sigintDuringTheRegionCopyRemovesTheAMIsInEveryRegion() async throws {
+    try await interruptWhileHolding("CopyImage", extra: #""ami_regions": ["us-west-2"]"#)
+  }
+
+  @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {
+    let lab = try EC2Lab()
+    let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#)
+    let result = try lab.build(["-on-error=abort", path])
+    #expect(result.status == 1)
+    let east = try lab.client()
+    let instance = try #require(try await east.describeInstances().first)
+    #expect(instance.state == "running")
+    let keyPair = try #require(try await east.describeKeyPairs().first)
+    let group = try #require(try await east.describeSecurityGroups().first { $0.groupName != "default" })
+    let text = result.stdout + result.stderr
+    #expect(text.contains("instance \(instance.instanceID) in us-east-1"))
+    #expect(text.contains("key pair \(keyPair.keyName) in us-east-1"))
+    #expect(text.contains("security group \(group.groupID) in us-east-1"))
+    #expect(keyPair.tags.contains { $0.key == "kiln:run" }, "left resources can be found by their tags")
+  }
+}
+
+@Suite struct AMIArtifactTests {
+  @Test func idAndSummaryFollowPacker() {
+    let artifact = AMIArtifact(amis: ["us-west-2": "ami-2", "eu-west-1": "ami-3", "us-east-1": "ami-1"], generatedData: [:])
+    #expect(artifact.id == "eu-west-1:ami-3,us-east-1:ami-1,us-west-2:ami-2")
+    #expect(artifact.summary == "AMIs were created:\neu-west-1: ami-3\nus-east-1: ami-1\nus-west-2: ami-2\n")
+    #expect(artifact.builderID == "mitchellh.amazonebs")
+  }
+}
