@@ -246,6 +246,31 @@ struct EC2Lab {
     try await interruptWhileHolding("CopyImage", extra: #""ami_regions": ["us-west-2"]"#)
   }
 
+  @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {
+    let lab = try EC2Lab()
+    let path = try lab.template(extra: #""encrypt_boot": true, "ami_regions": ["us-west-2"], "tags": {"Name": "encrypted"}"#, name: "kiln-encrypted")
+    let result = try lab.build([path])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("Deregistering the intermediary AMI"))
+    for region in ["us-east-1", "us-west-2"] {
+      let images = try await lab.client(region).describeImages(owners: ["self"])
+      #expect(images.map(\.name) == ["kiln-encrypted"], "only the final AMI is left in \(region)")
+      #expect(images.first?.tags.contains(EC2Tag("Name", "encrypted")) == true)
+    }
+  }
+
+  @Test func skipCreateAMIProvisionsAndCreatesNothing() async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots()
+    let path = try lab.template(extra: #""skip_create_ami": true"#)
+    let result = try lab.build([path])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("provisioned on"))
+    #expect(result.stdout.contains("Builds finished but no artifacts were created."))
+    #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: lab.work.appendingPathComponent("manifest.json").path), "post-processors do not run without an artifact")
+  }
+
   @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#)

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A whole amazon-ebs build, Kiln against Packer 1.6.6 (Debian `packer`), in the same run,
+# against the same local moto (signatures checked) and OpenSSH sshd (run on request, not in CI):
+#
+#   bench/build.sh [RUNS] [PAYLOAD_MB]      (defaults: 3 runs each, 50 MiB uploaded)
+#
+# Template: bench/build-template.json (EKS-shaped: source AMI filter, temporary key pair and
+# security group, shell + 50 MiB file upload, AMI with tags, manifest). Prints per tool the
+# median wall time, peak memory of all its processes (RSS and PSS, sampled by
+# bench/measure.py), and the EC2 calls per action from moto's request log; then the ratios.
+# Targets (issue #6): wall < 0.4x Packer's, no more API calls, memory < 1/3 of Packer's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+payload_mb=${2:-50}
+command -v packer >/dev/null || { echo "bench/build.sh needs Packer 1.6.6 (apt-get install packer)" >&2; exit 1; }
+
+swift build -c release --product kiln >/dev/null
+kiln=$(swift build -c release --show-bin-path)/kiln
+
+work=$(mktemp -d)
+sleeper=""
+cleanup() {
+  if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# moto and sshd live as long as the lifeline's writer.
+mkfifo "$work/lifeline"
+sleep 100000 >"$work/lifeline" &
+sleeper=$!
+python3 Tests/Fixtures/moto_server.py "$work/moto.json" "$work/requests.tsv" --authorized-keys="$work/authorized_keys" \
+  <"$work/lifeline" >"$work/moto.log" 2>&1 &
+for _ in $(seq 1 600); do [ -f "$work/moto.json" ] && break; sleep 0.1; done
+python3 Tests/Fixtures/sshd_server.py "$work/sshd.json" "$work/authorized_keys" <"$work/lifeline" >"$work/sshd.log" 2>&1 &
+for _ in $(seq 1 200); do [ -f "$work/sshd.json" ] && break; sleep 0.1; done
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+moto_url="http://127.0.0.1:$(field "$work/moto.json" port)"
+head -c "$((payload_mb * 1024 * 1024))" /dev/urandom >"$work/payload"
+
+# Only loopback: no proxies, no metadata service, no telemetry, no shared AWS files.
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+AWS_ACCESS_KEY_ID=$(field "$work/moto.json" access_key_id)
+AWS_SECRET_ACCESS_KEY=$(field "$work/moto.json" secret_access_key)
+export AWS_EC2_METADATA_DISABLED=true CHECKPOINT_DISABLE=1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export NO_PROXY='*'
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY || true
+vars=(-var "moto_url=$moto_url" -var "ssh_port=$(field "$work/sshd.json" port)" -var "ssh_username=$(field "$work/sshd.json" user)"
+  -var "payload=$work/payload" -var "manifest=$work/manifest.json")
+
+# One build: its measurements in $work/<tool>-<n>.json, its API calls in $work/<tool>-<n>.calls.
+build() {
+  local tool=$1 n=$2 start
+  start=$(wc -l <"$work/requests.tsv")
+  local cmd=("$kiln" build -color=false "${vars[@]}" bench/build-template.json)
+  [ "$tool" = packer ] && cmd=(packer build -color=false "${vars[@]}" bench/build-template.json)
+  if ! python3 bench/measure.py "$work/$tool-$n.json" -- "${cmd[@]}" >"$work/$tool-$n.log" 2>&1; then :; fi
+  if [ "$(field "$work/$tool-$n.json" status)" != 0 ]; then
+    echo "$tool build failed:" >&2
+    tail -20 "$work/$tool-$n.log" >&2
+    exit 1
+  fi
+  tail -n +"$((start + 1))" "$work/requests.tsv" | awk -F'\t' -v key="$AWS_ACCESS_KEY_ID" '$2 == key { print $3 }' >"$work/$tool-$n.calls"
+}
+
+build kiln warmup
+build packer warmup
+for n in $(seq 1 "$runs"); do
+  build kiln "$n"
+  build packer "$n"
+done
+
+python3 - "$work" "$runs" <<'PY'
+import collections, json, statistics, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+summary = {}
+for tool in ("kiln", "packer"):
+    data = [json.load(open(f"{work}/{tool}-{n}.json")) for n in range(1, runs + 1)]
+    calls = collections.Counter(open(f"{work}/{tool}-1.calls").read().split())
+    summary[tool] = {
+        "wall": statistics.median(d["wall"] for d in data),
+        "rss": max(d["peak_rss_mib"] for d in data),
+        "pss": max(d["peak_pss_mib"] for d in data),
+        "procs": max(d["max_processes"] for d in data),
+        "calls": calls,
+    }
+    s = summary[tool]
+    print(f"{tool:6}  wall {s['wall']:.2f} s (median of {runs})  peak RSS {s['rss']:.1f} MiB  peak PSS {s['pss']:.1f} MiB"
+          f"  processes {s['procs']}  EC2 calls {sum(calls.values())}")
+print("\nEC2 calls per action (first measured build of each):")
+actions = sorted(set(summary["kiln"]["calls"]) | set(summary["packer"]["calls"]))
+print(f"  {'action':32} {'kiln':>5} {'packer':>7}")
+for action in actions:
+    print(f"  {action:32} {summary['kiln']['calls'][action]:5} {summary['packer']['calls'][action]:7}")
+k, p = summary["kiln"], summary["packer"]
+print(f"\nratios kiln/packer: wall {k['wall'] / p['wall']:.2f} (target < 0.4), "
+      f"memory (PSS) {k['pss'] / p['pss']:.2f} (target < 0.33), RSS {k['rss'] / p['rss']:.2f}, "
+      f"API calls {sum(k['calls'].values())}/{sum(p['calls'].values())} (target: no more)")
+PY
