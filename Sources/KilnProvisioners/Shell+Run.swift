@@ -86,8 +86,7 @@ extension ShellProvisioner: RunnableProvisioner {
       let uploaded = ResourceJournal.shared.record("script \(remotePath) on the machine of build '\(context.buildName)'")
       try await withStartRetry(ui) {
         try await communicator.upload(upload, to: remotePath, progress: nil)
-        let chmod = try await communicator.run("chmod 0755 \(remotePath)", output: { _ in })
-        guard chmod == .exited(0) else { throw BuildError("could not make \(remotePath) executable: \(chmod)") }
+        try await communicator.setMode(remotePath, 0o755)
       }
       let result: RemoteCommandResult
       do {
@@ -111,7 +110,7 @@ extension ShellProvisioner: RunnableProvisioner {
       // Remove the script before judging the result (Packer leaves it behind on failure).
       if !skipClean {
         try await withStartRetry(ui) {
-          _ = try await communicator.run("rm -f \(remotePath)", output: { _ in })
+          try await communicator.remove([remotePath])
         }
         ResourceJournal.shared.settle(uploaded)
       }
@@ -130,7 +129,7 @@ extension ShellProvisioner: RunnableProvisioner {
       }
     }
     if !envVarFile.isEmpty, !skipClean {
-      try await withStartRetry(ui) { _ = try await communicator.run("rm -f \(envVarFile)", output: { _ in }) }
+      try await withStartRetry(ui) { try await communicator.remove([envVarFile]) }
     }
     if pauseAfter > 0 {
       ui.say("Pausing \(Int(pauseAfter))s after this provisioner...")
@@ -138,12 +137,11 @@ extension ShellProvisioner: RunnableProvisioner {
     }
   }
 
-  /// `rm -f` in a task the build's cancellation does not reach, for at most 30 s.
+  /// Removes files in a task the build's cancellation does not reach, for at most 30 s.
   static func removeShielded(_ paths: [String], _ communicator: any Communicator) async {
-    let command = "rm -f " + paths.joined(separator: " ")
     await Task.detached {
       await withTaskGroup(of: Void.self) { group in
-        group.addTask { _ = try? await communicator.run(command, output: { _ in }) }
+        group.addTask { try? await communicator.remove(paths) }
         group.addTask { try? await Task.sleep(for: .seconds(30)) }
         await group.next()
         group.cancelAll()

@@ -45,6 +45,14 @@ public final class ReconnectingCommunicator: Communicator {
     try await transfer { try await $0.download(remotePath, to: localPath, progress: progress) }
   }
 
+  public func setMode(_ remotePath: String, _ mode: Int) async throws {
+    try await transfer { try await $0.setMode(remotePath, mode) }
+  }
+
+  public func remove(_ remotePaths: [String]) async throws {
+    try await transfer { try await $0.remove(remotePaths) }
+  }
+
   /// Runs a transfer on the current session; a lost connection drops it, so the next call
   /// (the provisioner's retry) connects again.
   private func transfer(_ body: (SSHSession) async throws -> Void) async throws {

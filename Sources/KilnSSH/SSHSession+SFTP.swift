@@ -29,6 +29,41 @@ extension SSHSession {
     } onCancel: { cancelled.cancel() }
   }
 
+  /// Sets the mode over SFTP (no remote shell started: on a host whose login shell is slow
+  /// to start, each command saved is that start-up saved).
+  public func setMode(_ remotePath: String, _ mode: Int) async throws {
+    let cancelled = CancellationFlag()
+    try await withTaskCancellationHandler {
+      try await onQueue {
+        let sftp = try self.openSFTP(cancelled)
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        attributes.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
+        attributes.permissions = UInt(mode)
+        _ = try self.sftpIO(sftp, cancelled, "setting the mode of \(remotePath)") {
+          Int(libssh2_sftp_stat_ex(sftp, remotePath, UInt32(remotePath.utf8.count), LIBSSH2_SFTP_SETSTAT, &attributes))
+        }
+      }
+    } onCancel: { cancelled.cancel() }
+  }
+
+  /// Removes files over SFTP; a missing file is not an error.
+  public func remove(_ remotePaths: [String]) async throws {
+    let cancelled = CancellationFlag()
+    try await withTaskCancellationHandler {
+      try await onQueue {
+        let sftp = try self.openSFTP(cancelled)
+        for path in remotePaths {
+          do {
+            _ = try self.sftpIO(sftp, cancelled, "removing \(path)") { Int(libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))) }
+          } catch let error as SSHError where error.kind == .channel {
+            let status = libssh2_sftp_last_error(sftp)
+            guard status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH) else { throw error }
+          }
+        }
+      }
+    } onCancel: { cancelled.cancel() }
+  }
+
   // MARK: - Upload
 
   private func uploadPath(_ local: String, _ remote: String, _ cancelled: CancellationFlag, _ progress: TransferProgress?) throws {
@@ -232,7 +267,7 @@ extension SSHSession {
   }
 
   /// A non-blocking SFTP call: EAGAIN waits, errors carry the SFTP status in words.
-  private func sftpIO(_ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ what: @autoclosure () -> String, _ call: () -> Int) throws -> Int {
+  func sftpIO(_ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ what: @autoclosure () -> String, _ call: () -> Int) throws -> Int {
     while true {
       let result = call()
       if result >= 0 {

@@ -83,6 +83,22 @@ import _KilnTestSupport
     _ = try await session.run("rm -rf \(remote)", output: { _ in })
   }
 
+  @Test func setsModesAndRemovesFilesWithoutAShell() async throws {
+    let session = try await SharedSSH.session()
+    let local = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-mode-\(UUID().uuidString)")
+    try "#!/bin/sh\necho ran\n".write(to: local, atomically: true, encoding: .utf8)
+    let remote = "/tmp/kiln-mode-\(UUID().uuidString).sh"
+    try await session.upload(local.path, to: remote)
+    try await session.setMode(remote, 0o750)
+    let log = OutputLog()
+    #expect(try await session.run("stat -c %a \(remote) && \(remote)", output: log.handler) == .exited(0))
+    #expect(log.stdout == ["750", "ran"])
+    try await session.remove([remote, remote + ".missing"])
+    try await session.remove([remote])
+    #expect(try await session.run("test -e \(remote)", output: { _ in }) == .exited(1))
+    await #expect(throws: SSHError.self) { try await session.setMode(remote, 0o700) }
+  }
+
   @Test func aFileIntoADirectoryDestination() async throws {
     let session = try await SharedSSH.session()
     let file = local.appendingPathComponent("single.conf").path

@@ -11,6 +11,32 @@ public protocol Communicator: Sendable {
 
   /// Downloads a remote file or directory, streaming to disk.
   func download(_ remotePath: String, to localPath: String, progress: TransferProgress?) async throws
+
+  /// Sets a remote file's permission bits, like `chmod`.
+  func setMode(_ remotePath: String, _ mode: Int) async throws
+
+  /// Removes remote files; a missing one is not an error, like `rm -f`.
+  func remove(_ remotePaths: [String]) async throws
+}
+
+extension Communicator {
+  /// Through a remote shell, for communicators without a file protocol.
+  public func setMode(_ remotePath: String, _ mode: Int) async throws {
+    let result = try await run("chmod \(String(mode, radix: 8)) '\(remotePath)'", output: { _ in })
+    guard result == .exited(0) else { throw CommunicatorError("could not set the mode of \(remotePath): \(result)") }
+  }
+
+  public func remove(_ remotePaths: [String]) async throws {
+    guard !remotePaths.isEmpty else { return }
+    let result = try await run("rm -f " + remotePaths.map { "'\($0)'" }.joined(separator: " "), output: { _ in })
+    guard result == .exited(0) else { throw CommunicatorError("could not remove \(remotePaths.joined(separator: " ")): \(result)") }
+  }
+}
+
+/// A remote file operation that did not work.
+public struct CommunicatorError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
 }
 
 /// Progress of one file in a transfer: its path, bytes done, bytes in all.
