@@ -2,10 +2,10 @@ internal import CLibSSH2
 import Foundation
 public import KilnCore
 
-/// File transfer over SFTP, streamed from and to disk in 4 MiB pieces (libssh2 pipelines each
+/// File transfer over SFTP, streamed from and to disk in 1 MiB pieces (libssh2 pipelines each
 /// piece as several SFTP packets), so a file of any size uses constant memory.
 extension SSHSession {
-  static let chunkSize = 4 << 20
+  static let chunkSize = 1 << 20
 
   // MARK: - Public operations
 

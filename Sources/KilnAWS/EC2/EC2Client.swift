@@ -153,7 +153,7 @@ public struct EC2Client: Sendable {
   public func enableImageDeprecation(imageID: String, at date: Date) async throws {
     var p = QueryParameters()
     p.add("ImageId", imageID)
-    p.add("DeprecateAt", ISO8601DateFormatter().string(from: date))
+    p.add("DeprecateAt", date.formatted(.iso8601))
     _ = try await query.call("EnableImageDeprecation", p)
   }
 

@@ -93,7 +93,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
         region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2,
         http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs")
     }
-    let created = ISO8601DateFormatter().string(from: Date())
+    let created = Date().formatted(.iso8601)
     let template = context.templatePath.isEmpty ? "-" : URL(fileURLWithPath: context.templatePath).lastPathComponent
     let tags = [
       EC2Tag("kiln:run", context.runUUID), EC2Tag("kiln:template", template),

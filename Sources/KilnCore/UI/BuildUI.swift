@@ -84,7 +84,7 @@ public final class ConsoleUI: Sendable {
       emit(MachineReadable.line(timestamp: Int(Date().timeIntervalSince1970), type: "ui", [kind, masked]) + "\n")
       return
     }
-    let stamp = options.timestamps ? ISO8601DateFormatter().string(from: Date()) + ": " : ""
+    let stamp = options.timestamps ? Date().formatted(.iso8601) + ": " : ""
     let lines = masked.split(separator: "\n", omittingEmptySubsequences: false).map { stamp + (style ?? "") + $0 + (style == nil ? "" : "\u{1B}[0m") }
     emit(lines.joined(separator: "\n") + "\n")
   }

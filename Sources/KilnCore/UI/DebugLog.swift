@@ -29,7 +29,7 @@ public final class DebugLog: Sendable {
   public var isEnabled: Bool { sink.withLock { $0 != nil } }
 
   public func log(_ text: String) {
-    let line = ISO8601DateFormatter().string(from: Date()) + " " + masker.withLock { $0.mask(text) } + "\n"
+    let line = Date().formatted(.iso8601) + " " + masker.withLock { $0.mask(text) } + "\n"
     sink.withLock { $0?.write(Data(line.utf8)) }
   }
 }
