@@ -317,32 +317,67 @@ struct BuildRunner: Sendable {
   }
 }
 
-/// SIGINT/SIGTERM, after SwiftPM's Cancellator: the signals are ignored by default handling
-/// and watched with dispatch sources; the handler hears how many arrived.
-final class SignalWatcher: @unchecked Sendable {
-  private let sources: [any DispatchSourceSignal]
+/// SIGINT/SIGTERM. A `sigaction` handler is in place when `init` returns, and it does the
+/// one async-signal-safe thing: write the signal's number to a pipe. A thread reading the
+/// pipe calls the handler with how many have arrived.
+///
+/// (The first version ignored the signals and watched them with dispatch sources, as
+/// SwiftPM's Cancellator does; but libdispatch arms a source asynchronously, so under load a
+/// Ctrl-C that came right after the build started met SIG_IGN and was lost.)
+final class SignalWatcher: Sendable {
+  private let readEnd: Int32
+  private let writeEnd: Int32
 
   init(_ handler: @escaping @Sendable (Int) -> Void) {
-    let count = Mutex(0)
-    var sources: [any DispatchSourceSignal] = []
-    for signalNumber in [SIGINT, SIGTERM] {
-      signal(signalNumber, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-      source.setEventHandler {
-        let n = count.withLock { $0 += 1; return $0 }
-        handler(n)
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { fatalError("pipe() failed: \(String(cString: strerror(errno)))") }
+    readEnd = ends[0]
+    writeEnd = ends[1]
+    _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+    signalPipeWriteEnd.store(writeEnd, ordering: .sequentiallyConsistent)
+    let readEnd = self.readEnd
+    let thread = Thread {
+      var count = 0
+      var byte: UInt8 = 0
+      while true {
+        let n = read(readEnd, &byte, 1)
+        if n == 1 {
+          count += 1
+          handler(count)
+        } else if n == 0 || errno != EINTR {
+          close(readEnd)
+          return
+        }
       }
-      source.resume()
-      sources.append(source)
     }
-    self.sources = sources
+    thread.name = "kiln-signals"
+    thread.start()
+    for signalNumber in [SIGINT, SIGTERM] {
+      var action = sigaction()
+      action.__sigaction_handler.sa_handler = forwardSignal
+      sigemptyset(&action.sa_mask)
+      action.sa_flags = SA_RESTART
+      sigaction(signalNumber, &action, nil)
+    }
   }
 
   func stop() {
-    for source in sources { source.cancel() }
     signal(SIGINT, SIG_DFL)
     signal(SIGTERM, SIG_DFL)
+    signalPipeWriteEnd.store(-1, ordering: .sequentiallyConsistent)
+    close(writeEnd)
   }
+}
+
+private let signalPipeWriteEnd = Atomic<Int32>(-1)
+
+private func forwardSignal(_ signalNumber: Int32) {
+  let saved = errno
+  var byte = UInt8(truncatingIfNeeded: signalNumber)
+  let fd = signalPipeWriteEnd.load(ordering: .sequentiallyConsistent)
+  if fd >= 0 { _ = write(fd, &byte, 1) }
+  errno = saved
 }
 
 /// `-debug`: waits for Enter after each step and before each cleanup (Packer's DebugRunner).
