@@ -23,8 +23,12 @@ kernel.panic = 10
 kernel.panic_on_oops = 1
 CONF
 
+# Applied now only on a real machine that has the tools (not in a throwaway root, a container
+# or the demo's sandbox); the files above take effect at the next boot anyway.
 if [ -z "$ROOT" ]; then
-  modprobe overlay || true
-  modprobe br_netfilter || true
-  sysctl --system >/dev/null || true
+  if command -v modprobe >/dev/null; then
+    modprobe overlay || true
+    modprobe br_netfilter || true
+  fi
+  if command -v sysctl >/dev/null; then sysctl --system >/dev/null || true; fi
 fi

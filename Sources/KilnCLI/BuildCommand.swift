@@ -266,7 +266,7 @@ struct BuildRunner: Sendable {
       for (position, postProcessor) in chain.enumerated() {
         guard let plugin = postProcessor.plugin as? any RunnablePostProcessor else { continue }
         context.ui.say("Running post-processor: \(postProcessor.definition.name)")
-        let (next, keepInput) = try await plugin.postProcess(context, artifact: current, buildValues: ["PackerRunUUID": context.runUUID])
+        let (next, keepInput) = try await plugin.postProcess(context, artifact: current, buildValues: artifact.generatedData.merging(["PackerRunUUID": context.runUUID]) { $1 })
         if position == 0, keepInput || postProcessor.definition.keepInputArtifact == true { keepBuilderArtifact = true }
         current = next
       }

@@ -2,11 +2,14 @@
 """A real OpenSSH sshd on 127.0.0.1 for Kiln's tests, with its own host key and config.
 
     sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT] [--debug-log] [--password-user=NAME]
+                   [--chroot=DIR]
 
 Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
 public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
 until it accepts connections, and writes {"port", "user", "host_key_fingerprint", "pid",
 "directory"} to READY_FILE. sshd is killed when the test process goes away (stdin closes).
+With --chroot=DIR (root only; DIR and its parents root-owned, not group/world-writable), every
+session is confined to DIR and files go over sshd's internal SFTP server: the demo's sandbox.
 """
 import getpass
 import json
@@ -20,7 +23,8 @@ import time
 
 debug_log = "--debug-log" in sys.argv
 password_user = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--password-user=")), None)
-sys.argv = [a for a in sys.argv if a != "--debug-log" and not a.startswith("--password-user=")]
+chroot = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--chroot=")), None)
+sys.argv = [a for a in sys.argv if a != "--debug-log" and not a.startswith("--password-user=") and not a.startswith("--chroot=")]
 ready_file, authorized_keys = sys.argv[1], sys.argv[2]
 directory = tempfile.mkdtemp(prefix="kiln-sshd-")
 os.chmod(directory, 0o755)
@@ -57,8 +61,9 @@ UsePAM no
 MaxStartups 100
 MaxSessions 100
 ClientAliveInterval 0
-Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel {"DEBUG1" if debug_log else "VERBOSE"}
+Subsystem sftp {"internal-sftp" if chroot else "/usr/lib/openssh/sftp-server"}
+{f"ChrootDirectory {chroot}" if chroot else ""}
+LogLevel {"DEBUG1" if debug_log else ("INFO" if chroot else "VERBOSE")}
 """)
 
 sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],

@@ -52,7 +52,7 @@ struct EC2Lab {
           "ami_name": "\(name)"\(extra.isEmpty ? "" : ",\n" + extra)
         }],
         "provisioners": \(provisioners),
-        "post-processors": [{"type": "manifest", "output": "manifest.json"}]
+        "post-processors": [{"type": "manifest", "output": "manifest.json", "custom_data": {"source": "{{build `SourceAMI`}}", "region": "{{build `BuildRegion`}}"}}]
       }
       """
     let path = work.appendingPathComponent("template.json").path
@@ -158,6 +158,7 @@ struct EC2Lab {
     let build = try #require((manifest?["builds"] as? [[String: Any]])?.first)
     #expect(build["artifact_id"] as? String == "us-east-1:\(image.imageID),us-west-2:\(copy.imageID)")
     #expect(build["builder_type"] as? String == "amazon-ebs")
+    #expect(build["custom_data"] as? [String: String] == ["source": "ami-785db401", "region": "us-east-1"], "post-processors see the builder's generated data")
     #expect(result.stdout.contains("--> eks: AMIs were created:\nus-east-1: \(image.imageID)\nus-west-2: \(copy.imageID)"))
   }
 

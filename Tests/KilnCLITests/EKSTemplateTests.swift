@@ -49,6 +49,7 @@ import _KilnTestSupport
     scripts += [".ci/run", ".ci/install-deps"]
     scripts += try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("bench").path)
       .filter { $0.hasSuffix(".sh") }.map { "bench/" + $0 }
+    scripts += ["demo/run", "demo/make-sandbox.sh", "demo/publish-mirror.sh"]
     let (status, output) = try TestCommand.run(["shellcheck", "-x"] + scripts, directory: Self.repository)
     #expect(status == 0, "shellcheck (installed by .ci/install-deps):\n\(output)")
   }

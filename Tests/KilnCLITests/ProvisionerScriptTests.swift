@@ -60,34 +60,12 @@ import _KilnTestSupport
     return try TestCommand.run(["bash", "-c", command], environment: env)
   }
 
-  /// Publishes test artifacts laid out like the EKS bucket and the GitHub releases.
+  /// Publishes test artifacts laid out like the EKS bucket and the GitHub releases (the
+  /// demo's mirror script), optionally with one file tampered with.
   func publishArtifacts(corrupt: String? = nil) throws {
-    let script = """
-      set -euo pipefail
-      cd '\(mirror.path)'
-      eks=amazon-eks/1.31.2/2024-11-15/bin/linux/amd64
-      mkdir -p "$eks" stage/bin
-      for b in kubelet kubectl aws-iam-authenticator ecr-credential-provider; do
-        printf '#!/bin/sh\\necho "%s v1.31.2-test"\\n' "$b" >"$eks/$b"
-        (cd "$eks" && sha256sum "$b" >"$b.sha256")
-      done
-      rel=containerd/containerd/releases/download/v1.7.24
-      mkdir -p "$rel"
-      printf '#!/bin/sh\\necho "containerd 1.7.24-test"\\n' >stage/bin/containerd
-      chmod +x stage/bin/containerd
-      tar -czf "$rel/containerd-1.7.24-linux-amd64.tar.gz" -C stage bin
-      (cd "$rel" && sha256sum containerd-1.7.24-linux-amd64.tar.gz >containerd-1.7.24-linux-amd64.tar.gz.sha256sum)
-      runc=opencontainers/runc/releases/download/v1.2.2
-      mkdir -p "$runc"
-      printf '#!/bin/sh\\necho "runc version 1.2.2-test"\\n' >"$runc/runc.amd64"
-      (cd "$runc" && sha256sum runc.amd64 >runc.sha256sum)
-      cni=containernetworking/plugins/releases/download/v1.6.1
-      mkdir -p "$cni" stage/cni
-      printf '#!/bin/sh\\n' >stage/cni/bridge && chmod +x stage/cni/bridge
-      tar -czf "$cni/cni-plugins-linux-amd64-v1.6.1.tgz" -C stage/cni bridge
-      (cd "$cni" && sha256sum cni-plugins-linux-amd64-v1.6.1.tgz >cni-plugins-linux-amd64-v1.6.1.tgz.sha256)
-      """
-    #expect(try shell(script).0 == 0)
+    let script = SharedFixtures.repository.appendingPathComponent("demo/publish-mirror.sh").path
+    let (status, output) = try shell("bash '\(script)' '\(mirror.path)' 1.31.2 2024-11-15 1.7.24 1.2.2 1.6.1")
+    #expect(status == 0, "\(output)")
     if let corrupt {
       try "tampered".write(to: mirror.appendingPathComponent(corrupt), atomically: true, encoding: .utf8)
     }
@@ -195,7 +173,7 @@ import _KilnTestSupport
       let info = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
       #expect(info["kubernetes_version"] as? String == "1.31.2")
       #expect(info["containerd_version"] as? String == "1.7.24")
-      #expect((info["reported"] as? [String: String])?["kubelet"] == "kubelet v1.31.2-test")
+      #expect((info["reported"] as? [String: String])?["kubelet"] == "kubelet v1.31.2 (kiln demo mirror)")
     }
   }
 }

@@ -9,6 +9,13 @@ public protocol Artifact: Sendable {
   var files: [String] { get }
   /// The human summary ("AMIs were created: …").
   var summary: String { get }
+  /// The builder's generated data (`SourceAMI`, `BuildRegion`, …), which post-processors
+  /// read through `{{build `…`}}` as in Packer.
+  var generatedData: [String: String] { get }
+}
+
+extension Artifact {
+  public var generatedData: [String: String] { [:] }
 }
 
 public struct BasicArtifact: Artifact {
