@@ -42,6 +42,20 @@ import _KilnTestSupport
     #expect(result.stderr.contains("Templates/eks-node.json:6:5: error: required variable not set: kubernetes_build_date"))
   }
 
+  @Test(arguments: [
+    ("examples/github-actions-eks-node.yml", "vendor.github-workflows"),
+    ("examples/gitlab-ci-eks-node.yml", "vendor.gitlab-ci"),
+  ])
+  func ciExamplesMatchTheirSchemasAndRunKilnOnShippedFiles(file: String, schema: String) throws {
+    let (status, output) = try TestCommand.run(["check-jsonschema", "--builtin-schema", schema, file], directory: Self.repository)
+    #expect(status == 0, "check-jsonschema (installed by .ci/install-deps):\n\(output)")
+    let text = try String(contentsOf: Self.repository.appendingPathComponent(file), encoding: .utf8)
+    #expect(text.contains("kiln validate -var-file \"Templates/kubernetes/$KUBERNETES.json\" Templates/eks-node.json"))
+    #expect(text.contains("kiln build -machine-readable"))
+    #expect(text.contains("AWS_WEB_IDENTITY_TOKEN_FILE"), "credentials through OIDC web identity, not stored keys")
+    #expect(!text.contains("AWS_SECRET_ACCESS_KEY"))
+  }
+
   @Test func shellScriptsAreShellcheckClean() throws {
     let fm = FileManager.default
     var scripts = try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("Provisioners").path)
