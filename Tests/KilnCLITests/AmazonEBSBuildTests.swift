@@ -108,7 +108,8 @@ struct EC2Lab {
       "run_tags": {"Name": "kiln-test-builder"},
       "run_volume_tags": {"purpose": "build"},
       "tags": {"Name": "eks-node-{{user `k8s_version`}}", "source": "{{ .SourceAMI }}", "region": "{{ .BuildRegion }}"},
-      "snapshot_tags": {"kind": "root", "Name": "eks-node-root"}
+      "snapshot_tags": {"kind": "root", "Name": "eks-node-root"},
+      "imds_support": "v2.0"
       """#, name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
     let result = try lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -143,6 +144,9 @@ struct EC2Lab {
     #expect(copy.tags.contains(EC2Tag("source", "ami-785db401")))
     #expect(copy.tags.contains(EC2Tag("kiln:run", runID)))
     #expect(try await west.describeImageAttribute(imageID: copy.imageID, attribute: "launchPermission").launchPermissions.contains { $0.userID == "111122223333" })
+
+    // imds_support on both AMIs (moto accepts the call but does not keep the value).
+    #expect(lab.moto.actions().filter { $0.action == "ModifyImageAttribute" }.count == 4, "launch permission and IMDS support, in two regions")
 
     // The instance is gone, and so is everything temporary.
     let instances = try await east.describeInstances()

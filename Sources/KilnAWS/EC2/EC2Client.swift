@@ -111,14 +111,18 @@ public struct EC2Client: Sendable {
   }
 
   /// Adds launch permissions for accounts, groups, organizations and OUs, sets the
-  /// description, or adds product codes (one kind per call).
+  /// description or the IMDS support ("v2.0": instances launched from it require IMDSv2),
+  /// or adds product codes (one kind per call).
   public func modifyImageAttribute(
     imageID: String, addUserIDs: [String] = [], addGroups: [String] = [], addOrganizationARNs: [String] = [],
-    addOrganizationalUnitARNs: [String] = [], description: String? = nil, productCodes: [String] = []
+    addOrganizationalUnitARNs: [String] = [], description: String? = nil, productCodes: [String] = [],
+    imdsSupport: String? = nil
   ) async throws {
     var p = QueryParameters()
     p.add("ImageId", imageID)
-    if let description {
+    if let imdsSupport {
+      p.add("ImdsSupport.Value", imdsSupport)
+    } else if let description {
       p.add("Description.Value", description)
     } else if !productCodes.isEmpty {
       p.add(list: "ProductCode", productCodes)

@@ -26,6 +26,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     let communicator = config.communicator
     steps += [
       StepProvision(values: { state in Self.hookData(state, run: run, communicator: communicator) }, hooks: hooks, ui: context.ui),
+      StepCleanupTemporaryKeys(run: run),
       StepStopInstance(run: run, isSpot: runInstance.isSpot),
       StepDeregisterExisting(run: run),
       createAMI,

@@ -250,7 +250,7 @@ struct StepCopyAMI: BuildStep {
   }
 }
 
-/// Sharing, user tags on copies, deprecation and deregistration protection, for every AMI
+/// Sharing, `imds_support`, user tags on copies, deprecation and deregistration protection, for every AMI
 /// of the build in every region (Packer's `StepModifyAMIAttributes`, `StepCreateTags`,
 /// and the plugin's `StepEnableDeprecation`); then marks the build complete, which tells
 /// the rollback to keep the AMIs.
@@ -281,6 +281,10 @@ struct StepFinishAMIs: BuildStep {
             try await client.modifyImageAttribute(
               imageID: imageID, addUserIDs: config.amiUsers, addGroups: config.amiGroups,
               addOrganizationARNs: config.amiOrgARNs, addOrganizationalUnitARNs: config.amiOUARNs)
+          }
+          if !config.imdsSupport.isEmpty {
+            ui.say("Setting IMDS support \(config.imdsSupport) on AMI (\(imageID)) in \(region)...")
+            try await client.modifyImageAttribute(imageID: imageID, imdsSupport: config.imdsSupport)
           }
           if !config.amiProductCodes.isEmpty {
             try await client.modifyImageAttribute(imageID: imageID, productCodes: config.amiProductCodes)
