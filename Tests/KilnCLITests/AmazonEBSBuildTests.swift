@@ -264,6 +264,18 @@ struct EC2Lab {
     }
   }
 
+  @Test func aSpotBuildAsksForASpotInstanceAndSkipsTheStop() async throws {
+    let lab = try EC2Lab()
+    let path = try lab.template(extra: #""spot_price": "auto", "spot_tags": {"market": "spot"}"#)
+    let result = try lab.build([path])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("Launching a spot AWS instance..."))
+    #expect(!lab.moto.actions().contains { $0.action == "StopInstances" }, "a one-time spot instance is imaged without a stop")
+    let instance = try #require(try await lab.client().describeInstances().first)
+    #expect(instance.tags.contains(EC2Tag("market", "spot")))
+    #expect(try await lab.client().describeImages(owners: ["self"]).count == 1)
+  }
+
   @Test func skipCreateAMIProvisionsAndCreatesNothing() async throws {
     let lab = try EC2Lab()
     let before = try await lab.snapshots()
