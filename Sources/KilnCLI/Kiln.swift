@@ -11,7 +11,7 @@ public struct Kiln: AsyncParsableCommand {
     commandName: "kiln",
     abstract: "Build machine images from Packer JSON templates.",
     version: KilnVersion.kiln,
-    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, VersionCommand.self, SSHBenchCommand.self])
+    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, VersionCommand.self, SSHBenchCommand.self])
 
   public init() {}
 }

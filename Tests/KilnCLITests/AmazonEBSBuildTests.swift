@@ -288,6 +288,43 @@ struct EC2Lab {
     #expect(!FileManager.default.fileExists(atPath: lab.work.appendingPathComponent("manifest.json").path), "post-processors do not run without an artifact")
   }
 
+  @Test func sweepFindsAndRemovesWhatAKilledBuildLeftButKeepsFinishedAMIs() async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots(["us-east-1"])
+    let good = try lab.build([try lab.template(name: "kiln-finished")])
+    #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+    let east = try lab.client()
+    let finished = try #require(try await east.describeImages(owners: ["self"]).first)
+
+    // kill -9 right after CreateImage: no cleanup can run.
+    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
+    let http = try CurlHTTPClient()
+    let settings = try JSONSerialization.data(withJSONObject: ["hold_action": "CreateImage", "hold": 30])
+    _ = try await http.send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
+    let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
+    for _ in 0..<600 where try await east.describeImages(owners: ["self"]).count < 2 {
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    kill(kiln.process.processIdentifier, SIGKILL)
+    _ = kiln.finish()
+    let sweep = ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString]
+    let listed = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
+    #expect(listed.status == 0, "\(listed.stdout)\(listed.stderr)")
+    for kind in ["left: instance i-", "left: AMI ami-", "left: key pair kiln_", "left: security group sg-"] {
+      #expect(listed.stdout.contains(kind), "\(kind) in:\n\(listed.stdout)")
+    }
+    #expect(!listed.stdout.contains(finished.imageID), "a finished build's AMI is a result, not a leftover")
+    #expect(listed.stdout.contains("run again with -delete"))
+
+    let removed = try KilnProcess.run(sweep + ["-delete"], in: lab.work, environment: lab.environment)
+    #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
+    let left = try await lab.leftovers(["us-east-1"], snapshotsBefore: before).filter { !$0.contains(finished.imageID) && !finished.snapshotIDs.contains(where: $0.contains) }
+    #expect(left.isEmpty, "left after the sweep: \(left)")
+    #expect(try await east.describeImages(owners: ["self"]).map(\.imageID) == [finished.imageID])
+    let again = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
+    #expect(again.stdout.contains("Nothing left by kiln builds"))
+  }
+
   @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#)

@@ -310,6 +310,15 @@ struct StepFinishAMIs: BuildStep {
         try await run.client(region).enableImageDeregistrationProtection(imageID: imageID)
       }
     }
+    // The mark `kiln sweep` (and a person) tells a result from a leftover by.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for (region, imageID) in amis {
+        let client = run.client(region)
+        let snapshots = snapshotsByRegion[region] ?? []
+        group.addTask { try await client.createTags(resourceIDs: [imageID] + snapshots, tags: [EC2Tag("kiln:state", "complete")]) }
+      }
+      try await group.waitForAll()
+    }
     state[BuildCompleted.self] = true
     for token in (state[StepCreateAMI.Tokens.self] ?? [:]).values { run.resources.settle(token) }
   }
