@@ -13,55 +13,37 @@ extension SSHSession {
   /// `src` (no trailing slash) lands as `dst/src`; `src/` copies its contents into `dst`; a file
   /// goes to `dst`, or into it when `dst` ends with `/`.
   public func upload(_ localPath: String, to remotePath: String, progress: TransferProgress? = nil) async throws {
-    let cancelled = CancellationFlag()
-    try await withTaskCancellationHandler {
-      try await onQueue { try self.uploadPath(localPath, remotePath, cancelled, progress) }
-    } onCancel: { cancelled.cancel() }
+    try await onQueue(cancellable: { try self.uploadPath(localPath, remotePath, $0, progress) })
   }
 
   /// Downloads a remote file or directory. A file goes to `localPath` (or into it when it ends
   /// with `/`), written 0644; a directory `src` lands as `localPath/src`, `src/` as its
   /// contents. Local parent directories are created (0755).
   public func download(_ remotePath: String, to localPath: String, progress: TransferProgress? = nil) async throws {
-    let cancelled = CancellationFlag()
-    try await withTaskCancellationHandler {
-      try await onQueue { try self.downloadPath(remotePath, localPath, cancelled, progress) }
-    } onCancel: { cancelled.cancel() }
+    try await onQueue(cancellable: { try self.downloadPath(remotePath, localPath, $0, progress) })
   }
 
   /// Sets the mode over SFTP (no remote shell started: on a host whose login shell is slow
   /// to start, each command saved is that start-up saved).
   public func setMode(_ remotePath: String, _ mode: Int) async throws {
-    let cancelled = CancellationFlag()
-    try await withTaskCancellationHandler {
-      try await onQueue {
-        let sftp = try self.openSFTP(cancelled)
-        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-        attributes.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
-        attributes.permissions = UInt(mode)
-        _ = try self.sftpIO(sftp, cancelled, "setting the mode of \(remotePath)") {
-          Int(libssh2_sftp_stat_ex(sftp, remotePath, UInt32(remotePath.utf8.count), LIBSSH2_SFTP_SETSTAT, &attributes))
-        }
-      }
-    } onCancel: { cancelled.cancel() }
+    try await onQueue(cancellable: { cancelled in
+      try self.setPermissions(remotePath, mode, try self.openSFTP(cancelled), cancelled)
+    })
   }
 
   /// Removes files over SFTP; a missing file is not an error.
   public func remove(_ remotePaths: [String]) async throws {
-    let cancelled = CancellationFlag()
-    try await withTaskCancellationHandler {
-      try await onQueue {
-        let sftp = try self.openSFTP(cancelled)
-        for path in remotePaths {
-          do {
-            _ = try self.sftpIO(sftp, cancelled, "removing \(path)") { Int(libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))) }
-          } catch let error as SSHError where error.kind == .channel {
-            let status = libssh2_sftp_last_error(sftp)
-            guard status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH) else { throw error }
-          }
+    try await onQueue(cancellable: { cancelled in
+      let sftp = try self.openSFTP(cancelled)
+      for path in remotePaths {
+        do {
+          _ = try self.sftpIO(sftp, cancelled, "removing \(path)") { Int(libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))) }
+        } catch let error as SSHError where error.kind == .channel {
+          let status = libssh2_sftp_last_error(sftp)
+          guard status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH) else { throw error }
         }
       }
-    } onCancel: { cancelled.cancel() }
+    })
   }
 
   // MARK: - Upload
@@ -120,6 +102,10 @@ extension SSHSession {
       progress?(remote, done, total)
     }
     // The open mode is filtered by the server's umask; set the exact mode as Packer does.
+    try setPermissions(remote, mode, sftp, cancelled)
+  }
+
+  private func setPermissions(_ remote: String, _ mode: Int, _ sftp: OpaquePointer, _ cancelled: CancellationFlag) throws {
     var attributes = LIBSSH2_SFTP_ATTRIBUTES()
     attributes.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
     attributes.permissions = UInt(mode)
@@ -267,7 +253,7 @@ extension SSHSession {
   }
 
   /// A non-blocking SFTP call: EAGAIN waits, errors carry the SFTP status in words.
-  func sftpIO(_ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ what: @autoclosure () -> String, _ call: () -> Int) throws -> Int {
+  private func sftpIO(_ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ what: @autoclosure () -> String, _ call: () -> Int) throws -> Int {
     while true {
       let result = call()
       if result >= 0 {

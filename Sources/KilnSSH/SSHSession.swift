@@ -113,12 +113,7 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   public static func connect(_ config: SSHConnectionConfig) async throws -> SSHSession {
     try SSHLibrary.ensureInitialized()
     let session = SSHSession(config: config)
-    let cancelled = CancellationFlag()
-    try await withTaskCancellationHandler {
-      try await session.onQueue { try session.open(cancelled) }
-    } onCancel: {
-      cancelled.cancel()
-    }
+    try await session.onQueue(cancellable: { try session.open($0) })
     return session
   }
 
@@ -126,6 +121,17 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
       queue.async { continuation.resume(with: Result { try work() }) }
+    }
+  }
+
+  /// Runs work on the session's queue with a flag that the caller's task cancellation sets,
+  /// which the work's poll loop checks (every blocking libssh2 operation goes through here).
+  func onQueue<T: Sendable>(cancellable work: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
+    let cancelled = CancellationFlag()
+    return try await withTaskCancellationHandler {
+      try await onQueue { try work(cancelled) }
+    } onCancel: {
+      cancelled.cancel()
     }
   }
 
@@ -395,12 +401,7 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   // MARK: - Commands
 
   public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {
-    let cancelled = CancellationFlag()
-    return try await withTaskCancellationHandler {
-      try await onQueue { try self.execute(command, cancelled, output) }
-    } onCancel: {
-      cancelled.cancel()
-    }
+    try await onQueue(cancellable: { try self.execute(command, $0, output) })
   }
 
   private func execute(_ command: String, _ cancelled: CancellationFlag, _ output: @escaping @Sendable (RemoteOutput) -> Void) throws -> RemoteCommandResult {
