@@ -80,12 +80,18 @@ public struct SSHKeyPair: Sendable {
 
   /// Writes the private key to `path` with mode 0600 (for `-debug`), refusing to overwrite.
   public func write(to path: String) throws {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    try Self.writePrivateKey(privateKeyPEM, to: path, replacing: false)
+  }
+
+  /// Writes a private key (this type's, or one EC2 created) to `path`, created with mode
+  /// 0600 so it is never readable by others, not even for a moment.
+  public static func writePrivateKey(_ pem: String, to path: String, replacing: Bool) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | (replacing ? O_TRUNC : O_EXCL), 0o600)
     guard descriptor >= 0 else {
       throw SSHKeyError.file("cannot create \(path): \(String(cString: strerror(errno)))")
     }
     defer { close(descriptor) }
-    let bytes = Array(privateKeyPEM.utf8)
+    let bytes = Array(pem.utf8)
     guard Foundation.write(descriptor, bytes, bytes.count) == bytes.count else {
       throw SSHKeyError.file("cannot write \(path): \(String(cString: strerror(errno)))")
     }

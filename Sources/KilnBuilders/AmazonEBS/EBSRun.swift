@@ -61,10 +61,14 @@ struct EBSRun: Sendable {
     try tags.map { EC2Tag(try render($0.key, state), try render($0.value, state)) }
   }
 
-  /// The user's tags followed by Kiln's, the user's winning on a clash (they cannot clash
-  /// unless the template uses `kiln:` keys on purpose).
-  func withKilnTags(_ tags: [EC2Tag]) -> [EC2Tag] {
-    tags + kilnTags.filter { kiln in !tags.contains { $0.key == kiln.key } }
+  /// Kiln's tags with `tags` over them (the user's win on a clash; they cannot clash unless
+  /// the template uses `kiln:` keys on purpose).
+  func withKilnTags(_ tags: [EC2Tag]) -> [EC2Tag] { Self.overlay(kilnTags, with: tags) }
+
+  /// `base` with `top` laid over it: a key in both keeps `top`'s value, and appears once (EC2
+  /// refuses a tag list with a key twice).
+  static func overlay(_ base: [EC2Tag], with top: [EC2Tag]) -> [EC2Tag] {
+    base.filter { tag in !top.contains { $0.key == tag.key } } + top
   }
 
   /// `packer_<uuid>`-style names for temporary resources: `kiln_<uuid>`.

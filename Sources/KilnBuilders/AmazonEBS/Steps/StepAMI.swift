@@ -97,12 +97,9 @@ struct StepCreateAMI: BuildStep {
 
   /// The tags of the final image and of its snapshots.
   func imageTags(_ state: BuildState) throws -> (image: [EC2Tag], snapshot: [EC2Tag]) {
-    func overlay(_ base: [EC2Tag], _ top: [EC2Tag]) -> [EC2Tag] {
-      base.filter { tag in !top.contains { $0.key == tag.key } } + top
-    }
     let runTags = run.config.skipAMIRunTags ? [] : try run.renderTags(run.config.runTags, state)
-    let image = overlay(runTags, try run.renderTags(run.config.tags, state))
-    let snapshot = overlay(image, try run.renderTags(run.config.snapshotTags, state))
+    let image = EBSRun.overlay(runTags, with: try run.renderTags(run.config.tags, state))
+    let snapshot = EBSRun.overlay(image, with: try run.renderTags(run.config.snapshotTags, state))
     return (run.withKilnTags(image), run.withKilnTags(snapshot))
   }
 

@@ -48,13 +48,12 @@ struct StepKeyPair: BuildStep {
     if run.context.stepHooks != nil {
       // -debug: the key on disk, so the user can log in while the build is paused.
       let path = URL(fileURLWithPath: run.context.workingDirectory).appendingPathComponent("ec2_\(run.context.buildName).pem").path
-      let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-      if descriptor >= 0 {
-        let bytes = Array(privateKey.utf8)
-        _ = write(descriptor, bytes, bytes.count)
-        close(descriptor)
+      do {
+        try SSHKeyPair.writePrivateKey(privateKey, to: path, replacing: true)
         state[DebugKeyFile.self] = path
         run.ui.message("Saving key for debug purposes: \(path)")
+      } catch {
+        run.ui.error("Could not save the key for debugging: \(error)")
       }
     }
   }

@@ -56,7 +56,8 @@ struct StepRunInstance: BuildStep {
       request.spot = true
       request.spotMaxPrice = config.spotPrice == "auto" ? nil : config.spotPrice
     }
-    let instanceTags = run.withKilnTags(try run.renderTags(config.runTags, state) + (isSpot ? try run.renderTags(config.spotTags, state) : []))
+    let runTags = try run.renderTags(config.runTags, state)
+    let instanceTags = run.withKilnTags(isSpot ? EBSRun.overlay(runTags, with: try run.renderTags(config.spotTags, state)) : runTags)
     let volumeTags = run.withKilnTags(try run.renderTags(config.runVolumeTags, state))
     request.tagSpecifications = [("instance", instanceTags), ("volume", volumeTags)]
 
