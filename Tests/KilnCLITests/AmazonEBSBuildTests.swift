@@ -84,6 +84,16 @@ struct EC2Lab {
     return left
   }
 
+  /// A proxy before moto that passes `action` on at once but holds its answer back for 30 s:
+  /// the resource exists while kiln still waits for its id.
+  func proxyHoldingAnswers(to action: String) async throws -> LoopbackServer {
+    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
+    let settings = try JSONSerialization.data(withJSONObject: ["hold_action": action, "hold": 30])
+    let answer = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
+    #expect(answer.status == 200)
+    return proxy
+  }
+
   func snapshots(_ regions: [String] = ["us-east-1", "us-west-2"]) async throws -> Set<String> {
     var all: Set<String> = []
     for region in regions { all.formUnion(try await client(region).describeSnapshots(owners: ["self"]).map(\.snapshotID)) }
@@ -223,10 +233,8 @@ struct EC2Lab {
   func interruptWhileHolding(_ action: String, extra: String) async throws {
     let lab = try EC2Lab()
     let before = try await lab.snapshots()
-    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
+    let proxy = try await lab.proxyHoldingAnswers(to: action)
     let http = try CurlHTTPClient()
-    let settings = try JSONSerialization.data(withJSONObject: ["hold_action": action, "hold": 30])
-    _ = try await http.send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
     let path = try lab.template(endpoint: proxy.baseURL, extra: extra)
     let kiln = try lab.start([path])
     var held = 0
@@ -297,10 +305,7 @@ struct EC2Lab {
     let finished = try #require(try await east.describeImages(owners: ["self"]).first)
 
     // kill -9 right after CreateImage: no cleanup can run.
-    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
-    let http = try CurlHTTPClient()
-    let settings = try JSONSerialization.data(withJSONObject: ["hold_action": "CreateImage", "hold": 30])
-    _ = try await http.send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
+    let proxy = try await lab.proxyHoldingAnswers(to: "CreateImage")
     let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
     for _ in 0..<600 where try await east.describeImages(owners: ["self"]).count < 2 {
       try await Task.sleep(for: .milliseconds(100))

@@ -15,11 +15,9 @@ public struct EC2Client: Sendable {
     region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider,
     retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil
   ) throws {
-    let endpoint = try AWSQueryClient.endpoint(service: "ec2", region: region, custom: customEndpoint)
-    self.query = AWSQueryClient(
-      service: "ec2", apiVersion: Self.apiVersion, region: region, endpoint: endpoint, http: http,
-      credentials: credentials, retry: retry,
-      limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") })
+    self.query = try AWSQueryClient(
+      service: "ec2", apiVersion: Self.apiVersion, region: region, customEndpoint: customEndpoint, http: http,
+      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") })
   }
 
   /// Calls a paginated Describe action and collects `itemsKey` items from every page.

@@ -9,10 +9,9 @@ public struct STSClient: Sendable {
 
   public init(region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy()) throws {
     // STS is global at sts.amazonaws.com, but the regional endpoints are preferred.
-    let endpoint = try AWSQueryClient.endpoint(service: "sts", region: region.isEmpty ? "us-east-1" : region, custom: customEndpoint)
-    query = AWSQueryClient(
-      service: "sts", apiVersion: Self.apiVersion, region: region.isEmpty ? "us-east-1" : region, endpoint: endpoint,
-      http: http, credentials: credentials, retry: retry)
+    query = try AWSQueryClient(
+      service: "sts", apiVersion: Self.apiVersion, region: region.isEmpty ? "us-east-1" : region,
+      customEndpoint: customEndpoint, http: http, credentials: credentials, retry: retry)
   }
 
   public struct CallerIdentity: Sendable, Equatable {

@@ -42,6 +42,17 @@ public final class AWSQueryClient: Sendable {
     self.observer = observer
   }
 
+  /// A client for `service` in `region`, at its public endpoint or at `customEndpoint`.
+  public convenience init(
+    service: String, apiVersion: String, region: String, customEndpoint: String?, http: any HTTPClient,
+    credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil
+  ) throws {
+    self.init(
+      service: service, apiVersion: apiVersion, region: region,
+      endpoint: try Self.endpoint(service: service, region: region, custom: customEndpoint),
+      http: http, credentials: credentials, retry: retry, limiter: limiter)
+  }
+
   /// The public endpoint of `service` in `region`, or `custom` (a URL, or a host name that
   /// gets https://).
   public static func endpoint(service: String, region: String, custom: String?) throws -> URL {
