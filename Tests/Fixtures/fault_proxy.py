@@ -15,25 +15,17 @@ Ctrl-C then meets a request in flight). `GET /__requests` returns the recorded r
 """
 import base64
 import json
-import os
 import sys
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from lifeline import exit_with_parent, write_ready
+
 ready_file = sys.argv[1]
 
-
-def exit_with_parent():
-    """The test process holds our stdin open; when it exits, so do we (no orphans)."""
-    try:
-        sys.stdin.read()
-    finally:
-        os._exit(0)
-
-
-threading.Thread(target=exit_with_parent, daemon=True).start()
+exit_with_parent()
 upstream = sys.argv[2] if len(sys.argv) > 2 else None
 state = {"fail": 0, "status": 503, "code": None, "delay": 0.0, "reply": None, "hold_action": None, "hold": 0.0,
          "held": 0}
@@ -114,7 +106,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(ready_file + ".tmp", "w") as f:
-    json.dump({"port": server.server_address[1]}, f)
-os.rename(ready_file + ".tmp", ready_file)
+write_ready(ready_file, {"port": server.server_address[1]})
 server.serve_forever()

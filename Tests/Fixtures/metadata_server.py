@@ -10,22 +10,14 @@ EXPIRES_IN_SECONDS from now. GET /__hits returns how many credentials were hande
 """
 import datetime
 import json
-import os
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lifeline import exit_with_parent, write_ready
 
 ready_file, key, secret, expires_in = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
-
-def exit_with_parent():
-    try:
-        sys.stdin.read()
-    finally:
-        os._exit(0)
-
-
-threading.Thread(target=exit_with_parent, daemon=True).start()
+exit_with_parent()
 TOKEN = "imds-session-token"
 hits = {"count": 0}
 
@@ -72,7 +64,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(ready_file + ".tmp", "w") as f:
-    json.dump({"port": server.server_address[1]}, f)
-os.rename(ready_file + ".tmp", ready_file)
+write_ready(ready_file, {"port": server.server_address[1]})
 server.serve_forever()

@@ -22,6 +22,8 @@ import os
 import sys
 import threading
 
+from lifeline import exit_with_parent, write_ready
+
 # Signature checking on, unless --no-auth: moto's checker fails (HTTP 500) on the unsigned
 # calls AWS allows, such as STS AssumeRoleWithWebIdentity.
 auth = "--no-auth" not in sys.argv
@@ -34,16 +36,7 @@ from werkzeug.serving import make_server  # noqa: E402
 
 ready_file = sys.argv[1]
 
-
-def exit_with_parent():
-    """The test process holds our stdin open; when it exits, so do we (no orphans)."""
-    try:
-        sys.stdin.read()
-    finally:
-        os._exit(0)
-
-
-threading.Thread(target=exit_with_parent, daemon=True).start()
+exit_with_parent()
 authorized_keys = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--authorized-keys=")), None)
 sys.argv = [a for a in sys.argv if not a.startswith("--authorized-keys=")]
 request_log = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "--no-auth" else None
@@ -111,9 +104,7 @@ thread.start()
 import boto3  # noqa: E402
 
 if not auth:
-    with open(ready_file + ".tmp", "w") as f:
-        json.dump({"port": port, "access_key_id": "AKIDNOAUTH", "secret_access_key": "not-checked"}, f)
-    os.rename(ready_file + ".tmp", ready_file)
+    write_ready(ready_file, {"port": port, "access_key_id": "AKIDNOAUTH", "secret_access_key": "not-checked"})
     thread.join()
 
 endpoint = f"http://127.0.0.1:{port}"
@@ -127,7 +118,5 @@ policy = iam.create_policy(PolicyName="allow-all", PolicyDocument=json.dumps({
 }))
 iam.attach_user_policy(UserName="kiln-test", PolicyArn=policy["Policy"]["Arn"])
 
-with open(ready_file + ".tmp", "w") as f:
-    json.dump({"port": port, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}, f)
-os.rename(ready_file + ".tmp", ready_file)
+write_ready(ready_file, {"port": port, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]})
 thread.join()

@@ -12,14 +12,14 @@ With --chroot=DIR (root only; DIR and its parents root-owned, not group/world-wr
 session is confined to DIR and files go over sshd's internal SFTP server: the demo's sandbox.
 """
 import getpass
-import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from lifeline import exit_with_parent, write_ready
 
 debug_log = "--debug-log" in sys.argv
 password_user = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--password-user=")), None)
@@ -69,16 +69,7 @@ LogLevel {"DEBUG1" if debug_log else ("INFO" if chroot else "VERBOSE")}
 sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],
                         stdout=open(os.path.join(directory, "sshd.log"), "w"), stderr=subprocess.STDOUT)
 
-
-def exit_with_parent():
-    try:
-        sys.stdin.read()
-    finally:
-        sshd.kill()
-        os._exit(0)
-
-
-threading.Thread(target=exit_with_parent, daemon=True).start()
+exit_with_parent(before_exit=sshd.kill)
 
 deadline = time.time() + 20
 while time.time() < deadline:
@@ -90,8 +81,6 @@ while time.time() < deadline:
     except OSError:
         time.sleep(0.05)
 
-with open(ready_file + ".tmp", "w") as f:
-    json.dump({"port": port, "user": user, "host_key_fingerprint": fingerprint, "pid": sshd.pid,
-               "directory": directory}, f)
-os.rename(ready_file + ".tmp", ready_file)
+write_ready(ready_file, {"port": port, "user": user, "host_key_fingerprint": fingerprint, "pid": sshd.pid,
+                         "directory": directory})
 sshd.wait()

@@ -17,40 +17,12 @@ import _KilnTestSupport
     try FileManager.default.createDirectory(at: mirror, withIntermediateDirectories: true)
   }
 
-  /// A loopback HTTP server over `mirror`, stopped when the body returns. The server writes
-  /// the port it was given to a file, which the test waits for (bounded).
+  /// A loopback HTTP server over `mirror` (the fixture demo/run uses too), stopped when the
+  /// body returns.
   func withMirror<T>(_ body: (String) throws -> T) throws -> T {
-    let portFile = work.appendingPathComponent("port")
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    server.arguments = [
-      "python3", "-c",
-      """
-      import functools, http.server, sys
-      handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-      handler.log_message = lambda *args: None
-      server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-      open(sys.argv[2] + ".tmp", "w").write(str(server.server_address[1]))
-      __import__("os").rename(sys.argv[2] + ".tmp", sys.argv[2])
-      server.serve_forever()
-      """,
-      mirror.path, portFile.path,
-    ]
-    server.standardOutput = FileHandle.nullDevice
-    server.standardError = FileHandle.nullDevice
-    try server.run()
-    defer {
-      // SIGKILL: a child started from a test thread may have SIGTERM blocked.
-      kill(server.processIdentifier, SIGKILL)
-      server.waitUntilExit()
-    }
-    var port: Int?
-    for _ in 0..<200 where port == nil {
-      port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) }
-      if port == nil { usleep(50_000) }
-    }
-    let found = try #require(port, "the mirror server did not start within 10 s")
-    return try body("http://127.0.0.1:\(found)")
+    let server = try LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [mirror.path])
+    defer { server.stop() }
+    return try body(server.baseURL.absoluteString)
   }
 
   @discardableResult
