@@ -15,21 +15,10 @@ runs=${1:-3}
 payload_mb=${2:-50}
 command -v packer >/dev/null || { echo "bench/build.sh needs Packer 1.6.6 (apt-get install packer)" >&2; exit 1; }
 
-swift build -c release --product kiln >/dev/null
-kiln=$(swift build -c release --show-bin-path)/kiln
-
-work=$(mktemp -d)
-sleeper=""
-cleanup() {
-  if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # moto and sshd live as long as the lifeline's writer.
-mkfifo "$work/lifeline"
-sleep 100000 >"$work/lifeline" &
-sleeper=$!
 python3 Tests/Fixtures/moto_server.py "$work/moto.json" "$work/requests.tsv" --authorized-keys="$work/authorized_keys" \
   <"$work/lifeline" >"$work/moto.log" 2>&1 &
 for _ in $(seq 1 600); do [ -f "$work/moto.json" ] && break; sleep 0.1; done

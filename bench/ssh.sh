@@ -13,22 +13,11 @@ cd "$(dirname "$0")/.."
 size_mb=${1:-256}
 runs=${2:-3}
 
-swift build -c release --product kiln >/dev/null
-kiln=$(swift build -c release --show-bin-path)/kiln
-
-work=$(mktemp -d)
-sleeper=""
-cleanup() {
-  if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 ssh-keygen -q -t ed25519 -N "" -f "$work/key"
 cp "$work/key.pub" "$work/authorized_keys"
-mkfifo "$work/lifeline"
-sleep 100000 >"$work/lifeline" &
-sleeper=$!
 python3 Tests/Fixtures/sshd_server.py "$work/ready.json" "$work/authorized_keys" <"$work/lifeline" >"$work/sshd-launcher.log" 2>&1 &
 for _ in $(seq 1 200); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
 port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['port'])" "$work/ready.json")
