@@ -108,18 +108,9 @@ extension AmazonEBSBuilder: RunnableBuilder {
   /// What provisioners see through `{{build `…`}}` (the SDK's `StepProvision` hook data).
   static func hookData(_ state: BuildState, run: EBSRun, communicator: CommunicatorConfig) -> [String: String] {
     let key = state[LaunchKeyPair.self]
-    var privateKey = key?.privateKeyPEM ?? ""
-    if privateKey.isEmpty, !communicator.privateKeyFile.isEmpty {
-      privateKey = (try? String(contentsOfFile: communicator.privateKeyFile, encoding: .utf8)) ?? ""
-    }
-    var data: [String: String] = [
-      "ID": state[BuildInstance.self]?.instanceID ?? "", "Host": state[SSHTarget.self]?.host ?? communicator.host,
-      "Port": String(communicator.port), "User": communicator.username, "Password": communicator.password,
-      "ConnType": communicator.kind.rawValue, "SSHPublicKey": key?.publicKeyLine ?? "", "SSHPrivateKey": privateKey,
-      "SSHPrivateKeyFile": communicator.privateKeyFile, "SSHAgentAuth": String(communicator.agentAuth),
-      "WinRMPassword": "", "PackerRunUUID": run.context.runUUID,
-      "PackerHTTPIP": "", "PackerHTTPPort": "", "PackerHTTPAddr": "",
-    ]
+    var data = communicator.hookData(
+      runUUID: run.context.runUUID, instanceID: state[BuildInstance.self]?.instanceID ?? "",
+      host: state[SSHTarget.self]?.host, publicKey: key?.publicKeyLine ?? "", privateKeyPEM: key?.privateKeyPEM)
     for (name, value) in state[GeneratedData.self] ?? [:] { data[name] = value }
     return data
   }

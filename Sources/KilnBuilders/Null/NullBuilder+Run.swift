@@ -21,7 +21,7 @@ extension NullBuilder: RunnableBuilder {
     if communicator.kind == .ssh {
       steps.append(StepConnectSSH(communicator: communicator, ui: context.ui))
     }
-    let values = buildValues(context)
+    let values = communicator.hookData(runUUID: context.runUUID)
     steps.append(StepProvision(values: { _ in values }, hooks: hooks, ui: context.ui))
     let log = context.log
     let outcome = await StepRunner(steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }).run(state)
@@ -35,16 +35,6 @@ extension NullBuilder: RunnableBuilder {
     case .cancelled:
       throw CancellationError()
     }
-  }
-
-  func buildValues(_ context: BuildContext) -> [String: String] {
-    [
-      "ID": "", "Host": communicator.host, "Port": String(communicator.port), "User": communicator.username,
-      "Password": communicator.password, "ConnType": communicator.kind.rawValue, "SSHPublicKey": "",
-      "SSHPrivateKey": communicator.privateKeyFile.isEmpty ? "" : ((try? String(contentsOfFile: communicator.privateKeyFile, encoding: .utf8)) ?? ""),
-      "SSHPrivateKeyFile": communicator.privateKeyFile, "SSHAgentAuth": String(communicator.agentAuth),
-      "WinRMPassword": "", "PackerRunUUID": context.runUUID, "PackerHTTPIP": "", "PackerHTTPPort": "", "PackerHTTPAddr": "",
-    ]
   }
 }
 
