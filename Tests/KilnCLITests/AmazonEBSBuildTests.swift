@@ -280,6 +280,7 @@ struct EC2Lab {
     #expect(result.stdout.contains("Launching a spot AWS instance..."))
     #expect(!lab.moto.actions().contains { $0.action == "StopInstances" }, "a one-time spot instance is imaged without a stop")
     let instance = try #require(try await lab.client().describeInstances().first)
+    #expect(instance.lifecycle == "spot", "RunInstances asked for the spot market")
     #expect(instance.tags.contains(EC2Tag("market", "spot")))
     #expect(try await lab.client().describeImages(owners: ["self"]).count == 1)
   }

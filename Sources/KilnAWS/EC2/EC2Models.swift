@@ -94,6 +94,8 @@ public struct EC2Instance: Sendable, Equatable {
   public var blockDevices: [EC2BlockDevice]
   public var tags: [EC2Tag]
   public var launchTime: String?
+  /// "spot" for a spot instance; nil for on-demand.
+  public var lifecycle: String?
 
   init(_ node: XMLElementNode) {
     instanceID = node.string("instanceId") ?? ""
@@ -113,6 +115,7 @@ public struct EC2Instance: Sendable, Equatable {
     blockDevices = node.items("blockDeviceMapping").map(EC2BlockDevice.init)
     tags = KilnAWS.tags(node)
     launchTime = node.string("launchTime")
+    lifecycle = node.string("instanceLifecycle")
   }
 }
 
