@@ -170,6 +170,28 @@ import _KilnTestSupport
     #expect(gone, "the command's child \(pid) outlived it")
   }
 
+  /// Ctrl-C (task cancellation) kills a credential_process at once, whatever its timeout.
+  @Test(.timeLimit(.minutes(1))) func cancellingKillsTheCredentialProcess() async throws {
+    let pidFile = home.appendingPathComponent("cancelled.pid").path
+    try write("slow.sh", "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 1000\n")
+    try write(".aws/config", "[profile slow]\ncredential_process = sh \(home.path)/slow.sh\n")
+    var s = settings(["AWS_PROFILE": "slow"])
+    s.credentialProcessTimeout = .seconds(3600)
+    let chain = try chain(s)
+    let task = Task { try await chain.credentials() }
+    var pid: Int32?
+    for _ in 0..<200 where pid == nil {
+      pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+      if pid == nil { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    let started = try #require(pid, "the command never started")
+    task.cancel()
+    let result = await task.result
+    #expect(throws: CancellationError.self) { try result.get() }
+    let alive = kill(started, 0) == 0 && (try? String(contentsOfFile: "/proc/\(started)/stat", encoding: .utf8))?.contains(") Z ") != true
+    #expect(!alive, "the credential_process \(started) outlived the cancellation")
+  }
+
   @Test(.timeLimit(.minutes(1))) func aCredentialProcessFloodingStandardOutputIsStopped() async throws {
     try write(".aws/config", "[profile flood]\ncredential_process = cat /dev/zero\n")
     let s = settings(["AWS_PROFILE": "flood"])

@@ -94,7 +94,8 @@ struct CredentialProcess {
     func errorTail() -> String {
       (errorsCut ? "…" : "") + String(decoding: errors, as: UTF8.self)
     }
-    /// Kills the command's process group and reaps the shell.
+    /// Kills the command's process group and reaps the shell (the group goes first: until the
+    /// shell is reaped, its pid, which names the group, cannot be reused).
     func kill() {
       _ = Glibc.kill(-pid, SIGKILL)
       _ = Glibc.kill(pid, SIGKILL)
@@ -152,8 +153,8 @@ struct CredentialProcess {
         }
       }
     }
-    // The shell is gone; anything it left in its group goes too.
-    _ = Glibc.kill(-pid, SIGKILL)
+    // A command that ended by itself keeps what it left running (an agent it started, as
+    // with the AWS CLI); only a command that is stopped loses its whole group.
     if errors.count > errorLimit {
       errors.removeFirst(errors.count - errorLimit)
       errorsCut = true

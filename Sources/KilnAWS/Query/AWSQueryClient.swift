@@ -186,9 +186,9 @@ public struct AWSRetryNotice: Sendable, CustomStringConvertible {
   public var description: String {
     let name = "\(service.uppercased()) \(action)"
     let cause = "\(self.cause)"
-    let wait = (delay.inSeconds * 10).rounded() / 10
+    let wait = delay < .seconds(1) ? "\(Int((delay.inSeconds * 1000).rounded()))ms" : "\((delay.inSeconds * 10).rounded() / 10)s"
     return (cause.hasPrefix(name) ? cause : "\(name): \(cause)")
-      + "; attempt \(failedAttempt) of \(attempts) failed, retrying in \(wait)s (\(Int(elapsed.inSeconds))s since the first attempt)"
+      + "; attempt \(failedAttempt) of \(attempts) failed, retrying in \(wait) (\(Int(elapsed.inSeconds))s since the first attempt)"
   }
 }
 
