@@ -161,13 +161,28 @@ import _KilnTestSupport
       #expect(error.message == "credential_process of profile 'stuck' did not finish within 2s and was killed: waiting for the vault")
     }
     // The sleep the script started was killed with it (its process group).
-    let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-    var gone = false
-    for _ in 0..<100 where !gone {
-      gone = kill(pid, 0) != 0 || (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") == true
-      if !gone { try await Task.sleep(for: .milliseconds(50)) }
+    let pid = try #require(try await Self.pid(in: pidFile))
+    #expect(try await Self.ends(pid), "the command's child \(pid) outlived it")
+  }
+
+  /// The pid a script wrote to `file`, waiting (bounded) for it to be written.
+  static func pid(in file: String) async throws -> Int32? {
+    for _ in 0..<200 {
+      if let pid = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        return pid
+      }
+      try await Task.sleep(for: .milliseconds(50))
     }
-    #expect(gone, "the command's child \(pid) outlived it")
+    return nil
+  }
+
+  /// Whether `pid` is gone (or a zombie) within a bounded wait.
+  static func ends(_ pid: Int32) async throws -> Bool {
+    for _ in 0..<100 {
+      if kill(pid, 0) != 0 || (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") == true { return true }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
   }
 
   /// Ctrl-C (task cancellation) kills a credential_process at once, whatever its timeout.
@@ -179,17 +194,11 @@ import _KilnTestSupport
     s.credentialProcessTimeout = .seconds(3600)
     let chain = try chain(s)
     let task = Task { try await chain.credentials() }
-    var pid: Int32?
-    for _ in 0..<200 where pid == nil {
-      pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-      if pid == nil { try await Task.sleep(for: .milliseconds(50)) }
-    }
-    let started = try #require(pid, "the command never started")
+    let started = try #require(try await Self.pid(in: pidFile), "the command never started")
     task.cancel()
     let result = await task.result
     #expect(throws: CancellationError.self) { try result.get() }
-    let alive = kill(started, 0) == 0 && (try? String(contentsOfFile: "/proc/\(started)/stat", encoding: .utf8))?.contains(") Z ") != true
-    #expect(!alive, "the credential_process \(started) outlived the cancellation")
+    #expect(try await Self.ends(started), "the credential_process \(started) outlived the cancellation")
   }
 
   @Test(.timeLimit(.minutes(1))) func aCredentialProcessFloodingStandardOutputIsStopped() async throws {
