@@ -13,7 +13,8 @@ back for "hold" seconds: the resource exists while the client still waits for it
 Ctrl-C then meets a request in flight). `GET /__requests` returns the recorded requests,
 `GET /__held` {"held": N}, how many answers are being held. With {"endless": seconds}, every
 request is answered with a body without a length that goes on until the client hangs up (64 KiB
-writes, bounded all the same: at most that many seconds and 256 MiB).
+writes, bounded all the same: at most that many seconds and 256 MiB). With {"headers": N}, every
+answer carries N extra 100-byte headers.
 """
 import base64
 import json
@@ -30,7 +31,7 @@ ready_file = sys.argv[1]
 exit_with_parent()
 upstream = sys.argv[2] if len(sys.argv) > 2 else None
 state = {"fail": 0, "status": 503, "code": None, "delay": 0.0, "reply": None, "hold_action": None, "hold": 0.0,
-         "held": 0, "endless": 0}
+         "held": 0, "endless": 0, "headers": 0}
 recorded = []
 lock = threading.Lock()
 
@@ -47,6 +48,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers:
             self.send_header(name, value)
+        if not self.path.startswith("/__"):
+            for index in range(state["headers"]):
+                self.send_header(f"X-Padding-{index:06d}", "p" * 80)
         self.end_headers()
         self.wfile.write(body)
 

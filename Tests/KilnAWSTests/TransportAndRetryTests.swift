@@ -179,6 +179,19 @@ import _KilnTestSupport
     #expect(try await recorded(server).count == before + 1, "a cut answer is not retried")
   }
 
+  /// curl bounds each header line, not their number: the total is bounded too.
+  @Test func endlessHeadersAreCutToo() async throws {
+    let server = try proxy()
+    try await control(server, ["headers": 5000])
+    do {
+      let response = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: server.baseURL))
+      Issue.record("500 KB of headers were read: \(response.headers.count) headers")
+    } catch let error as TransportError {
+      #expect(error.kind == .responseTooLarge, "\(error)")
+      #expect(error.message.contains("its headers are larger than 256 KiB"), "\(error)")
+    }
+  }
+
   /// An unreachable endpoint: every retry is said (action, attempt of how many, the wait, the
   /// cause) in the debug log, and on the console once the request has been failing long enough.
   @Test func eachRetryIsLoggedWithActionAttemptAndCause() async throws {
