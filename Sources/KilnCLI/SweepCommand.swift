@@ -44,7 +44,9 @@ struct SweepCommand: AsyncParsableCommand {
   func run() async throws {
     var settings = CredentialsSettings()
     settings.profile = profile ?? ""
-    let http = try CurlHTTPClient()
+    var options = CurlHTTPClient.Options()
+    options.caBundle = settings.caBundle
+    let http = try CurlHTTPClient(options: options)
     let credentials = try CredentialsChain(settings: settings, http: http)
     var regions = self.regions.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
     if regions.isEmpty, let region = credentials.region() { regions = [region] }

@@ -11,7 +11,10 @@ UPSTREAM_URL, or, without one, are echoed back as JSON (method, path, query, hea
 A request whose Action is "hold_action" is passed upstream at once, but its answer is held
 back for "hold" seconds: the resource exists while the client still waits for its id (a
 Ctrl-C then meets a request in flight). `GET /__requests` returns the recorded requests,
-`GET /__held` {"held": N}, how many answers are being held.
+`GET /__held` {"held": N}, how many answers are being held. With {"endless": seconds}, every
+request is answered with a body without a length that goes on until the client hangs up (64 KiB
+writes, bounded all the same: at most that many seconds and 256 MiB). With {"headers": N}, every
+answer carries N extra 100-byte headers.
 """
 import base64
 import json
@@ -28,7 +31,7 @@ ready_file = sys.argv[1]
 exit_with_parent()
 upstream = sys.argv[2] if len(sys.argv) > 2 else None
 state = {"fail": 0, "status": 503, "code": None, "delay": 0.0, "reply": None, "hold_action": None, "hold": 0.0,
-         "held": 0}
+         "held": 0, "endless": 0, "headers": 0}
 recorded = []
 lock = threading.Lock()
 
@@ -45,6 +48,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers:
             self.send_header(name, value)
+        if not self.path.startswith("/__"):
+            for index in range(state["headers"]):
+                self.send_header(f"X-Padding-{index:06d}", "p" * 80)
         self.end_headers()
         self.wfile.write(body)
 
@@ -67,7 +73,9 @@ class Handler(BaseHTTPRequestHandler):
             failing = state["fail"] > 0
             if failing:
                 state["fail"] -= 1
-            status, code, delay = state["status"], state["code"], state["delay"]
+            status, code, delay, endless = state["status"], state["code"], state["delay"], state["endless"]
+        if endless:
+            return self.endless_body(endless)
         if delay:
             time.sleep(delay)
         if failing:
@@ -101,6 +109,23 @@ class Handler(BaseHTTPRequestHandler):
         echo = {"method": self.command, "path": self.path, "headers": dict(self.headers),
                 "body": body.decode("utf-8", "replace")}
         return self.reply(200, json.dumps(echo).encode(), headers=[("X-Echo", "yes")])
+
+    def endless_body(self, seconds):
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        chunk = b"<item>" + b"x" * 65523 + b"</item>"
+        deadline = time.monotonic() + seconds
+        try:
+            self.wfile.write(b"<DescribeRegionsResponse>")
+            for _ in range(256 * 1024 * 1024 // len(chunk)):
+                if time.monotonic() >= deadline:
+                    break
+                self.wfile.write(chunk)
+        except OSError:
+            pass
 
     do_GET = do_POST = do_PUT = do_DELETE = handle_any
 

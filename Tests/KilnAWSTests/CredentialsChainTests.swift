@@ -137,6 +137,104 @@ import _KilnTestSupport
     }
   }
 
+  /// 200 KiB on standard error used to fill the pipe while Kiln waited for standard output:
+  /// a deadlock. Both are read together now.
+  @Test(.timeLimit(.minutes(1))) func credentialProcessWritingMuchToStandardErrorStillWorks() async throws {
+    try write("noisy.sh", "#!/bin/sh\nhead -c 204800 /dev/zero | tr '\\0' 'e' >&2\necho '{\"Version\": 1, \"AccessKeyId\": \"NOISYKEY\", \"SecretAccessKey\": \"noisysecret\"}'\n")
+    try write(".aws/config", "[profile noisy]\ncredential_process = sh \(home.path)/noisy.sh\n")
+    let s = settings(["AWS_PROFILE": "noisy"])
+    #expect(try await chain(s).credentials().accessKeyID == "NOISYKEY")
+  }
+
+  /// A command that never ends is killed at the timeout (with what it started), and the error
+  /// says so with the end of its standard error.
+  @Test(.timeLimit(.minutes(1))) func aCredentialProcessThatNeverEndsIsKilledAtTheTimeout() async throws {
+    let pidFile = home.appendingPathComponent("sleeper.pid").path
+    try write("forever.sh", "#!/bin/sh\necho 'waiting for the vault' >&2\nsleep 1000 &\necho $! > \(pidFile)\nwait\n")
+    try write(".aws/config", "[profile stuck]\ncredential_process = sh \(home.path)/forever.sh\n")
+    var s = settings(["AWS_PROFILE": "stuck"])
+    s.credentialProcessTimeout = .seconds(2)
+    do {
+      _ = try await chain(s).credentials()
+      Issue.record("a credential_process that never ends gave credentials")
+    } catch let error as AWSConfigurationError {
+      #expect(error.message == "credential_process of profile 'stuck' did not finish within 2s and was killed: waiting for the vault")
+    }
+    // The sleep the script started was killed with it (its process group).
+    let pid = try #require(try await Self.pid(in: pidFile))
+    #expect(try await Self.ends(pid), "the command's child \(pid) outlived it")
+  }
+
+  /// The pid a script wrote to `file`, waiting (bounded) for it to be written.
+  static func pid(in file: String) async throws -> Int32? {
+    for _ in 0..<200 {
+      if let pid = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        return pid
+      }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    return nil
+  }
+
+  /// Whether `pid` is gone (or a zombie) within a bounded wait.
+  static func ends(_ pid: Int32) async throws -> Bool {
+    for _ in 0..<100 {
+      if kill(pid, 0) != 0 || (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") == true { return true }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+  }
+
+  /// Ctrl-C (task cancellation) kills a credential_process at once, whatever its timeout.
+  @Test(.timeLimit(.minutes(1))) func cancellingKillsTheCredentialProcess() async throws {
+    let pidFile = home.appendingPathComponent("cancelled.pid").path
+    try write("slow.sh", "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 1000\n")
+    try write(".aws/config", "[profile slow]\ncredential_process = sh \(home.path)/slow.sh\n")
+    var s = settings(["AWS_PROFILE": "slow"])
+    s.credentialProcessTimeout = .seconds(3600)
+    let chain = try chain(s)
+    let task = Task { try await chain.credentials() }
+    let started = try #require(try await Self.pid(in: pidFile), "the command never started")
+    task.cancel()
+    let result = await task.result
+    #expect(throws: CancellationError.self) { try result.get() }
+    #expect(try await Self.ends(started), "the credential_process \(started) outlived the cancellation")
+  }
+
+  @Test(.timeLimit(.minutes(1))) func aCredentialProcessFloodingStandardOutputIsStopped() async throws {
+    try write(".aws/config", "[profile flood]\ncredential_process = cat /dev/zero\n")
+    let s = settings(["AWS_PROFILE": "flood"])
+    do {
+      _ = try await chain(s).credentials()
+      Issue.record("an endless standard output gave credentials")
+    } catch let error as AWSConfigurationError {
+      #expect(error.message.hasPrefix("credential_process of profile 'flood' wrote more than 64 KiB to standard output"), "\(error)")
+    }
+  }
+
+  /// The AWS CLI finds `~/.aws/credentials` from HOME; so does Kiln (it used the account's
+  /// home directory, /root, whatever HOME said), and `~` in AWS_SHARED_CREDENTIALS_FILE and
+  /// AWS_CONFIG_FILE too.
+  @Test func theSharedFilesAreFoundFromHOME() async throws {
+    try write(".aws/credentials", "[default]\naws_access_key_id = HOMEKEY\naws_secret_access_key = homesecret\n")
+    var s = CredentialsSettings()
+    s.environment = ["HOME": home.path, "AWS_EC2_METADATA_DISABLED": "true"]
+    #expect(s.home == home.path)
+    let chain = try CredentialsChain(settings: s, http: try CurlHTTPClient())
+    #expect(try await chain.credentials().accessKeyID == "HOMEKEY")
+    #expect(chain.source == "profile default")
+
+    try FileManager.default.createDirectory(at: home.appendingPathComponent("elsewhere"), withIntermediateDirectories: true)
+    try write("elsewhere/creds", "[tilde]\naws_access_key_id = TILDEKEY\naws_secret_access_key = tildesecret\n")
+    try write("elsewhere/conf", "[profile tilde]\nregion = eu-west-3\n")
+    s.environment["AWS_SHARED_CREDENTIALS_FILE"] = "~/elsewhere/creds"
+    s.environment["AWS_CONFIG_FILE"] = "~/elsewhere/conf"
+    s.environment["AWS_PROFILE"] = "tilde"
+    let tilde = try CredentialsChain(settings: s, http: try CurlHTTPClient())
+    #expect(try await tilde.credentials().accessKeyID == "TILDEKEY")
+    #expect(tilde.region() == "eu-west-3")
+  }
+
   func metadataServer(expiresIn: Int = 3600) throws -> LoopbackServer {
     try LoopbackServer(python: TestPaths.fixture("metadata_server.py"), arguments: ["ROLEKEY", "rolesecret", String(expiresIn)])
   }

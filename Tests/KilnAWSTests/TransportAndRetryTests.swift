@@ -1,5 +1,6 @@
 import Foundation
 import KilnAWS
+import Synchronization
 import Testing
 import _KilnTestSupport
 
@@ -74,17 +75,158 @@ import _KilnTestSupport
     #expect(throws: CancellationError.self) { try result.get() }
   }
 
+  /// A real HTTPS server on 127.0.0.1 whose certificate openssl made in the fixture: signed by
+  /// a test CA (`ca`) or by itself (`self-signed`). `info["ca"]` is the file to trust.
+  func tlsServer(_ mode: String) throws -> (server: LoopbackServer, trusted: String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tls-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let server = try LoopbackServer(python: TestPaths.fixture("tls_server.py"), arguments: [directory.path, mode], timeout: 60)
+    return (server, try #require(server.info["ca"] as? String))
+  }
+
   @Test func tlsVerificationIsOnByDefault() async throws {
-    // A plain-HTTP server spoken to over https: the TLS handshake fails, and the error is a
-    // transport error (never a silent downgrade).
-    let server = try proxy()
-    do {
-      _ = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: URL(string: "https://127.0.0.1:\(server.port)/")!))
-      Issue.record("TLS to a plain HTTP server succeeded")
-    } catch let error as TransportError {
-      #expect(!error.message.isEmpty)
-    }
     #expect(CurlHTTPClient.Options().insecureSkipTLSVerify == false)
+    let (server, trusted) = try tlsServer("self-signed")
+    let url = try #require(URL(string: "https://127.0.0.1:\(server.port)/"))
+    do {
+      let response = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: url))
+      Issue.record("a self-signed certificate was accepted: HTTP \(response.status)")
+    } catch let error as TransportError {
+      #expect(error.kind == .tls, "\(error)")
+      // curl's own words (OpenSSL 3 says "self-signed", 1.1 "self signed").
+      #expect(error.message.contains("SSL certificate problem: self"), "\(error)")
+      #expect(error.message.contains("signed certificate"), "\(error)")
+    }
+    // The same server passes once its certificate is trusted: the failure above was the check.
+    var options = CurlHTTPClient.Options()
+    options.caBundle = trusted
+    #expect(try await CurlHTTPClient(options: options).send(HTTPRequest(method: "GET", url: url)).status == 200)
+  }
+
+  /// A private CA: refused without a bundle, trusted with AWS_CA_BUNDLE (through the settings
+  /// the builder reads) or a profile's ca_bundle; the environment wins over the profile.
+  @Test func aPrivateCAIsTrustedThroughAWSCABundleOrTheProfilesCABundle() async throws {
+    let (server, ca) = try tlsServer("ca")
+    let endpoint = "https://127.0.0.1:\(server.port)/"
+    func regions(_ settings: CredentialsSettings) async throws -> [EC2Region] {
+      var options = CurlHTTPClient.Options()
+      options.caBundle = settings.caBundle
+      return try await EC2Client(
+        region: "us-east-1", customEndpoint: endpoint, http: try CurlHTTPClient(options: options),
+        credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: "AKID", secretAccessKey: "secret"))
+      ).describeRegions()
+    }
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-home-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
+    var settings = CredentialsSettings()
+    settings.environment = ["HOME": home.path]
+    #expect(settings.caBundle == nil)
+    do {
+      _ = try await regions(settings)
+      Issue.record("a certificate from an unknown CA was accepted")
+    } catch let error as TransportError {
+      #expect(error.kind == .tls, "\(error)")
+      #expect(error.message.contains("unable to get local issuer certificate"), "\(error)")
+      #expect(error.action == "EC2 DescribeRegions")
+    }
+
+    settings.environment["AWS_CA_BUNDLE"] = ca
+    #expect(try await regions(settings).map(\.name) == ["us-east-1"])
+
+    // The profile's ca_bundle (with ~ from HOME), as the AWS CLI reads it from the config file.
+    try FileManager.default.copyItem(atPath: ca, toPath: home.appendingPathComponent(".aws/private-ca.pem").path)
+    try "[profile private]\nca_bundle = ~/.aws/private-ca.pem\n".write(to: home.appendingPathComponent(".aws/config"), atomically: true, encoding: .utf8)
+    settings.environment = ["HOME": home.path, "AWS_PROFILE": "private"]
+    #expect(settings.caBundle == home.path + "/.aws/private-ca.pem")
+    #expect(try await regions(settings).map(\.name) == ["us-east-1"])
+    settings.environment["AWS_CA_BUNDLE"] = "/nonexistent/ca.pem"
+    #expect(settings.caBundle == "/nonexistent/ca.pem", "the environment wins over the profile")
+    do {
+      _ = try await regions(settings)
+      Issue.record("a CA bundle that does not exist was accepted")
+    } catch let error as AWSConfigurationError {
+      #expect(error.message.contains("\"/nonexistent/ca.pem\""), "\(error)")
+    }
+  }
+
+  /// A server that never stops sending: the transfer is cut at the bound, and the error says
+  /// which request and which bound.
+  @Test func anEndlessBodyIsCutWithAnErrorNamingTheAction() async throws {
+    let server = try proxy()
+    try await control(server, ["endless": 120])
+    var options = CurlHTTPClient.Options()
+    options.maxResponseBytes = 1024 * 1024
+    do {
+      let response = try await CurlHTTPClient(options: options).send(HTTPRequest(method: "GET", url: server.baseURL))
+      Issue.record("an endless body ended: \(response.body.count) bytes")
+    } catch let error as TransportError {
+      #expect(error.kind == .responseTooLarge, "\(error)")
+      #expect(!error.isRetryable)
+      #expect(error.message.contains("larger than 1 MiB"), "\(error)")
+    }
+    // Through the EC2 client with the default bound: the error names the action.
+    let before = try await recorded(server).count
+    let client = try EC2Client(
+      region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
+      credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: "AKID", secretAccessKey: "secret")),
+      retry: RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20)))
+    do {
+      _ = try await client.describeRegions()
+      Issue.record("an endless DescribeRegions answer ended")
+    } catch let error as TransportError {
+      #expect(error.description.hasPrefix("EC2 DescribeRegions: the answer was cut: its body is larger than 32 MiB"), "\(error)")
+    }
+    #expect(try await recorded(server).count == before + 1, "a cut answer is not retried")
+  }
+
+  /// curl bounds each header line, not their number: the total is bounded too.
+  @Test func endlessHeadersAreCutToo() async throws {
+    let server = try proxy()
+    try await control(server, ["headers": 5000])
+    do {
+      let response = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: server.baseURL))
+      Issue.record("500 KB of headers were read: \(response.headers.count) headers")
+    } catch let error as TransportError {
+      #expect(error.kind == .responseTooLarge, "\(error)")
+      #expect(error.message.contains("its headers are larger than 256 KiB"), "\(error)")
+    }
+  }
+
+  /// An unreachable endpoint: every retry is said (action, attempt of how many, the wait, the
+  /// cause) in the debug log, and on the console once the request has been failing long enough.
+  @Test func eachRetryIsLoggedWithActionAttemptAndCause() async throws {
+    let closed = try ClosedPort()
+    let debug = Mutex<[String]>([])
+    let console = Mutex<[String]>([])
+    func client(consoleAfter: Duration) throws -> EC2Client {
+      try EC2Client(
+        region: "us-east-1", customEndpoint: "http://127.0.0.1:\(closed.port)", http: try CurlHTTPClient(),
+        credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: "AKID", secretAccessKey: "secret")),
+        retry: RetryPolicy(maxRetries: 2, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20)),
+        log: AWSClientLog(
+          debug: { line in debug.withLock { $0.append(line) } }, console: { line in console.withLock { $0.append(line) } },
+          consoleAfter: consoleAfter))
+    }
+    do {
+      _ = try await client(consoleAfter: .seconds(3600)).describeRegions()
+      Issue.record("a closed port answered")
+    } catch let error as TransportError {
+      #expect(error.description.hasPrefix("EC2 DescribeRegions: "), "\(error)")
+    }
+    let lines = debug.withLock { $0 }
+    #expect(lines.count == 2, "\(lines)")
+    for (index, line) in lines.enumerated() {
+      #expect(line.hasPrefix("EC2 DescribeRegions: "), "\(line)")
+      #expect(line.contains("attempt \(index + 1) of 3 failed, retrying in "), "\(line)")
+      #expect(line.contains("127.0.0.1") && line.contains("curl error 7"), "the cause: \(line)")
+    }
+    #expect(console.withLock { $0 }.isEmpty, "not on the console within the first hour")
+
+    debug.withLock { $0.removeAll() }
+    _ = try? await client(consoleAfter: .zero).describeRegions()
+    #expect(console.withLock { $0 }.count == 2)
+    #expect(console.withLock { $0 } == debug.withLock { $0 })
+    withExtendedLifetime(closed) {}
   }
 
   // MARK: - Retries against moto behind the fault proxy

@@ -58,15 +58,34 @@ import _KilnTestSupport
     #expect(throws: CancellationError.self) { try result.get() }
   }
 
-  @Test func packerOverridesTemplateThenEnvironment() {
+  @Test func packerOverridesTemplateThenEnvironment() throws {
     let base = WaitPolicy.imageAvailable
-    #expect(base.overridden(delaySeconds: nil, maxAttempts: nil, environment: [:]) == base)
-    let template = base.overridden(delaySeconds: 10, maxAttempts: 6, environment: ["AWS_POLL_DELAY_SECONDS": "1", "AWS_MAX_ATTEMPTS": "99"])
+    #expect(try base.overridden(delaySeconds: nil, maxAttempts: nil, environment: [:]) == base)
+    let template = try base.overridden(delaySeconds: 10, maxAttempts: 6, environment: ["AWS_POLL_DELAY_SECONDS": "1", "AWS_MAX_ATTEMPTS": "99"])
     #expect(template == WaitPolicy(delay: .seconds(10), maxDelay: .seconds(10), timeout: .seconds(60)))
-    let env = base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_POLL_DELAY_SECONDS": "3", "AWS_MAX_ATTEMPTS": "7"])
+    let env = try base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_POLL_DELAY_SECONDS": "3", "AWS_MAX_ATTEMPTS": "7"])
     #expect(env.timeout == .seconds(21) && env.delay == .seconds(3))
-    let legacy = base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_TIMEOUT_SECONDS": "60"])
+    let legacy = try base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_TIMEOUT_SECONDS": "60"])
     #expect(legacy.delay == .seconds(2) && legacy.timeout == .seconds(60))
+  }
+
+  /// `AWS_POLL_DELAY_SECONDS=0 AWS_TIMEOUT_SECONDS=60` divided by zero (a trap); values out of
+  /// range or not numbers were dropped silently. Each is now an error naming the variable.
+  @Test(arguments: [
+    (["AWS_POLL_DELAY_SECONDS": "0", "AWS_TIMEOUT_SECONDS": "60"], "AWS_POLL_DELAY_SECONDS is \"0\""),
+    (["AWS_POLL_DELAY_SECONDS": "-5", "AWS_MAX_ATTEMPTS": "3"], "AWS_POLL_DELAY_SECONDS is \"-5\""),
+    (["AWS_MAX_ATTEMPTS": "0"], "AWS_MAX_ATTEMPTS is \"0\""),
+    (["AWS_MAX_ATTEMPTS": "9223372036854775807", "AWS_POLL_DELAY_SECONDS": "9223372036854775807"], "AWS_POLL_DELAY_SECONDS is \"9223372036854775807\""),
+    (["AWS_TIMEOUT_SECONDS": "soon"], "AWS_TIMEOUT_SECONDS is \"soon\""),
+  ])
+  func badPollingVariablesAreErrorsNamingTheValue(environment: [String: String], expected: String) {
+    do {
+      let policy = try WaitPolicy.instanceState.overridden(delaySeconds: nil, maxAttempts: nil, environment: environment)
+      Issue.record("accepted \(environment): \(policy)")
+    } catch {
+      #expect(error.description.hasPrefix(expected), "\(error)")
+      #expect(error.description.contains("whole number"), "\(error)")
+    }
   }
 
   @Test func ec2WaitersAgainstMoto() async throws {

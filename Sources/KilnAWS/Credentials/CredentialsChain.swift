@@ -13,9 +13,41 @@ public struct CredentialsSettings: Sendable {
   public var assumeRole: STSClient.AssumeRoleRequest?
   public var customEndpointSTS = ""
   public var environment: [String: String] = ProcessInfo.processInfo.environment
-  public var home: String = FileManager.default.homeDirectoryForCurrentUser.path
+  /// Where `~` and the default `~/.aws/` files are: as set here, else `HOME` from
+  /// `environment` (as the AWS CLI expands `~`), else the account's home directory.
+  public var home: String {
+    get {
+      if let homeOverride { return homeOverride }
+      if let home = environment["HOME"], !home.isEmpty { return home }
+      return FileManager.default.homeDirectoryForCurrentUser.path
+    }
+    set { homeOverride = newValue }
+  }
+  private var homeOverride: String?
+  /// How long a profile's `credential_process` may run before it is killed (tests shorten it).
+  package var credentialProcessTimeout: Duration = .seconds(60)
 
   public init() {}
+
+  /// The profile: the template's `profile`, else `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else
+  /// `default`.
+  public var profileName: String {
+    [profile, environment["AWS_PROFILE"] ?? "", environment["AWS_DEFAULT_PROFILE"] ?? ""].first { !$0.isEmpty } ?? "default"
+  }
+
+  /// The shared `credentials` and `config` files these settings name.
+  public var sharedFiles: SharedConfigFiles {
+    SharedConfigFiles(environment: environment, home: home, credentialsPath: sharedCredentialsFile)
+  }
+
+  /// The CA bundle that TLS to AWS endpoints trusts instead of the system's: `AWS_CA_BUNDLE`,
+  /// else the profile's `ca_bundle` (the AWS CLI's order), `~` expanded; nil when neither is
+  /// set. Give it to `CurlHTTPClient.Options.caBundle`.
+  public var caBundle: String? {
+    if let path = environment["AWS_CA_BUNDLE"], !path.isEmpty { return SharedConfigFiles.expand(path, home: home) }
+    guard let path = sharedFiles.profiles[profileName]?["ca_bundle"], !path.isEmpty else { return nil }
+    return SharedConfigFiles.expand(path, home: home)
+  }
 }
 
 /// Finds credentials in the AWS CLI's order, and refreshes temporary ones before they expire:
@@ -38,17 +70,22 @@ public final class CredentialsChain: CredentialsProvider {
   public let settings: CredentialsSettings
   let http: any HTTPClient
   let metadataHTTP: any HTTPClient
+  let log: AWSClientLog?
   private let cache = Mutex<TemporaryCredentials?>(nil)
   private let describedSource = Mutex<String?>(nil)
   /// Refresh this long before expiry.
   public static let refreshMargin: TimeInterval = 300
 
-  public init(settings: CredentialsSettings, http: any HTTPClient, metadataHTTP: (any HTTPClient)? = nil) throws {
+  /// - Parameter log: hears the retries of the STS calls the chain makes.
+  public init(settings: CredentialsSettings, http: any HTTPClient, metadataHTTP: (any HTTPClient)? = nil, log: AWSClientLog? = nil) throws {
     self.settings = settings
     self.http = http
+    self.log = log
     var quick = CurlHTTPClient.Options()
     quick.connectTimeout = .seconds(1)
     quick.totalTimeout = .seconds(3)
+    quick.maxResponseBytes = 1024 * 1024
+    quick.caBundle = settings.caBundle
     self.metadataHTTP = try metadataHTTP ?? CurlHTTPClient(options: quick)
   }
 
@@ -74,14 +111,10 @@ public final class CredentialsChain: CredentialsProvider {
     for candidate in [settings.region, env["AWS_REGION"] ?? "", env["AWS_DEFAULT_REGION"] ?? ""] where !candidate.isEmpty {
       return candidate
     }
-    let files = SharedConfigFiles(environment: env, home: settings.home, credentialsPath: settings.sharedCredentialsFile)
-    return files.profiles[profileName]?["region"]
+    return settings.sharedFiles.profiles[profileName]?["region"]
   }
 
-  var profileName: String {
-    let env = settings.environment
-    return [settings.profile, env["AWS_PROFILE"] ?? "", env["AWS_DEFAULT_PROFILE"] ?? ""].first { !$0.isEmpty } ?? "default"
-  }
+  var profileName: String { settings.profileName }
 
   // MARK: - Resolution
 
@@ -118,7 +151,7 @@ public final class CredentialsChain: CredentialsProvider {
       tried.append("environment: skipped because the template names profile '\(settings.profile)'")
     }
 
-    let files = SharedConfigFiles(environment: env, home: settings.home, credentialsPath: settings.sharedCredentialsFile)
+    let files = settings.sharedFiles
     let explicitProfile = !settings.profile.isEmpty || !(env["AWS_PROFILE"] ?? "").isEmpty
     if files.profiles[profileName] != nil {
       return try await fromProfile(profileName, files, chain: [])
@@ -203,7 +236,8 @@ public final class CredentialsChain: CredentialsProvider {
       return (Self.permanent(key, secret, profile["aws_session_token"] ?? ""), "profile \(name)")
     }
     if let command = profile["credential_process"], !command.isEmpty {
-      return (try await Self.credentialProcess(command, profile: name), "profile \(name) (credential_process)")
+      let process = CredentialProcess(command: command, profile: name, timeout: settings.credentialProcessTimeout)
+      return (try await process.credentials(), "profile \(name) (credential_process)")
     }
     throw AWSConfigurationError("profile '\(name)' has no credentials: it needs aws_access_key_id and aws_secret_access_key, role_arn, web_identity_token_file or credential_process")
   }
@@ -211,7 +245,7 @@ public final class CredentialsChain: CredentialsProvider {
   private func stsClient(_ credentials: any CredentialsProvider) throws -> STSClient {
     try STSClient(
       region: region() ?? "us-east-1", customEndpoint: settings.customEndpointSTS.isEmpty ? nil : settings.customEndpointSTS,
-      http: http, credentials: credentials)
+      http: http, credentials: credentials, log: log)
   }
 
   private func webIdentity(role: String, tokenFile: String, session: String) async throws -> TemporaryCredentials {
@@ -227,8 +261,14 @@ public final class CredentialsChain: CredentialsProvider {
     let env = settings.environment
     let url: URL
     if let relative = env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
-      url = URL(string: "http://169.254.170.2" + relative)!
-    } else if let full = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], let parsed = URL(string: full), !full.isEmpty {
+      guard let parsed = URL(string: "http://169.254.170.2" + relative), parsed.host != nil else {
+        throw AWSConfigurationError("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \"\(relative)\" does not make a URL with http://169.254.170.2")
+      }
+      url = parsed
+    } else if let full = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty {
+      guard let parsed = URL(string: full), parsed.host != nil else {
+        throw AWSConfigurationError("AWS_CONTAINER_CREDENTIALS_FULL_URI \"\(full)\" is not a URL")
+      }
       url = parsed
     } else {
       tried.append("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI not set")
@@ -278,29 +318,6 @@ public final class CredentialsChain: CredentialsProvider {
     return TemporaryCredentials(
       credentials: SigV4.Credentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token),
       expiration: (json["Expiration"] as? String).flatMap(parseAWSDate))
-  }
-
-  /// Runs a `credential_process` command (the AWS CLI's JSON protocol, Version 1).
-  static func credentialProcess(_ command: String, profile: String) async throws -> TemporaryCredentials {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw AWSConfigurationError("credential_process of profile '\(profile)' exited with \(process.terminationStatus): \(errors.trimmingCharacters(in: .whitespacesAndNewlines))")
-    }
-    if let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let version = json["Version"] as? Int, version != 1 {
-      throw AWSConfigurationError("credential_process of profile '\(profile)' returned Version \(version); only 1 is defined")
-    }
-    return try decodeJSONCredentials(Array(data), source: "credential_process of profile '\(profile)'")
   }
 
   static func permanent(_ key: String, _ secret: String, _ token: String) -> TemporaryCredentials {

@@ -31,13 +31,15 @@ public struct SharedConfigFiles: Sendable {
 
   /// The files named by the environment (or the defaults under `home`).
   public init(environment: [String: String], home: String, credentialsPath: String? = nil) {
-    let credentials = credentialsPath.flatMap { $0.isEmpty ? nil : $0 } ?? environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"
-    let config = environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config"
+    func named(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+    let credentials = named(credentialsPath) ?? named(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "\(home)/.aws/credentials"
+    let config = named(environment["AWS_CONFIG_FILE"]) ?? "\(home)/.aws/config"
     self.init(credentialsPath: Self.expand(credentials, home: home), configPath: Self.expand(config, home: home))
   }
 
+  /// `~` and `~/…` from `home`, as the AWS CLI expands paths (from `HOME`).
   static func expand(_ path: String, home: String) -> String {
-    path.hasPrefix("~/") ? home + path.dropFirst(1) : path
+    path == "~" || path.hasPrefix("~/") ? home + path.dropFirst(1) : path
   }
 
   /// INI: `[section]`, `key = value`, `#`/`;` comments; indented lines continue a value

@@ -10,14 +10,14 @@ public struct EC2Client: Sendable {
   public init(query: AWSQueryClient) { self.query = query }
 
   /// A client for `region` (at `customEndpoint` when given) with the shared rate limiter of
-  /// the account and region.
+  /// the account and region; `log` hears its retries.
   public init(
     region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider,
-    retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil
+    retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil
   ) throws {
     self.query = try AWSQueryClient(
       service: "ec2", apiVersion: Self.apiVersion, region: region, customEndpoint: customEndpoint, http: http,
-      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") })
+      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") }, log: log)
   }
 
   /// Calls a paginated Describe action and collects `itemsKey` items from every page.

@@ -7,11 +7,14 @@ public struct STSClient: Sendable {
 
   public init(query: AWSQueryClient) { self.query = query }
 
-  public init(region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy()) throws {
+  public init(
+    region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(),
+    log: AWSClientLog? = nil
+  ) throws {
     // STS is global at sts.amazonaws.com, but the regional endpoints are preferred.
     query = try AWSQueryClient(
       service: "sts", apiVersion: Self.apiVersion, region: region.isEmpty ? "us-east-1" : region,
-      customEndpoint: customEndpoint, http: http, credentials: credentials, retry: retry)
+      customEndpoint: customEndpoint, http: http, credentials: credentials, retry: retry, log: log)
   }
 
   public struct CallerIdentity: Sendable, Equatable {

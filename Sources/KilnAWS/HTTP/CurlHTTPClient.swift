@@ -8,7 +8,10 @@ import Synchronization
 ///
 /// - One `CurlEasyHandle` (the Swift owner of a `CURL *`) per request in flight; handles are
 ///   kept in a pool between requests, so connections (and TLS sessions) are reused.
-/// - TLS peer and host verification are on unless `insecureSkipTLSVerify`.
+/// - TLS peer and host verification are on unless `insecureSkipTLSVerify`; `caBundle` replaces
+///   the system's trusted CAs (`AWS_CA_BUNDLE`, a profile's `ca_bundle`).
+/// - An answer's body is kept up to `maxResponseBytes` and its headers up to
+///   `maxHeaderBytes`; past either the transfer stops with a `.responseTooLarge` error.
 /// - Proxies come from the environment as curl reads them (`https_proxy`, `no_proxy`, ...).
 /// - A transfer runs on a thread of its own; cancelling the Swift task makes curl's progress
 ///   callback abort it, and the call throws `CancellationError`.
@@ -17,7 +20,14 @@ public final class CurlHTTPClient: HTTPClient {
     public var connectTimeout: Duration = .seconds(10)
     public var totalTimeout: Duration = .seconds(120)
     public var insecureSkipTLSVerify = false
+    /// A PEM file of the CAs to trust instead of the system's; nil for the system's.
+    public var caBundle: String?
     public var userAgent = "kiln"
+    /// The largest body kept. EC2's biggest answers (a page of DescribeImages) are a few
+    /// MiB; 32 MiB leaves room and still stops a runaway answer long before memory does.
+    public var maxResponseBytes = 32 * 1024 * 1024
+    /// The largest total of header lines kept (curl bounds each line, not their number).
+    public var maxHeaderBytes = 256 * 1024
 
     public init() {}
   }
@@ -25,15 +35,20 @@ public final class CurlHTTPClient: HTTPClient {
   public let options: Options
   private let pool = Mutex<[CurlEasyHandle]>([])
 
+  /// - Throws: `AWSConfigurationError` when `options.caBundle` names a file that cannot be
+  ///   read, `CurlGlobalError` when libcurl cannot start.
   public init(options: Options = Options()) throws {
     try CurlLibrary.ensureInitialized()
+    if let bundle = options.caBundle, !FileManager.default.isReadableFile(atPath: bundle) {
+      throw AWSConfigurationError("the CA bundle \"\(bundle)\" (AWS_CA_BUNDLE or the profile's ca_bundle) cannot be read")
+    }
     self.options = options
   }
 
   public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
     try Task.checkCancellation()
     let handle = try pool.withLock { $0.popLast() } ?? CurlEasyHandle()
-    let transfer = CurlTransfer(request: request)
+    let transfer = CurlTransfer(request: request, maxBodyBytes: options.maxResponseBytes, maxHeaderBytes: options.maxHeaderBytes)
     let response = try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
         let options = self.options
@@ -52,11 +67,25 @@ public final class CurlHTTPClient: HTTPClient {
 /// The state one transfer shares with curl's callbacks (reached through `userdata`).
 final class CurlTransfer: Sendable {
   let request: HTTPRequest
+  let maxBodyBytes: Int
+  let maxHeaderBytes: Int
   let cancelled = Atomic<Bool>(false)
-  let received = Mutex<(body: [UInt8], headers: [(name: String, value: String)])>(([], []))
+  let received = Mutex<Received>(Received())
   let uploadOffset = Mutex<Int>(0)
 
-  init(request: HTTPRequest) { self.request = request }
+  struct Received {
+    var body: [UInt8] = []
+    var headers: [(name: String, value: String)] = []
+    var headerBytes = 0
+    /// Set when a limit stopped the transfer: which one.
+    var overflow: String?
+  }
+
+  init(request: HTTPRequest, maxBodyBytes: Int, maxHeaderBytes: Int) {
+    self.request = request
+    self.maxBodyBytes = maxBodyBytes
+    self.maxHeaderBytes = maxHeaderBytes
+  }
 }
 
 /// The one Swift owner of a `CURL *`. Not shared between threads while a transfer runs.
@@ -114,6 +143,9 @@ final class CurlEasyHandle: @unchecked Sendable {
     try check(CCurlShims_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(options.totalTimeout)), "timeout", url)
     try check(CCurlShims_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, options.insecureSkipTLSVerify ? 0 : 1), "TLS verify peer", url)
     try check(CCurlShims_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, options.insecureSkipTLSVerify ? 0 : 2), "TLS verify host", url)
+    if let bundle = options.caBundle {
+      try check(CCurlShims_easy_setopt_string(handle, CURLOPT_CAINFO, bundle), "CA bundle \(bundle)", url)
+    }
     try check(CCurlShims_easy_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""), "accept encoding", url)
     try check(CCurlShims_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), "error buffer", url)
 
@@ -135,6 +167,9 @@ final class CurlEasyHandle: @unchecked Sendable {
     if code == CURLE_ABORTED_BY_CALLBACK, transfer.cancelled.load(ordering: .relaxed) {
       throw CancellationError()
     }
+    if let overflow = transfer.received.withLock({ $0.overflow }) {
+      throw TransportError(kind: .responseTooLarge, code: Int(code.rawValue), message: "the answer was cut: \(overflow)", url: url)
+    }
     guard code == CURLE_OK else {
       let buffer = String(decoding: UnsafeRawBufferPointer(start: errorBuffer, count: strlen(errorBuffer)), as: UTF8.self)
       let message = buffer.isEmpty ? String(cString: curl_easy_strerror(code)) : buffer
@@ -142,8 +177,8 @@ final class CurlEasyHandle: @unchecked Sendable {
     }
     var status = 0
     try check(CCurlShims_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status), "response code", url)
-    let (body, headers) = transfer.received.withLock { $0 }
-    return HTTPResponse(status: status, headers: headers, body: body)
+    let received = transfer.received.withLock { $0 }
+    return HTTPResponse(status: status, headers: received.headers, body: received.body)
   }
 
   static func milliseconds(_ duration: Duration) -> Int {
@@ -165,43 +200,57 @@ final class CurlEasyHandle: @unchecked Sendable {
 
 // MARK: - Callbacks (C function pointers: no captures, state through userdata)
 
-private func transfer(_ userdata: UnsafeMutableRawPointer?) -> CurlTransfer {
-  Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+/// The transfer behind `userdata` (always set by `perform`; nil only if curl broke its contract).
+private func transfer(_ userdata: UnsafeMutableRawPointer?) -> CurlTransfer? {
+  userdata.map { Unmanaged<CurlTransfer>.fromOpaque($0).takeUnretainedValue() }
 }
 
+/// Returning less than `length` makes curl stop the transfer (`CURLE_WRITE_ERROR`).
 private func curlWrite(_ pointer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
   let length = size * count
-  guard let pointer else { return 0 }
+  guard let pointer, let state = transfer(userdata) else { return 0 }
   let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
-  transfer(userdata).received.withLock { $0.body.append(contentsOf: bytes) }
-  return length
+  return state.received.withLock { received in
+    guard received.body.count + length <= state.maxBodyBytes else {
+      received.overflow = "its body is larger than \(byteCount(state.maxBodyBytes)), the most Kiln reads"
+      return 0
+    }
+    received.body.append(contentsOf: bytes)
+    return length
+  }
 }
 
 private func curlHeader(_ pointer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
   let length = size * count
-  guard let pointer else { return 0 }
+  guard let pointer, let state = transfer(userdata) else { return 0 }
   let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-  let state = transfer(userdata)
-  if line.hasPrefix("HTTP/") {
-    // A new response (after a 100 Continue or a redirect): forget the previous headers.
-    state.received.withLock { $0.headers.removeAll() }
-  } else if let colon = line.firstIndex(of: ":") {
-    let name = String(line[..<colon])
-    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-    state.received.withLock { $0.headers.append((name, value)) }
+  return state.received.withLock { received in
+    received.headerBytes += length
+    guard received.headerBytes <= state.maxHeaderBytes else {
+      received.overflow = "its headers are larger than \(byteCount(state.maxHeaderBytes)), the most Kiln reads"
+      return 0
+    }
+    if line.hasPrefix("HTTP/") {
+      // A new response (after a 100 Continue or a redirect): forget the previous headers.
+      received.headers.removeAll()
+    } else if let colon = line.firstIndex(of: ":") {
+      let name = String(line[..<colon])
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+      received.headers.append((name, value))
+    }
+    return length
   }
-  return length
 }
 
 private func curlRead(_ pointer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
-  guard let pointer else { return 0 }
-  let state = transfer(userdata)
+  guard let pointer, let state = transfer(userdata) else { return 0 }
   return state.uploadOffset.withLock { offset in
     let body = state.request.body
     let length = min(size * count, body.count - offset)
     guard length > 0 else { return 0 }
     body.withUnsafeBytes { source in
-      UnsafeMutableRawPointer(pointer).copyMemory(from: source.baseAddress! + offset, byteCount: length)
+      guard let base = source.baseAddress else { return }
+      UnsafeMutableRawPointer(pointer).copyMemory(from: base + offset, byteCount: length)
     }
     offset += length
     return length
@@ -209,5 +258,13 @@ private func curlRead(_ pointer: UnsafeMutablePointer<CChar>?, _ size: Int, _ co
 }
 
 private func curlProgress(_ userdata: UnsafeMutableRawPointer?, _: curl_off_t, _: curl_off_t, _: curl_off_t, _: curl_off_t) -> Int32 {
-  transfer(userdata).cancelled.load(ordering: .relaxed) ? 1 : 0
+  guard let state = transfer(userdata) else { return 1 }
+  return state.cancelled.load(ordering: .relaxed) ? 1 : 0
+}
+
+/// "32 MiB", "256 KiB", "100 bytes".
+private func byteCount(_ bytes: Int) -> String {
+  if bytes >= 1024 * 1024, bytes % (1024 * 1024) == 0 { return "\(bytes / (1024 * 1024)) MiB" }
+  if bytes >= 1024, bytes % 1024 == 0 { return "\(bytes / 1024) KiB" }
+  return "\(bytes) bytes"
 }

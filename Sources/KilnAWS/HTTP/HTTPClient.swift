@@ -50,6 +50,9 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
     case timeout
     /// Certificate problems: not retried.
     case tls
+    /// The answer was larger than the client takes (`CurlHTTPClient.Options.maxResponseBytes`):
+    /// not retried.
+    case responseTooLarge
     /// Anything else curl reports.
     case other
   }
@@ -60,8 +63,18 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
   /// curl's message: its error buffer if it wrote one, else `curl_easy_strerror`.
   public var message: String
   public var url: String
+  /// The request, e.g. "EC2 DescribeImages", when the AWS client knows it.
+  public var action: String
+
+  public init(kind: Kind, code: Int, message: String, url: String, action: String = "") {
+    self.kind = kind
+    self.code = code
+    self.message = message
+    self.url = url
+    self.action = action
+  }
 
   public var isRetryable: Bool { kind == .connection || kind == .timeout }
 
-  public var description: String { "\(message) (\(url), curl error \(code))" }
+  public var description: String { (action.isEmpty ? "" : "\(action): ") + "\(message) (\(url), curl error \(code))" }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import KilnCore
 
 /// Where credentials come from; the chain (`CredentialsChain`) is one conformance.
 public protocol CredentialsProvider: Sendable {
@@ -19,18 +20,30 @@ public final class AWSQueryClient: Sendable {
   public let apiVersion: String
   public let region: String
   public let endpoint: URL
+  /// The `Host` header (and signed host): the endpoint's host, with its port when it has one.
+  let host: String
   let http: any HTTPClient
   let credentials: any CredentialsProvider
   public let retry: RetryPolicy
   let limiter: RateLimiter?
-  /// Observes every attempt (action, attempt number, outcome), for `KILN_LOG` and tests.
+  /// Observes every attempt (action, attempt number, outcome), for tests.
   let observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)?
+  /// Hears each retry (the debug log, and the console once a request keeps failing).
+  let log: AWSClientLog?
 
+  /// - Throws: `AWSConfigurationError` when `region` is not an AWS region name or `endpoint`
+  ///   has no host.
   public init(
     service: String, apiVersion: String, region: String, endpoint: URL, http: any HTTPClient,
     credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil,
-    observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)? = nil
-  ) {
+    log: AWSClientLog? = nil, observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)? = nil
+  ) throws(AWSConfigurationError) {
+    try AWSRegion.validate(region)
+    guard let host = endpoint.host, !host.isEmpty else {
+      throw AWSConfigurationError("the \(service) endpoint \"\(endpoint.absoluteString)\" has no host")
+    }
+    let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    self.host = endpoint.port.map { "\(bracketed):\($0)" } ?? bracketed
     self.service = service
     self.apiVersion = apiVersion
     self.region = region
@@ -39,43 +52,51 @@ public final class AWSQueryClient: Sendable {
     self.credentials = credentials
     self.retry = retry
     self.limiter = limiter
+    self.log = log
     self.observer = observer
   }
 
   /// A client for `service` in `region`, at its public endpoint or at `customEndpoint`.
   public convenience init(
     service: String, apiVersion: String, region: String, customEndpoint: String?, http: any HTTPClient,
-    credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil
-  ) throws {
-    self.init(
+    credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil,
+    log: AWSClientLog? = nil
+  ) throws(AWSConfigurationError) {
+    try self.init(
       service: service, apiVersion: apiVersion, region: region,
       endpoint: try Self.endpoint(service: service, region: region, custom: customEndpoint),
-      http: http, credentials: credentials, retry: retry, limiter: limiter)
+      http: http, credentials: credentials, retry: retry, limiter: limiter, log: log)
   }
 
   /// The public endpoint of `service` in `region`, or `custom` (a URL, or a host name that
   /// gets https://).
-  public static func endpoint(service: String, region: String, custom: String?) throws -> URL {
+  public static func endpoint(service: String, region: String, custom: String?) throws(AWSConfigurationError) -> URL {
     if let custom, !custom.isEmpty {
       let text = custom.contains("://") ? custom : "https://" + custom
-      guard let url = URL(string: text), url.host != nil else {
+      guard let url = URL(string: text), let host = url.host, !host.isEmpty else {
         throw AWSConfigurationError("custom endpoint \"\(custom)\" is not a URL")
       }
       return url
     }
     guard !region.isEmpty else { throw AWSConfigurationError("no region: set 'region' in the template, AWS_REGION, or a profile's region") }
+    try AWSRegion.validate(region)
     let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-    return URL(string: "https://\(service).\(region).\(suffix)")!
+    guard let url = URL(string: "https://\(service).\(region).\(suffix)") else {
+      throw AWSConfigurationError("no \(service) endpoint can be made for region \"\(region)\"")
+    }
+    return url
   }
 
-  /// Calls `action` and returns the response document. Retries what is worth retrying;
-  /// throws `AWSServiceError`, `TransportError` or `CancellationError`.
+  /// Calls `action` and returns the response document. Retries what is worth retrying, saying
+  /// each retry to `log`; throws `AWSServiceError`, `TransportError` (naming the action) or
+  /// `CancellationError`.
   public func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLElementNode {
     try await call(action, parameters, signed: true)
   }
 
   private func call(_ action: String, _ parameters: QueryParameters, signed: Bool) async throws -> XMLElementNode {
     let body = Array(parameters.formBody(action: action, version: apiVersion).utf8)
+    let started = ContinuousClock.now
     var attempt = 0
     while true {
       try Task.checkCancellation()
@@ -92,9 +113,17 @@ public final class AWSQueryClient: Sendable {
         }
       } catch {
         if error is CancellationError { throw error }
+        var error = error
+        if var transport = error as? TransportError {
+          transport.action = "\(service.uppercased()) \(action)"
+          error = transport
+        }
         observer?(action, attempt, .failure(error))
         guard let delay = retry.delay(after: error, attempt: attempt) else { throw error }
         attempt += 1
+        log?.retrying(AWSRetryNotice(
+          service: service, action: action, failedAttempt: attempt, attempts: retry.maxRetries + 1, delay: delay,
+          cause: error, elapsed: ContinuousClock.now - started))
         try await Task.sleep(for: delay)
       }
     }
@@ -107,7 +136,6 @@ public final class AWSQueryClient: Sendable {
 
   private func send(action: String, body: [UInt8], signed: Bool) async throws -> HTTPResponse {
     if let limiter { try await limiter.acquire() }
-    let host = endpoint.port.map { "\(endpoint.host!):\($0)" } ?? endpoint.host!
     let headers: [(name: String, value: String)] = [
       ("Host", host), ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
     ]
@@ -119,6 +147,71 @@ public final class AWSQueryClient: Sendable {
     let request = SigV4.Request(method: "POST", path: path, headers: headers, body: body)
     let signing = try SigV4.sign(request, credentials: credentials, scope: SigV4.Scope(date: Date(), region: region, service: service))
     return try await http.send(HTTPRequest(method: "POST", url: endpoint, headers: headers + signing.addedHeaders, body: body))
+  }
+}
+
+/// AWS region names: what goes into endpoint host names and signing scopes.
+public enum AWSRegion {
+  /// Checks that `region` has the shape of an AWS region name (`us-east-1`, `cn-north-1`,
+  /// `us-gov-west-1`): lowercase letters, digits and hyphens, starting and ending with a
+  /// letter or digit, at most 63 characters (one DNS label).
+  ///
+  /// - Throws: `AWSConfigurationError` naming the region.
+  public static func validate(_ region: String) throws(AWSConfigurationError) {
+    let bytes = Array(region.utf8)
+    func allowed(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+    guard let first = bytes.first, let last = bytes.last, bytes.count <= 63, allowed(first), allowed(last),
+      bytes.allSatisfy({ allowed($0) || $0 == UInt8(ascii: "-") })
+    else {
+      throw AWSConfigurationError("region \"\(region)\" is not an AWS region name: it may hold only lowercase letters, digits and hyphens, like us-east-1")
+    }
+  }
+}
+
+/// One retry of an AWS request, as the log says it.
+public struct AWSRetryNotice: Sendable, CustomStringConvertible {
+  public var service: String
+  public var action: String
+  /// The attempt that failed, from 1.
+  public var failedAttempt: Int
+  /// How many attempts the retry policy allows in all.
+  public var attempts: Int
+  /// The wait before the next attempt.
+  public var delay: Duration
+  public var cause: any Error
+  /// Since the first attempt of this request started.
+  public var elapsed: Duration
+
+  /// The cause (which names the service and action), then the attempt and the wait.
+  public var description: String {
+    let name = "\(service.uppercased()) \(action)"
+    let cause = "\(self.cause)"
+    let wait = delay < .seconds(1) ? "\(Int((delay.inSeconds * 1000).rounded()))ms" : "\((delay.inSeconds * 10).rounded() / 10)s"
+    return (cause.hasPrefix(name) ? cause : "\(name): \(cause)")
+      + "; attempt \(failedAttempt) of \(attempts) failed, retrying in \(wait) (\(Int(elapsed.inSeconds))s since the first attempt)"
+  }
+}
+
+/// Where an AWS client says what it does besides answering: every retry goes to `debug` (the
+/// `KILN_LOG` debug log); once a request has been failing for longer than `consoleAfter`
+/// (counting the wait before the next attempt), its retries go to `console` too, so that a
+/// build never sits silent through a long run of retries.
+public struct AWSClientLog: Sendable {
+  public var debug: (@Sendable (String) -> Void)?
+  public var console: (@Sendable (String) -> Void)?
+  public var consoleAfter: Duration
+
+  public init(debug: (@Sendable (String) -> Void)?, console: (@Sendable (String) -> Void)?, consoleAfter: Duration = .seconds(5)) {
+    self.debug = debug
+    self.console = console
+    self.consoleAfter = consoleAfter
+  }
+
+  func retrying(_ notice: AWSRetryNotice) {
+    debug?(notice.description)
+    if notice.elapsed + notice.delay > consoleAfter {
+      console?(notice.description)
+    }
   }
 }
 

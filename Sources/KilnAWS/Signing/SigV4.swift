@@ -179,9 +179,9 @@ public enum SigV4 {
       let collapsed = value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).joined(separator: " ")
       merged[name.lowercased(), default: []].append(collapsed)
     }
-    let names = merged.keys.sorted()
-    let canonical = names.map { "\($0):\(merged[$0]!.joined(separator: ","))" }.joined(separator: "\n")
-    return (canonical, names.joined(separator: ";"))
+    let sorted = merged.sorted { $0.key < $1.key }
+    let canonical = sorted.map { "\($0.key):\($0.value.joined(separator: ","))" }.joined(separator: "\n")
+    return (canonical, sorted.map(\.key).joined(separator: ";"))
   }
 
   /// The URI-encoded path; with `normalize`, dot segments and empty segments removed.

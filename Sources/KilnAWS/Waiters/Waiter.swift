@@ -26,21 +26,44 @@ public struct WaitPolicy: Sendable, Equatable {
   /// and `AWS_MAX_ATTEMPTS`; the deprecated `AWS_TIMEOUT_SECONDS` gives attempts = timeout ÷
   /// delay (delay 2 s when unset) and is ignored when max attempts is set. With an override,
   /// delays are fixed and the deadline is delay × attempts; without one, `self` applies.
-  public func overridden(delaySeconds: Int?, maxAttempts: Int?, environment: [String: String]) -> WaitPolicy {
-    let envDelay = environment["AWS_POLL_DELAY_SECONDS"].flatMap { Int($0) }
-    let envAttempts = environment["AWS_MAX_ATTEMPTS"].flatMap { Int($0) }
-    let envTimeout = environment["AWS_TIMEOUT_SECONDS"].flatMap { Int($0) }
+  ///
+  /// - Throws: `AWSConfigurationError` naming the variable and its value when one is not a
+  ///   whole number in its range (delay 1…3600 s, attempts 1…100000, as `aws_polling` takes,
+  ///   timeout 1 s…30 days): a zero delay would poll without pause, and Kiln never drops a
+  ///   setting it was given.
+  public func overridden(delaySeconds: Int?, maxAttempts: Int?, environment: [String: String]) throws(AWSConfigurationError) -> WaitPolicy {
+    func setting(_ name: String, _ range: ClosedRange<Int>) throws(AWSConfigurationError) -> Int? {
+      guard let text = environment[name], !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+      guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+        throw AWSConfigurationError("\(name) is \"\(text)\": it must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+      }
+      return value
+    }
+    let envDelay = try setting("AWS_POLL_DELAY_SECONDS", Self.delaySecondsRange)
+    let envAttempts = try setting("AWS_MAX_ATTEMPTS", Self.maxAttemptsRange)
+    let envTimeout = try setting("AWS_TIMEOUT_SECONDS", 1...(30 * 24 * 3600))
+    if let delaySeconds, !Self.delaySecondsRange.contains(delaySeconds) {
+      throw AWSConfigurationError("aws_polling delay_seconds is \(delaySeconds): it must be from \(Self.delaySecondsRange.lowerBound) to \(Self.delaySecondsRange.upperBound)")
+    }
+    if let maxAttempts, !Self.maxAttemptsRange.contains(maxAttempts) {
+      throw AWSConfigurationError("aws_polling max_attempts is \(maxAttempts): it must be from \(Self.maxAttemptsRange.lowerBound) to \(Self.maxAttemptsRange.upperBound)")
+    }
     var delay = delaySeconds ?? envDelay
     var attempts = maxAttempts ?? envAttempts
     if attempts == nil, let envTimeout {
-      delay = delay ?? 2
-      attempts = max(1, envTimeout / delay!)
+      let seconds = delay ?? 2
+      delay = seconds
+      attempts = max(1, envTimeout / seconds)
     }
     guard delay != nil || attempts != nil else { return self }
-    let fixedDelay: Duration = delay.map { .seconds($0) } ?? (attempts != nil && delay == nil ? self.maxDelay : self.delay)
+    let fixedDelay: Duration = delay.map { .seconds($0) } ?? (attempts != nil ? self.maxDelay : self.delay)
     let count = attempts ?? Int((timeout.inSeconds / fixedDelay.inSeconds).rounded(.up))
     return WaitPolicy(delay: fixedDelay, maxDelay: fixedDelay, timeout: fixedDelay * count)
   }
+
+  /// What `aws_polling` and the environment may set (delays of at least a second).
+  public static let delaySecondsRange = 1...3600
+  public static let maxAttemptsRange = 1...100_000
 }
 
 /// One look at a resource while waiting.

@@ -79,11 +79,15 @@ extension AmazonEBSBuilder: RunnableBuilder {
     var options = CurlHTTPClient.Options()
     options.insecureSkipTLSVerify = config.insecureSkipTLSVerify
     options.userAgent = "kiln/\(KilnVersion.kiln)"
+    options.caBundle = settings.caBundle
     if config.insecureSkipTLSVerify {
       context.ui.error("Warning: insecure_skip_tls_verify is set: TLS certificates of the AWS endpoints are not checked")
     }
     let http = try CurlHTTPClient(options: options)
-    let credentials = try CredentialsChain(settings: settings, http: http)
+    let debugLog = context.log
+    let ui = context.ui
+    let log = AWSClientLog(debug: { debugLog?.log($0) }, console: { ui.message($0) })
+    let credentials = try CredentialsChain(settings: settings, http: http, log: log)
     guard let region = credentials.region(), !region.isEmpty else {
       throw BuildError("no region: set 'region' in the template, or AWS_REGION, or a region in the profile")
     }
@@ -92,7 +96,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     for name in [region] + config.amiRegions where clients[name] == nil {
       clients[name] = try EC2Client(
         region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2,
-        http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs")
+        http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs", log: log)
     }
     let created = Date().formatted(.iso8601)
     let template = context.templatePath.isEmpty ? "-" : URL(fileURLWithPath: context.templatePath).lastPathComponent
@@ -102,7 +106,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     ]
     return EBSRun(
       config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(),
-      waits: EBSRun.WaitPolicies(config.polling, environment: context.environment))
+      waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment))
   }
 
   /// What provisioners see through `{{build `…`}}` (the SDK's `StepProvision` hook data).

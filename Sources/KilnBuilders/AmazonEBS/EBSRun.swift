@@ -36,14 +36,14 @@ struct EBSRun: Sendable {
     var copy: WaitPolicy
     var securityGroup: WaitPolicy
 
-    init(_ polling: AmazonEBSConfig.Polling?, environment: [String: String]) {
-      func apply(_ policy: WaitPolicy) -> WaitPolicy {
-        policy.overridden(delaySeconds: polling?.delaySeconds, maxAttempts: polling?.maxAttempts, environment: environment)
+    init(_ polling: AmazonEBSConfig.Polling?, environment: [String: String]) throws {
+      func apply(_ policy: WaitPolicy) throws -> WaitPolicy {
+        try policy.overridden(delaySeconds: polling?.delaySeconds, maxAttempts: polling?.maxAttempts, environment: environment)
       }
-      instance = apply(.instanceState)
-      image = apply(.imageAvailable)
-      copy = apply(.imageCopy)
-      securityGroup = apply(.securityGroupExists)
+      instance = try apply(.instanceState)
+      image = try apply(.imageAvailable)
+      copy = try apply(.imageCopy)
+      securityGroup = try apply(.securityGroupExists)
     }
   }
 
