@@ -59,6 +59,20 @@ import _KilnTestSupport
     #expect(noDevices == 26 && names.contains("xvdca") && names.contains("xvdcz"), "no_ephemeral hides xvdca-xvdcz")
   }
 
+  /// An answer that is not one usable address never opens the group: the unspecified
+  /// address would mean everyone. The build stops before creating the group.
+  @Test func anUnusablePublicIPAnswerFailsBeforeTheGroupIsMade() async throws {
+    let lab = try EC2Lab()
+    let checkIP = try Self.checkIPServer(answering: "0.0.0.0")
+    let path = try lab.template(extra: #""temporary_security_group_source_public_ip": true"#)
+    var environment = lab.environment
+    environment["KILN_CHECKIP_URL"] = checkIP.url
+    let result = try KilnProcess.run(["build", "-color=false", path], in: lab.work, environment: environment)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("cannot find this host's public IP for 'temporary_security_group_source_public_ip'"), "\(result.stdout)\(result.stderr)")
+    #expect(!lab.moto.actions().contains { $0.action == "CreateSecurityGroup" || $0.action == "RunInstances" })
+  }
+
   /// `ssh_interface: ipv6` connects to the instance's IPv6 address and never falls back to
   /// IPv4; the temporary group opens to `::/0`, as in Packer.
   @Test func sshInterfaceIPv6NeverFallsBackToIPv4() async throws {

@@ -116,7 +116,7 @@ extension AmazonEBSConfig {
       r.error(key: "block_duration_minutes", "is not supported: EC2 no longer offers spot blocks (defined-duration spot instances)")
     }
     if let strategy = r.string("spot_allocation_strategy"), !strategy.isEmpty {
-      r.error(key: "spot_allocation_strategy", "is not supported by kiln: it launches a spot instance with RunInstances (a one-time spot request, the cheapest of 'spot_instance_types' in order), not an EC2 fleet")
+      r.error(key: "spot_allocation_strategy", "is not supported by kiln: it launches a spot instance with RunInstances (a one-time spot request, trying 'spot_instance_types' in order), not an EC2 fleet")
     }
     ebsOptimized = r.bool("ebs_optimized") ?? false
     unlimitedCredits = r.bool("enable_unlimited_credits") ?? false
