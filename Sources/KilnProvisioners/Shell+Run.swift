@@ -22,9 +22,12 @@ enum ScriptEnvironment {
     }.joined()
   }
 
-  /// Writes inline commands to a local temporary script with the shebang.
-  static func inlineScript(_ lines: [String], shebang: String, _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-inline-\(UUID().uuidString).sh")
+  /// Writes inline commands to a local temporary script with the shebang, named `….sh` or,
+  /// with `tempfile_extension` (shell-local), `….<extension>`.
+  static func inlineScript(
+    _ lines: [String], shebang: String, _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase, fileExtension: String = ""
+  ) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-inline-\(UUID().uuidString).\(fileExtension.isEmpty ? "sh" : fileExtension)")
     var text = "#!\(shebang)\n"
     for line in lines { text += try context.render(line, phase: phase, buildValues: buildValues) + "\n" }
     try text.write(to: url, atomically: true, encoding: .utf8)
@@ -232,7 +235,8 @@ enum LocalScriptRunner {
     defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
     switch config.source {
     case .inline(let lines):
-      let url = try ScriptEnvironment.inlineScript(lines, shebang: config.inlineShebang, context, buildValues: buildValues, phase: phase)
+      let url = try ScriptEnvironment.inlineScript(
+        lines, shebang: config.inlineShebang, context, buildValues: buildValues, phase: phase, fileExtension: config.tempfileExtension)
       temporary = url
       scripts = [(url.path, lines.joined(separator: "\n"))]
     case .scripts(let paths):

@@ -33,8 +33,9 @@ public struct ShellLocalConfig: Sendable {
     for os in onlyOn where !known.contains(os) {
       r.error(key: "only_on", "contains \"\(os)\", which is not an operating system name (\(known.joined(separator: ", ")))")
     }
-    tempfileExtension = r.string("tempfile_extension") ?? ""
-    r.accept("use_linux_pathing")
+    // Packer's form is "ps1"; ".ps1" names the same file.
+    tempfileExtension = String((r.string("tempfile_extension") ?? "").drop { $0 == "." })
+    r.acceptWithoutEffect("use_linux_pathing", because: "it converts paths for Windows Subsystem for Linux, and kiln runs on Linux only")
     validExitCodes = ScriptSource.exitCodes(&r)
   }
 }

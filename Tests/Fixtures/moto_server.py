@@ -7,7 +7,9 @@ Binds a free loopback port, switches on moto's IAM authentication (the first fou
 are unauthenticated and used here to create a user, an access key and an allow-all policy),
 then writes {"port": N, "access_key_id": ..., "secret_access_key": ...} to READY_FILE.
 Every request after that must carry a valid SigV4 signature from that key. With REQUEST_LOG,
-appends one line per request: epoch, access key id, action, status.
+appends one line per request: epoch, access key id, action, status, and the form-encoded
+request parameters (so a test can check what was asked for where moto keeps no state, e.g.
+RunInstances' LicenseSpecification).
 
 With --authorized-keys=PATH, the file is rewritten (atomically, before the answer goes out)
 after every EC2 request with the public keys of the key pairs named by instances moto calls
@@ -68,7 +70,8 @@ def logged(app):
         if request_log:
             import time
             with lock, open(request_log, "a") as log:
-                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\n")
+                params = body.decode("utf-8", "replace").replace("\t", "%09").replace("\n", "%0A")
+                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\t{params}\n")
         return result
 
     return wrapper

@@ -80,7 +80,7 @@ public struct EC2Client: Sendable {
     return try await query.call("CreateImage", p).string("imageId") ?? ""
   }
 
-  public func copyImage(sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil, tags: [EC2Tag] = []) async throws -> String {
+  public func copyImage(sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil, tags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil) async throws -> String {
     var p = QueryParameters()
     p.add("SourceImageId", sourceImageID)
     p.add("SourceRegion", sourceRegion)
@@ -88,6 +88,7 @@ public struct EC2Client: Sendable {
     p.add("Description", description)
     p.add("Encrypted", encrypted)
     p.add("KmsKeyId", kmsKeyID.flatMap { $0.isEmpty ? nil : $0 })
+    p.add("SnapshotCopyCompletionDurationMinutes", snapshotCopyDurationMinutes)
     p.add(tagSpecifications: [("image", tags), ("snapshot", tags)])
     return try await query.call("CopyImage", p).string("imageId") ?? ""
   }
@@ -173,6 +174,19 @@ public struct EC2Client: Sendable {
     public var shutdownBehavior: String?
     public var availabilityZone: String?
     public var tenancy: String?
+    /// `Placement.HostId` and `Placement.HostResourceGroupArn` (Dedicated Hosts).
+    public var hostID: String?
+    public var hostResourceGroupARN: String?
+    /// `LicenseSpecification.N.LicenseConfigurationArn` (License Manager configurations).
+    public var licenseConfigurationARNs: [String] = []
+    /// `CreditSpecification.CpuCredits` ("unlimited" for burstable types).
+    public var cpuCredits: String?
+    /// `EnclaveOptions.Enabled` (AWS Nitro Enclaves).
+    public var nitroEnclave: Bool?
+    /// `CapacityReservationSpecification`: a preference, or a target reservation or group.
+    public var capacityReservationPreference: String?
+    public var capacityReservationID: String?
+    public var capacityReservationGroupARN: String?
     public var ebsOptimized: Bool?
     public var blockDevices: [BlockDeviceMappingInput] = []
     public var metadataHTTPTokens: String?
@@ -214,6 +228,16 @@ public struct EC2Client: Sendable {
     p.add("InstanceInitiatedShutdownBehavior", r.shutdownBehavior)
     p.add("Placement.AvailabilityZone", r.availabilityZone)
     p.add("Placement.Tenancy", r.tenancy)
+    p.add("Placement.HostId", r.hostID)
+    p.add("Placement.HostResourceGroupArn", r.hostResourceGroupARN)
+    for (index, arn) in r.licenseConfigurationARNs.enumerated() {
+      p.add("LicenseSpecification.\(index + 1).LicenseConfigurationArn", arn)
+    }
+    p.add("CreditSpecification.CpuCredits", r.cpuCredits)
+    p.add("EnclaveOptions.Enabled", r.nitroEnclave)
+    p.add("CapacityReservationSpecification.CapacityReservationPreference", r.capacityReservationPreference)
+    p.add("CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId", r.capacityReservationID)
+    p.add("CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationResourceGroupArn", r.capacityReservationGroupARN)
     p.add("EbsOptimized", r.ebsOptimized)
     BlockDeviceMappingInput.add(r.blockDevices, to: &p)
     p.add("MetadataOptions.HttpTokens", r.metadataHTTPTokens)

@@ -87,6 +87,10 @@ public struct EC2Instance: Sendable, Equatable {
   public var privateIPAddress: String?
   public var publicDNSName: String?
   public var privateDNSName: String?
+  /// The instance's IPv6 address (its primary interface's first), when its subnet gives one.
+  public var ipv6Address: String?
+  /// `Placement.HostId`: the Dedicated Host the instance runs on.
+  public var hostID: String?
   public var subnetID: String?
   public var vpcID: String?
   public var availabilityZone: String?
@@ -108,6 +112,10 @@ public struct EC2Instance: Sendable, Equatable {
     privateIPAddress = node.string("privateIpAddress")
     publicDNSName = node.string("dnsName").flatMap { $0.isEmpty ? nil : $0 }
     privateDNSName = node.string("privateDnsName").flatMap { $0.isEmpty ? nil : $0 }
+    ipv6Address = (node.string("ipv6Address")
+      ?? node.items("networkInterfaceSet").lazy.compactMap { $0.items("ipv6AddressesSet").first?.string("ipv6Address") }.first)
+      .flatMap { $0.isEmpty ? nil : $0 }
+    hostID = node.child("placement")?.string("hostId").flatMap { $0.isEmpty ? nil : $0 }
     subnetID = node.string("subnetId")
     vpcID = node.string("vpcId")
     availabilityZone = node.child("placement")?.string("availabilityZone")
@@ -142,6 +150,8 @@ public struct EC2SecurityGroup: Sendable, Equatable {
   public var description: String
   public var tags: [EC2Tag]
   public var ingressPorts: [Int]
+  /// The source CIDR blocks (IPv4 and IPv6) of all ingress rules.
+  public var ingressCIDRs: [String]
 
   init(_ node: XMLElementNode) {
     groupID = node.string("groupId") ?? ""
@@ -150,6 +160,9 @@ public struct EC2SecurityGroup: Sendable, Equatable {
     description = node.string("groupDescription") ?? ""
     tags = KilnAWS.tags(node)
     ingressPorts = node.items("ipPermissions").compactMap { $0.int("fromPort") }
+    ingressCIDRs = node.items("ipPermissions").flatMap { rule in
+      rule.items("ipRanges").compactMap { $0.string("cidrIp") } + rule.items("ipv6Ranges").compactMap { $0.string("cidrIpv6") }
+    }
   }
 }
 

@@ -52,7 +52,9 @@ extension AmazonEBSConfig {
     if r.raw("vault_aws_engine") != nil {
       r.error(key: "vault_aws_engine", "is not supported by kiln: give credentials through the environment, a profile or 'assume_role'")
     }
-    r.accept("mfa_code")
+    if let code = r.string("mfa_code"), !code.isEmpty {
+      r.error(key: "mfa_code", "is not supported by kiln: use a profile whose role kiln can assume without a code, 'assume_role', or temporary credentials in the environment")
+    }
     customEndpointEC2 = r.string("custom_endpoint_ec2") ?? ""
     customEndpointSTS = r.string("custom_endpoint_sts") ?? ""
     for (key, endpoint) in [("custom_endpoint_ec2", customEndpointEC2), ("custom_endpoint_sts", customEndpointSTS)] {
@@ -68,7 +70,14 @@ extension AmazonEBSConfig {
       polling = Polling(delaySeconds: block.int("delay_seconds", range: 1...3600), maxAttempts: block.int("max_attempts", range: 1...100_000))
       block.finish()
     }
-    r.accept("decode_authorization_messages", "skip_credential_validation", "skip_metadata_api_check", "skip_requesting_account_id")
+    if r.bool("decode_authorization_messages") == true {
+      r.error(key: "decode_authorization_messages", "is not supported by kiln: it cannot decode EC2's encoded authorization failures (run `aws sts decode-authorization-message` on the message)")
+    }
+    if r.bool("skip_metadata_api_check") == true {
+      r.error(key: "skip_metadata_api_check", "is not supported by kiln: its credential chain always ends with the instance metadata service")
+    }
+    r.acceptWithoutEffect("skip_credential_validation", because: "kiln does not check the credentials before the build (no STS GetCallerIdentity call)")
+    r.acceptWithoutEffect("skip_requesting_account_id", because: "kiln never asks for the account id")
   }
 
   private mutating func decodeSource(_ r: inout ConfigReader) {
@@ -102,13 +111,44 @@ extension AmazonEBSConfig {
     if !spotInstanceTypes.isEmpty, spotPrice.isEmpty || spotPrice == "0" {
       r.error("'spot_instance_types' needs 'spot_price' (\"auto\" or a maximum price)", at: r.location(of: "spot_instance_types"))
     }
-    r.deprecated["spot_price_auto_product"] = "it is ignored"
-    _ = r.raw("spot_price_auto_product")
-    r.accept("block_duration_minutes", "spot_allocation_strategy")
+    r.acceptWithoutEffect("spot_price_auto_product", because: "deprecated; Packer ignores it too")
+    if let minutes = r.int("block_duration_minutes"), minutes != 0 {
+      r.error(key: "block_duration_minutes", "is not supported: EC2 no longer offers spot blocks (defined-duration spot instances)")
+    }
+    if let strategy = r.string("spot_allocation_strategy"), !strategy.isEmpty {
+      r.error(key: "spot_allocation_strategy", "is not supported by kiln: it launches a spot instance with RunInstances (a one-time spot request, trying 'spot_instance_types' in order), not an EC2 fleet")
+    }
     ebsOptimized = r.bool("ebs_optimized") ?? false
-    r.accept("enable_t2_unlimited", "enable_unlimited_credits", "enable_nitro_enclave", "license_specifications",
-             "capacity_reservation_preference", "capacity_reservation_id", "capacity_reservation_group_arn",
-             "no_ephemeral", "placement", "skip_profile_validation", "boot_mode", "uefi_data", "tpm_support")
+    unlimitedCredits = r.bool("enable_unlimited_credits") ?? false
+    r.deprecated["enable_t2_unlimited"] = "use 'enable_unlimited_credits'"
+    if r.bool("enable_t2_unlimited") == true { unlimitedCredits = true }
+    if unlimitedCredits, !spotPrice.isEmpty, spotPrice != "0" {
+      r.error("unlimited CPU credits ('enable_unlimited_credits') cannot be used with spot instances", at: r.location(of: r.has("enable_t2_unlimited") ? "enable_t2_unlimited" : "enable_unlimited_credits"))
+    }
+    enableNitroEnclave = r.bool("enable_nitro_enclave") ?? false
+    for var entry in r.objectList("license_specifications") ?? [] {
+      if var request = entry.object("license_configuration_request") {
+        if let arn = request.requiredString("license_configuration_arn") { licenseConfigurationARNs.append(arn) }
+        request.finish()
+      } else {
+        entry.error("'license_configuration_request' must be specified", at: nil)
+      }
+      entry.finish()
+    }
+    capacityReservationPreference = r.choice("capacity_reservation_preference", ["open", "none", "capacity-reservations-only"]) ?? ""
+    capacityReservationID = r.string("capacity_reservation_id") ?? ""
+    capacityReservationGroupARN = r.string("capacity_reservation_group_arn") ?? ""
+    if !capacityReservationID.isEmpty, !capacityReservationGroupARN.isEmpty {
+      r.error("only one of 'capacity_reservation_id' or 'capacity_reservation_group_arn' can be specified", at: r.location(of: "capacity_reservation_group_arn"))
+    }
+    noEphemeral = r.bool("no_ephemeral") ?? false
+    r.acceptWithoutEffect("skip_profile_validation", because: "kiln does not look the instance profile up in IAM before the build")
+    // Packer's amazon-ebs has none of these: an image made with CreateImage takes the source
+    // AMI's boot mode, UEFI variables and NitroTPM support. Packer offers them only where the
+    // builder registers the image itself (amazon-ebssurrogate, amazon-chroot).
+    for key in ["boot_mode", "uefi_data", "tpm_support"] where r.raw(key) != nil {
+      r.error(key: key, "is not an amazon-ebs option: the AMI takes the source AMI's \(key == "tpm_support" ? "NitroTPM support" : key == "uefi_data" ? "UEFI variables" : "boot mode") (EC2's CreateImage has no such parameter); choose a source AMI that has it")
+    }
     iamInstanceProfile = r.string("iam_instance_profile") ?? ""
     if r.raw("temporary_iam_instance_profile_policy_document") != nil {
       r.error(key: "temporary_iam_instance_profile_policy_document", "is not supported by kiln yet: create the instance profile and name it in 'iam_instance_profile'")
@@ -124,9 +164,19 @@ extension AmazonEBSConfig {
     disableStopInstance = r.bool("disable_stop_instance") ?? false
     availabilityZone = r.string("availability_zone") ?? ""
     tenancy = r.choice("tenancy", ["default", "dedicated", "host"]) ?? ""
+    if var block = r.object("placement") {
+      if let placed = block.choice("tenancy", ["default", "dedicated", "host"]) { tenancy = placed }
+      hostID = block.string("host_id") ?? ""
+      hostResourceGroupARN = block.string("host_resource_group_arn") ?? ""
+      block.finish()
+    }
+    if !spotPrice.isEmpty, spotPrice != "0", !hostID.isEmpty || !hostResourceGroupARN.isEmpty {
+      r.error("'placement' on a Dedicated Host cannot be used with spot instances", at: r.location(of: "placement"))
+    }
     if let duration = r.duration("windows_password_timeout"), duration < 0 {
       r.error(key: "windows_password_timeout", "must not be negative")
     }
+    r.acceptWithoutEffect("windows_password_timeout", because: "the Windows password is only fetched for the WinRM communicator, which kiln does not have")
     if var block = r.object("metadata_options") {
       metadataOptions.httpEndpoint = block.choice("http_endpoint", ["enabled", "disabled"]) ?? "enabled"
       metadataOptions.httpTokens = block.choice("http_tokens", ["optional", "required"]) ?? "required"
@@ -165,14 +215,26 @@ extension AmazonEBSConfig {
       securityGroupFilter = block.stringMap("filters") ?? []
       block.finish()
     }
-    if let cidrs = r.stringList("temporary_security_group_source_cidrs") {
-      for cidr in cidrs where !Self.isCIDR(cidr) {
-        r.error(key: "temporary_security_group_source_cidrs", "contains \"\(cidr)\", which is not a CIDR block such as 203.0.113.0/24")
-      }
-      if !cidrs.isEmpty { temporarySecurityGroupSourceCIDRs = cidrs }
+    let cidrs = r.stringList("temporary_security_group_source_cidrs") ?? []
+    for cidr in cidrs where !Self.isCIDR(cidr) {
+      r.error(key: "temporary_security_group_source_cidrs", "contains \"\(cidr)\", which is not a CIDR block such as 203.0.113.0/24")
     }
-    r.accept("temporary_security_group_source_public_ip", "pause_before_ssm", "session_manager_port", "ssm_agent_enable_retries")
+    if !cidrs.isEmpty { temporarySecurityGroupSourceCIDRs = cidrs }
+    temporarySecurityGroupSourcePublicIP = r.bool("temporary_security_group_source_public_ip") ?? false
+    if temporarySecurityGroupSourcePublicIP {
+      if !cidrs.isEmpty {
+        // Packer says so at build time and drops the public IP; kiln refuses the ambiguity.
+        r.error("only one of 'temporary_security_group_source_cidrs' or 'temporary_security_group_source_public_ip' can be specified", at: r.location(of: "temporary_security_group_source_public_ip"))
+      }
+      temporarySecurityGroupSourceCIDRs = []
+    }
+    for key in ["pause_before_ssm", "session_manager_port", "ssm_agent_enable_retries"] {
+      r.acceptWithoutEffect(key, because: "it is used only with \"ssh_interface\": \"session_manager\", which kiln does not support")
+    }
     sshInterface = r.choice("ssh_interface", ["public_ip", "private_ip", "public_dns", "private_dns", "session_manager", "ipv6"]) ?? ""
+    if sshInterface == "ipv6", !temporarySecurityGroupSourcePublicIP, cidrs.isEmpty {
+      temporarySecurityGroupSourceCIDRs = ["::/0"]
+    }
     if sshInterface == "session_manager" {
       r.error(key: "ssh_interface", "\"session_manager\" is not supported by kiln yet")
     }
@@ -250,7 +312,13 @@ extension AmazonEBSConfig {
       }
     }
     deregistrationProtection = r.bool("deregistration_protection") ?? false
-    r.accept("snapshot_copy_duration_minutes", "fast_launch")
+    snapshotCopyDurationMinutes = r.int("snapshot_copy_duration_minutes", range: 15...2880)
+    if let minutes = snapshotCopyDurationMinutes, minutes % 15 != 0 {
+      r.error(key: "snapshot_copy_duration_minutes", "must be a multiple of 15 minutes, not \(minutes)")
+    }
+    if r.raw("fast_launch") != nil {
+      r.error(key: "fast_launch", "is not supported by kiln: fast launch pre-provisions Windows AMIs (EnableFastLaunch), and kiln builds no Windows images (no WinRM communicator)")
+    }
   }
 
   private mutating func decodeTags(_ r: inout ConfigReader) {
@@ -268,7 +336,17 @@ extension AmazonEBSConfig {
     runTags = tags("run_tags", "run_tag")
     runVolumeTags = tags("run_volume_tags", "run_volume_tag")
     spotTags = tags("spot_tags", "spot_tag")
-    _ = tags("fleet_tags", "fleet_tag")
+    let fleetTags = tags("fleet_tags", "fleet_tag")
+    if !fleetTags.isEmpty || r.has("fleet_tags") || r.has("fleet_tag") {
+      // Packer refuses them on an on-demand build; on a spot build Packer tags its EC2 fleet,
+      // and kiln launches the spot instance with RunInstances: there is no fleet to tag.
+      let key = r.has("fleet_tags") ? "fleet_tags" : "fleet_tag"
+      if spotPrice.isEmpty || spotPrice == "0" {
+        r.error(key: key, "should not be set when not requesting a spot instance")
+      } else {
+        r.error(key: key, "is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet, so there is no fleet to tag; 'spot_tags' tag the instance")
+      }
+    }
   }
 
   static func blockDevices(_ r: inout ConfigReader, _ key: String, launch: Bool) -> [BlockDevice] {
@@ -312,6 +390,9 @@ extension AmazonEBSConfig {
     let spot = !spotPrice.isEmpty && spotPrice != "0"
     if spot, enaSupport == true || sriovSupport {
       r.error("spot instances do not support modifying 'ena_support' or 'sriov_support'; build with an on-demand instance", at: r.location(of: enaSupport == true ? "ena_support" : "sriov_support"))
+    }
+    if amiVirtualizationType == "paravirtual", enaSupport == true || sriovSupport {
+      r.error("enhanced networking ('ena_support', 'sriov_support') needs an HVM image, and 'ami_virtualization_type' is \"paravirtual\"", at: r.location(of: "ami_virtualization_type"))
     }
     if !spot, !spotTags.isEmpty {
       r.error("'spot_tags' needs a spot build ('spot_price')", at: r.location(of: "spot_tags"))

@@ -37,6 +37,19 @@ public struct AmazonEBSConfig: Sendable {
   public var imdsSupport = ""
   public var spotPrice = ""
   public var spotInstanceTypes: [String] = []
+  /// `placement.host_id` and `placement.host_resource_group_arn` (`placement.tenancy` is
+  /// folded into `tenancy`, which it overrides, as in Packer).
+  public var hostID = ""
+  public var hostResourceGroupARN = ""
+  /// `license_specifications[].license_configuration_request.license_configuration_arn`.
+  public var licenseConfigurationARNs: [String] = []
+  /// `enable_unlimited_credits` (or its older name `enable_t2_unlimited`).
+  public var unlimitedCredits = false
+  public var enableNitroEnclave = false
+  public var capacityReservationPreference = ""
+  public var capacityReservationID = ""
+  public var capacityReservationGroupARN = ""
+  public var noEphemeral = false
 
   // MARK: Network
   public var vpcID = ""
@@ -46,7 +59,11 @@ public struct AmazonEBSConfig: Sendable {
   public var associatePublicIPAddress: Bool?
   public var securityGroupIDs: [String] = []
   public var securityGroupFilter: [(key: String, value: String)] = []
+  /// The sources the temporary security group admits: the template's CIDRs, else `::/0`
+  /// with `"ssh_interface": "ipv6"`, else `0.0.0.0/0`; empty with
+  /// `temporary_security_group_source_public_ip`, whose `/32` is found at build time.
   public var temporarySecurityGroupSourceCIDRs: [String] = ["0.0.0.0/0"]
+  public var temporarySecurityGroupSourcePublicIP = false
   public var sshInterface = ""
 
   // MARK: AMI
@@ -73,6 +90,7 @@ public struct AmazonEBSConfig: Sendable {
   public var skipAMIRunTags = false
   public var deprecateAt: Date?
   public var deregistrationProtection = false
+  public var snapshotCopyDurationMinutes: Int?
 
   // MARK: Tags (late: rendered with build data)
   public var tags: [(key: String, value: String)] = []

@@ -71,6 +71,11 @@ public struct CommunicatorConfig: Sendable {
       config.temporaryKeyPairType = type
     }
     config.temporaryKeyPairBits = reader.int("temporary_key_pair_bits") ?? 0
+    if config.temporaryKeyPairType == "rsa", config.temporaryKeyPairBits != 0, config.temporaryKeyPairBits != 2048 {
+      reader.error(key: "temporary_key_pair_bits", "must be 2048 with \"temporary_key_pair_type\": \"rsa\": kiln has EC2 make RSA key pairs (CreateKeyPair), and EC2's are 2048 bits")
+    }
+    // Packer ignores the size of an ed25519 key too (ed25519 keys have one size).
+    reader.acceptWithoutEffect("temporary_key_pair_bits", because: "kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits")
     let timeout = reader.duration("ssh_timeout")
     reader.deprecated["ssh_wait_timeout"] = "use 'ssh_timeout'"
     let waitTimeout = reader.duration("ssh_wait_timeout")
@@ -102,17 +107,23 @@ public struct CommunicatorConfig: Sendable {
     } else {
       reader.accept("ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file", "ssh_bastion_agent_auth")
     }
-    reader.accept("ssh_bastion_interactive", "ssh_bastion_certificate_file")
-    for key in ["ssh_proxy_host", "ssh_proxy_port", "ssh_proxy_username", "ssh_proxy_password", "ssh_ciphers", "ssh_key_exchange_algorithms", "ssh_certificate_file", "ssh_local_tunnels", "ssh_remote_tunnels", "ssh_interface_ip_version"] {
-      if reader.raw(key) != nil {
-        reader.warning("'\(key)' is accepted for compatibility but not used by kiln", at: reader.location(of: key))
+    // Options Packer acts on and kiln does not have: refused, never silently dropped.
+    for key in [
+      "ssh_bastion_interactive", "ssh_bastion_certificate_file", "ssh_proxy_host", "ssh_proxy_port", "ssh_proxy_username", "ssh_proxy_password",
+      "ssh_ciphers", "ssh_key_exchange_algorithms", "ssh_certificate_file", "ssh_local_tunnels", "ssh_remote_tunnels", "ssh_interface_ip_version",
+    ] {
+      if let node = reader.raw(key), !Self.isUnset(node) {
+        reader.error(key: key, "is not supported by kiln")
       }
     }
     if reader.has("ssh_proxy_host"), config.bastion != nil {
       reader.error("'ssh_bastion_host' and 'ssh_proxy_host' cannot both be set", at: reader.location(of: "ssh_proxy_host"))
     }
-    // WinRM keys: accepted so a template written for Packer still reads, but "winrm" is refused above.
-    reader.accept("winrm_username", "winrm_password", "winrm_host", "winrm_port", "winrm_timeout", "winrm_use_ssl", "winrm_insecure", "winrm_use_ntlm", "winrm_no_proxy")
+    // WinRM keys: accepted so a template written for Packer still reads ("winrm" itself is
+    // refused above); with SSH, Packer ignores them too.
+    for key in ["winrm_username", "winrm_password", "winrm_host", "winrm_port", "winrm_timeout", "winrm_use_ssl", "winrm_insecure", "winrm_use_ntlm", "winrm_no_proxy"] {
+      reader.acceptWithoutEffect(key, because: "it is used only with \"communicator\": \"winrm\"")
+    }
 
     if config.kind == .ssh {
       if config.username.isEmpty {
@@ -123,6 +134,18 @@ public struct CommunicatorConfig: Sendable {
       }
     }
     return config
+  }
+
+  /// Whether a value means "not set" as Packer's zero value does: null, "", false, 0, [] or {}.
+  static func isUnset(_ node: JSONNode) -> Bool {
+    switch node.value {
+    case .null: return true
+    case .string(let text): return text.isEmpty
+    case .bool(let flag): return !flag
+    case .number(let text): return Double(text) == 0
+    case .array(let elements): return elements.isEmpty
+    case .object(let members): return members.isEmpty
+    }
   }
 
   /// Whether the user gave a way to log in (so no temporary key pair is needed).

@@ -5,6 +5,22 @@ public final class DiagnosticSink {
   public private(set) var diagnostics = Diagnostics()
   public init() {}
   public func append(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+
+  /// How a plugin asked for a key: a value, a block (`{...}`), or a list of blocks.
+  public enum KeyShape: Sendable { case value, object, objectList }
+
+  /// Every key the readers sharing this sink were asked for, as a dotted path
+  /// (`metadata_options.http_tokens`, `launch_block_device_mappings[].iops`), with its shape.
+  /// `ConfigKeyEffectTests` decodes each plugin with this to walk all of its keys.
+  public private(set) var keysAsked: [String: KeyShape] = [:]
+  /// Keys accepted for compatibility that have no effect in Kiln, path → reason.
+  public private(set) var keysWithoutEffect: [String: String] = [:]
+
+  func noteAsked(_ path: String, _ shape: KeyShape) {
+    if shape != .value || keysAsked[path] == nil { keysAsked[path] = shape }
+  }
+
+  func noteWithoutEffect(_ path: String, _ reason: String) { keysWithoutEffect[path] = reason }
 }
 
 /// Decodes one plugin's configuration object the way Packer does, with positions.
@@ -31,6 +47,9 @@ public struct ConfigReader {
   private var consumed: Set<String> = []
   /// Known keys that are deprecated: key → advice.
   public var deprecated: [String: String] = [:]
+  /// Where this reader's node sits in the plugin's configuration, for `DiagnosticSink.keysAsked`:
+  /// "" at the top, `metadata_options.` or `launch_block_device_mappings[].` in a block.
+  public var keyPath = ""
 
   public init(node: JSONNode, context: RenderContext, lateKeys: [String: Set<String>] = [:], label: String, sink: DiagnosticSink) {
     self.node = node
@@ -78,6 +97,7 @@ public struct ConfigReader {
   /// The node of `key`, marking it known. Nested readers and special shapes start here.
   public mutating func raw(_ key: String) -> JSONNode? {
     consumed.insert(key)
+    sink.noteAsked(keyPath + key, .value)
     guard let member = member(key) else { return nil }
     if let advice = deprecated[key] {
       warning("'\(key)' is deprecated: \(advice)", at: member.keyLocation)
@@ -87,7 +107,23 @@ public struct ConfigReader {
 
   /// Marks keys as known without reading them (options accepted for compatibility only).
   public mutating func accept(_ keys: String...) {
-    for key in keys { consumed.insert(key) }
+    for key in keys {
+      consumed.insert(key)
+      sink.noteAsked(keyPath + key, .value)
+    }
+  }
+
+  /// Marks `key` as known and, when the template sets it, warns that it has no effect and
+  /// why. Only for keys Packer itself accepts without effect in the same situation (such as
+  /// `winrm_*` keys with the SSH communicator); an option Packer acts on must be implemented
+  /// or refused with an error. `ConfigKeyEffectTests` holds every decoded key to that.
+  public mutating func acceptWithoutEffect(_ key: String, because reason: String) {
+    consumed.insert(key)
+    sink.noteAsked(keyPath + key, .value)
+    sink.noteWithoutEffect(keyPath + key, reason)
+    if let member = member(key) {
+      warning("'\(key)' is accepted for compatibility and has no effect: \(reason)", at: member.keyLocation)
+    }
   }
 
   // MARK: - Rendering
@@ -233,17 +269,21 @@ public struct ConfigReader {
 
   /// A nested block (`source_ami_filter`, `metadata_options`, ...), read with its own keys.
   public mutating func object(_ key: String, lateKeys: [String: Set<String>] = [:]) -> ConfigReader? {
+    sink.noteAsked(keyPath + key, .object)
     guard let node = raw(key) else { return nil }
     if node.isNull { return nil }
     guard node.members != nil else {
       error("'\(key)' must be an object, not a \(node.typeName)", at: node.location)
       return nil
     }
-    return ConfigReader(node: node, context: context, lateKeys: lateKeys, label: "\(label) \(key)", sink: sink)
+    var reader = ConfigReader(node: node, context: context, lateKeys: lateKeys, label: "\(label) \(key)", sink: sink)
+    reader.keyPath = keyPath + key + "."
+    return reader
   }
 
   /// A list of blocks (`launch_block_device_mappings`, ...).
   public mutating func objectList(_ key: String) -> [ConfigReader]? {
+    sink.noteAsked(keyPath + key, .objectList)
     guard let node = raw(key) else { return nil }
     if node.isNull { return nil }
     guard let elements = node.elements else {
@@ -255,7 +295,9 @@ public struct ConfigReader {
         error("'\(key)'[\(index)] must be an object, not a \(element.typeName)", at: element.location)
         return nil
       }
-      return ConfigReader(node: element, context: context, label: "\(label) \(key)[\(index)]", sink: sink)
+      var reader = ConfigReader(node: element, context: context, label: "\(label) \(key)[\(index)]", sink: sink)
+      reader.keyPath = keyPath + key + "[]."
+      return reader
     }
   }
 

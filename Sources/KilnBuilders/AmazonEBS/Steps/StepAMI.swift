@@ -207,7 +207,7 @@ struct StepCopyAMI: BuildStep {
             let copyID = try await client.copyImage(
               sourceImageID: source, sourceRegion: run.region, name: config.amiName,
               description: description.isEmpty ? nil : description, encrypted: config.encryptBoot,
-              kmsKeyID: kmsKey.isEmpty ? nil : kmsKey, tags: run.kilnTags)
+              kmsKeyID: kmsKey.isEmpty ? nil : kmsKey, tags: run.kilnTags, snapshotCopyDurationMinutes: config.snapshotCopyDurationMinutes)
             // The intermediary's entry in the build region is replaced by its copy here.
             state.update(BuildAMIs.self, default: [:]) { $0[region] = copyID }
             let token = run.resources.record("AMI \(copyID) in \(region)")

@@ -73,7 +73,8 @@ struct StepKeyPair: BuildStep {
 
 /// The security groups of the instance (Packer's `StepSecurityGroup`): the user's
 /// `security_group_id(s)` (checked to exist) or `security_group_filter` matches, else a
-/// temporary group opening the SSH port from `temporary_security_group_source_cidrs`, tagged
+/// temporary group opening the SSH port from `temporary_security_group_source_cidrs` (or
+/// this host's public IP, `temporary_security_group_source_public_ip`), tagged
 /// and deleted in cleanup (retried while the terminated instance's interface lets go of it).
 struct StepSecurityGroup: BuildStep {
   let name = "security-group"
@@ -100,6 +101,13 @@ struct StepSecurityGroup: BuildStep {
       state[SecurityGroupIDs.self] = groups.map(\.groupID)
       return
     }
+    // Before the group exists, so a failed lookup leaves nothing to clean up.
+    var cidrs = config.temporarySecurityGroupSourceCIDRs
+    if config.temporarySecurityGroupSourcePublicIP {
+      run.ui.say("Checking current host's public IP...")
+      cidrs = [try await HostPublicIP.cidr(environment: run.context.environment)]
+      run.ui.say("Current host's public IP: \(cidrs[0])")
+    }
     let groupName = EBSRun.temporaryName()
     run.ui.say("Creating temporary security group for this instance: \(groupName)")
     let tags = run.withKilnTags(try run.renderTags(config.runTags, state))
@@ -108,7 +116,6 @@ struct StepSecurityGroup: BuildStep {
     state[SecurityGroupIDs.self] = [groupID]
     try await run.ec2.waitForSecurityGroup(groupID, policy: run.waits.securityGroup)
     let port = config.communicator.kind == .none ? 22 : config.communicator.port
-    let cidrs = config.temporarySecurityGroupSourceCIDRs
     run.ui.say("Authorizing access to port \(port) from \(cidrs) in the temporary security groups...")
     try await run.ec2.authorizeSecurityGroupIngress(groupID: groupID, port: port, cidrs: cidrs)
   }

@@ -87,7 +87,9 @@ struct StepSourceAMI: BuildStep {
     if image.rootDeviceType != "ebs" {
       throw BuildError("the source AMI \(image.imageID) has root device type \"\(image.rootDeviceType)\": amazon-ebs needs an EBS-backed image")
     }
-    if config.enaSupport == true || config.sriovSupport, image.virtualizationType != "hvm" {
+    // Packer's check: "ami_virtualization_type": "hvm" vouches for the image (paravirtual
+    // with enhanced networking is refused when the template is read).
+    if config.enaSupport == true || config.sriovSupport, config.amiVirtualizationType != "hvm", image.virtualizationType != "hvm" {
       throw BuildError("enhanced networking ('ena_support', 'sriov_support') needs an HVM source AMI; \(image.imageID) is \(image.virtualizationType)")
     }
     run.ui.say("Found Image ID: \(image.imageID) (\(image.name))")

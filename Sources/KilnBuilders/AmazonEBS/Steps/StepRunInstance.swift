@@ -48,6 +48,23 @@ struct StepRunInstance: BuildStep {
     request.tenancy = config.tenancy.isEmpty ? nil : config.tenancy
     request.ebsOptimized = config.ebsOptimized ? true : nil
     request.blockDevices = config.launchBlockDeviceMappings.map(\.input)
+    if config.noEphemeral {
+      // Packer's no_ephemeral: EC2 maps instance-store (ephemeral) drives to xvdca-xvdcz
+      // unless the launch says there is no device there.
+      request.blockDevices += "abcdefghijklmnopqrstuvwxyz".map { letter in
+        var device = BlockDeviceMappingInput(deviceName: "xvdc\(letter)")
+        device.noDevice = true
+        return device
+      }
+    }
+    request.hostID = config.hostID.isEmpty ? nil : config.hostID
+    request.hostResourceGroupARN = config.hostResourceGroupARN.isEmpty ? nil : config.hostResourceGroupARN
+    request.licenseConfigurationARNs = config.licenseConfigurationARNs
+    request.cpuCredits = config.unlimitedCredits ? "unlimited" : nil
+    request.nitroEnclave = config.enableNitroEnclave ? true : nil
+    request.capacityReservationPreference = config.capacityReservationPreference.isEmpty ? nil : config.capacityReservationPreference
+    request.capacityReservationID = config.capacityReservationID.isEmpty ? nil : config.capacityReservationID
+    request.capacityReservationGroupARN = config.capacityReservationGroupARN.isEmpty ? nil : config.capacityReservationGroupARN
     request.metadataHTTPEndpoint = config.metadataOptions.httpEndpoint
     request.metadataHTTPTokens = config.metadataOptions.httpTokens
     request.metadataHopLimit = config.metadataOptions.httpPutResponseHopLimit
@@ -162,6 +179,9 @@ struct StepSSHAddress: BuildStep {
       if !host.isEmpty { break }
       attempt += 1
       if attempt > 3 {
+        if run.config.sshInterface == "ipv6" {
+          throw BuildError("instance \(instance.instanceID) has no IPv6 address to connect to (\"ssh_interface\": \"ipv6\" needs a subnet that assigns IPv6 addresses); set 'ssh_host' or another 'ssh_interface'")
+        }
         throw BuildError("instance \(instance.instanceID) has no \(run.config.sshInterface.isEmpty ? "public or private IP address" : run.config.sshInterface) to connect to; set 'ssh_interface' or 'ssh_host'")
       }
       try await Task.sleep(for: .seconds(2))
@@ -179,6 +199,8 @@ struct StepSSHAddress: BuildStep {
     case "private_ip": return instance.privateIPAddress ?? ""
     case "public_dns": return instance.publicDNSName ?? ""
     case "private_dns": return instance.privateDNSName ?? ""
+    // No fallback to IPv4: the user asked for IPv6 (Packer's `ssh.go` does the same).
+    case "ipv6": return instance.ipv6Address ?? ""
     default:
       if let ip = instance.publicIPAddress, !ip.isEmpty { return ip }
       return instance.privateIPAddress ?? ""
