@@ -29,6 +29,20 @@ public final class MotoServer: @unchecked Sendable {
     secretAccessKey = server.info["secret_access_key"] as? String ?? ""
   }
 
+  /// The requests moto received with `action`, in order: each one's form parameters
+  /// (secret-looking values redacted by `moto_server.py`).
+  public func requests(_ action: String) -> [[String: String]] {
+    let text = (try? String(contentsOf: requestLog, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap { line in
+      let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+      guard fields.count >= 5, fields[2] == action else { return nil }
+      return fields[4].split(separator: "&").reduce(into: [:]) { parameters, pair in
+        let parts = pair.split(separator: "=", maxSplits: 1).map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+        if let name = parts.first { parameters[name] = parts.count > 1 ? parts[1] : "" }
+      }
+    }
+  }
+
   /// The EC2/STS actions moto received, in order (from its request log).
   public func actions() -> [(action: String, status: String)] {
     let text = (try? String(contentsOf: requestLog, encoding: .utf8)) ?? ""

@@ -43,6 +43,19 @@ request_log = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "--no-auth" el
 lock = threading.Lock()
 
 
+def logged_parameters(body):
+    """The request's form parameters as they came (URL-encoded, so one line), with the values of
+    secret-looking ones (tokens other than ClientToken, secrets, passwords) replaced."""
+    import re
+    parts = []
+    for part in body.decode("utf-8", "replace").split("&"):
+        name = part.split("=", 1)[0]
+        if name != "ClientToken" and re.search("token|secret|password", name, re.I):
+            part = name + "=REDACTED"
+        parts.append(part)
+    return "&".join(parts)
+
+
 def logged(app):
     def wrapper(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -68,7 +81,7 @@ def logged(app):
         if request_log:
             import time
             with lock, open(request_log, "a") as log:
-                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\n")
+                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\t{logged_parameters(body)}\n")
         return result
 
     return wrapper

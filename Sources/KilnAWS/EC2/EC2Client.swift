@@ -184,6 +184,9 @@ public struct EC2Client: Sendable {
     public var spot = false
     public var spotMaxPrice: String?
     public var tagSpecifications: [(resourceType: String, tags: [EC2Tag])] = []
+    /// EC2's idempotency token: a resend of the same request (a retry after a lost answer)
+    /// launches nothing new.
+    public var clientToken: String?
 
     public init(imageID: String, instanceType: String) {
       self.imageID = imageID
@@ -227,6 +230,7 @@ public struct EC2Client: Sendable {
       p.add("InstanceMarketOptions.SpotOptions.MaxPrice", r.spotMaxPrice)
     }
     p.add(tagSpecifications: r.tagSpecifications)
+    p.add("ClientToken", r.clientToken)
     return try await query.call("RunInstances", p).items("instancesSet").map(EC2Instance.init)
   }
 
