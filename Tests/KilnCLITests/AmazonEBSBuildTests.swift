@@ -400,9 +400,13 @@ struct EC2Lab {
     // kill -9 right after CreateImage: no cleanup can run.
     let proxy = try await lab.proxyHoldingAnswers(to: "CreateImage")
     let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
-    for _ in 0..<600 where try await east.describeImages(owners: ["self"]).count < 2 {
+    // (A `for … where` would go on asking after the image appeared, and under load outlast
+    // the held answer: the build would finish before the kill.)
+    for _ in 0..<600 {
+      if try await east.describeImages(owners: ["self"]).count >= 2 { break }
       try await Task.sleep(for: .milliseconds(100))
     }
+    #expect(try await east.describeImages(owners: ["self"]).count == 2, "the killed build reached CreateImage")
     kill(kiln.process.processIdentifier, SIGKILL)
     _ = kiln.finish()
     let sweep = ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString]
