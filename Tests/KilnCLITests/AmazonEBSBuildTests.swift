@@ -303,6 +303,19 @@ struct EC2Lab {
     }
   }
 
+  /// Ctrl-C under `-on-error=abort` leaves everything on purpose: never "cleanly".
+  @Test func sigintUnderOnErrorAbortNamesWhatIsLeft() async throws {
+    let lab = try EC2Lab()
+    let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
+    let kiln = try lab.start(["-on-error=abort", path])
+    kiln.waitFor("eks: started")
+    kiln.interrupt()
+    #expect(Self.finish(kiln) == 1)
+    let instance = try #require(try await lab.client().describeInstances().first { $0.state == "running" }, "abort left the instance")
+    #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
+    #expect(kiln.text.contains("  - instance \(instance.instanceID) in us-east-1"))
+  }
+
   /// A cancel whose cleanup cannot delete what was made says what may be left, not "cleanly".
   @Test func aCancelWhoseCleanupFailsNamesWhatMayBeLeft() async throws {
     let lab = try EC2Lab()
