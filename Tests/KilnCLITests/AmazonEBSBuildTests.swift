@@ -84,11 +84,13 @@ struct EC2Lab {
     return left
   }
 
-  /// A proxy before moto that passes `action` on at once but holds its answer back for 30 s:
-  /// the resource exists while kiln still waits for its id.
+  /// A proxy before moto that passes `action` on at once but holds its answer back for 100 s
+  /// (under kiln's 120 s request timeout): the resource exists while kiln still waits for
+  /// its id. Long, because a test on a loaded machine may be slow to see it held and
+  /// interrupt; the held answer must not arrive first.
   func proxyHoldingAnswers(to action: String) async throws -> LoopbackServer {
     let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
-    try await control(proxy, ["hold_action": action, "hold": 30])
+    try await control(proxy, ["hold_action": action, "hold": 100])
     return proxy
   }
 
@@ -325,7 +327,7 @@ struct EC2Lab {
     // From here on EC2 refuses everything: the cleanup cannot delete the key pair.
     try await lab.control(proxy, ["fail": 1000, "status": 403, "code": "UnauthorizedOperation"])
     kiln.interrupt()
-    #expect(Self.finish(kiln) == 1)
+    #expect(Self.finish(kiln) == 1, "\(kiln.text)")
     let key = try #require(try await lab.client().describeKeyPairs().first, "the key pair is left in moto")
     #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
     #expect(kiln.text.contains("the cleanup did not finish. May be left behind"))
