@@ -198,7 +198,20 @@ struct BuildCommand: AsyncParsableCommand {
     console.say("Wait completed after \(Self.human(ContinuousClock.now - started))")
     if interrupted.load(ordering: .relaxed) {
       console.message("")
-      console.say("Cleanly cancelled builds after being interrupted.")
+      // "Cleanly" only when every cancelled build's cleanup finished and nothing recorded
+      // as created (or asked for) is left.
+      let unfinished = results.compactMap { name, result, _ -> String? in
+        if case .failure(let error) = result, error is CancelledLeavingResources { return name }
+        return nil
+      }
+      let left = ResourceJournal.shared.outstanding
+      if unfinished.isEmpty && left.isEmpty {
+        console.say("Cleanly cancelled builds after being interrupted.")
+      } else {
+        var lines = left.map { "  - " + $0 }
+        if !unfinished.isEmpty { lines.append("  - whatever the failed cleanups of build(s) \(unfinished.map { "'\($0)'" }.joined(separator: ", ")) were removing (above)") }
+        console.error("Cancelled builds after being interrupted, but the cleanup did not finish. May be left behind (kiln tags what it creates in the cloud; `kiln sweep` finds it):\n" + lines.joined(separator: "\n"))
+      }
       throw ExitCode.failure
     }
     if !errors.isEmpty {

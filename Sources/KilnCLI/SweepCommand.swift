@@ -55,25 +55,28 @@ struct SweepCommand: AsyncParsableCommand {
 
     var problems: [String] = []
     var total = 0
+    // Only regions that could be looked in may be called clean.
+    var looked: [String] = []
     for region in regions {
-      let client = try EC2Client(region: region, customEndpoint: endpoint, http: http, credentials: credentials)
-      let sweep = ResourceSweep(client: client, run: run, createdBefore: cutoff)
       let found: [ResourceSweep.Leftover]
+      let sweep: ResourceSweep
       do {
+        sweep = ResourceSweep(client: try EC2Client(region: region, customEndpoint: endpoint, http: http, credentials: credentials), run: run, createdBefore: cutoff)
         found = try await sweep.find()
       } catch {
-        problems.append("\(region): \(error)")
+        problems.append("could not look in \(region), so what builds left there is unknown: \(error)")
         continue
       }
+      looked.append(region)
       total += found.count
       for item in found { print("\(delete ? "removing" : "left"): \(item)") }
       if delete, !found.isEmpty {
         problems += await sweep.remove(found) { print("  \($0)") }
       }
     }
-    if total == 0 {
-      print("Nothing left by kiln builds\(run.map { " of run \($0)" } ?? "") in \(regions.joined(separator: ", ")).")
-    } else if !delete {
+    if total == 0, !looked.isEmpty {
+      print("Nothing left by kiln builds\(run.map { " of run \($0)" } ?? "") in \(looked.joined(separator: ", ")).")
+    } else if total > 0, !delete {
       print("\(total) resource(s) left; run again with -delete to remove them.")
     }
     if !problems.isEmpty {

@@ -29,19 +29,17 @@ public final class MotoServer: @unchecked Sendable {
     secretAccessKey = server.info["secret_access_key"] as? String ?? ""
   }
 
-  /// The parameters of every `action` request moto received, in order (from its request log).
+  /// The requests moto received with `action`, in order: each one's form parameters
+  /// (secret-looking values redacted by `moto_server.py`).
   public func requests(_ action: String) -> [[String: String]] {
     let text = (try? String(contentsOf: requestLog, encoding: .utf8)) ?? ""
     return text.split(separator: "\n").compactMap { line in
       let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
       guard fields.count >= 5, fields[2] == action else { return nil }
-      var parameters: [String: String] = [:]
-      for pair in fields[4].split(separator: "&") {
-        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        func decode(_ text: String) -> String { text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text }
-        parameters[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+      return fields[4].split(separator: "&").reduce(into: [:]) { parameters, pair in
+        let parts = pair.split(separator: "=", maxSplits: 1).map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+        if let name = parts.first { parameters[name] = parts.count > 1 ? parts[1] : "" }
       }
-      return parameters
     }
   }
 

@@ -7,9 +7,7 @@ Binds a free loopback port, switches on moto's IAM authentication (the first fou
 are unauthenticated and used here to create a user, an access key and an allow-all policy),
 then writes {"port": N, "access_key_id": ..., "secret_access_key": ...} to READY_FILE.
 Every request after that must carry a valid SigV4 signature from that key. With REQUEST_LOG,
-appends one line per request: epoch, access key id, action, status, and the form-encoded
-request parameters (so a test can check what was asked for where moto keeps no state, e.g.
-RunInstances' LicenseSpecification).
+appends one line per request: epoch, access key id, action, status.
 
 With --authorized-keys=PATH, the file is rewritten (atomically, before the answer goes out)
 after every EC2 request with the public keys of the key pairs named by instances moto calls
@@ -45,6 +43,19 @@ request_log = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "--no-auth" el
 lock = threading.Lock()
 
 
+def logged_parameters(body):
+    """The request's form parameters as they came (URL-encoded, so one line), with the values of
+    secret-looking ones (tokens other than ClientToken, secrets, passwords) replaced."""
+    import re
+    parts = []
+    for part in body.decode("utf-8", "replace").split("&"):
+        name = part.split("=", 1)[0]
+        if name != "ClientToken" and re.search("token|secret|password", name, re.I):
+            part = name + "=REDACTED"
+        parts.append(part)
+    return "&".join(parts)
+
+
 def logged(app):
     def wrapper(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -70,8 +81,7 @@ def logged(app):
         if request_log:
             import time
             with lock, open(request_log, "a") as log:
-                params = body.decode("utf-8", "replace").replace("\t", "%09").replace("\n", "%0A")
-                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\t{params}\n")
+                log.write(f"{time.time():.3f}\t{key}\t{action}\t{status_holder.get('status', '?')}\t{logged_parameters(body)}\n")
         return result
 
     return wrapper

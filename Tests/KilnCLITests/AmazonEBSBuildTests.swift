@@ -84,14 +84,33 @@ struct EC2Lab {
     return left
   }
 
-  /// A proxy before moto that passes `action` on at once but holds its answer back for 30 s:
-  /// the resource exists while kiln still waits for its id.
+  /// A proxy before moto that passes `action` on at once but holds its answer back for 100 s
+  /// (under kiln's 120 s request timeout): the resource exists while kiln still waits for
+  /// its id. Long, because a test on a loaded machine may be slow to see it held and
+  /// interrupt; the held answer must not arrive first.
   func proxyHoldingAnswers(to action: String) async throws -> LoopbackServer {
     let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
-    let settings = try JSONSerialization.data(withJSONObject: ["hold_action": action, "hold": 30])
-    let answer = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
-    #expect(answer.status == 200)
+    try await control(proxy, ["hold_action": action, "hold": 100])
     return proxy
+  }
+
+  /// Changes the proxy's behaviour (see `fault_proxy.py`: "fail", "status", "code", …).
+  func control(_ proxy: LoopbackServer, _ settings: [String: Any]) async throws {
+    let body = try JSONSerialization.data(withJSONObject: settings)
+    let answer = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(body)))
+    #expect(answer.status == 200)
+  }
+
+  /// How many answers the proxy holds back, once it holds one (asked for at most 60 s).
+  func waitForHeldAnswer(_ proxy: LoopbackServer) async throws -> Int {
+    let http = try CurlHTTPClient()
+    for _ in 0..<600 {
+      let answer = try await http.send(HTTPRequest(method: "GET", url: proxy.baseURL.appendingPathComponent("__held")))
+      let held = (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Int])?["held"] ?? 0
+      if held > 0 { return held }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    return 0
   }
 
   func snapshots(_ regions: [String] = ["us-east-1", "us-west-2"]) async throws -> Set<String> {
@@ -155,8 +174,12 @@ struct EC2Lab {
     #expect(copy.tags.contains(EC2Tag("kiln:run", runID)))
     #expect(try await west.describeImageAttribute(imageID: copy.imageID, attribute: "launchPermission").launchPermissions.contains { $0.userID == "111122223333" })
 
-    // imds_support on both AMIs (moto accepts the call but does not keep the value).
-    #expect(lab.moto.actions().filter { $0.action == "ModifyImageAttribute" }.count == 4, "launch permission and IMDS support, in two regions")
+    // imds_support on both AMIs. moto accepts ModifyImageAttribute's ImdsSupport but keeps
+    // nothing (its DescribeImageAttribute imdsSupport fails: its images have no such field),
+    // so the test reads what moto was asked: ImdsSupport v2.0 for exactly these two AMIs.
+    let imds = lab.moto.requests("ModifyImageAttribute").filter { $0["ImdsSupport.Value"] != nil }
+    #expect(imds.map { $0["ImdsSupport.Value"] } == ["v2.0", "v2.0"])
+    #expect(Set(imds.compactMap { $0["ImageId"] }) == [image.imageID, copy.imageID])
 
     // The instance is gone, and so is everything temporary.
     let instances = try await east.describeInstances()
@@ -234,16 +257,9 @@ struct EC2Lab {
     let lab = try EC2Lab()
     let before = try await lab.snapshots()
     let proxy = try await lab.proxyHoldingAnswers(to: action)
-    let http = try CurlHTTPClient()
     let path = try lab.template(endpoint: proxy.baseURL, extra: extra)
     let kiln = try lab.start([path])
-    var held = 0
-    for _ in 0..<600 where held == 0 {
-      let answer = try await http.send(HTTPRequest(method: "GET", url: proxy.baseURL.appendingPathComponent("__held")))
-      held = (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Int])?["held"] ?? 0
-      if held == 0 { try await Task.sleep(for: .milliseconds(100)) }
-    }
-    #expect(held == 1, "kiln reached \(action)")
+    #expect(try await lab.waitForHeldAnswer(proxy) == 1, "kiln reached \(action)")
     #expect(try await lab.client("us-east-1").describeImages(owners: ["self"]).count == 1, "the image exists before the interrupt")
     kiln.interrupt()
     #expect(kiln.finish() == 1)
@@ -259,17 +275,108 @@ struct EC2Lab {
     try await interruptWhileHolding("CopyImage", extra: #""ami_regions": ["us-west-2"]"#)
   }
 
+  /// Ctrl-C while `action` is in flight: the proxy passes it to moto and holds the answer
+  /// back, so what it created exists while kiln has no answer. Done twice against one moto;
+  /// each time moto must hold nothing of the build afterwards (no key pair, no group, no
+  /// instance not terminated, no available volume), and kiln says "cleanly" exactly then.
+  @Test(arguments: ["ImportKeyPair", "CreateSecurityGroup", "RunInstances"])
+  func sigintWhileACreateCallIsInFlightLeavesNothing(action: String) async throws {
+    let lab = try EC2Lab()
+    let before = try await lab.snapshots()
+    let east = try lab.client()
+    for attempt in 1...2 {
+      let proxy = try await lab.proxyHoldingAnswers(to: action)
+      let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL)])
+      #expect(try await lab.waitForHeldAnswer(proxy) == 1, "kiln reached \(action)")
+      let made: Int
+      switch action {
+      case "ImportKeyPair": made = try await east.describeKeyPairs().count
+      case "CreateSecurityGroup": made = try await east.describeSecurityGroups().filter { $0.groupName != "default" }.count
+      default: made = try await east.describeInstances().filter { $0.state != "terminated" }.count
+      }
+      #expect(made == 1, "\(action) acted in moto before the interrupt")
+      kiln.interrupt()
+      let status = Self.finish(kiln)
+      let left = try await lab.leftovers(snapshotsBefore: before)
+      #expect(left.isEmpty, "attempt \(attempt): left \(left)\n\(kiln.text)")
+      #expect(kiln.text.contains("Cleanly cancelled builds after being interrupted.") == left.isEmpty, "\(kiln.text)")
+      #expect(status == 1)
+      if action == "RunInstances" { #expect(kiln.text.contains("RunInstances was not answered; found what it launched: i-")) }
+    }
+  }
+
+  /// Ctrl-C under `-on-error=abort` leaves everything on purpose: never "cleanly".
+  @Test func sigintUnderOnErrorAbortNamesWhatIsLeft() async throws {
+    let lab = try EC2Lab()
+    let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
+    let kiln = try lab.start(["-on-error=abort", path])
+    kiln.waitFor("eks: started")
+    kiln.interrupt()
+    #expect(Self.finish(kiln) == 1)
+    let instance = try #require(try await lab.client().describeInstances().first { $0.state == "running" }, "abort left the instance")
+    #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
+    #expect(kiln.text.contains("  - instance \(instance.instanceID) in us-east-1"))
+  }
+
+  /// A cancel whose cleanup cannot delete what was made says what may be left, not "cleanly".
+  @Test func aCancelWhoseCleanupFailsNamesWhatMayBeLeft() async throws {
+    let lab = try EC2Lab()
+    let proxy = try await lab.proxyHoldingAnswers(to: "ImportKeyPair")
+    let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL)])
+    #expect(try await lab.waitForHeldAnswer(proxy) == 1)
+    // From here on EC2 refuses everything: the cleanup cannot delete the key pair.
+    try await lab.control(proxy, ["fail": 1000, "status": 403, "code": "UnauthorizedOperation"])
+    kiln.interrupt()
+    #expect(Self.finish(kiln) == 1, "\(kiln.text)")
+    let key = try #require(try await lab.client().describeKeyPairs().first, "the key pair is left in moto")
+    #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
+    #expect(kiln.text.contains("the cleanup did not finish. May be left behind"))
+    #expect(kiln.text.contains("  - key pair \(key.keyName) in us-east-1"))
+  }
+
+  /// `kiln.finish()`, bounded: a kiln still running after 4 minutes is killed (and the
+  /// status shows it).
+  static func finish(_ kiln: KilnProcess.Running) -> Int32 {
+    let pid = kiln.process.processIdentifier
+    let watchdog = Task.detached {
+      try await Task.sleep(for: .seconds(240))
+      kill(pid, SIGKILL)
+    }
+    defer { watchdog.cancel() }
+    return kiln.finish()
+  }
+
   @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(extra: #""encrypt_boot": true, "ami_regions": ["us-west-2"], "tags": {"Name": "encrypted"}"#, name: "kiln-encrypted")
     let result = try lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("Deregistering the intermediary AMI"))
+    var finals: Set<String> = []
     for region in ["us-east-1", "us-west-2"] {
       let images = try await lab.client(region).describeImages(owners: ["self"])
       #expect(images.map(\.name) == ["kiln-encrypted"], "only the final AMI is left in \(region)")
       #expect(images.first?.tags.contains(EC2Tag("Name", "encrypted")) == true)
+      finals.formUnion(images.map(\.imageID))
     }
+    // The final AMIs are encrypted copies of the intermediary. moto's CopyImage ignores
+    // Encrypted (its copies get fresh unencrypted snapshots), so the test reads what moto was
+    // asked: one copy per region, each encrypted, each from the intermediary image the build
+    // made with CreateImage and then removed.
+    let created = lab.moto.requests("CreateImage")
+    #expect(created.count == 1)
+    #expect(created.first?["Name"] != "kiln-encrypted", "the image made from the instance is the intermediary")
+    let copies = lab.moto.requests("CopyImage")
+    #expect(copies.count == 2)
+    for copy in copies {
+      #expect(copy["Encrypted"] == "true")
+      #expect(copy["Name"] == "kiln-encrypted")
+      #expect(copy["SourceRegion"] == "us-east-1")
+      let source = try #require(copy["SourceImageId"])
+      #expect(!finals.contains(source), "copied from the intermediary, which is gone")
+    }
+    #expect(Set(copies.compactMap { $0["SourceImageId"] }).count == 1)
+    #expect(lab.moto.requests("DeregisterImage").compactMap { $0["ImageId"] } == [copies.first?["SourceImageId"]].compactMap { $0 })
   }
 
   @Test func aSpotBuildAsksForASpotInstanceAndSkipsTheStop() async throws {
@@ -308,9 +415,13 @@ struct EC2Lab {
     // kill -9 right after CreateImage: no cleanup can run.
     let proxy = try await lab.proxyHoldingAnswers(to: "CreateImage")
     let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
-    for _ in 0..<600 where try await east.describeImages(owners: ["self"]).count < 2 {
+    // (A `for … where` would go on asking after the image appeared, and under load outlast
+    // the held answer: the build would finish before the kill.)
+    for _ in 0..<600 {
+      if try await east.describeImages(owners: ["self"]).count >= 2 { break }
       try await Task.sleep(for: .milliseconds(100))
     }
+    #expect(try await east.describeImages(owners: ["self"]).count == 2, "the killed build reached CreateImage")
     kill(kiln.process.processIdentifier, SIGKILL)
     _ = kiln.finish()
     let sweep = ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString]
@@ -329,6 +440,29 @@ struct EC2Lab {
     #expect(try await east.describeImages(owners: ["self"]).map(\.imageID) == [finished.imageID])
     let again = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
     #expect(again.stdout.contains("Nothing left by kiln builds"))
+  }
+
+  @Test func aSweepThatCannotAuthenticateNeverSaysTheRegionIsClean() async throws {
+    let lab = try EC2Lab()
+    var environment = lab.environment
+    environment["AWS_SECRET_ACCESS_KEY"] = "wrong" + lab.moto.secretAccessKey
+    let result = try KilnProcess.run(["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString], in: lab.work, environment: environment)
+    #expect(result.status == 1)
+    #expect(!result.stdout.contains("Nothing left"), "\(result.stdout)")
+    #expect(result.stderr.contains("error: could not look in us-east-1"), "\(result.stderr)")
+    #expect(lab.moto.actions().contains { $0.action == "DescribeInstances" && $0.status.hasPrefix("4") }, "moto refused the signature")
+  }
+
+  @Test func aSweepCallsCleanOnlyTheRegionsItCouldLookIn() async throws {
+    let lab = try EC2Lab()
+    // The first request (the first region's first look) is refused; the rest pass to moto.
+    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
+    try await lab.control(proxy, ["fail": 1, "status": 401, "code": "AuthFailure"])
+    let result = try KilnProcess.run(["sweep", "-region", "us-west-2,us-east-1", "-endpoint", proxy.baseURL.absoluteString], in: lab.work, environment: lab.environment)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("Nothing left by kiln builds in us-east-1."), "\(result.stdout)")
+    #expect(!result.stdout.contains("us-west-2"), "\(result.stdout)")
+    #expect(result.stderr.contains("error: could not look in us-west-2"), "\(result.stderr)")
   }
 
   @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {

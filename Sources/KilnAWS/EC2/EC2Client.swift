@@ -198,6 +198,9 @@ public struct EC2Client: Sendable {
     public var spot = false
     public var spotMaxPrice: String?
     public var tagSpecifications: [(resourceType: String, tags: [EC2Tag])] = []
+    /// EC2's idempotency token: a resend of the same request (a retry after a lost answer)
+    /// launches nothing new.
+    public var clientToken: String?
 
     public init(imageID: String, instanceType: String) {
       self.imageID = imageID
@@ -251,6 +254,7 @@ public struct EC2Client: Sendable {
       p.add("InstanceMarketOptions.SpotOptions.MaxPrice", r.spotMaxPrice)
     }
     p.add(tagSpecifications: r.tagSpecifications)
+    p.add("ClientToken", r.clientToken)
     return try await query.call("RunInstances", p).items("instancesSet").map(EC2Instance.init)
   }
 

@@ -50,7 +50,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     case .failed(let failure):
       throw failure.underlying
     case .cancelled:
-      throw CancellationError()
+      throw outcome.cancellationError(left: left)
     }
   }
 

@@ -75,7 +75,9 @@ struct EBSRun: Sendable {
   static func temporaryName() -> String { "kiln_" + UUID().uuidString.lowercased() }
 }
 
-/// The resources one build has created and not yet removed. Each is also recorded in the
+/// The resources one build has created, or asked EC2 to create, and not yet removed: a
+/// resource is recorded before its create call goes out, so one whose answer never came
+/// (a Ctrl-C while the call was in flight) is still looked for and named. Each is also recorded in the
 /// process-wide `ResourceJournal`, which a second Ctrl-C prints; `-on-error=abort` prints the
 /// build's own list, so the user knows exactly what was left for inspection.
 final class LiveResources: Sendable {
@@ -86,6 +88,13 @@ final class LiveResources: Sendable {
     let token = ResourceJournal.shared.record(description)
     tokens.withLock { $0[token] = description }
     return token
+  }
+
+  /// A resource recorded before its create call (by the name Kiln chose, or the launch's
+  /// client token) is now known by its id.
+  func update(_ token: Int, _ description: String) {
+    ResourceJournal.shared.update(token, description)
+    tokens.withLock { if $0[token] != nil { $0[token] = description } }
   }
 
   func settle(_ token: Int?) {

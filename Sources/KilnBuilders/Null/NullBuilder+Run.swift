@@ -33,7 +33,7 @@ extension NullBuilder: RunnableBuilder {
     case .failed(let failure):
       throw failure.underlying
     case .cancelled:
-      throw CancellationError()
+      throw outcome.cancellationError(left: [])
     }
   }
 }

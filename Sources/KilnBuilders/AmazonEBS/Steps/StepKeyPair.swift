@@ -7,12 +7,16 @@ import KilnSSH
 /// private key file, or a key baked into the image, or a password or agent, nothing is
 /// created. Otherwise a temporary key pair: ed25519 (the default `temporary_key_pair_type`)
 /// is generated here and imported, so the private key never crosses the network; "rsa" asks
-/// EC2 to create one. Its cleanup deletes the key pair from EC2 (and `-debug`'s key file).
+/// EC2 to create one. The key pair is recorded under its name before the call goes out, so
+/// a Ctrl-C while the call is in flight still deletes what EC2 may have made. Its cleanup
+/// deletes the key pair from EC2 and checks it is gone (and `-debug`'s key file).
 struct StepKeyPair: BuildStep {
   let name = "key-pair"
   let run: EBSRun
 
-  enum Token: StateKey { typealias Value = Int }
+  /// The temporary key pair's name, and its entry in the list of live resources: written
+  /// before the create call, whether or not EC2 answers it.
+  enum Created: StateKey { typealias Value = (name: String, token: Int) }
   enum DebugKeyFile: StateKey { typealias Value = String }
 
   func run(_ state: BuildState) async throws {
@@ -28,11 +32,11 @@ struct StepKeyPair: BuildStep {
     let keyName = communicator.temporaryKeyPairName.isEmpty ? EBSRun.temporaryName() : communicator.temporaryKeyPairName
     let tags = run.withKilnTags(try run.renderTags(run.config.runTags, state))
     run.ui.say("Creating temporary keypair: \(keyName)")
+    state[Created.self] = (keyName, run.resources.record("key pair \(keyName) in \(run.region)"))
     let privateKey: String
     let publicKey: String?
     if communicator.temporaryKeyPairType == "rsa" {
       let created = try await run.ec2.createKeyPair(name: keyName, type: "rsa", tags: tags)
-      state[Token.self] = run.resources.record("key pair \(keyName) in \(run.region)")
       privateKey = created.privateKey
       publicKey = nil
       run.ui.message("Note: libssh2 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse; \"temporary_key_pair_type\": \"ed25519\" (the default) works everywhere")
@@ -40,7 +44,6 @@ struct StepKeyPair: BuildStep {
       let pair = try SSHKeyPair.generateEd25519(comment: keyName)
       state[LaunchKeyPair.self] = (keyName, pair.privateKeyPEM, pair.publicKeyLine)
       _ = try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags)
-      state[Token.self] = run.resources.record("key pair \(keyName) in \(run.region)")
       privateKey = pair.privateKeyPEM
       publicKey = pair.publicKeyLine
     }
@@ -60,13 +63,22 @@ struct StepKeyPair: BuildStep {
 
   func cleanup(_ state: BuildState) async throws {
     if let path = state[DebugKeyFile.self] { try? FileManager.default.removeItem(atPath: path) }
-    guard let token = state[Token.self], let keyName = state[LaunchKeyPair.self]?.name else { return }
+    guard let (keyName, token) = state[Created.self] else { return }
     run.ui.say("Deleting temporary keypair...")
     do {
-      try await run.ec2.deleteKeyPair(name: keyName)
-      run.resources.settle(token)
+      // DeleteKeyPair succeeds whether or not the key exists: ask again until it is gone
+      // (a create call cut short by a Ctrl-C may land after the first delete).
+      for attempt in 1...3 {
+        try await run.ec2.deleteKeyPair(name: keyName)
+        if try await run.ec2.describeKeyPairs(filters: [EC2Filter("key-name", [keyName])]).isEmpty {
+          run.resources.settle(token)
+          return
+        }
+        if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
+      }
+      throw BuildError("it is still there after three deletions")
     } catch {
-      throw BuildError("key pair \(keyName) in \(run.region) is left: \(error)")
+      throw BuildError("key pair \(keyName) in \(run.region) may be left: \(error)")
     }
   }
 }
@@ -76,11 +88,15 @@ struct StepKeyPair: BuildStep {
 /// temporary group opening the SSH port from `temporary_security_group_source_cidrs` (or
 /// this host's public IP, `temporary_security_group_source_public_ip`), tagged
 /// and deleted in cleanup (retried while the terminated instance's interface lets go of it).
+/// The group is recorded under the name Kiln chose before CreateSecurityGroup goes out; when
+/// its answer never came (a Ctrl-C while it was in flight), the cleanup finds it by name.
 struct StepSecurityGroup: BuildStep {
   let name = "security-group"
   let run: EBSRun
 
-  enum Created: StateKey { typealias Value = (groupID: String, token: Int) }
+  /// The temporary group: its name (chosen by Kiln), its id once EC2 answered, and its entry
+  /// in the list of live resources, written before the create call.
+  enum Created: StateKey { typealias Value = (groupName: String, groupID: String?, token: Int) }
 
   func run(_ state: BuildState) async throws {
     let config = run.config
@@ -111,8 +127,11 @@ struct StepSecurityGroup: BuildStep {
     let groupName = EBSRun.temporaryName()
     run.ui.say("Creating temporary security group for this instance: \(groupName)")
     let tags = run.withKilnTags(try run.renderTags(config.runTags, state))
+    let token = run.resources.record("security group \(groupName) in \(run.region)")
+    state[Created.self] = (groupName, nil, token)
     let groupID = try await run.ec2.createSecurityGroup(name: groupName, description: "Temporary group for Kiln", vpcID: vpcID, tags: tags)
-    state[Created.self] = (groupID, run.resources.record("security group \(groupID) in \(run.region)"))
+    state[Created.self] = (groupName, groupID, token)
+    run.resources.update(token, "security group \(groupID) in \(run.region)")
     state[SecurityGroupIDs.self] = [groupID]
     try await run.ec2.waitForSecurityGroup(groupID, policy: run.waits.securityGroup)
     let port = config.communicator.kind == .none ? 22 : config.communicator.port
@@ -121,8 +140,14 @@ struct StepSecurityGroup: BuildStep {
   }
 
   func cleanup(_ state: BuildState) async throws {
-    guard let (groupID, token) = state[Created.self] else { return }
+    guard let (groupName, knownID, token) = state[Created.self] else { return }
     run.ui.say("Deleting temporary security group...")
+    var found = knownID
+    if found == nil { found = try await findGroup(named: groupName) }
+    guard let groupID = found else {
+      run.resources.settle(token)
+      return
+    }
     var lastError: (any Error)?
     for attempt in 1...5 {
       do {
@@ -139,5 +164,19 @@ struct StepSecurityGroup: BuildStep {
       }
     }
     throw BuildError("security group \(groupID) in \(run.region) is left: \(lastError.map { "\($0)" } ?? "")")
+  }
+
+  /// The group a CreateSecurityGroup whose answer never came may have made, by its name,
+  /// asked a few times (a just-made group can take a moment to be listed).
+  private func findGroup(named groupName: String) async throws -> String? {
+    do {
+      for attempt in 1...3 {
+        if let group = try await run.ec2.describeSecurityGroups(filters: [EC2Filter("group-name", [groupName])]).first { return group.groupID }
+        if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
+      }
+      return nil
+    } catch {
+      throw BuildError("security group \(groupName) in \(run.region) may be left (its create call was not answered, and it could not be looked for): \(error)")
+    }
   }
 }

@@ -6,8 +6,12 @@ import KilnSSH
 /// Launches the build instance (Packer's `StepRunSourceInstance`, and the spot variant as a
 /// one-time spot request on RunInstances) and waits until it runs.
 ///
-/// The instance id goes into the state the moment RunInstances answers, so a Ctrl-C during
-/// the wait still terminates it. The cleanup terminates, waits until terminated, then deletes
+/// The launch is recorded before RunInstances goes out (each call with its own ClientToken),
+/// and the instance id goes into the state the moment RunInstances answers, so a Ctrl-C
+/// during the wait still terminates it. A Ctrl-C while RunInstances is in flight leaves no
+/// id: the cleanup then finds what the call may have launched by this build's `kiln:run` and
+/// `kiln:build` tags, which EC2 puts on the instance as it creates it. The cleanup
+/// terminates, waits until terminated, then deletes
 /// every volume launched with it that is left `available` — found by this run's `kiln:run`
 /// tag, which every launched volume carries — including `launch_block_device_mappings`
 /// volumes with `delete_on_termination: false` (Packer leaves those behind).
@@ -16,6 +20,12 @@ struct StepRunInstance: BuildStep {
   let run: EBSRun
 
   enum Token: StateKey { typealias Value = Int }
+  /// True while a RunInstances call is out and not answered: an instance may exist whose id
+  /// Kiln does not know.
+  enum LaunchUnanswered: StateKey { typealias Value = Bool }
+  /// The tags that tell this build's instance from any other: its `kiln:run` and
+  /// `kiln:build`, as sent.
+  enum LaunchIdentity: StateKey { typealias Value = [EC2Tag] }
 
   var isSpot: Bool { !run.config.spotPrice.isEmpty && run.config.spotPrice != "0" }
 
@@ -77,21 +87,21 @@ struct StepRunInstance: BuildStep {
     let instanceTags = run.withKilnTags(isSpot ? EBSRun.overlay(runTags, with: try run.renderTags(config.spotTags, state)) : runTags)
     let volumeTags = run.withKilnTags(try run.renderTags(config.runVolumeTags, state))
     request.tagSpecifications = [("instance", instanceTags), ("volume", volumeTags)]
+    state[LaunchIdentity.self] = instanceTags.filter { ["kiln:run", "kiln:build"].contains($0.key) }
 
     run.ui.say(isSpot ? "Launching a spot AWS instance..." : "Launching a source AWS instance...")
+    state[Token.self] = run.resources.record("instance launched by build '\(run.context.buildName)' (tagged kiln:run=\(run.context.runUUID)) in \(run.region)")
     var launched: EC2Instance?
     for (index, type) in types.enumerated() {
       request.instanceType = type
       do {
-        launched = try await launch(request)
+        launched = try await launch(request, state)
         break
       } catch let error as AWSServiceError where index < types.count - 1 && Self.noCapacity.contains(error.code) {
         run.ui.message("No capacity for \(type) (\(error.code)), trying \(types[index + 1])")
       }
     }
     guard let instance = launched else { throw BuildError("RunInstances returned no instance") }
-    state[BuildInstance.self] = instance
-    state[Token.self] = run.resources.record("instance \(instance.instanceID) in \(run.region)")
     run.ui.message("Instance ID: \(instance.instanceID)")
     run.ui.say("Waiting for instance (\(instance.instanceID)) to become ready...")
     let ui = run.ui
@@ -102,32 +112,72 @@ struct StepRunInstance: BuildStep {
   static let noCapacity: Set<String> = ["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "Unsupported", "InsufficientCapacity"]
 
   /// RunInstances, retried while a just-created instance profile is not visible to EC2 yet.
-  private func launch(_ request: EC2Client.RunInstancesRequest) async throws -> EC2Instance {
+  /// Each call has its own ClientToken (the parameters differ between calls; a resend of one
+  /// call keeps it). The instance goes into the state before the call counts as answered.
+  private func launch(_ request: EC2Client.RunInstancesRequest, _ state: BuildState) async throws -> EC2Instance {
     var attempt = 0
+    var request = request
     while true {
+      request.clientToken = UUID().uuidString
+      state[LaunchUnanswered.self] = true
       do {
-        guard let instance = try await run.ec2.runInstances(request).first else { throw BuildError("RunInstances returned no instance") }
+        let instances = try await run.ec2.runInstances(request)
+        guard let instance = instances.first else { throw BuildError("RunInstances returned no instance") }
+        state[BuildInstance.self] = instance
+        if let token = state[Token.self] { run.resources.update(token, "instance \(instance.instanceID) in \(run.region)") }
+        state[LaunchUnanswered.self] = false
         return instance
-      } catch let error as AWSServiceError where error.code == "InvalidParameterValue" && error.message.contains("iamInstanceProfile") && attempt < 10 {
+      } catch let error as AWSServiceError where error.status < 500 {
+        // EC2 refused the request: it launched nothing.
+        state[LaunchUnanswered.self] = false
+        guard error.code == "InvalidParameterValue" && error.message.contains("iamInstanceProfile") && attempt < 10 else { throw error }
         attempt += 1
         try await Task.sleep(for: .seconds(2))
       }
     }
   }
 
+  /// Instances a RunInstances call whose answer never came may have launched: this build's,
+  /// by its tags, not terminated; asked a few times, as a just-launched instance can take a
+  /// moment to be listed.
+  private func findUnansweredLaunches(_ state: BuildState) async throws -> [String] {
+    let identity = state[LaunchIdentity.self] ?? []
+    guard !identity.isEmpty else { throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered)") }
+    let filters = identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("instance-state-name", ["pending", "running", "stopping", "stopped"])]
+    do {
+      for attempt in 1...3 {
+        let found = try await run.ec2.describeInstances(filters: filters).map(\.instanceID)
+        if !found.isEmpty { return found }
+        if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
+      }
+      return []
+    } catch {
+      throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered, and it could not be looked for): \(error)")
+    }
+  }
+
   func cleanup(_ state: BuildState) async throws {
-    guard let instance = state[BuildInstance.self] else { return }
-    let id = instance.instanceID
+    var ids: [String] = []
+    if let instance = state[BuildInstance.self] {
+      ids = [instance.instanceID]
+    } else if state[LaunchUnanswered.self] == true {
+      ids = try await findUnansweredLaunches(state)
+      if !ids.isEmpty { run.ui.message("RunInstances was not answered; found what it launched: \(ids.joined(separator: ", "))") }
+    }
+    guard !ids.isEmpty else {
+      run.resources.settle(state[Token.self])
+      return
+    }
     run.ui.say("Terminating the source AWS instance...")
     do {
-      try await run.ec2.terminateInstances([id])
+      try await run.ec2.terminateInstances(ids)
       let ui = run.ui
-      _ = try await run.ec2.waitForInstance(id, toBe: "terminated", policy: run.waits.instance) { ui.message($0) }
+      for id in ids { _ = try await run.ec2.waitForInstance(id, toBe: "terminated", policy: run.waits.instance) { ui.message($0) } }
       run.resources.settle(state[Token.self])
     } catch let error as AWSServiceError where error.code == "InvalidInstanceID.NotFound" {
       run.resources.settle(state[Token.self])
     } catch {
-      throw BuildError("instance \(id) in \(run.region) may still be running: \(error)")
+      throw BuildError("instance \(ids.joined(separator: ", ")) in \(run.region) may still be running: \(error)")
     }
     run.ui.say("Cleaning up any extra volumes...")
     let runTag = run.kilnTags[0]
