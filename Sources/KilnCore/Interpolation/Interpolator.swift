@@ -44,6 +44,8 @@ public enum Interpolator {
   }
 
   public static let maximumPasses = 100
+  /// The largest value or output one string may render to.
+  public static let maximumOutputBytes = 64 << 20
 
   /// Parses `text` and checks every function is allowed in `context` without evaluating:
   /// used by `validate -syntax-only`.
@@ -62,45 +64,63 @@ private struct Evaluation {
 
   init(context: RenderContext) { self.context = context }
 
-  mutating func render(_ nodes: [InterpolationTemplate.Node]) throws(InterpolationError) -> String {
+  /// Renders `nodes` with `dot` as `.`; `nil` is the top level, where `.Field` names the
+  /// context's fields (known now, or deferred to a later phase).
+  mutating func render(_ nodes: [InterpolationTemplate.Node], dot: TemplateValue? = nil) throws(InterpolationError) -> String {
     var out = ""
+    func append(_ text: String, at offset: Int) throws(InterpolationError) {
+      out += text
+      try Self.checkSize(out, at: offset)
+    }
     for node in nodes {
       switch node {
       case .text(let text):
         out += text
       case .action(let pipeline):
-        let value = try evaluate(pipeline, dot: .map(context.fields))
+        let value = try evaluate(pipeline, dot: dot)
         if value == .deferred {
           deferred = true
-          out += pipeline.source
+          try append(pipeline.source, at: pipeline.offset)
         } else {
-          out += value.rendered
+          try append(value.rendered, at: pipeline.offset)
         }
       case .conditional(let kind, let pipeline, let then, let otherwise):
-        let value = try evaluate(pipeline, dot: .map(context.fields))
+        let value = try evaluate(pipeline, dot: dot)
         if value == .deferred {
           throw InterpolationError("this {{\(kind.rawValue)}} depends on a value that is only known later in the build; it cannot be used here", at: pipeline.offset)
         }
         switch kind {
-        case .if, .with:
-          out += try render(value.isTruthy ? then : otherwise)
+        case .if:
+          try append(try render(value.isTruthy ? then : otherwise, dot: dot), at: pipeline.offset)
+        case .with:
+          // Go: `{{with x}}` renders its body with `.` set to x, or its else branch as is.
+          try append(value.isTruthy ? try render(then, dot: value) : try render(otherwise, dot: dot), at: pipeline.offset)
         case .range:
           let items: [TemplateValue]
           switch value {
           case .list(let l): items = l
+          // Go visits a map's values in the order of their sorted keys.
           case .map(let m): items = m.keys.sorted().map { m[$0]! }
           case .null: items = []
-          default: throw InterpolationError("range can't iterate over \(value.typeName)", at: pipeline.offset)
+          default: throw InterpolationError("range can't iterate over \(value.rendered)", at: pipeline.offset)
           }
-          if items.isEmpty { out += try render(otherwise) }
-          for _ in items { out += try render(then) }
+          if items.isEmpty { try append(try render(otherwise, dot: dot), at: pipeline.offset) }
+          for item in items { try append(try render(then, dot: item), at: pipeline.offset) }
         }
       }
     }
     return out
   }
 
-  mutating func evaluate(_ pipeline: InterpolationTemplate.Pipeline, dot: TemplateValue) throws(InterpolationError) -> TemplateValue {
+  /// Every value and output is bounded, so a short template cannot grow without limit
+  /// (`replace_all` nested in itself doubles a string at each level).
+  static func checkSize(_ text: String, at offset: Int) throws(InterpolationError) {
+    guard text.utf8.count <= Interpolator.maximumOutputBytes else {
+      throw InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
+    }
+  }
+
+  mutating func evaluate(_ pipeline: InterpolationTemplate.Pipeline, dot: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     var previous: TemplateValue?
     for command in pipeline.commands {
       previous = try evaluate(command, dot: dot, piped: previous)
@@ -108,7 +128,7 @@ private struct Evaluation {
     return previous ?? .null
   }
 
-  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
+  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue?, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     let first = command.operands[0]
     if case .function(let name, let offset) = first {
       var arguments: [TemplateValue] = []
@@ -118,7 +138,9 @@ private struct Evaluation {
       if let piped { arguments.append(piped) }
       // Go evaluates `and`/`or` lazily, but no argument here has side effects.
       if name != "build", arguments.contains(.deferred) { return .deferred }
-      return try call(name, arguments, at: offset)
+      let result = try call(name, arguments, at: offset)
+      if case .string(let text) = result { try Self.checkSize(text, at: offset) }
+      return result
     }
     if command.operands.count > 1 || piped != nil {
       throw InterpolationError("can't give an argument to a non-function", at: command.operands[command.operands.count > 1 ? 1 : 0].offset)
@@ -126,7 +148,7 @@ private struct Evaluation {
     return try value(of: first, dot: dot)
   }
 
-  mutating func value(of operand: InterpolationTemplate.Operand, dot: TemplateValue) throws(InterpolationError) -> TemplateValue {
+  mutating func value(of operand: InterpolationTemplate.Operand, dot: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     switch operand {
     case .function(let name, let offset): return try call(name, [], at: offset)
     case .string(let s, _): return .string(s)
@@ -136,9 +158,10 @@ private struct Evaluation {
     case .null: return .null
     case .pipeline(let p): return try evaluate(p, dot: dot)
     case .field(let path, let offset):
-      guard let head = path.first else { return dot }
+      if let dot { return try Self.field(path, of: dot, at: offset) }
+      guard let head = path.first else { return .map(context.fields) }
       if context.deferredFields.contains(head) { return .deferred }
-      guard var current = context.fields[head] else {
+      guard let current = context.fields[head] else {
         let available = Set(context.fields.keys).union(context.deferredFields)
         if available.isEmpty {
           throw InterpolationError(".\(head) is not available here: this field has no template data", at: offset)
@@ -146,14 +169,20 @@ private struct Evaluation {
         let hint = Suggestions.closest(to: head, in: available).map { "; did you mean .\($0)?" } ?? ""
         throw InterpolationError(".\(head) is not available here (available: \(available.sorted().map { "." + $0 }.joined(separator: ", ")))\(hint)", at: offset)
       }
-      for name in path.dropFirst() {
-        guard case .map(let fields) = current else {
-          throw InterpolationError("can't evaluate field \(name) in a \(current.typeName)", at: offset)
-        }
-        current = fields[name] ?? .null
-      }
-      return current
+      return try Self.field(Array(path.dropFirst()), of: current, at: offset)
     }
+  }
+
+  /// `.A.B` below `value`: a map's missing key is nil (`<no value>`), as in Go.
+  static func field(_ path: [String], of value: TemplateValue, at offset: Int) throws(InterpolationError) -> TemplateValue {
+    var current = value
+    for name in path {
+      guard case .map(let fields) = current else {
+        throw InterpolationError("can't evaluate field \(name) in type \(current.typeName)", at: offset)
+      }
+      current = fields[name] ?? .null
+    }
+    return current
   }
 
   // MARK: - Functions
@@ -187,6 +216,11 @@ private struct Evaluation {
       try arity(1...1)
       let key = try string(0)
       if let value = context.variables[key] { return .string(value) }
+      if context.pendingVariables.contains(key) {
+        var error = InterpolationError("variable '\(key)' is not rendered yet", at: offset)
+        error.pendingVariable = key
+        throw error
+      }
       if context.phase == .variables {
         throw InterpolationError("variable not set: \(key): make sure the variable you reference is defined; every variable used to build another is required", at: offset)
       }
@@ -251,10 +285,10 @@ private struct Evaluation {
       return .string(parts[index])
     case "replace":
       try arity(4...4)
-      return .string(Self.replace(try string(3), try string(0), try string(1), limit: try integer(2)))
+      return .string(try Self.replace(try string(3), try string(0), try string(1), limit: try integer(2), at: offset))
     case "replace_all":
       try arity(3...3)
-      return .string(Self.replace(try string(2), try string(0), try string(1), limit: -1))
+      return .string(try Self.replace(try string(2), try string(0), try string(1), limit: -1, at: offset))
     case "lower":
       try arity(1...1)
       return .string(try string(0).lowercased())
@@ -351,17 +385,64 @@ private struct Evaluation {
 
   // MARK: - Helpers
 
-  static func replace(_ source: String, _ old: String, _ new: String, limit: Int) -> String {
-    if limit < 0 { return old.isEmpty ? source : source.replacingOccurrences(of: old, with: new) }
-    var result = ""
-    var rest = Substring(source)
+  /// Go's `strings.Replace`: the first `limit` occurrences (all when negative); an empty
+  /// `old` matches before each character and at the end. Linear in the result, which may
+  /// not pass `maximumOutputBytes`.
+  static func replace(_ source: String, _ old: String, _ new: String, limit: Int, at offset: Int) throws(InterpolationError) -> String {
+    if limit == 0 || old == new { return source }
+    let text = Array(source.utf8)
+    let needle = Array(old.utf8)
+    let replacement = Array(new.utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(text.count)
     var count = 0
-    while count < limit, !old.isEmpty, let range = rest.range(of: old) {
-      result += rest[..<range.lowerBound] + new
-      rest = rest[range.upperBound...]
+    var position = 0
+    func grow(_ bytes: ArraySlice<UInt8>) throws(InterpolationError) {
+      guard out.count + bytes.count <= Interpolator.maximumOutputBytes else {
+        throw InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
+      }
+      out.append(contentsOf: bytes)
+    }
+    if needle.isEmpty {
+      // Before each character (a UTF-8 sequence: a byte that is not a continuation byte starts one).
+      while position <= text.count, limit < 0 || count < limit {
+        try grow(replacement[...])
+        count += 1
+        guard position < text.count else { position += 1; break }
+        let next = text[(position + 1)...].firstIndex { $0 & 0xC0 != 0x80 } ?? text.count
+        try grow(text[position..<next])
+        position = next
+      }
+      if position <= text.count { try grow(text[position...]) }
+      return String(decoding: out, as: UTF8.self)
+    }
+    while limit < 0 || count < limit, let found = Self.find(needle, in: text, from: position) {
+      try grow(text[position..<found])
+      try grow(replacement[...])
+      position = found + needle.count
       count += 1
     }
-    return result + rest
+    try grow(text[position...])
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// The first index at or after `start` where `needle` (not empty) occurs in `haystack`.
+  static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    guard let first = needle.first, haystack.count - start >= needle.count else { return nil }
+    return haystack.withUnsafeBufferPointer { hay in
+      needle.withUnsafeBufferPointer { pin in
+        var candidate = start
+        let last = hay.count - pin.count
+        while candidate <= last {
+          guard let found = hay[candidate...last].firstIndex(of: first) else { return nil }
+          if hay[found..<found + pin.count].elementsEqual(pin) {
+            return found
+          }
+          candidate = found + 1
+        }
+        return nil
+      }
+    }
   }
 
   static func equal(_ a: TemplateValue, _ b: TemplateValue) -> Bool {

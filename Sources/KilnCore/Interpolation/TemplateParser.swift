@@ -14,6 +14,12 @@ extension InterpolationTemplate {
     "println", "urlquery", "html", "js",
   ]
 
+  /// How deeply `{{if}}`/`{{with}}`/`{{range}}` blocks, `{{else if}}` branches and parentheses
+  /// may nest in one string. Real templates use a handful of levels; the bound keeps every
+  /// recursive walk over the tree (parsing, evaluating, releasing it) far from the end of
+  /// the stack, whatever the input.
+  public static let maximumNesting = 100
+
   /// Parses `text`. Throws the first syntax error with its byte offset.
   public static func parse(_ text: String) throws(InterpolationError) -> InterpolationTemplate {
     var parser = Parser(Array(text.utf8))
@@ -27,6 +33,8 @@ extension InterpolationTemplate {
   private struct Parser {
     let bytes: [UInt8]
     var index = 0
+    /// Blocks and parentheses open around `index`.
+    var depth = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -104,7 +112,17 @@ extension InterpolationTemplate {
       return (nodes, nil)
     }
 
+    /// Enters one more level of nesting at `offset`; the caller leaves it with `depth -= 1`.
+    mutating func enterNesting(at offset: Int) throws(InterpolationError) {
+      guard depth < InterpolationTemplate.maximumNesting else {
+        throw InterpolationError("nesting deeper than \(InterpolationTemplate.maximumNesting) levels of {{if}}/{{with}}/{{range}}, {{else if}} and parentheses", at: offset)
+      }
+      depth += 1
+    }
+
     mutating func parseBlock(_ kind: BlockKind, _ pipeline: Pipeline, start: Int) throws(InterpolationError) -> Node {
+      try enterNesting(at: start)
+      defer { depth -= 1 }
       let (body, terminator) = try parseList()
       guard let terminator else {
         throw InterpolationError("{{\(kind.rawValue)}} has no matching {{end}}", at: start)
@@ -211,6 +229,8 @@ extension InterpolationTemplate {
       case UInt8(ascii: "\""):
         return .string(try parseQuoted(), offset: start)
       case UInt8(ascii: "("):
+        try enterNesting(at: start)
+        defer { depth -= 1 }
         index += 1
         let inner = try parseCommands(until: .closeParen, actionStart: actionStart)
         return .pipeline(inner)
