@@ -194,18 +194,18 @@ private struct Evaluation {
         throw InterpolationError("wrong number of arguments for \(name): want \(expected), got \(args.count)", at: offset)
       }
     }
+    // Packer's functions take typed Go arguments: text/template converts nothing.
     func string(_ i: Int) throws(InterpolationError) -> String {
-      switch args[i] {
-      case .string(let s): return s
-      case .integer, .float, .bool: return args[i].rendered
-      default: throw InterpolationError("argument \(i + 1) of \(name) must be a string, not \(args[i].typeName)", at: offset)
+      guard case .string(let s) = args[i] else {
+        throw InterpolationError("argument \(i + 1) of \(name) must be a string, not \(args[i].typeName)", at: offset)
       }
+      return s
     }
     func integer(_ i: Int) throws(InterpolationError) -> Int {
       switch args[i] {
       case .integer(let n): return n
-      case .string(let s): if let n = Int(s) { return n }
-      case .float(let d): if d == d.rounded() { return Int(d) }
+      // Only constants are floats here, and Go takes an integral constant as an int.
+      case .float(let d): if d == d.rounded(), abs(d) < 9e18 { return Int(d) }
       default: break
       }
       throw InterpolationError("argument \(i + 1) of \(name) must be an integer, not \(args[i].rendered.isEmpty ? args[i].typeName : "\"\(args[i].rendered)\"")", at: offset)
@@ -291,10 +291,10 @@ private struct Evaluation {
       return .string(try Self.replace(try string(2), try string(0), try string(1), limit: -1, at: offset))
     case "lower":
       try arity(1...1)
-      return .string(try string(0).lowercased())
+      return .string(Self.mapCase(try string(0), upper: false))
     case "upper":
       try arity(1...1)
-      return .string(try string(0).uppercased())
+      return .string(Self.mapCase(try string(0), upper: true))
     case "build":
       try arity(1...1)
       guard context.phase == .provisioner || context.phase == .postProcessor else {
@@ -325,10 +325,11 @@ private struct Evaluation {
       return .bool(!args[0].isTruthy)
     case "eq":
       try arity(2...Int.max)
-      return .bool(args.dropFirst().contains { Self.equal(args[0], $0) })
+      for other in args.dropFirst() where try Self.equal(args[0], other, name, offset) { return .bool(true) }
+      return .bool(false)
     case "ne":
       try arity(2...2)
-      return .bool(!Self.equal(args[0], args[1]))
+      return .bool(!(try Self.equal(args[0], args[1], name, offset)))
     case "lt", "le", "gt", "ge":
       try arity(2...2)
       let order = try Self.compare(args[0], args[1], name, offset)
@@ -366,18 +367,16 @@ private struct Evaluation {
     case "print":
       return .string(Self.goSprint(args))
     case "println":
-      return .string(args.map(\.rendered).joined(separator: " ") + "\n")
+      return .string(args.map(GoFormat.value).joined(separator: " ") + "\n")
     case "printf":
       try arity(1...Int.max)
-      return .string(Self.printf(try string(0), Array(args.dropFirst())))
+      return .string(GoFormat.printf(try string(0), Array(args.dropFirst())))
     case "urlquery":
-      let text = args.map(\.rendered).joined()
-      return .string(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? text)
-    case "html", "js":
-      let text = args.map(\.rendered).joined()
-      let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&#34;").replacingOccurrences(of: "'", with: "&#39;")
-      return .string(escaped)
+      return .string(GoFormat.queryEscape(Self.goSprint(args)))
+    case "html":
+      return .string(GoFormat.htmlEscape(Self.goSprint(args)))
+    case "js":
+      return .string(GoFormat.jsEscape(Self.goSprint(args)))
     default:
       throw InterpolationError("function \"\(name)\" not defined", at: offset)
     }
@@ -445,24 +444,39 @@ private struct Evaluation {
     }
   }
 
-  static func equal(_ a: TemplateValue, _ b: TemplateValue) -> Bool {
+  /// Go's `eq`: values of one basic kind compare; different kinds are an error, except
+  /// that nil equals only nil.
+  static func equal(_ a: TemplateValue, _ b: TemplateValue, _ name: String, _ offset: Int) throws(InterpolationError) -> Bool {
     switch (a, b) {
-    case (.integer(let x), .float(let y)): Double(x) == y
-    case (.float(let x), .integer(let y)): x == Double(y)
-    default: a == b
+    case (.null, .null): return true
+    case (.null, _), (_, .null): return false
+    case (.string(let x), .string(let y)): return x == y
+    case (.integer(let x), .integer(let y)): return x == y
+    case (.float(let x), .float(let y)): return x == y
+    case (.bool(let x), .bool(let y)): return x == y
+    case (.list, .list), (.map, .map):
+      throw InterpolationError("\(name): non-comparable type \(a.typeName)", at: offset)
+    default:
+      throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
     }
   }
 
+  /// Go's `lt`/`le`/`gt`/`ge`: integers, floats or strings, both of one kind.
   static func compare(_ a: TemplateValue, _ b: TemplateValue, _ name: String, _ offset: Int) throws(InterpolationError) -> Int {
+    func order<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : x == y ? 0 : 1 }
     switch (a, b) {
-    case (.string(let x), .string(let y)): return x < y ? -1 : x == y ? 0 : 1
-    case (.integer(let x), .integer(let y)): return x < y ? -1 : x == y ? 0 : 1
-    case (.float, _), (_, .float), (.integer, _):
-      guard let x = Double(a.rendered), let y = Double(b.rendered) else { break }
-      return x < y ? -1 : x == y ? 0 : 1
+    case (.string(let x), .string(let y)): return order(x, y)
+    case (.integer(let x), .integer(let y)): return order(x, y)
+    case (.float(let x), .float(let y)): return order(x, y)
+    case (.string, _), (.integer, _), (.float, _):
+      switch b {
+      case .string, .integer, .float:
+        throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
+      default: break
+      }
     default: break
     }
-    throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
+    throw InterpolationError("\(name): invalid type for comparison", at: offset)
   }
 
   /// Go's Sprint: spaces between operands when neither is a string.
@@ -470,29 +484,20 @@ private struct Evaluation {
     var out = ""
     for (i, arg) in args.enumerated() {
       if i > 0, !(arg.isString || args[i - 1].isString) { out += " " }
-      out += arg.rendered
+      out += GoFormat.value(arg)
     }
     return out
   }
 
-  /// printf with the verbs templates use: %s %v %d %q %f %x %%.
-  static func printf(_ format: String, _ args: [TemplateValue]) -> String {
-    var out = ""
-    var iterator = args.makeIterator()
-    var chars = Array(format)[...]
-    while let c = chars.popFirst() {
-      guard c == "%" else { out.append(c); continue }
-      guard let verb = chars.popFirst() else { out += "%!(NOVERB)"; break }
-      if verb == "%" { out += "%"; continue }
-      guard let arg = iterator.next() else { out += "%!\(verb)(MISSING)"; continue }
-      switch verb {
-      case "q": out += "\"" + arg.rendered.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-      case "x": out += arg.rendered.utf8.map { String(format: "%02x", $0) }.joined()
-      case "f": out += String(format: "%f", Double(arg.rendered) ?? 0)
-      default: out += arg.rendered
-      }
+  /// Go's `strings.ToUpper`/`ToLower`: each character's simple case mapping, so `ß` stays.
+  static func mapCase(_ text: String, upper: Bool) -> String {
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+      let mapped = upper ? scalar.properties.uppercaseMapping : scalar.properties.lowercaseMapping
+      let scalars = mapped.unicodeScalars
+      if scalars.count == 1, let only = scalars.first { out.append(only) } else { out.append(scalar) }
     }
-    return out
+    return String(out)
   }
 
   static func strftime(_ format: String, _ clock: BuildClock) -> String {

@@ -83,7 +83,8 @@ extension InterpolationTemplate {
             case "else":
               index += 4
               skipSpaces()
-              if let next = peekWord(), next == "if" || next == "with" {
+              // Go 1.19, and so Packer, knows `{{else if}}` only (`{{else with}}` came in Go 1.23).
+              if let next = peekWord(), next == "if" {
                 index += next.count
                 let pipeline = try parsePipeline(actionStart: actionStart)
                 return (nodes, Terminator(word: "else", offset: actionStart, elseIf: (BlockKind(rawValue: next)!, pipeline)))
@@ -207,7 +208,11 @@ extension InterpolationTemplate {
           throw InterpolationError("unclosed '(': missing ')'", at: pipelineStart - 1)
         }
         if byte == UInt8(ascii: "}") { throw InterpolationError("unexpected '}' in action; expected }}", at: index) }
-        operands.append(try parseOperand(actionStart: actionStart))
+        let operand = try parseOperand(actionStart: actionStart)
+        if operands.isEmpty, case .null = operand {
+          throw InterpolationError("nil is not a command", at: operand.offset)
+        }
+        operands.append(operand)
         // Operands must be separated by space (Go: "missing space?").
         if index < bytes.count, !isSpace(bytes[index]), !startsWith("}}"), !startsWith("|"), bytes[index] != UInt8(ascii: ")"), !startsWith("-}}") {
           throw InterpolationError("unexpected \(describe()) after an operand; missing space?", at: index)
@@ -322,17 +327,47 @@ extension InterpolationTemplate {
       }
     }
 
+    /// Go's number syntax: decimal, `0x`/`0o`/`0b`/leading-`0` octal integers, `_` between
+    /// digits, and floats with an exponent.
     mutating func parseNumber() throws(InterpolationError) -> Operand {
       let start = index
       if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") { index += 1 }
-      while index < bytes.count, isIdentifierByte(bytes[index]) || bytes[index] == UInt8(ascii: ".") { index += 1 }
-      let text = String(decoding: bytes[start..<index], as: UTF8.self)
-      if let value = Int(text) { return .integer(value, offset: start) }
-      if text.hasPrefix("0x") || text.hasPrefix("-0x"), let value = Int(text.replacingOccurrences(of: "0x", with: ""), radix: 16) {
-        return .integer(value, offset: start)
+      while index < bytes.count {
+        let byte = bytes[index]
+        let previous = bytes[index - 1] | 0x20
+        let isExponentSign = (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+"))
+          && (previous == UInt8(ascii: "e") || previous == UInt8(ascii: "p"))
+        guard isIdentifierByte(byte) || byte == UInt8(ascii: ".") || isExponentSign else { break }
+        index += 1
       }
-      if let value = Double(text) { return .float(value, offset: start) }
+      let text = String(decoding: bytes[start..<index], as: UTF8.self)
+      if let value = Self.integer(text) { return .integer(value, offset: start) }
+      let plain = text.replacingOccurrences(of: "_", with: "")
+      if plain.allSatisfy({ "0123456789.eE+-".contains($0) }), let value = Double(plain) {
+        return .float(value, offset: start)
+      }
       throw InterpolationError("bad number syntax: \"\(text)\"", at: start)
+    }
+
+    /// `strconv.ParseInt(text, 0, 64)`.
+    static func integer(_ text: String) -> Int? {
+      var digits = Substring(text)
+      var negative = false
+      if let sign = digits.first, sign == "-" || sign == "+" {
+        negative = sign == "-"
+        digits = digits.dropFirst()
+      }
+      var radix = 10
+      let lower = digits.lowercased()
+      if lower.hasPrefix("0x") { radix = 16; digits = digits.dropFirst(2) }
+      else if lower.hasPrefix("0o") { radix = 8; digits = digits.dropFirst(2) }
+      else if lower.hasPrefix("0b") { radix = 2; digits = digits.dropFirst(2) }
+      else if digits.count > 1, digits.hasPrefix("0") { radix = 8; digits = digits.dropFirst() }
+      // `_` only between digits (or after a base prefix).
+      if digits.hasPrefix("_") && radix == 10 || digits.hasSuffix("_") || digits.contains("__") { return nil }
+      let clean = digits.replacingOccurrences(of: "_", with: "")
+      guard !clean.isEmpty, clean.allSatisfy(\.isHexDigit), let magnitude = Int(clean, radix: radix) else { return nil }
+      return negative ? -magnitude : magnitude
     }
 
     // MARK: helpers
