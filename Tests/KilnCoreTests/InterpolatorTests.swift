@@ -186,6 +186,22 @@ func render(_ text: String, _ configure: (inout RenderContext) -> Void = { _ in 
     }
   }
 
+  /// 60 nested ranges over two items would visit 2^60 bodies; the step bound stops them.
+  @Test func nestedRangesStopAtTheStepBound() throws {
+    let levels = 60
+    var deep = TemplateValue.list([.string("a"), .string("b")])
+    for _ in 1..<levels { deep = .list([deep, deep]) }
+    let template = "{{range .Deep}}" + String(repeating: "{{range .}}", count: levels - 1) + String(repeating: "{{end}}", count: levels)
+    #expect {
+      try render(template) { $0.fields = ["Deep": deep] }
+    } throws: { error in
+      (error as? InterpolationError)?.message.contains("more than \(Interpolator.maximumSteps) steps") == true
+    }
+    // Within the bound, ranges nest as in Go.
+    let small = TemplateValue.list([.list([.string("a"), .string("b")]), .list([.string("c")])])
+    #expect(try render("{{range .Deep}}{{range .}}{{.}}{{end}}|{{end}}") { $0.fields = ["Deep": small] } == "ab|c|")
+  }
+
   /// `{{with}}` and `{{range}}` set `.` for their body (Go), and `.Field` reads below it.
   @Test(arguments: [
     ("{{with `abc`}}{{.}}{{end}}", "abc"),

@@ -46,6 +46,8 @@ public enum Interpolator {
   public static let maximumPasses = 100
   /// The largest value or output one string may render to.
   public static let maximumOutputBytes = 64 << 20
+  /// The most nodes one string may render, counting each time a `{{range}}` body repeats.
+  public static let maximumSteps = 100_000
 
   /// Parses `text` and checks every function is allowed in `context` without evaluating:
   /// used by `validate -syntax-only`.
@@ -61,6 +63,8 @@ private struct Evaluation {
   let context: RenderContext
   var warnings: [InterpolationError] = []
   var deferred = false
+  /// Nodes rendered so far: nested `{{range}}`s multiply their work without growing the output.
+  var steps = 0
 
   init(context: RenderContext) { self.context = context }
 
@@ -73,6 +77,10 @@ private struct Evaluation {
       try Self.checkSize(out, at: offset)
     }
     for node in nodes {
+      steps += 1
+      if steps > Interpolator.maximumSteps {
+        throw InterpolationError("rendering takes more than \(Interpolator.maximumSteps) steps (nested {{range}}?); stopped there", at: 0)
+      }
       switch node {
       case .text(let text):
         out += text
