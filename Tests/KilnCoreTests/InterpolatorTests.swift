@@ -144,4 +144,78 @@ func render(_ text: String, _ configure: (inout RenderContext) -> Void = { _ in 
       Issue.record("unexpected error \(error)")
     }
   }
+
+  /// Nesting past the bound is a positioned error, never a stack overflow (it was SIGSEGV
+  /// at 20,000 levels). The offset is where the first level too deep opens.
+  @Test(arguments: [
+    (String(repeating: "{{if true}}", count: 20_000) + String(repeating: "{{end}}", count: 20_000), 100 * 11),
+    ("{{" + String(repeating: "(", count: 20_000) + "true" + String(repeating: ")", count: 20_000) + "}}", 2 + 100),
+    ("{{if false}}" + String(repeating: "{{else if false}}", count: 20_000) + "{{end}}", 12 + 99 * 17),
+    (String(repeating: "{{with `x`}}", count: 20_000) + "{{" + String(repeating: "(", count: 20_000), 100 * 12),
+  ])
+  func deepNestingIsAnErrorNotACrash(input: String, offset: Int) {
+    for attempt in [{ _ = try InterpolationTemplate.parse(input) }, { _ = try render(input) }] as [() throws -> Void] {
+      do {
+        try attempt()
+        Issue.record("accepted \(input.prefix(40))...")
+      } catch let error as InterpolationError {
+        #expect(error.message.contains("nesting deeper than \(InterpolationTemplate.maximumNesting) levels"), "\(error.message)")
+        #expect(error.offset == offset)
+      } catch {
+        Issue.record("unexpected error \(error)")
+      }
+    }
+  }
+
+  @Test func nestingUpToTheBoundRenders() throws {
+    let depth = InterpolationTemplate.maximumNesting
+    let blocks = String(repeating: "{{if true}}", count: depth) + "x" + String(repeating: "{{end}}", count: depth)
+    #expect(try render(blocks) == "x")
+    let parens = "{{" + String(repeating: "(", count: depth) + "upper `y`" + String(repeating: ")", count: depth) + "}}"
+    #expect(try render(parens) == "Y")
+  }
+
+  /// Each level doubles the string; the bound stops it instead of using all memory.
+  @Test func outputThatGrowsWithoutBoundIsAnError() {
+    let levels = 40
+    let bomb = "{{" + String(repeating: "replace_all `a` (", count: levels) + "`a`" + String(repeating: ") `aa`", count: levels) + "}}"
+    #expect {
+      try render(bomb)
+    } throws: { error in
+      (error as? InterpolationError)?.message.contains("grows past 64 MiB") == true
+    }
+  }
+
+  /// 60 nested ranges over two items would visit 2^60 bodies; the step bound stops them.
+  @Test func nestedRangesStopAtTheStepBound() throws {
+    let levels = 60
+    var deep = TemplateValue.list([.string("a"), .string("b")])
+    for _ in 1..<levels { deep = .list([deep, deep]) }
+    let template = "{{range .Deep}}" + String(repeating: "{{range .}}", count: levels - 1) + String(repeating: "{{end}}", count: levels)
+    #expect {
+      try render(template) { $0.fields = ["Deep": deep] }
+    } throws: { error in
+      (error as? InterpolationError)?.message.contains("more than \(Interpolator.maximumSteps) steps") == true
+    }
+    // Within the bound, ranges nest as in Go.
+    let small = TemplateValue.list([.list([.string("a"), .string("b")]), .list([.string("c")])])
+    #expect(try render("{{range .Deep}}{{range .}}{{.}}{{end}}|{{end}}") { $0.fields = ["Deep": small] } == "ab|c|")
+  }
+
+  /// `{{with}}` and `{{range}}` set `.` for their body (Go), and `.Field` reads below it.
+  @Test(arguments: [
+    ("{{with `abc`}}{{.}}{{end}}", "abc"),
+    ("{{with ``}}{{.}}{{else}}empty{{end}}", "empty"),
+    ("{{with .Tags}}{{.Team}}/{{.Missing}}{{end}}", "core/<no value>"),
+    ("{{range .Items}}<{{.}}>{{end}}", "<a><b>"),
+    ("{{range .Tags}}{{.}},{{end}}", "prod,core,"),
+    ("{{with .Items}}{{index . 1}}{{end}}", "b"),
+    ("{{with `x`}}{{with `y`}}{{.}}{{end}}{{.}}{{end}}", "yx"),
+  ])
+  func withAndRangeSetDot(input: String, expected: String) throws {
+    let out = try render(input) {
+      $0.fields = ["Items": .list([.string("a"), .string("b")]), "Tags": .map(["Team": .string("core"), "Env": .string("prod")])]
+    }
+    #expect(out == expected)
+  }
 }

@@ -72,4 +72,33 @@ import Testing
     #expect(VariableResolver.Assignment.parse("=x") == nil)
     #expect(VariableResolver.Assignment.parse("novalue") == nil)
   }
+
+  /// A variable that needs itself, directly or through others, is one error naming the
+  /// cycle at the `user` call that starts it (these ran forever or grew to 5.3 GB).
+  @Test(arguments: [
+    (#"{"a": "x{{user `a`}}"}"#, "a -> a", 25),
+    (#"{"a": "{{user `a`}}{{user `a`}}"}"#, "a -> a", 24),
+    (#"{"a": "{{user `b`}}", "b": "{{user `c`}}", "c": "-{{user `a`}}"}"#, "a -> b -> c -> a", 24),
+    (#"{"a": "{{user (lower `A`)}}"}"#, "a -> a", 24),
+    (#"{"a": "{{ `{{user \"a\"}}` }}"}"#, "a -> a", 22),
+    (#"{"d": "{{user `a`}}", "a": "{{user `b`}}", "b": "{{user `a`}}"}"#, "a -> b -> a", 45),
+  ])
+  func selfReferenceIsNamed(variables: String, cycle: String, column: Int) throws {
+    let resolved = try resolve(#"{"variables": \#(variables), "builders": []}"#)
+    let errors = resolved.diagnostics.errors
+    #expect(errors.count == 1, "\(errors.map(\.message))")
+    let name = String(cycle.prefix { $0 != " " })
+    #expect(errors.first?.message == "variable '\(name)': variable \"\(name)\" refers to itself: \(cycle)")
+    #expect(errors.first?.location?.line == 1)
+    #expect(errors.first?.location?.column == column)
+  }
+
+  @Test func chainsAndSharedVariablesResolveOnce() throws {
+    let resolved = try resolve(#"""
+      {"variables": {"a": "{{user `b`}}{{user `b`}}", "b": "{{user `c`}}-{{user `c`}}", "c": "{{user `d`}}",
+                     "d": "{{env `D`}}", "e": "{{ `{{user \"c\"}}` }}!", "f": "{{user (lower `D`)}}"}, "builders": []}
+      """#, env: ["D": "x"])
+    #expect(!resolved.diagnostics.hasErrors, "\(resolved.diagnostics.errors.map(\.message))")
+    #expect(resolved.values == ["a": "x-xx-x", "b": "x-x", "c": "x", "d": "x", "e": "x!", "f": "x"])
+  }
 }

@@ -44,6 +44,10 @@ public enum Interpolator {
   }
 
   public static let maximumPasses = 100
+  /// The largest value or output one string may render to.
+  public static let maximumOutputBytes = 64 << 20
+  /// The most nodes one string may render, counting each time a `{{range}}` body repeats.
+  public static let maximumSteps = 100_000
 
   /// Parses `text` and checks every function is allowed in `context` without evaluating:
   /// used by `validate -syntax-only`.
@@ -59,48 +63,72 @@ private struct Evaluation {
   let context: RenderContext
   var warnings: [InterpolationError] = []
   var deferred = false
+  /// Nodes rendered so far: nested `{{range}}`s multiply their work without growing the output.
+  var steps = 0
 
   init(context: RenderContext) { self.context = context }
 
-  mutating func render(_ nodes: [InterpolationTemplate.Node]) throws(InterpolationError) -> String {
+  /// Renders `nodes` with `dot` as `.`; `nil` is the top level, where `.Field` names the
+  /// context's fields (known now, or deferred to a later phase).
+  mutating func render(_ nodes: [InterpolationTemplate.Node], dot: TemplateValue? = nil) throws(InterpolationError) -> String {
     var out = ""
+    func append(_ text: String, at offset: Int) throws(InterpolationError) {
+      out += text
+      try Self.checkSize(out, at: offset)
+    }
     for node in nodes {
+      steps += 1
+      if steps > Interpolator.maximumSteps {
+        throw InterpolationError("rendering takes more than \(Interpolator.maximumSteps) steps (nested {{range}}?); stopped there", at: 0)
+      }
       switch node {
       case .text(let text):
         out += text
       case .action(let pipeline):
-        let value = try evaluate(pipeline, dot: .map(context.fields))
+        let value = try evaluate(pipeline, dot: dot)
         if value == .deferred {
           deferred = true
-          out += pipeline.source
+          try append(pipeline.source, at: pipeline.offset)
         } else {
-          out += value.rendered
+          try append(value.rendered, at: pipeline.offset)
         }
       case .conditional(let kind, let pipeline, let then, let otherwise):
-        let value = try evaluate(pipeline, dot: .map(context.fields))
+        let value = try evaluate(pipeline, dot: dot)
         if value == .deferred {
           throw InterpolationError("this {{\(kind.rawValue)}} depends on a value that is only known later in the build; it cannot be used here", at: pipeline.offset)
         }
         switch kind {
-        case .if, .with:
-          out += try render(value.isTruthy ? then : otherwise)
+        case .if:
+          try append(try render(value.isTruthy ? then : otherwise, dot: dot), at: pipeline.offset)
+        case .with:
+          // Go: `{{with x}}` renders its body with `.` set to x, or its else branch as is.
+          try append(value.isTruthy ? try render(then, dot: value) : try render(otherwise, dot: dot), at: pipeline.offset)
         case .range:
           let items: [TemplateValue]
           switch value {
           case .list(let l): items = l
+          // Go visits a map's values in the order of their sorted keys.
           case .map(let m): items = m.keys.sorted().map { m[$0]! }
           case .null: items = []
-          default: throw InterpolationError("range can't iterate over \(value.typeName)", at: pipeline.offset)
+          default: throw InterpolationError("range can't iterate over \(value.rendered)", at: pipeline.offset)
           }
-          if items.isEmpty { out += try render(otherwise) }
-          for _ in items { out += try render(then) }
+          if items.isEmpty { try append(try render(otherwise, dot: dot), at: pipeline.offset) }
+          for item in items { try append(try render(then, dot: item), at: pipeline.offset) }
         }
       }
     }
     return out
   }
 
-  mutating func evaluate(_ pipeline: InterpolationTemplate.Pipeline, dot: TemplateValue) throws(InterpolationError) -> TemplateValue {
+  /// Every value and output is bounded, so a short template cannot grow without limit
+  /// (`replace_all` nested in itself doubles a string at each level).
+  static func checkSize(_ text: String, at offset: Int) throws(InterpolationError) {
+    guard text.utf8.count <= Interpolator.maximumOutputBytes else {
+      throw InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
+    }
+  }
+
+  mutating func evaluate(_ pipeline: InterpolationTemplate.Pipeline, dot: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     var previous: TemplateValue?
     for command in pipeline.commands {
       previous = try evaluate(command, dot: dot, piped: previous)
@@ -108,7 +136,7 @@ private struct Evaluation {
     return previous ?? .null
   }
 
-  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
+  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue?, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     let first = command.operands[0]
     if case .function(let name, let offset) = first {
       var arguments: [TemplateValue] = []
@@ -118,7 +146,9 @@ private struct Evaluation {
       if let piped { arguments.append(piped) }
       // Go evaluates `and`/`or` lazily, but no argument here has side effects.
       if name != "build", arguments.contains(.deferred) { return .deferred }
-      return try call(name, arguments, at: offset)
+      let result = try call(name, arguments, at: offset)
+      if case .string(let text) = result { try Self.checkSize(text, at: offset) }
+      return result
     }
     if command.operands.count > 1 || piped != nil {
       throw InterpolationError("can't give an argument to a non-function", at: command.operands[command.operands.count > 1 ? 1 : 0].offset)
@@ -126,7 +156,7 @@ private struct Evaluation {
     return try value(of: first, dot: dot)
   }
 
-  mutating func value(of operand: InterpolationTemplate.Operand, dot: TemplateValue) throws(InterpolationError) -> TemplateValue {
+  mutating func value(of operand: InterpolationTemplate.Operand, dot: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     switch operand {
     case .function(let name, let offset): return try call(name, [], at: offset)
     case .string(let s, _): return .string(s)
@@ -136,9 +166,10 @@ private struct Evaluation {
     case .null: return .null
     case .pipeline(let p): return try evaluate(p, dot: dot)
     case .field(let path, let offset):
-      guard let head = path.first else { return dot }
+      if let dot { return try Self.field(path, of: dot, at: offset) }
+      guard let head = path.first else { return .map(context.fields) }
       if context.deferredFields.contains(head) { return .deferred }
-      guard var current = context.fields[head] else {
+      guard let current = context.fields[head] else {
         let available = Set(context.fields.keys).union(context.deferredFields)
         if available.isEmpty {
           throw InterpolationError(".\(head) is not available here: this field has no template data", at: offset)
@@ -146,14 +177,20 @@ private struct Evaluation {
         let hint = Suggestions.closest(to: head, in: available).map { "; did you mean .\($0)?" } ?? ""
         throw InterpolationError(".\(head) is not available here (available: \(available.sorted().map { "." + $0 }.joined(separator: ", ")))\(hint)", at: offset)
       }
-      for name in path.dropFirst() {
-        guard case .map(let fields) = current else {
-          throw InterpolationError("can't evaluate field \(name) in a \(current.typeName)", at: offset)
-        }
-        current = fields[name] ?? .null
-      }
-      return current
+      return try Self.field(Array(path.dropFirst()), of: current, at: offset)
     }
+  }
+
+  /// `.A.B` below `value`: a map's missing key is nil (`<no value>`), as in Go.
+  static func field(_ path: [String], of value: TemplateValue, at offset: Int) throws(InterpolationError) -> TemplateValue {
+    var current = value
+    for name in path {
+      guard case .map(let fields) = current else {
+        throw InterpolationError("can't evaluate field \(name) in type \(current.typeName)", at: offset)
+      }
+      current = fields[name] ?? .null
+    }
+    return current
   }
 
   // MARK: - Functions
@@ -165,18 +202,18 @@ private struct Evaluation {
         throw InterpolationError("wrong number of arguments for \(name): want \(expected), got \(args.count)", at: offset)
       }
     }
+    // Packer's functions take typed Go arguments: text/template converts nothing.
     func string(_ i: Int) throws(InterpolationError) -> String {
-      switch args[i] {
-      case .string(let s): return s
-      case .integer, .float, .bool: return args[i].rendered
-      default: throw InterpolationError("argument \(i + 1) of \(name) must be a string, not \(args[i].typeName)", at: offset)
+      guard case .string(let s) = args[i] else {
+        throw InterpolationError("argument \(i + 1) of \(name) must be a string, not \(args[i].typeName)", at: offset)
       }
+      return s
     }
     func integer(_ i: Int) throws(InterpolationError) -> Int {
       switch args[i] {
       case .integer(let n): return n
-      case .string(let s): if let n = Int(s) { return n }
-      case .float(let d): if d == d.rounded() { return Int(d) }
+      // Only constants are floats here, and Go takes an integral constant as an int.
+      case .float(let d): if d == d.rounded(), abs(d) < 9e18 { return Int(d) }
       default: break
       }
       throw InterpolationError("argument \(i + 1) of \(name) must be an integer, not \(args[i].rendered.isEmpty ? args[i].typeName : "\"\(args[i].rendered)\"")", at: offset)
@@ -187,6 +224,11 @@ private struct Evaluation {
       try arity(1...1)
       let key = try string(0)
       if let value = context.variables[key] { return .string(value) }
+      if context.pendingVariables.contains(key) {
+        var error = InterpolationError("variable '\(key)' is not rendered yet", at: offset)
+        error.pendingVariable = key
+        throw error
+      }
       if context.phase == .variables {
         throw InterpolationError("variable not set: \(key): make sure the variable you reference is defined; every variable used to build another is required", at: offset)
       }
@@ -251,16 +293,16 @@ private struct Evaluation {
       return .string(parts[index])
     case "replace":
       try arity(4...4)
-      return .string(Self.replace(try string(3), try string(0), try string(1), limit: try integer(2)))
+      return .string(try Self.replace(try string(3), try string(0), try string(1), limit: try integer(2), at: offset))
     case "replace_all":
       try arity(3...3)
-      return .string(Self.replace(try string(2), try string(0), try string(1), limit: -1))
+      return .string(try Self.replace(try string(2), try string(0), try string(1), limit: -1, at: offset))
     case "lower":
       try arity(1...1)
-      return .string(try string(0).lowercased())
+      return .string(Self.mapCase(try string(0), upper: false))
     case "upper":
       try arity(1...1)
-      return .string(try string(0).uppercased())
+      return .string(Self.mapCase(try string(0), upper: true))
     case "build":
       try arity(1...1)
       guard context.phase == .provisioner || context.phase == .postProcessor else {
@@ -291,10 +333,11 @@ private struct Evaluation {
       return .bool(!args[0].isTruthy)
     case "eq":
       try arity(2...Int.max)
-      return .bool(args.dropFirst().contains { Self.equal(args[0], $0) })
+      for other in args.dropFirst() where try Self.equal(args[0], other, name, offset) { return .bool(true) }
+      return .bool(false)
     case "ne":
       try arity(2...2)
-      return .bool(!Self.equal(args[0], args[1]))
+      return .bool(!(try Self.equal(args[0], args[1], name, offset)))
     case "lt", "le", "gt", "ge":
       try arity(2...2)
       let order = try Self.compare(args[0], args[1], name, offset)
@@ -332,18 +375,16 @@ private struct Evaluation {
     case "print":
       return .string(Self.goSprint(args))
     case "println":
-      return .string(args.map(\.rendered).joined(separator: " ") + "\n")
+      return .string(args.map(GoFormat.value).joined(separator: " ") + "\n")
     case "printf":
       try arity(1...Int.max)
-      return .string(Self.printf(try string(0), Array(args.dropFirst())))
+      return .string(GoFormat.printf(try string(0), Array(args.dropFirst())))
     case "urlquery":
-      let text = args.map(\.rendered).joined()
-      return .string(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? text)
-    case "html", "js":
-      let text = args.map(\.rendered).joined()
-      let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&#34;").replacingOccurrences(of: "'", with: "&#39;")
-      return .string(escaped)
+      return .string(GoFormat.queryEscape(Self.goSprint(args)))
+    case "html":
+      return .string(GoFormat.htmlEscape(Self.goSprint(args)))
+    case "js":
+      return .string(GoFormat.jsEscape(Self.goSprint(args)))
     default:
       throw InterpolationError("function \"\(name)\" not defined", at: offset)
     }
@@ -351,37 +392,99 @@ private struct Evaluation {
 
   // MARK: - Helpers
 
-  static func replace(_ source: String, _ old: String, _ new: String, limit: Int) -> String {
-    if limit < 0 { return old.isEmpty ? source : source.replacingOccurrences(of: old, with: new) }
-    var result = ""
-    var rest = Substring(source)
+  /// Go's `strings.Replace`: the first `limit` occurrences (all when negative); an empty
+  /// `old` matches before each character and at the end. Linear in the result, which may
+  /// not pass `maximumOutputBytes`.
+  static func replace(_ source: String, _ old: String, _ new: String, limit: Int, at offset: Int) throws(InterpolationError) -> String {
+    if limit == 0 || old == new { return source }
+    let text = Array(source.utf8)
+    let needle = Array(old.utf8)
+    let replacement = Array(new.utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(text.count)
     var count = 0
-    while count < limit, !old.isEmpty, let range = rest.range(of: old) {
-      result += rest[..<range.lowerBound] + new
-      rest = rest[range.upperBound...]
+    var position = 0
+    func grow(_ bytes: ArraySlice<UInt8>) throws(InterpolationError) {
+      guard out.count + bytes.count <= Interpolator.maximumOutputBytes else {
+        throw InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
+      }
+      out.append(contentsOf: bytes)
+    }
+    if needle.isEmpty {
+      // Before each character (a UTF-8 sequence: a byte that is not a continuation byte starts one).
+      while position <= text.count, limit < 0 || count < limit {
+        try grow(replacement[...])
+        count += 1
+        guard position < text.count else { position += 1; break }
+        let next = text[(position + 1)...].firstIndex { $0 & 0xC0 != 0x80 } ?? text.count
+        try grow(text[position..<next])
+        position = next
+      }
+      if position <= text.count { try grow(text[position...]) }
+      return String(decoding: out, as: UTF8.self)
+    }
+    while limit < 0 || count < limit, let found = Self.find(needle, in: text, from: position) {
+      try grow(text[position..<found])
+      try grow(replacement[...])
+      position = found + needle.count
       count += 1
     }
-    return result + rest
+    try grow(text[position...])
+    return String(decoding: out, as: UTF8.self)
   }
 
-  static func equal(_ a: TemplateValue, _ b: TemplateValue) -> Bool {
-    switch (a, b) {
-    case (.integer(let x), .float(let y)): Double(x) == y
-    case (.float(let x), .integer(let y)): x == Double(y)
-    default: a == b
+  /// The first index at or after `start` where `needle` (not empty) occurs in `haystack`.
+  static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    guard let first = needle.first, haystack.count - start >= needle.count else { return nil }
+    return haystack.withUnsafeBufferPointer { hay in
+      needle.withUnsafeBufferPointer { pin in
+        var candidate = start
+        let last = hay.count - pin.count
+        while candidate <= last {
+          guard let found = hay[candidate...last].firstIndex(of: first) else { return nil }
+          if hay[found..<found + pin.count].elementsEqual(pin) {
+            return found
+          }
+          candidate = found + 1
+        }
+        return nil
+      }
     }
   }
 
-  static func compare(_ a: TemplateValue, _ b: TemplateValue, _ name: String, _ offset: Int) throws(InterpolationError) -> Int {
+  /// Go's `eq`: values of one basic kind compare; different kinds are an error, except
+  /// that nil equals only nil.
+  static func equal(_ a: TemplateValue, _ b: TemplateValue, _ name: String, _ offset: Int) throws(InterpolationError) -> Bool {
     switch (a, b) {
-    case (.string(let x), .string(let y)): return x < y ? -1 : x == y ? 0 : 1
-    case (.integer(let x), .integer(let y)): return x < y ? -1 : x == y ? 0 : 1
-    case (.float, _), (_, .float), (.integer, _):
-      guard let x = Double(a.rendered), let y = Double(b.rendered) else { break }
-      return x < y ? -1 : x == y ? 0 : 1
+    case (.null, .null): return true
+    case (.null, _), (_, .null): return false
+    case (.string(let x), .string(let y)): return x == y
+    case (.integer(let x), .integer(let y)): return x == y
+    case (.float(let x), .float(let y)): return x == y
+    case (.bool(let x), .bool(let y)): return x == y
+    case (.list, .list), (.map, .map):
+      throw InterpolationError("\(name): non-comparable type \(a.typeName)", at: offset)
+    default:
+      throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
+    }
+  }
+
+  /// Go's `lt`/`le`/`gt`/`ge`: integers, floats or strings, both of one kind.
+  static func compare(_ a: TemplateValue, _ b: TemplateValue, _ name: String, _ offset: Int) throws(InterpolationError) -> Int {
+    func order<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : x == y ? 0 : 1 }
+    switch (a, b) {
+    case (.string(let x), .string(let y)): return order(x, y)
+    case (.integer(let x), .integer(let y)): return order(x, y)
+    case (.float(let x), .float(let y)): return order(x, y)
+    case (.string, _), (.integer, _), (.float, _):
+      switch b {
+      case .string, .integer, .float:
+        throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
+      default: break
+      }
     default: break
     }
-    throw InterpolationError("\(name): incompatible types for comparison (\(a.typeName) and \(b.typeName))", at: offset)
+    throw InterpolationError("\(name): invalid type for comparison", at: offset)
   }
 
   /// Go's Sprint: spaces between operands when neither is a string.
@@ -389,29 +492,20 @@ private struct Evaluation {
     var out = ""
     for (i, arg) in args.enumerated() {
       if i > 0, !(arg.isString || args[i - 1].isString) { out += " " }
-      out += arg.rendered
+      out += GoFormat.value(arg)
     }
     return out
   }
 
-  /// printf with the verbs templates use: %s %v %d %q %f %x %%.
-  static func printf(_ format: String, _ args: [TemplateValue]) -> String {
-    var out = ""
-    var iterator = args.makeIterator()
-    var chars = Array(format)[...]
-    while let c = chars.popFirst() {
-      guard c == "%" else { out.append(c); continue }
-      guard let verb = chars.popFirst() else { out += "%!(NOVERB)"; break }
-      if verb == "%" { out += "%"; continue }
-      guard let arg = iterator.next() else { out += "%!\(verb)(MISSING)"; continue }
-      switch verb {
-      case "q": out += "\"" + arg.rendered.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-      case "x": out += arg.rendered.utf8.map { String(format: "%02x", $0) }.joined()
-      case "f": out += String(format: "%f", Double(arg.rendered) ?? 0)
-      default: out += arg.rendered
-      }
+  /// Go's `strings.ToUpper`/`ToLower`: each character's simple case mapping, so `ß` stays.
+  static func mapCase(_ text: String, upper: Bool) -> String {
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+      let mapped = upper ? scalar.properties.uppercaseMapping : scalar.properties.lowercaseMapping
+      let scalars = mapped.unicodeScalars
+      if scalars.count == 1, let only = scalars.first { out.append(only) } else { out.append(scalar) }
     }
-    return out
+    return String(out)
   }
 
   static func strftime(_ format: String, _ clock: BuildClock) -> String {

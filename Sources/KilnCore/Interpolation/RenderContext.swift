@@ -32,6 +32,10 @@ public struct RenderContext: Sendable {
   public var clock: BuildClock
   /// The user variables known so far (name → value).
   public var variables: [String: String]
+  /// Variables that have a value which is not rendered yet: `{{user}}` on one of them fails
+  /// with `InterpolationError.pendingVariable` set, so the variables phase can render each
+  /// variable once, after the ones it uses, and see a cycle as one.
+  public var pendingVariables: Set<String> = []
   /// Variable names declared in the template (so an undeclared one can be warned about).
   public var declaredVariables: Set<String>
   /// The process environment, for `env` in the variables phase.

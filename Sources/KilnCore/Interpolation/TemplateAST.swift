@@ -96,6 +96,9 @@ public struct InterpolationError: Error, Sendable, CustomStringConvertible {
   /// True when the problem is in a value the string pulled in (a variable whose value holds
   /// `{{ }}`), not in the string itself; `offset` then points at nothing in the string.
   public var inValue = false
+  /// Set when the problem is only that `{{user}}` named a variable listed in
+  /// `RenderContext.pendingVariables`: the caller resolves that one first and tries again.
+  public var pendingVariable: String?
 
   public init(_ message: String, at offset: Int) {
     self.message = message

@@ -14,6 +14,12 @@ extension InterpolationTemplate {
     "println", "urlquery", "html", "js",
   ]
 
+  /// How deeply `{{if}}`/`{{with}}`/`{{range}}` blocks, `{{else if}}` branches and parentheses
+  /// may nest in one string. Real templates use a handful of levels; the bound keeps every
+  /// recursive walk over the tree (parsing, evaluating, releasing it) far from the end of
+  /// the stack, whatever the input.
+  public static let maximumNesting = 100
+
   /// Parses `text`. Throws the first syntax error with its byte offset.
   public static func parse(_ text: String) throws(InterpolationError) -> InterpolationTemplate {
     var parser = Parser(Array(text.utf8))
@@ -27,6 +33,8 @@ extension InterpolationTemplate {
   private struct Parser {
     let bytes: [UInt8]
     var index = 0
+    /// Blocks and parentheses open around `index`.
+    var depth = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -75,7 +83,8 @@ extension InterpolationTemplate {
             case "else":
               index += 4
               skipSpaces()
-              if let next = peekWord(), next == "if" || next == "with" {
+              // Go 1.19, and so Packer, knows `{{else if}}` only (`{{else with}}` came in Go 1.23).
+              if let next = peekWord(), next == "if" {
                 index += next.count
                 let pipeline = try parsePipeline(actionStart: actionStart)
                 return (nodes, Terminator(word: "else", offset: actionStart, elseIf: (BlockKind(rawValue: next)!, pipeline)))
@@ -104,7 +113,17 @@ extension InterpolationTemplate {
       return (nodes, nil)
     }
 
+    /// Enters one more level of nesting at `offset`; the caller leaves it with `depth -= 1`.
+    mutating func enterNesting(at offset: Int) throws(InterpolationError) {
+      guard depth < InterpolationTemplate.maximumNesting else {
+        throw InterpolationError("nesting deeper than \(InterpolationTemplate.maximumNesting) levels of {{if}}/{{with}}/{{range}}, {{else if}} and parentheses", at: offset)
+      }
+      depth += 1
+    }
+
     mutating func parseBlock(_ kind: BlockKind, _ pipeline: Pipeline, start: Int) throws(InterpolationError) -> Node {
+      try enterNesting(at: start)
+      defer { depth -= 1 }
       let (body, terminator) = try parseList()
       guard let terminator else {
         throw InterpolationError("{{\(kind.rawValue)}} has no matching {{end}}", at: start)
@@ -189,7 +208,11 @@ extension InterpolationTemplate {
           throw InterpolationError("unclosed '(': missing ')'", at: pipelineStart - 1)
         }
         if byte == UInt8(ascii: "}") { throw InterpolationError("unexpected '}' in action; expected }}", at: index) }
-        operands.append(try parseOperand(actionStart: actionStart))
+        let operand = try parseOperand(actionStart: actionStart)
+        if operands.isEmpty, case .null = operand {
+          throw InterpolationError("nil is not a command", at: operand.offset)
+        }
+        operands.append(operand)
         // Operands must be separated by space (Go: "missing space?").
         if index < bytes.count, !isSpace(bytes[index]), !startsWith("}}"), !startsWith("|"), bytes[index] != UInt8(ascii: ")"), !startsWith("-}}") {
           throw InterpolationError("unexpected \(describe()) after an operand; missing space?", at: index)
@@ -211,6 +234,8 @@ extension InterpolationTemplate {
       case UInt8(ascii: "\""):
         return .string(try parseQuoted(), offset: start)
       case UInt8(ascii: "("):
+        try enterNesting(at: start)
+        defer { depth -= 1 }
         index += 1
         let inner = try parseCommands(until: .closeParen, actionStart: actionStart)
         return .pipeline(inner)
@@ -302,17 +327,47 @@ extension InterpolationTemplate {
       }
     }
 
+    /// Go's number syntax: decimal, `0x`/`0o`/`0b`/leading-`0` octal integers, `_` between
+    /// digits, and floats with an exponent.
     mutating func parseNumber() throws(InterpolationError) -> Operand {
       let start = index
       if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") { index += 1 }
-      while index < bytes.count, isIdentifierByte(bytes[index]) || bytes[index] == UInt8(ascii: ".") { index += 1 }
-      let text = String(decoding: bytes[start..<index], as: UTF8.self)
-      if let value = Int(text) { return .integer(value, offset: start) }
-      if text.hasPrefix("0x") || text.hasPrefix("-0x"), let value = Int(text.replacingOccurrences(of: "0x", with: ""), radix: 16) {
-        return .integer(value, offset: start)
+      while index < bytes.count {
+        let byte = bytes[index]
+        let previous = bytes[index - 1] | 0x20
+        let isExponentSign = (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+"))
+          && (previous == UInt8(ascii: "e") || previous == UInt8(ascii: "p"))
+        guard isIdentifierByte(byte) || byte == UInt8(ascii: ".") || isExponentSign else { break }
+        index += 1
       }
-      if let value = Double(text) { return .float(value, offset: start) }
+      let text = String(decoding: bytes[start..<index], as: UTF8.self)
+      if let value = Self.integer(text) { return .integer(value, offset: start) }
+      let plain = text.replacingOccurrences(of: "_", with: "")
+      if plain.allSatisfy({ "0123456789.eE+-".contains($0) }), let value = Double(plain) {
+        return .float(value, offset: start)
+      }
       throw InterpolationError("bad number syntax: \"\(text)\"", at: start)
+    }
+
+    /// `strconv.ParseInt(text, 0, 64)`.
+    static func integer(_ text: String) -> Int? {
+      var digits = Substring(text)
+      var negative = false
+      if let sign = digits.first, sign == "-" || sign == "+" {
+        negative = sign == "-"
+        digits = digits.dropFirst()
+      }
+      var radix = 10
+      let lower = digits.lowercased()
+      if lower.hasPrefix("0x") { radix = 16; digits = digits.dropFirst(2) }
+      else if lower.hasPrefix("0o") { radix = 8; digits = digits.dropFirst(2) }
+      else if lower.hasPrefix("0b") { radix = 2; digits = digits.dropFirst(2) }
+      else if digits.count > 1, digits.hasPrefix("0") { radix = 8; digits = digits.dropFirst() }
+      // `_` only between digits (or after a base prefix).
+      if digits.hasPrefix("_") && radix == 10 || digits.hasSuffix("_") || digits.contains("__") { return nil }
+      let clean = digits.replacingOccurrences(of: "_", with: "")
+      guard !clean.isEmpty, clean.allSatisfy(\.isHexDigit), let magnitude = Int(clean, radix: radix) else { return nil }
+      return negative ? -magnitude : magnitude
     }
 
     // MARK: helpers

@@ -73,42 +73,20 @@ public enum VariableResolver {
       }
     }
 
-    // Render until nothing changes, in sorted order, as Packer does; errors of the last pass
-    // are the ones that stand.
     var context = context
     context.phase = .variables
     context.declaredVariables = Set(template.variables.map(\.name))
-    var errors: [String: InterpolationError] = [:]
-    for _ in 0..<Interpolator.maximumPasses {
-      errors = [:]
-      var changed = false
-      for name in values.keys.sorted() {
-        guard let text = values[name], text.contains("{{") else { continue }
-        context.variables = values
-        do {
-          let output = try Interpolator.render(text, in: context).output
-          if output != text {
-            values[name] = output
-            changed = true
-          }
-        } catch {
-          errors[name] = error
-        }
-      }
-      if !changed { break }
-    }
-    // A variable that failed only because a variable it uses failed is not reported again:
-    // the root cause is.
-    let roots = errors.filter { !$0.value.inValue }
-    for name in (roots.isEmpty ? errors : roots).keys.sorted() {
-      let error = errors[name]!
+    let rendered = render(values, in: context)
+    values.merge(rendered.values) { $1 }
+    for problem in rendered.problems {
+      let (name, message, offset) = (problem.variable, problem.message, problem.offset)
       switch sources[name] {
       case .templateDefault(let node), .variableFile(let node):
-        diagnostics.error("variable '\(name)': \(error.message)", at: node.location(ofDecodedByte: error.offset))
+        diagnostics.error("variable '\(name)': \(message)", at: node.location(ofDecodedByte: offset))
       case .commandLine(let flag):
-        diagnostics.error("variable '\(name)' (\(flag)): \(error.message)", at: nil)
+        diagnostics.error("variable '\(name)' (\(flag)): \(message)", at: nil)
       case nil:
-        diagnostics.error("variable '\(name)': \(error.message)", at: nil)
+        diagnostics.error("variable '\(name)': \(message)", at: nil)
       }
     }
 
@@ -121,6 +99,56 @@ public enum VariableResolver {
       if let value = values[name.value], !value.isEmpty { sensitive.append(value) }
     }
     return ResolvedVariables(values: values, sensitiveValues: sensitive, diagnostics: diagnostics)
+  }
+
+  struct Problem {
+    var variable: String
+    var message: String
+    /// Byte offset in the variable's value.
+    var offset: Int
+  }
+
+  /// Renders every value that holds `{{ }}`, each once and after the variables it uses
+  /// (found as rendering asks for them, so `{{user (lower `A`)}}` counts too). Work is linear
+  /// in the number of variables; a variable that needs itself, directly or through others,
+  /// is one problem naming the whole cycle. A variable that fails only because one it uses
+  /// failed is not reported again: the root cause is.
+  static func render(_ raw: [String: String], in context: RenderContext) -> (values: [String: String], problems: [Problem]) {
+    var context = context
+    context.variables = raw.filter { !$0.value.contains("{{") }
+    context.pendingVariables = Set(raw.keys).subtracting(context.variables.keys)
+    var failed: Set<String> = []
+    var problems: [Problem] = []
+    // Which variable each one on the stack waits for, and where its value asks for it.
+    var waitsAt: [String: Int] = [:]
+    for first in context.pendingVariables.sorted() where context.pendingVariables.contains(first) && !failed.contains(first) {
+      var stack = [first]
+      while let name = stack.last, let text = raw[name] {
+        do {
+          context.variables[name] = try Interpolator.render(text, in: context).output
+          context.pendingVariables.remove(name)
+          stack.removeLast()
+        } catch {
+          if let needed = error.pendingVariable, !failed.contains(needed) {
+            waitsAt[name] = error.offset
+            guard let loopStart = stack.firstIndex(of: needed) else {
+              stack.append(needed)
+              continue
+            }
+            let cycle = stack[loopStart...] + [needed]
+            problems.append(Problem(
+              variable: needed, message: "variable \"\(needed)\" refers to itself: \(cycle.joined(separator: " -> "))",
+              offset: waitsAt[needed] ?? 0))
+          } else if error.pendingVariable == nil {
+            problems.append(Problem(variable: name, message: error.message, offset: error.offset))
+          }
+          // Everything on the stack waits, directly or not, for what just failed.
+          failed.formUnion(stack)
+          stack.removeAll()
+        }
+      }
+    }
+    return (context.variables, problems)
   }
 
   /// Reads a `-var-file`: a flat JSON object of strings.
