@@ -23,7 +23,7 @@ work=$(mktemp -d /tmp/kiln-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/found" fuzz/crashers
 find "$seeds" -type f -name '*.json' -exec cp {} "$work/corpus/" \;
-cp fuzz/crashers/* "$work/corpus/" 2>/dev/null || true
+find fuzz/crashers -type f ! -name README.md -exec cp {} "$work/corpus/" \;
 
 # -max_len: the seeds are up to ~20 KB; longer inputs add time, not paths.
 # -timeout: an input that runs 10 s is a hang (libFuzzer reports it and stops).
