@@ -23,7 +23,13 @@ work=$(mktemp -d /tmp/kiln-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/found" fuzz/crashers
 find "$seeds" -type f -name '*.json' -exec cp {} "$work/corpus/" \;
-find fuzz/crashers -type f ! -name README.md -exec cp {} "$work/corpus/" \;
+# Kept inputs are seeds too (each must stay fixed), but those fuzz/pending.txt names.
+for kept in fuzz/crashers/*; do
+  name=$(basename "$kept")
+  [ "$name" = README.md ] && continue
+  grep -q "^$name:" fuzz/pending.txt && { echo "fuzz: not seeding $name (pending, see fuzz/pending.txt)"; continue; }
+  cp "$kept" "$work/corpus/"
+done
 
 # -max_len: the seeds are up to ~20 KB; longer inputs add time, not paths.
 # -timeout: an input that runs 10 s is a hang (libFuzzer reports it and stops).
@@ -34,14 +40,15 @@ set +e
   -print_final_stats=1 -artifact_prefix="$work/found/" >"$work/log" 2>&1
 status=$?
 set -e
-# The progress lines (NEW, REDUCE, pulse) are many; the rest says what happened.
-grep -vE '^#[0-9]+ +(NEW|REDUCE|pulse)' "$work/log" | tail -n 60
-grep -E '^#[0-9]+ +(pulse|DONE)' "$work/log" | tail -n 1
+# The progress lines (NEW, REDUCE, pulse, new functions, the recommended dictionary) are
+# many; the rest says what happened.
+grep -vE '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|NEW_FUNC|^"|ecommended dictionary' "$work/log" | tail -n 60 || true
+grep -E '^#[0-9]+[[:space:]]+(pulse|DONE)' "$work/log" | tail -n 1 || true
 
 found=0
 for artifact in "$work"/found/*; do
   [ -e "$artifact" ] || continue
-  name=$(basename "$artifact")-$(sha1sum "$artifact" | cut -c1-12)
+  name=$(basename "$artifact")
   cp "$artifact" "fuzz/crashers/$name"
   echo "fuzz: kept fuzz/crashers/$name" >&2
   found=1

@@ -11,9 +11,19 @@ import Testing
     .appendingPathComponent("fuzz/crashers")
 
   /// Kept inputs that cannot be replayed yet, because replaying them would kill or hang the
-  /// test process, each with why. Nothing is skipped that is not named here, and a name here
-  /// whose file is gone fails `everyPendingEntryNamesAKeptInput`.
-  static let pending: [String: String] = [:]
+  /// test process: `fuzz/pending.txt`, `FILE: why` a line (fuzz/run.sh reads it too). Nothing
+  /// is skipped that is not named there with a reason, and a name there whose file is gone
+  /// fails `everyPendingEntryNamesAKeptInputAndSaysWhy`.
+  static let pending: [String: String] = {
+    let url = directory.deletingLastPathComponent().appendingPathComponent("pending.txt")
+    let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    var entries: [String: String] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      entries[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+    }
+    return entries
+  }()
 
   static var kept: [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
@@ -27,9 +37,10 @@ import Testing
     #expect(Fuzzing.fuzzOne(Array(data)) > 0, "\(name)")
   }
 
-  @Test func everyPendingEntryNamesAKeptInput() {
-    for name in Self.pending.keys {
+  @Test func everyPendingEntryNamesAKeptInputAndSaysWhy() {
+    for (name, reason) in Self.pending {
       #expect(Self.kept.contains(name), "\(name) is listed as pending but is not in fuzz/crashers/")
+      #expect(!reason.isEmpty, "\(name) is pending without a reason")
     }
   }
 
