@@ -18,11 +18,18 @@ let strictSettings: [SwiftSetting] = [
   .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// `fuzz/run.sh` builds the fuzz target with KILN_FUZZ=1 and `--sanitize=fuzzer`: libFuzzer
+// then supplies `main`, so the target's own replay `main` is left out.
+let fuzzing = Context.environment["KILN_FUZZ"] == "1"
+let fuzzSettings: [SwiftSetting] =
+  strictSettings + [.unsafeFlags(["-parse-as-library"])] + (fuzzing ? [.define("KILN_FUZZ")] : [])
+
 let package = Package(
   name: "kiln",
   platforms: [.macOS(.v15)],
   products: [
-    .executable(name: "kiln", targets: ["kiln"])
+    .executable(name: "kiln", targets: ["kiln"]),
+    .executable(name: "kiln-fuzz", targets: ["kiln-fuzz"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -62,9 +69,15 @@ let package = Package(
       swiftSettings: strictSettings),
     .executableTarget(name: "kiln", dependencies: ["KilnCLI"], swiftSettings: strictSettings),
 
+    // Fuzzing: one input through every stage (a library, so tests replay crashers through it)
+    .target(
+      name: "KilnFuzzing", dependencies: ["KilnCore", "KilnCLI"],
+      swiftSettings: strictSettings),
+    .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzzing"], swiftSettings: fuzzSettings),
+
     // Tests
     .target(name: "_KilnTestSupport", swiftSettings: strictSettings),
-    .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(

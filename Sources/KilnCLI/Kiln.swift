@@ -92,14 +92,17 @@ struct Output {
   func err(_ text: String) { FileHandle.standardError.write(Data((masker.mask(text) + "\n").utf8)) }
 
   /// A diagnostic with its message masked and its position left alone (a secret such as "1"
-  /// must not eat the digits of a line number).
+  /// must not eat the digits of a line number). A source line that holds a secret is dropped
+  /// whole: masked, its caret would point at the wrong character.
   func masked(_ diagnostic: Diagnostic) -> Diagnostic {
     var copy = diagnostic
     copy.message = masker.mask(diagnostic.message)
+    if let line = diagnostic.excerpt?.line, masker.mask(line) != line { copy.excerpt = nil }
     return copy
   }
 
+  /// The diagnostic, then its source line and caret when it has them.
   func err(_ diagnostic: Diagnostic) {
-    FileHandle.standardError.write(Data((masked(diagnostic).description + "\n").utf8))
+    FileHandle.standardError.write(Data((masked(diagnostic).rendered + "\n").utf8))
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuilders
 import KilnCLI
 import KilnCore
 import Testing
@@ -163,5 +164,10 @@ import Testing
       """#
     let validation = try validate(template)
     #expect(!validation.diagnostics.hasErrors, "\(validation.diagnostics.items)")
+    // The strings must have become the typed values, not merely been accepted.
+    let builder = try #require(validation.builds.first?.builder as? AmazonEBSBuilder)
+    #expect(builder.config.encryptBoot == true)
+    #expect(builder.config.amiUsers == ["111111111111", "222222222222"])
+    #expect(builder.config.launchBlockDeviceMappings.map(\.volumeSize) == [30])
   }
 }

@@ -58,7 +58,7 @@ import Testing
     (#""volume_size": 123456789012345678901234567890"#, "'volume_size' must be an integer"),
     (#""volume_size": 1e400"#, "'volume_size' must be an integer"),
     (#""volume_size": -5"#, "'volume_size' must be between 1 and 65536"),
-    (#""volume_size": {"a": 1}"#, "'volume_size' must be an integer, not a object"),
+    (#""volume_size": {"a": 1}"#, "'volume_size' must be an integer, not an object"),
     (#""delete_on_termination": "maybe""#, "'delete_on_termination' must be a boolean"),
     (#""delete_on_termination": [true]"#, "'delete_on_termination' must be a boolean, not a list"),
   ])

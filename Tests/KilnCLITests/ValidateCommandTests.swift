@@ -87,6 +87,30 @@ import Testing
     #expect(records.last?.type == "error-count" && records.last?.data == ["1"])
   }
 
+  @Test(arguments: ["validate", "build"])
+  func aSyntaxErrorShowsTheLineAndACaret(command: String) throws {
+    let path = try write("syntax-\(command).json", "{\n\t\"builders\": [{\"type\": \"null\"} {\"type\": \"null\"}]\n}\n")
+    let result = try KilnProcess.run([command, path], in: directory)
+    #expect(result.status == 1)
+    let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let at = try #require(lines.firstIndex { $0.hasPrefix("\(path):2:32: error: invalid JSON: expected ',' or ']'") }, "\(result.stderr)")
+    #expect(lines.count > at + 2)
+    #expect(lines[at + 1] == "  \t\"builders\": [{\"type\": \"null\"} {\"type\": \"null\"}]")
+    #expect(lines[at + 2] == "  \t" + String(repeating: " ", count: 30) + "^")
+  }
+
+  @Test func aOneCharacterSecretIsMaskedWhereKilnQuotesItAndNowhereElse() throws {
+    let path = try write("short-secret.json", """
+      {"variables": {"token": "e"}, "sensitive-variables": ["token"],
+       "builders": [{"type": "null", "communicator": "none", "ssh_timeout": "{{user `token`}}"}]}
+      """)
+    let result = try KilnProcess.run(["validate", path], in: directory)
+    #expect(result.status == 1)
+    // Kiln quotes the bad value: masked there; the words around it keep their "e"s.
+    #expect(result.stderr.contains("must be a duration such as \"90s\", \"5m\" or \"1h30m\", not \"<sensitive>\""), "\(result.stderr)")
+    #expect(result.stderr.contains("null builder \"null\": 'ssh_timeout' must be a duration"))
+  }
+
   @Test func sensitiveValuesNeverReachTheTerminal() throws {
     let path = try write("secret.json", """
       {"variables": {"token": "hunter22"}, "sensitive-variables": ["token"],

@@ -51,7 +51,7 @@ func load(_ text: String) -> TemplateLoader.Result {
     (#"{"builderz": []}"#, "did you mean 'builders'?"),
     (#"{"builders": [{"name": "x"}]}"#, "builder 1: missing 'type'"),
     (#"{"builders": [{"type": "a"}, {"type": "a"}]}"#, "builder 2: builder with name 'a' already exists"),
-    (#"{"builders": {}}"#, "'builders' must be a list, not a object"),
+    (#"{"builders": {}}"#, "'builders' must be a list, not an object"),
     (#"{"builders": [], "provisioners": "not an array"}"#, "'provisioners' must be a list, not a string"),
     (#"{"builders": [], "provisioners": [{"inline": []}]}"#, "provisioner 1: missing 'type'"),
     (#"{"builders": [], "post-processors": [[["x"]]]}"#, "cannot contain another sequence"),

@@ -50,10 +50,10 @@ import Testing
   }
 
   @Test func variableFileErrorsHavePositions() throws {
-    let bad = try temporaryFile("{\n  \"a\": [\"x\"]\n}")
+    let bad = try temporaryFile("{\n  \"a\": {\"x\": 1}\n}")
     let resolved = try resolve(#"{"variables": {"a": "d"}, "builders": []}"#, files: [bad])
     let error = try #require(resolved.diagnostics.errors.first)
-    #expect(error.message.contains("values must be strings"))
+    #expect(error.message == "variable 'a': a variable file's value must be a string, number or boolean, not an object")
     #expect(error.location?.path == bad && error.location?.line == 2)
     let missing = try resolve(#"{"builders": []}"#, files: ["/nonexistent/vars.json"])
     #expect(missing.diagnostics.errors.first?.message.contains("cannot read variable file") == true)

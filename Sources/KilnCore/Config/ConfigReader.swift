@@ -88,7 +88,7 @@ public struct ConfigReader {
     guard let members = node.members else { return }
     for member in members where !consumed.contains(member.key) {
       let hint = Suggestions.closest(to: member.key, in: consumed).map { "; did you mean '\($0)'?" } ?? ""
-      error("unknown configuration key '\(member.key)'\(hint)", at: member.keyLocation)
+      error("unknown configuration key '\(Diagnostic.quote(member.key))'\(hint)", at: member.keyLocation)
     }
   }
 
@@ -155,7 +155,7 @@ public struct ConfigReader {
     case .bool(let flag): return flag ? "true" : "false"
     case .null: return nil
     default:
-      error("'\(key)' must be \(what), not a \(node.typeName)", at: node.location)
+      error("'\(key)' must be \(what), not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
   }
@@ -184,7 +184,7 @@ public struct ConfigReader {
     case "true", "1", "t": return true
     case "false", "0", "f", "": return false
     default:
-      error("'\(key)' must be a boolean (true or false), not \"\(text)\"", at: node.location)
+      error("'\(key)' must be a boolean (true or false), not \"\(Diagnostic.quote(text))\"", at: node.location)
       return nil
     }
   }
@@ -194,7 +194,7 @@ public struct ConfigReader {
     guard let text = scalarText(node, key: key, what: "an integer") else { return nil }
     if text.isEmpty { return nil }
     guard let value = Int(text) ?? Double(text).flatMap({ $0 == $0.rounded() && abs($0) < 9e18 ? Int($0) : nil }) else {
-      error("'\(key)' must be an integer, not \"\(text)\"", at: node.location)
+      error("'\(key)' must be an integer, not \"\(Diagnostic.quote(text))\"", at: node.location)
       return nil
     }
     if let range, !range.contains(value) {
@@ -208,7 +208,7 @@ public struct ConfigReader {
     guard let node = raw(key) else { return nil }
     guard let text = scalarText(node, key: key, what: "a number"), !text.isEmpty else { return nil }
     guard let value = Double(text) else {
-      error("'\(key)' must be a number, not \"\(text)\"", at: node.location)
+      error("'\(key)' must be a number, not \"\(Diagnostic.quote(text))\"", at: node.location)
       return nil
     }
     return value
@@ -220,7 +220,7 @@ public struct ConfigReader {
     guard let text = scalarText(node, key: key, what: "a duration") else { return nil }
     if text.isEmpty { return nil }
     guard let seconds = GoDuration.parse(text) else {
-      error("'\(key)' must be a duration such as \"90s\", \"5m\" or \"1h30m\", not \"\(text)\"", at: node.location)
+      error("'\(key)' must be a duration such as \"90s\", \"5m\" or \"1h30m\", not \"\(Diagnostic.quote(text))\"", at: node.location)
       return nil
     }
     return seconds
@@ -237,7 +237,7 @@ public struct ConfigReader {
       guard let text = scalarText(node, key: key, what: "a list") else { return nil }
       return text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     default:
-      error("'\(key)' must be a list of strings, not a \(node.typeName)", at: node.location)
+      error("'\(key)' must be a list of strings, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
   }
@@ -247,21 +247,21 @@ public struct ConfigReader {
     guard let node = raw(key) else { return nil }
     if node.isNull { return nil }
     guard let members = node.members else {
-      error("'\(key)' must be an object of strings, not a \(node.typeName)", at: node.location)
+      error("'\(key)' must be an object of strings, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     let late = lateKeys[key]
     return members.compactMap { member in
       let keyNode = JSONNode(.string(member.key), at: member.keyLocation)
-      guard let renderedKey = render(member.key, at: keyNode, key: "\(key).\(member.key)", fields: late) else { return nil }
+      guard let renderedKey = render(member.key, at: keyNode, key: "\(key).\(Diagnostic.quote(member.key))", fields: late) else { return nil }
       switch member.value.value {
       case .string(let text):
-        guard let value = render(text, at: member.value, key: "\(key).\(member.key)", fields: late) else { return nil }
+        guard let value = render(text, at: member.value, key: "\(key).\(Diagnostic.quote(member.key))", fields: late) else { return nil }
         return (renderedKey, value)
       case .number(let text): return (renderedKey, text)
       case .bool(let flag): return (renderedKey, flag ? "true" : "false")
       default:
-        error("'\(key).\(member.key)' must be a string, not a \(member.value.typeName)", at: member.value.location)
+        error("'\(key).\(Diagnostic.quote(member.key))' must be a string, not \(member.value.typeNameWithArticle)", at: member.value.location)
         return nil
       }
     }
@@ -273,7 +273,7 @@ public struct ConfigReader {
     guard let node = raw(key) else { return nil }
     if node.isNull { return nil }
     guard node.members != nil else {
-      error("'\(key)' must be an object, not a \(node.typeName)", at: node.location)
+      error("'\(key)' must be an object, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     var reader = ConfigReader(node: node, context: context, lateKeys: lateKeys, label: "\(label) \(key)", sink: sink)
@@ -287,12 +287,12 @@ public struct ConfigReader {
     guard let node = raw(key) else { return nil }
     if node.isNull { return nil }
     guard let elements = node.elements else {
-      error("'\(key)' must be a list of objects, not a \(node.typeName)", at: node.location)
+      error("'\(key)' must be a list of objects, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     return elements.enumerated().compactMap { index, element in
       guard element.members != nil else {
-        error("'\(key)'[\(index)] must be an object, not a \(element.typeName)", at: element.location)
+        error("'\(key)'[\(index)] must be an object, not \(element.typeNameWithArticle)", at: element.location)
         return nil
       }
       var reader = ConfigReader(node: element, context: context, label: "\(label) \(key)[\(index)]", sink: sink)
@@ -306,7 +306,7 @@ public struct ConfigReader {
     guard let value = string(key) else { return nil }
     if value.isEmpty, allowEmpty { return nil }
     guard allowed.contains(value) else {
-      error(key: key, "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(value)\"")
+      error(key: key, "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(Diagnostic.quote(value))\"")
       return nil
     }
     return value
@@ -329,9 +329,9 @@ public struct ConfigReader {
     var isDirectory: ObjCBool = false
     let resolved = resolvePath(path)
     if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) {
-      error(key: key, "names \(what) '\(path)' that does not exist\(resolved == path ? "" : " (looked in \(resolved))")")
+      error(key: key, "names \(what) '\(Diagnostic.quote(path))' that does not exist\(resolved == path ? "" : " (looked in \(Diagnostic.quote(resolved)))")")
     } else if isDirectory.boolValue, !directoryAllowed {
-      error(key: key, "names \(what) '\(path)' that is a directory, not a file")
+      error(key: key, "names \(what) '\(Diagnostic.quote(path))' that is a directory, not a file")
     }
   }
 }

@@ -11,39 +11,14 @@ public final class SourceFile: Sendable {
     self.bytes = bytes
   }
 
-  /// Line (1-based) and column (1-based, in Unicode scalars) of a byte offset.
-  public func lineAndColumn(ofByte offset: Int) -> (line: Int, column: Int) {
-    var line = 1
-    var column = 1
-    var index = 0
-    let end = min(offset, bytes.count)
-    while index < end {
-      let byte = bytes[index]
-      if byte == UInt8(ascii: "\n") {
-        line += 1
-        column = 1
-      } else if byte & 0xC0 != 0x80 {
-        column += 1
-      }
-      index += 1
+  /// The Unicode scalars in `range` of UTF-8 `bytes` (bytes that are not continuation bytes):
+  /// the width of a column span.
+  static func scalarCount(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
+    bytes.withUnsafeBufferPointer { buffer in
+      var count = 0
+      for index in range where buffer[index] & 0xC0 != 0x80 { count += 1 }
+      return count
     }
-    return (line, column)
-  }
-
-  /// The text of a 1-based line, without its newline (for context in error messages).
-  public func lineText(_ line: Int) -> String {
-    var current = 1
-    var start = 0
-    for (index, byte) in bytes.enumerated() where current < line {
-      if byte == UInt8(ascii: "\n") {
-        current += 1
-        start = index + 1
-      }
-    }
-    guard current == line else { return "" }
-    var end = start
-    while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-    return String(decoding: bytes[start..<end], as: UTF8.self)
   }
 }
 

@@ -1,11 +1,19 @@
 /// "Did you mean …?" for misspelt keys and function names.
 public enum Suggestions {
+  /// Words longer than this (in UTF-8 bytes) get no suggestion.
+  public static let maximumWordBytes = 256
+
   /// The candidate closest to `word` by edit distance, if it is close enough to be a likely
   /// typo (at most a third of the word's length, and at least 1 edit allowed).
   public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+    // No typo is this long, and the edit distance costs the product of the lengths: a 50 MB
+    // unknown key must not cost minutes (nor its lowercased copies, gigabytes).
+    guard word.utf8.count <= maximumWordBytes else { return nil }
     let limit = max(1, word.count / 3)
     var best: (String, Int)?
     for candidate in candidates {
+      // The distance is at least the difference in length: skip what cannot be close.
+      guard abs(candidate.count - word.count) <= limit else { continue }
       let distance = editDistance(word.lowercased(), candidate.lowercased())
       if distance <= limit, distance < word.count, distance < (best?.1 ?? Int.max) || (distance == best?.1 && candidate < best!.0) {
         best = (candidate, distance)

@@ -41,6 +41,16 @@ public struct JSONNode: Sendable {
     }
   }
 
+  /// The type with its article, for "must be a string, not an object": "an object",
+  /// "a list", "a string", "a number", "a boolean", or "null".
+  public var typeNameWithArticle: String {
+    switch value {
+    case .null: "null"
+    case .object: "an object"
+    default: "a \(typeName)"
+    }
+  }
+
   public var stringValue: String? {
     if case .string(let text) = value { return text }
     return nil
@@ -91,8 +101,12 @@ public struct JSONNode: Sendable {
         raw += 1
       }
     }
-    let (line, column) = origin.file.lineAndColumn(ofByte: raw)
-    return SourceLocation(path: location.path, line: line, column: column)
+    // A JSON string has no raw newline, so the position is on the string's own line: count
+    // columns from the string's start only (counting from the file's start for every
+    // interpolation message made validation quadratic in the file's size).
+    var column = location.column
+    column += SourceFile.scalarCount(bytes, origin.offset..<min(raw, bytes.count))
+    return SourceLocation(path: location.path, line: location.line, column: column)
   }
 }
 

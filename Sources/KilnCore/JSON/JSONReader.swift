@@ -19,9 +19,13 @@ public struct JSONReader {
   private var index = 0
   private var depth = 0
   // Newlines only occur in whitespace (a raw newline in a string is an error), so the line
-  // is tracked there and `here()` stays cheap.
+  // is tracked there. The column is counted on from the last position asked for, never from
+  // the line's start again: a minified template is one long line, and counting from its
+  // start at every value made reading quadratic (3,001 builders on one line took minutes).
   private var line = 1
   private var lineStart = 0
+  private var columnMark = 0
+  private var columnAtMark = 1
   private var duplicates: [Diagnostic] = []
 
   private init(file: SourceFile) {
@@ -113,14 +117,14 @@ public struct JSONReader {
       if let first = firstSeen[key] {
         duplicates.append(
           .error(
-            "duplicate key '\(key)' (first defined at line \(first.line), column \(first.column))",
+            "duplicate key '\(Diagnostic.quote(key))' (first defined at line \(first.line), column \(first.column))",
             at: keyLocation))
       } else {
         firstSeen[key] = keyLocation
       }
       skipWhitespace()
       guard peek(UInt8(ascii: ":")) else {
-        throw error("expected ':' after the key \"\(key)\", found \(describeCurrent())")
+        throw error("expected ':' after the key \"\(Diagnostic.quote(key))\", found \(describeCurrent())")
       }
       index += 1
       skipWhitespace()
@@ -228,8 +232,11 @@ public struct JSONReader {
         if byte < 0x20 {
           throw error(byte == 0x0A ? "unterminated string (a newline inside a string must be written \\n)" : "control character 0x\(String(byte, radix: 16)) in string must be escaped")
         }
-        out.append(byte)
-        index += 1
+        // The run of plain bytes up to the next quote, escape or control byte, copied at
+        // once (a 50 MB value is one run).
+        let end = Self.endOfPlainRun(bytes, from: index)
+        out.append(contentsOf: bytes[index..<end])
+        index = end
       }
     }
   }
@@ -286,6 +293,18 @@ public struct JSONReader {
 
   // MARK: - Helpers
 
+  static func endOfPlainRun(_ bytes: [UInt8], from start: Int) -> Int {
+    bytes.withUnsafeBufferPointer { buffer in
+      var end = start
+      while end < buffer.count {
+        let byte = buffer[end]
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+        end += 1
+      }
+      return end
+    }
+  }
+
   private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
   private func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
@@ -297,16 +316,22 @@ public struct JSONReader {
         index += 1
         line += 1
         lineStart = index
+        columnMark = index
+        columnAtMark = 1
       case 0x20, 0x09, 0x0D: index += 1
       default: return
       }
     }
   }
 
-  private func here() -> SourceLocation {
-    var column = 1
-    for byte in bytes[lineStart..<min(index, bytes.count)] where byte & 0xC0 != 0x80 { column += 1 }
-    return SourceLocation(path: file.path, line: line, column: column)
+  private mutating func here() -> SourceLocation {
+    let end = min(index, bytes.count)
+    if end < columnMark {
+      (columnMark, columnAtMark) = (lineStart, 1)
+    }
+    columnAtMark += SourceFile.scalarCount(bytes, columnMark..<end)
+    columnMark = end
+    return SourceLocation(path: file.path, line: line, column: columnAtMark)
   }
 
   private func describeCurrent() -> String {
@@ -316,7 +341,10 @@ public struct JSONReader {
     return "byte 0x\(String(byte, radix: 16, uppercase: true))"
   }
 
-  private func error(_ message: String) -> Diagnostic {
-    .error("invalid JSON: \(message)", at: here())
+  /// A syntax error at the current byte, with the source line and a caret under it.
+  private mutating func error(_ message: String) -> Diagnostic {
+    Diagnostic(
+      .error, "invalid JSON: \(message)", at: here(),
+      excerpt: SourceExcerpt(bytes: bytes, lineStart: lineStart, offset: index))
   }
 }

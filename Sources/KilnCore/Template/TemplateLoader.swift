@@ -45,7 +45,7 @@ public enum TemplateLoader {
       description: nil, minimumPackerVersion: nil, variables: [], sensitiveVariables: [], builders: [],
       provisioners: [], errorCleanupProvisioner: nil, postProcessors: [])
     guard let members = root.members else {
-      diagnostics.error("a template must be a JSON object, not a \(root.typeName)", at: root.location)
+      diagnostics.error("a template must be a JSON object, not \(root.typeNameWithArticle)", at: root.location)
       return Result(template: nil, diagnostics: diagnostics)
     }
     var reader = ShapeReader(diagnostics: diagnostics)
@@ -77,12 +77,12 @@ public enum TemplateLoader {
       default:
         if member.key.hasPrefix("_") {
           if value.stringValue == nil {
-            reader.diagnostics.error("comment key '\(member.key)' must have a string value, not a \(value.typeName)", at: value.location)
+            reader.diagnostics.error("comment key '\(Diagnostic.quote(member.key))' must have a string value, not \(value.typeNameWithArticle)", at: value.location)
           }
           continue
         }
         let hint = Suggestions.closest(to: member.key, in: rootKeys).map { "; did you mean '\($0)'?" } ?? ""
-        reader.diagnostics.error("unknown root level key in template: '\(member.key)'\(hint)", at: member.keyLocation)
+        reader.diagnostics.error("unknown root level key in template: '\(Diagnostic.quote(member.key))'\(hint)", at: member.keyLocation)
       }
     }
     return Result(template: template, diagnostics: reader.diagnostics)
@@ -95,7 +95,7 @@ struct ShapeReader {
 
   mutating func string(_ node: JSONNode, _ what: String) -> String? {
     guard let text = node.stringValue else {
-      diagnostics.error("'\(what)' must be a string, not a \(node.typeName)", at: node.location)
+      diagnostics.error("'\(what)' must be a string, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     return text
@@ -103,7 +103,7 @@ struct ShapeReader {
 
   mutating func list(_ node: JSONNode, _ what: String) -> [JSONNode]? {
     guard let elements = node.elements else {
-      diagnostics.error("'\(what)' must be a list, not a \(node.typeName)", at: node.location)
+      diagnostics.error("'\(what)' must be a list, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     return elements
@@ -122,7 +122,7 @@ struct ShapeReader {
 
   mutating func variables(_ node: JSONNode) -> [VariableDeclaration] {
     guard let members = node.members else {
-      diagnostics.error("'variables' must be an object of name to default value, not a \(node.typeName)", at: node.location)
+      diagnostics.error("'variables' must be an object of name to default value, not \(node.typeNameWithArticle)", at: node.location)
       return []
     }
     return members.compactMap { member in
@@ -138,7 +138,7 @@ struct ShapeReader {
         // Packer decodes defaults weakly: a boolean becomes "1" or "0".
         return VariableDeclaration(name: member.key, defaultValue: flag ? "1" : "0", location: member.keyLocation, node: value)
       default:
-        diagnostics.error("variable '\(member.key)': the default must be a string or null (required), not a \(value.typeName)", at: value.location)
+        diagnostics.error("variable '\(Diagnostic.quote(member.key))': the default must be a string or null (required), not \(value.typeNameWithArticle)", at: value.location)
         return nil
       }
     }
@@ -151,7 +151,7 @@ struct ShapeReader {
     for (offset, element) in elements.enumerated() {
       let index = offset + 1
       guard let members = element.members else {
-        diagnostics.error("builder \(index): must be an object, not a \(element.typeName)", at: element.location)
+        diagnostics.error("builder \(index): must be an object, not \(element.typeNameWithArticle)", at: element.location)
         continue
       }
       var type: Located<String>?
@@ -173,7 +173,7 @@ struct ShapeReader {
       }
       let buildName = name ?? type.value
       if let first = seen[buildName] {
-        diagnostics.error("builder \(index): builder with name '\(buildName)' already exists (first at line \(first.line)); give each builder a unique \"name\"", at: element.location)
+        diagnostics.error("builder \(index): builder with name '\(Diagnostic.quote(buildName))' already exists (first at line \(first.line)); give each builder a unique \"name\"", at: element.location)
         continue
       }
       seen[buildName] = element.location
@@ -186,7 +186,7 @@ struct ShapeReader {
 
   mutating func provisioner(_ node: JSONNode, index: Int, label: String) -> ProvisionerDefinition? {
     guard let members = node.members else {
-      diagnostics.error("\(label): must be an object, not a \(node.typeName)", at: node.location)
+      diagnostics.error("\(label): must be an object, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     var type: Located<String>?
@@ -203,12 +203,12 @@ struct ShapeReader {
       case "except": definition.except = stringList(value, "except") ?? []
       case "override":
         guard let entries = value.members else {
-          diagnostics.error("\(label): 'override' must be an object of build name to configuration, not a \(value.typeName)", at: value.location)
+          diagnostics.error("\(label): 'override' must be an object of build name to configuration, not \(value.typeNameWithArticle)", at: value.location)
           continue
         }
         for entry in entries {
           guard entry.value.members != nil else {
-            diagnostics.error("\(label): override '\(entry.key)' must be an object, not a \(entry.value.typeName)", at: entry.value.location)
+            diagnostics.error("\(label): override '\(Diagnostic.quote(entry.key))' must be an object, not \(entry.value.typeNameWithArticle)", at: entry.value.location)
             continue
           }
           definition.override.append((Located(entry.key, at: entry.keyLocation), entry.value))
@@ -265,7 +265,7 @@ struct ShapeReader {
         keepInputArtifact: nil, configuration: empty, location: node.location)
     }
     guard let members = node.members else {
-      diagnostics.error("\(label): must be a type name, an object or a list, not a \(node.typeName)", at: node.location)
+      diagnostics.error("\(label): must be a type name, an object or a list, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }
     var type: Located<String>?
@@ -287,7 +287,7 @@ struct ShapeReader {
         case .string(let text) where ["true", "false", "1", "0"].contains(text.lowercased()):
           keep = ["true", "1"].contains(text.lowercased())
         default:
-          diagnostics.error("\(label): 'keep_input_artifact' must be a boolean, not a \(value.typeName)", at: value.location)
+          diagnostics.error("\(label): 'keep_input_artifact' must be a boolean, not \(value.typeNameWithArticle)", at: value.location)
         }
       default: rest.append(member)
       }

@@ -51,8 +51,16 @@ public struct Validation: Sendable {
 /// configuration. Reports every problem at once.
 public enum TemplateValidator {
   public static func validate(path: String, options: ValidationOptions, registry: PluginRegistry) -> Validation {
+    validate(TemplateLoader.load(path: path), options: options, registry: registry)
+  }
+
+  /// Validates a template already in memory (the fuzzer's entry, and tests).
+  public static func validate(_ file: SourceFile, options: ValidationOptions, registry: PluginRegistry) -> Validation {
+    validate(TemplateLoader.load(file), options: options, registry: registry)
+  }
+
+  static func validate(_ loaded: TemplateLoader.Result, options: ValidationOptions, registry: PluginRegistry) -> Validation {
     var validation = Validation()
-    let loaded = TemplateLoader.load(path: path)
     validation.diagnostics.append(contentsOf: loaded.diagnostics)
     guard let template = loaded.template else { return validation }
     validation.template = template
@@ -105,7 +113,7 @@ public enum TemplateValidator {
     func check(_ list: [Located<String>], _ what: String, _ label: String) {
       for name in list where !names.contains(name.value) {
         let hint = Suggestions.closest(to: name.value, in: names).map { "; did you mean '\($0)'?" } ?? ""
-        diagnostics.error("\(label): '\(what)' specified builder '\(name.value)' not found\(hint)", at: name.location)
+        diagnostics.error("\(label): '\(what)' specified builder '\(Diagnostic.quote(name.value))' not found\(hint)", at: name.location)
       }
     }
     var provisioners = template.provisioners.map { ("provisioner \($0.index)", $0) }
@@ -118,7 +126,7 @@ public enum TemplateValidator {
       check(provisioner.except, "except", label)
       for (name, _) in provisioner.override where !names.contains(name.value) {
         let hint = Suggestions.closest(to: name.value, in: names).map { "; did you mean '\($0)'?" } ?? ""
-        diagnostics.error("\(label): override '\(name.value)' doesn't exist\(hint)", at: name.location)
+        diagnostics.error("\(label): override '\(Diagnostic.quote(name.value))' doesn't exist\(hint)", at: name.location)
       }
     }
     for postProcessor in template.postProcessors.joined() {
@@ -150,12 +158,12 @@ public enum TemplateValidator {
   static func checkMinimumVersion(_ template: Template, _ diagnostics: inout Diagnostics) {
     guard let required = template.minimumPackerVersion else { return }
     guard let wanted = SemanticVersion(required.value) else {
-      diagnostics.error("'min_packer_version' is not a version: \"\(required.value)\"", at: required.location)
+      diagnostics.error("'min_packer_version' is not a version: \"\(Diagnostic.quote(required.value))\"", at: required.location)
       return
     }
     let ours = SemanticVersion(KilnVersion.packerCompatibility)!
     if wanted > ours {
-      diagnostics.error("this template requires Packer version \(required.value) or higher; kiln follows Packer \(KilnVersion.packerCompatibility)", at: required.location)
+      diagnostics.error("this template requires Packer version \(Diagnostic.quote(required.value)) or higher; kiln follows Packer \(KilnVersion.packerCompatibility)", at: required.location)
     }
   }
 
@@ -202,7 +210,7 @@ public enum TemplateValidator {
       builderContext.deferredFields = type.generatedDataKeys
       var reader = ConfigReader(
         node: definition.configuration, context: builderContext, lateKeys: type.lateKeys,
-        label: "\(definition.type.value) builder \"\(buildName)\"", sink: sink)
+        label: "\(Diagnostic.quote(definition.type.value)) builder \"\(Diagnostic.quote(buildName))\"", sink: sink)
       builder = type.init(from: &reader)
       reader.finish()
       buildKeys.formUnion(type.generatedDataKeys)
@@ -234,7 +242,7 @@ public enum TemplateValidator {
         // Packer: -except naming a post-processor drops it and the rest of its chain.
         if options.except.contains(postProcessor.name) { break }
         guard postProcessor.applies(to: definition.name) else { continue }
-        let label = "post-processor \(postProcessor.chain).\(postProcessor.index) (\(postProcessor.type.value))"
+        let label = "post-processor \(postProcessor.chain).\(postProcessor.index) (\(Diagnostic.quote(postProcessor.type.value)))"
         guard let type = registry.postProcessors[postProcessor.type.value] else {
           sink.append(.error(unsupported("post-processor", postProcessor.type.value, registry.supportedTypes.postProcessors), at: postProcessor.type.location))
           continue
@@ -258,7 +266,7 @@ public enum TemplateValidator {
     _ provisioner: ProvisionerDefinition, label: String, _ buildName: String, _ builder: (any BuilderPlugin)?,
     _ context: RenderContext, _ registry: PluginRegistry, _ sink: DiagnosticSink
   ) -> PreparedProvisioner? {
-    let label = "\(label) (\(provisioner.type.value))"
+    let label = "\(label) (\(Diagnostic.quote(provisioner.type.value)))"
     guard let type = registry.provisioners[provisioner.type.value] else {
       sink.append(.error(unsupported("provisioner", provisioner.type.value, registry.supportedTypes.provisioners), at: provisioner.type.location))
       return nil
@@ -269,13 +277,13 @@ public enum TemplateValidator {
     let plugin = type.init(from: &reader)
     reader.finish()
     if type.needsCommunicator, let builder, !builder.hasCommunicator {
-      sink.append(.error("\(label): needs a connection to the machine, but build '\(buildName)' has \"communicator\": \"none\"", at: provisioner.type.location))
+      sink.append(.error("\(label): needs a connection to the machine, but build '\(Diagnostic.quote(buildName))' has \"communicator\": \"none\"", at: provisioner.type.location))
     }
     func duration(_ value: Located<String>?, _ key: String) -> Double? {
       guard let value else { return nil }
       let text = (try? Interpolator.render(value.value, in: context).output) ?? value.value
       guard let seconds = GoDuration.parse(text) else {
-        sink.append(.error("\(label): '\(key)' must be a duration such as \"30s\" or \"5m\", not \"\(text)\"", at: value.location))
+        sink.append(.error("\(label): '\(key)' must be a duration such as \"30s\" or \"5m\", not \"\(Diagnostic.quote(text))\"", at: value.location))
         return nil
       }
       return seconds
@@ -293,7 +301,7 @@ public enum TemplateValidator {
       if let text, let value = Int(text), value >= 0 {
         retries = value
       } else if !(text?.isEmpty ?? false) {
-        sink.append(.error("\(label): 'max_retries' must be a non-negative integer, not \(text.map { "\"\($0)\"" } ?? "a \(node.typeName)")", at: node.location))
+        sink.append(.error("\(label): 'max_retries' must be a non-negative integer, not \(text.map { "\"\(Diagnostic.quote($0))\"" } ?? node.typeNameWithArticle)", at: node.location))
       }
     }
     return PreparedProvisioner(definition: provisioner, plugin: plugin, pauseBefore: pause, timeout: timeout, maxRetries: retries)
@@ -301,7 +309,7 @@ public enum TemplateValidator {
 
   static func unsupported(_ kind: String, _ type: String, _ supported: [String]) -> String {
     let hint = Suggestions.closest(to: type, in: supported).map { "; did you mean \"\($0)\"?" } ?? ""
-    return "\(kind) type \"\(type)\" is not supported by kiln\(hint) (kiln supports: \(supported.joined(separator: ", ")))"
+    return "\(kind) type \"\(Diagnostic.quote(type))\" is not supported by kiln\(hint) (kiln supports: \(supported.joined(separator: ", ")))"
   }
 }
 

@@ -167,7 +167,7 @@ public enum VariableResolver {
       return []
     }
     guard let members = root.members else {
-      diagnostics.error("a variable file must be a JSON object of name to string value, not a \(root.typeName)", at: root.location)
+      diagnostics.error("a variable file must be a JSON object of name to value (a string, number or boolean), not \(root.typeNameWithArticle)", at: root.location)
       return []
     }
     var result: [(String, JSONNode)] = []
@@ -180,7 +180,7 @@ public enum VariableResolver {
       case .bool(let flag):
         result.append((member.key, JSONNode(.string(flag ? "true" : "false"), at: member.value.location)))
       default:
-        diagnostics.error("variable '\(member.key)': a variable file's values must be strings, not a \(member.value.typeName)", at: member.value.location)
+        diagnostics.error("variable '\(member.key)': a variable file's value must be a string, number or boolean, not \(member.value.typeNameWithArticle)", at: member.value.location)
       }
     }
     return result
