@@ -170,4 +170,16 @@ import Testing
     #expect(builder.config.amiUsers == ["111111111111", "222222222222"])
     #expect(builder.config.launchBlockDeviceMappings.map(\.volumeSize) == [30])
   }
+
+  /// `"region": "us east 1"` used to pass `validate` and then trap in `build` (issue 11, item 3).
+  @Test func regionNamesThatCannotBeAWSRegionsAreValidationErrors() throws {
+    let template = #"""
+      {"builders": [{"type": "amazon-ebs", "region": "us east 1", "ami_regions": ["eu-west-1", "EU_WEST_2"],
+         "source_ami": "ami-1", "instance_type": "t3.micro", "ssh_username": "u", "ami_name": "n-{{timestamp}}"}]}
+      """#
+    let errors = try validate(template).diagnostics.errors.map(\.message)
+    #expect(errors.contains { $0.contains("'region'") && $0.contains("\"us east 1\" is not an AWS region name") }, "\(errors)")
+    #expect(errors.contains { $0.contains("'ami_regions'") && $0.contains("\"EU_WEST_2\" is not an AWS region name") }, "\(errors)")
+    #expect(!errors.contains { $0.contains("eu-west-1") }, "\(errors)")
+  }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnAWS
 public import KilnCore
 
 extension AmazonEBSConfig {
@@ -64,6 +65,10 @@ extension AmazonEBSConfig {
     }
     insecureSkipTLSVerify = r.bool("insecure_skip_tls_verify") ?? false
     region = r.string("region") ?? ""
+    if !region.isEmpty {
+      // The same shape check the client makes before any request: `kiln validate` says it, not a build.
+      do { try AWSRegion.validate(region) } catch { r.error(key: "region", "\(error)") }
+    }
     skipRegionValidation = r.bool("skip_region_validation") ?? false
     maxRetries = r.int("max_retries", range: 0...100) ?? 10
     if var block = r.object("aws_polling") {
@@ -273,6 +278,9 @@ extension AmazonEBSConfig {
     var regions: [String] = []
     for region in r.stringList("ami_regions") ?? [] where !region.isEmpty && !regions.contains(region) {
       regions.append(region)
+    }
+    for region in regions {
+      do { try AWSRegion.validate(region) } catch { r.error(key: "ami_regions", "\(error)") }
     }
     amiRegions = regions
     skipSaveBuildRegion = r.bool("skip_save_build_region") ?? false
