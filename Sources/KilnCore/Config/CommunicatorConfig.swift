@@ -31,8 +31,10 @@ public struct CommunicatorConfig: Sendable {
   public var keepAliveInterval: Double = 5
   public var readWriteTimeout: Double = 0
   public var pty = false
-  public var disableAgentForwarding = false
+  /// Always true in a valid configuration: kiln cannot forward the agent.
+  public var disableAgentForwarding = true
   public var clearAuthorizedKeys = false
+  /// Always "sftp" in a valid configuration ("scp" is refused).
   public var fileTransferMethod = "sftp"
   public var hostKeyFingerprint = ""
   public var bastion: Bastion?
@@ -71,6 +73,10 @@ public struct CommunicatorConfig: Sendable {
       config.temporaryKeyPairType = type
     }
     config.temporaryKeyPairBits = reader.int("temporary_key_pair_bits") ?? 0
+    if reader.has("temporary_key_pair_bits") {
+      let why = config.temporaryKeyPairType == "ed25519" ? "ed25519 keys have one size" : "EC2 creates the rsa key pair, with 2048 bits"
+      reader.warning("'temporary_key_pair_bits' has no effect: \(why)", at: reader.location(of: "temporary_key_pair_bits"))
+    }
     let timeout = reader.duration("ssh_timeout")
     reader.deprecated["ssh_wait_timeout"] = "use 'ssh_timeout'"
     let waitTimeout = reader.duration("ssh_wait_timeout")
@@ -79,9 +85,24 @@ public struct CommunicatorConfig: Sendable {
     config.keepAliveInterval = reader.duration("ssh_keep_alive_interval") ?? 5
     config.readWriteTimeout = reader.duration("ssh_read_write_timeout") ?? 0
     config.pty = reader.bool("ssh_pty") ?? false
-    config.disableAgentForwarding = reader.bool("ssh_disable_agent_forwarding") ?? false
+    // Kiln never forwards the ssh agent: libssh2 1.10 can ask for it, but refuses the
+    // auth-agent channels sshd then opens. So `true` is what kiln does anyway, and an
+    // explicit `false` (Packer: forward when SSH_AUTH_SOCK is set) cannot be honoured.
+    if let disable = reader.bool("ssh_disable_agent_forwarding") {
+      if !disable {
+        reader.error(key: "ssh_disable_agent_forwarding", "kiln cannot forward the ssh agent (libssh2 1.10 refuses the agent channels sshd opens); remove the key or set it to true")
+      }
+      config.disableAgentForwarding = disable
+    } else {
+      config.disableAgentForwarding = true
+    }
     config.clearAuthorizedKeys = reader.bool("ssh_clear_authorized_keys") ?? false
-    config.fileTransferMethod = reader.choice("ssh_file_transfer_method", ["scp", "sftp"]) ?? "sftp"
+    if let method = reader.choice("ssh_file_transfer_method", ["scp", "sftp"]) {
+      if method == "scp" {
+        reader.error(key: "ssh_file_transfer_method", "\"scp\" is not supported by kiln: files go over SFTP (\"sftp\")")
+      }
+      config.fileTransferMethod = method
+    }
     config.hostKeyFingerprint = reader.string("ssh_host_key_fingerprint") ?? ""
     config.pauseBeforeConnecting = reader.duration("pause_before_connecting") ?? 0
 
@@ -102,8 +123,7 @@ public struct CommunicatorConfig: Sendable {
     } else {
       reader.accept("ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file", "ssh_bastion_agent_auth")
     }
-    reader.accept("ssh_bastion_interactive", "ssh_bastion_certificate_file")
-    for key in ["ssh_proxy_host", "ssh_proxy_port", "ssh_proxy_username", "ssh_proxy_password", "ssh_ciphers", "ssh_key_exchange_algorithms", "ssh_certificate_file", "ssh_local_tunnels", "ssh_remote_tunnels", "ssh_interface_ip_version"] {
+    for key in ["ssh_bastion_interactive", "ssh_bastion_certificate_file", "ssh_proxy_host", "ssh_proxy_port", "ssh_proxy_username", "ssh_proxy_password", "ssh_ciphers", "ssh_key_exchange_algorithms", "ssh_certificate_file", "ssh_local_tunnels", "ssh_remote_tunnels", "ssh_interface_ip_version"] {
       if reader.raw(key) != nil {
         reader.warning("'\(key)' is accepted for compatibility but not used by kiln", at: reader.location(of: key))
       }
