@@ -274,7 +274,15 @@ extension SSHSession {
       }
       try waitForSocket(cancelled, deadline: deadline(), "starting SFTP")
     }
-    _ = libssh2_channel_send_eof(channel)
+    // It answers: end it (the server's EOF must come before libssh2 waits for the close).
+    try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_send_eof(channel) }
+    while libssh2_channel_eof(channel) != 1 {
+      let count = libssh2_channel_read_ex(channel, 0, &answer, answer.count)
+      if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+        throw SSHError(kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel, message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
+      }
+      if count == Int(LIBSSH2_ERROR_EAGAIN) { try waitForSocket(cancelled, deadline: deadline(), "starting SFTP") }
+    }
     try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_close(channel) }
     try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_wait_closed(channel) }
   }
