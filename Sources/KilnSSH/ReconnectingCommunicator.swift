@@ -4,15 +4,25 @@ import Synchronization
 /// The communicator a build uses: an `SSHSession` that is replaced by a new connection
 /// (Packer's waiting rules, `SSHConnector`) when the machine dropped the old one, as after a
 /// reboot in an `expect_disconnect` provisioner.
+///
+/// The host key of the first connection is pinned for the build: a reconnection that finds
+/// another key (another machine answering at the same address) fails at once, naming both.
 public final class ReconnectingCommunicator: Communicator {
+  /// The connector for reconnections, pinned to the first session's host key.
   public let connector: SSHConnector
   private let session = Mutex<SSHSession?>(nil)
   private let progress: (@Sendable (String) -> Void)?
 
   public init(connector: SSHConnector, first: SSHSession, progress: (@Sendable (String) -> Void)? = nil) {
-    self.connector = connector
+    self.connector = connector.pinned(to: first.hostKeyFingerprint)
     self.progress = progress
     session.withLock { $0 = first }
+  }
+
+  /// Disconnects the current session now (the build is done with the machine).
+  public func close() async {
+    guard let current = session.withLock({ $0.take() }) else { return }
+    await current.close()
   }
 
   /// The host key of the current connection.
@@ -26,14 +36,15 @@ public final class ReconnectingCommunicator: Communicator {
     return fresh
   }
 
-  private func drop(_ old: SSHSession) {
+  private func drop(_ old: SSHSession) async {
     session.withLock { if $0 === old { $0 = nil } }
+    await old.close()
   }
 
   public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {
     let active = try await current()
     let result = try await active.run(command, output: output)
-    if case .disconnected = result { drop(active) }
+    if case .disconnected = result { await drop(active) }
     return result
   }
 
@@ -60,7 +71,7 @@ public final class ReconnectingCommunicator: Communicator {
     do {
       try await body(active)
     } catch let error as SSHError where error.kind == .connectionLost {
-      drop(active)
+      await drop(active)
       throw error
     }
   }

@@ -17,6 +17,17 @@ public struct SSHConnector: Sendable {
 
   public init(config: SSHConnectionConfig) { self.config = config }
 
+  /// This connector, accepting only the host key `fingerprint` from now on (unless one was
+  /// required already: then a session can only have that one).
+  public func pinned(to fingerprint: String) -> SSHConnector {
+    var pinned = self
+    if pinned.config.expectedHostKeyFingerprint?.isEmpty ?? true {
+      pinned.config.expectedHostKeyFingerprint = fingerprint
+      pinned.config.hostKeyPinnedAtFirstConnection = true
+    }
+    return pinned
+  }
+
   /// Connects, reporting each failed attempt through `progress`. Throws `SSHError` with the
   /// last error when time or attempts run out, `CancellationError` when cancelled.
   public func connect(progress: (@Sendable (String) -> Void)? = nil) async throws -> SSHSession {
@@ -32,9 +43,11 @@ public struct SSHConnector: Sendable {
       do {
         let session = try await SSHSession.connect(attempt)
         guard pauseBeforeConnecting > .zero else { return session }
+        await session.close()
         progress?("pausing \(pauseBeforeConnecting.components.seconds)s before connecting again")
         try await Task.sleep(for: pauseBeforeConnecting)
-        return try await SSHSession.connect(config)
+        // The same machine: the host key seen first is the one to find again.
+        return try await SSHSession.connect(pinned(to: session.hostKeyFingerprint).config)
       } catch let error as SSHError {
         lastError = error
         switch error.kind {

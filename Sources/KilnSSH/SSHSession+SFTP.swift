@@ -213,6 +213,7 @@ extension SSHSession {
   func openSFTP(_ cancelled: CancellationFlag) throws -> OpaquePointer {
     if let sftp { return sftp }
     guard let session else { throw SSHError(kind: .connectionLost, message: "the SSH session is closed") }
+    try checkSFTPAnswers(session, cancelled)
     while true {
       if let opened = libssh2_sftp_init(session) {
         sftp = opened
@@ -224,6 +225,66 @@ extension SSHSession {
       }
       try waitForSocket(cancelled, deadline: config.readWriteTimeout.map { lastActivity + $0 }, "starting SFTP")
     }
+  }
+
+  /// Starts the sftp subsystem on a channel of its own and waits for any answer to
+  /// SSH_FXP_INIT. libssh2 1.10's `libssh2_sftp_init` takes a subsystem that ends without
+  /// answering (sshd failing to enter an unsafe `ChrootDirectory`, `Subsystem sftp
+  /// /bin/false`) for "no data yet" and would be retried forever; here that end is seen.
+  private func checkSFTPAnswers(_ session: OpaquePointer, _ cancelled: CancellationFlag) throws {
+    func deadline() -> ContinuousClock.Instant? { config.readWriteTimeout.map { lastActivity + $0 } }
+    let place = "\(config.host):\(config.port)"
+    let channel = try openChannel(session, cancelled, deadline: deadline)
+    defer { libssh2_channel_free(channel) }
+    do {
+      try io(cancelled, deadline: deadline(), "requesting the sftp subsystem") {
+        libssh2_channel_process_startup(channel, "subsystem", 9, "sftp", 4)
+      }
+    } catch var error as SSHError where error.kind == .channel {
+      error.message = "cannot start SFTP on \(place): the server refused the sftp subsystem (\(error.message)); sshd needs a \"Subsystem sftp\" line"
+      throw error
+    }
+    // SSH_FXP_INIT, protocol version 3: length 5, type 1, version 3.
+    let initPacket: [CChar] = [0, 0, 0, 5, 1, 0, 0, 0, 3]
+    var sent = 0
+    while sent < initPacket.count {
+      sent += try ioSize(cancelled, deadline: deadline(), "starting SFTP") {
+        initPacket.withUnsafeBufferPointer { libssh2_channel_write_ex(channel, 0, $0.baseAddress! + sent, initPacket.count - sent) }
+      }
+    }
+    var answer = [CChar](repeating: 0, count: 256)
+    while true {
+      let count = libssh2_channel_read_ex(channel, 0, &answer, answer.count)
+      if count > 0 { break }
+      if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+        throw SSHError(kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel, message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
+      }
+      if libssh2_channel_eof(channel) == 1 {
+        var said = ""
+        let length = libssh2_channel_read_ex(channel, 1, &answer, answer.count)
+        if length > 0 {
+          said = String(decoding: answer.prefix(length).map(UInt8.init(bitPattern:)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try? io(cancelled, deadline: ContinuousClock.now + .seconds(5), "closing the channel") { libssh2_channel_close(channel) }
+        _ = try? io(cancelled, deadline: ContinuousClock.now + .seconds(5), "closing the channel") { libssh2_channel_wait_closed(channel) }
+        let status = libssh2_channel_get_exit_status(channel)
+        throw SSHError(
+          kind: .channel,
+          message: "cannot start SFTP on \(place): the server's sftp subsystem ended without answering (exit status \(status)\(said.isEmpty ? "" : ", it said: \(said)")); sshd does this when it cannot enter its ChrootDirectory (which must be owned by root and not group- or world-writable, with all its parents) or its Subsystem sftp program fails")
+      }
+      try waitForSocket(cancelled, deadline: deadline(), "starting SFTP")
+    }
+    // It answers: end it (the server's EOF must come before libssh2 waits for the close).
+    try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_send_eof(channel) }
+    while libssh2_channel_eof(channel) != 1 {
+      let count = libssh2_channel_read_ex(channel, 0, &answer, answer.count)
+      if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+        throw SSHError(kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel, message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
+      }
+      if count == Int(LIBSSH2_ERROR_EAGAIN) { try waitForSocket(cancelled, deadline: deadline(), "starting SFTP") }
+    }
+    try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_close(channel) }
+    try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_wait_closed(channel) }
   }
 
   private func openRemote(_ path: String, flags: UInt, mode: Int, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, type: Int32 = LIBSSH2_SFTP_OPENFILE) throws -> OpaquePointer {

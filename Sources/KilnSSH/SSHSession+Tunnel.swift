@@ -28,10 +28,12 @@ extension SSHSession {
     for fd in pair { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
     let local = pair[1]
     let box = ChannelBox(channel: channel)
+    tunnelDone.enter()
     DispatchQueue(label: "kiln.ssh.tunnel").async {
       self.pump(box.channel, local)
       libssh2_channel_free(box.channel)
       Foundation.close(local)
+      self.tunnelDone.leave()
     }
     return pair[0]
   }

@@ -27,6 +27,9 @@ public struct SSHConnectionConfig: Sendable {
   public var keepAliveInterval: Duration? = .seconds(5)
   /// When set, the server's host key must have this `SHA256:…` fingerprint.
   public var expectedHostKeyFingerprint: String?
+  /// Whether `expectedHostKeyFingerprint` is the key seen at the build's first connection
+  /// (rather than the template's `ssh_host_key_fingerprint`), for the mismatch error.
+  public var hostKeyPinnedAtFirstConnection = false
   public var requestPTY = false
   /// A jump host (`ssh_bastion_*`): the connection to `host` is tunnelled through it.
   public var bastion: SSHBastion?
@@ -96,25 +99,62 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   private var jump: SSHSession?
   /// Keepalives only once logged in: one sent during the key exchange breaks it.
   private var established = false
+  /// Left when the pump of a tunnel through this (bastion) session has stopped using it.
+  let tunnelDone = DispatchGroup()
 
   private init(config: SSHConnectionConfig) { self.config = config }
 
-  deinit {
+  /// Only a fallback: `close()` (or a failed `connect`) has normally freed everything, on the
+  /// session's queue, before the caller went on.
+  deinit { teardown() }
+
+  /// Connects, checks the host key and logs in (one attempt; the build's connect step retries).
+  ///
+  /// A failed attempt frees its libssh2 handles before this throws: freed later, by whichever
+  /// thread drops the last reference, they raced the process's exit, where OpenSSL's atexit
+  /// cleanup destroys the locks libssh2_session_free takes (a SIGSEGV in
+  /// pthread_rwlock_wrlock right after a host-key-mismatch error).
+  public static func connect(_ config: SSHConnectionConfig) async throws -> SSHSession {
+    try SSHLibrary.ensureInitialized()
+    let session = SSHSession(config: config)
+    try await session.onQueue(cancellable: { cancelled in
+      do {
+        try session.open(cancelled)
+      } catch {
+        session.teardown()
+        throw error
+      }
+    })
+    return session
+  }
+
+  /// Disconnects and frees the libssh2 handles now, after any work queued before; later
+  /// calls fail with "the SSH session is closed". Idempotent.
+  public func close() async {
+    _ = try? await onQueue { self.teardown() }
+  }
+
+  /// Frees SFTP, the session, the socket and a bastion's tunnel, in that order. On the
+  /// session's queue (or from deinit, when nothing else can use it).
+  private func teardown() {
     if let sftp { libssh2_sftp_shutdown(sftp) }
+    sftp = nil
     if let session {
       libssh2_session_set_blocking(session, 0)
       _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "kiln is done", "")
       libssh2_session_free(session)
     }
+    session = nil
+    established = false
     if socket >= 0 { Foundation.close(socket) }
-  }
-
-  /// Connects, checks the host key and logs in (one attempt; the build's connect step retries).
-  public static func connect(_ config: SSHConnectionConfig) async throws -> SSHSession {
-    try SSHLibrary.ensureInitialized()
-    let session = SSHSession(config: config)
-    try await session.onQueue(cancellable: { try session.open($0) })
-    return session
+    socket = -1
+    // The tunnel's pump ends once our end of its socket pair is closed; then its bastion
+    // session can go.
+    if let jump {
+      jump.tunnelDone.wait()
+      jump.teardown()
+    }
+    jump = nil
   }
 
   /// Runs work on the session's queue and returns its result to the caller's task.
@@ -176,7 +216,10 @@ public final class SSHSession: Communicator, @unchecked Sendable {
       hostKeyFingerprint = "SHA256:" + Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
     if let expected = config.expectedHostKeyFingerprint, !expected.isEmpty, expected != hostKeyFingerprint {
-      throw SSHError(kind: .hostKeyMismatch, message: "the host key of \(config.host):\(config.port) is \(hostKeyFingerprint), not the expected \(expected)")
+      let source = config.hostKeyPinnedAtFirstConnection
+        ? "the key seen when this build first connected: the host key is pinned for the build"
+        : "ssh_host_key_fingerprint"
+      throw SSHError(kind: .hostKeyMismatch, message: "the host key of \(config.host):\(config.port) is \(hostKeyFingerprint), not the expected \(expected) (\(source))")
     }
     try authenticate(session, cancelled, deadline: deadline)
     established = true
@@ -400,6 +443,18 @@ public final class SSHSession: Communicator, @unchecked Sendable {
 
   // MARK: - Commands
 
+  /// Opens a "session" channel (for a command or a subsystem).
+  func openChannel(_ session: OpaquePointer, _ cancelled: CancellationFlag, deadline: () -> ContinuousClock.Instant?) throws -> OpaquePointer {
+    while true {
+      if let channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0) { return channel }
+      let code = libssh2_session_last_errno(session)
+      guard code == LIBSSH2_ERROR_EAGAIN else {
+        throw SSHError(kind: Self.isConnectionError(code) ? .connectionLost : .channel, message: "cannot open a session channel: \(lastError(code))")
+      }
+      try waitForSocket(cancelled, deadline: deadline(), "opening a session channel")
+    }
+  }
+
   public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {
     try await onQueue(cancellable: { try self.execute(command, $0, output) })
   }
@@ -407,17 +462,11 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   private func execute(_ command: String, _ cancelled: CancellationFlag, _ output: @escaping @Sendable (RemoteOutput) -> Void) throws -> RemoteCommandResult {
     guard let session else { throw SSHError(kind: .connectionLost, message: "the SSH session is closed") }
     func deadline() -> ContinuousClock.Instant? { config.readWriteTimeout.map { lastActivity + $0 } }
-    var channel: OpaquePointer?
-    while channel == nil {
-      channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0)
-      if channel == nil {
-        let code = libssh2_session_last_errno(session)
-        guard code == LIBSSH2_ERROR_EAGAIN else {
-          if Self.isConnectionError(code) { return .disconnected(reason: lastError(code)) }
-          throw SSHError(kind: .channel, message: "cannot open a session channel: \(lastError(code))")
-        }
-        try waitForSocket(cancelled, deadline: deadline(), "opening a session channel")
-      }
+    let channel: OpaquePointer
+    do {
+      channel = try openChannel(session, cancelled, deadline: deadline)
+    } catch let error as SSHError where error.kind == .connectionLost {
+      return .disconnected(reason: error.message)
     }
     defer { libssh2_channel_free(channel) }
     if config.requestPTY {
@@ -433,6 +482,15 @@ public final class SSHSession: Communicator, @unchecked Sendable {
     var buffer = [CChar](repeating: 0, count: 32768)
     do {
       while true {
+        // First, every time round: a command that never stops printing (`yes`) keeps the
+        // reads below busy, and must still be cancellable.
+        if cancelled.isCancelled {
+          // Close the channel: sshd closes the command's pipes (and hangs up its PTY), so it
+          // stops at its next write. (libssh2 1.10 has no channel_signal to send TERM.)
+          _ = libssh2_channel_send_eof(channel)
+          _ = libssh2_channel_close(channel)
+          throw CancellationError()
+        }
         var progressed = false
         for stream in 0..<2 {
           let count = libssh2_channel_read_ex(channel, Int32(stream), &buffer, buffer.count)
@@ -446,13 +504,6 @@ public final class SSHSession: Communicator, @unchecked Sendable {
         }
         if progressed { continue }
         if libssh2_channel_eof(channel) == 1 { break }
-        if cancelled.isCancelled {
-          // Close the channel: sshd closes the command's pipes (and hangs up its PTY), so it
-          // stops at its next write. (libssh2 1.10 has no channel_signal to send TERM.)
-          _ = libssh2_channel_send_eof(channel)
-          _ = libssh2_channel_close(channel)
-          throw CancellationError()
-        }
         try waitForSocket(cancelled, deadline: deadline(), "running the command", idle: true)
       }
     } catch let error as SSHError where error.kind == .connectionLost {
@@ -481,7 +532,12 @@ public final class SSHSession: Communicator, @unchecked Sendable {
 }
 
 /// Splits a byte stream into lines as they complete (UTF-8, `\n` or `\r\n`).
+///
+/// A line longer than `maximumLine` bytes is delivered in pieces of at most that size (cut
+/// between UTF-8 characters), so a remote command printing gigabytes without a newline
+/// cannot grow the buffer without bound.
 struct LineSplitter {
+  static let maximumLine = 64 * 1024
   let emit: (String) -> Void
   var pending: [UInt8] = []
 
@@ -493,8 +549,24 @@ struct LineSplitter {
         pending.removeAll(keepingCapacity: true)
       } else {
         pending.append(byte)
+        if pending.count >= Self.maximumLine { emitPiece() }
       }
     }
+  }
+
+  /// Emits the full buffer up to its last complete UTF-8 character and keeps the rest.
+  private mutating func emitPiece() {
+    var cut = pending.count
+    // Step back over continuation bytes (10xxxxxx) to the start of the last character; keep
+    // that character only if its lead byte announces more bytes than are here.
+    var start = cut - 1
+    while start > 0, start > cut - 4, pending[start] & 0xC0 == 0x80 { start -= 1 }
+    let lead = pending[start]
+    let length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+    if cut - start < length { cut = start }
+    if cut == 0 { cut = pending.count }
+    emit(String(decoding: pending[..<cut], as: UTF8.self))
+    pending.removeSubrange(..<cut)
   }
 
   mutating func flush() {

@@ -19,13 +19,20 @@ public final class SSHServer: @unchecked Sendable {
     return (try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? ""
   }
 
+  /// How the server treats SFTP: `broken` runs a program that exits without answering (as
+  /// sshd does when it cannot enter an unsafe `ChrootDirectory`), `none` has no sftp subsystem.
+  public enum SFTP: String, Sendable { case working, broken, none }
+
   /// - Parameter passwordUser: also let this (existing) user log in with a password.
-  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil) throws {
+  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil, sftp: SFTP = .working) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []) + (passwordUser.map { ["--password-user=\($0)"] } ?? []), timeout: 30)
+    var arguments = [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : [])
+    if let passwordUser { arguments.append("--password-user=\(passwordUser)") }
+    if sftp != .working { arguments.append("--sftp=\(sftp.rawValue)") }
+    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: arguments, timeout: 30)
   }
 
   /// An sshd reading an authorized_keys file someone else maintains (`MotoServer`'s

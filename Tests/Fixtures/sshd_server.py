@@ -2,7 +2,7 @@
 """A real OpenSSH sshd on 127.0.0.1 for Kiln's tests, with its own host key and config.
 
     sshd_server.py READY_FILE AUTHORIZED_KEYS_FILE [PORT] [--debug-log] [--password-user=NAME]
-                   [--chroot=DIR]
+                   [--chroot=DIR] [--sftp=broken|none]
 
 Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
 public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
@@ -10,6 +10,8 @@ until it accepts connections, and writes {"port", "user", "host_key_fingerprint"
 "directory"} to READY_FILE. sshd is killed when the test process goes away (stdin closes).
 With --chroot=DIR (root only; DIR and its parents root-owned, not group/world-writable), every
 session is confined to DIR and files go over sshd's internal SFTP server: the demo's sandbox.
+With --sftp=broken the sftp subsystem is a program that exits at once without answering (as
+when sshd cannot enter an unsafe ChrootDirectory); with --sftp=none there is no sftp subsystem.
 """
 import getpass
 import os
@@ -24,7 +26,8 @@ from lifeline import exit_with_parent, write_ready
 debug_log = "--debug-log" in sys.argv
 password_user = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--password-user=")), None)
 chroot = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--chroot=")), None)
-sys.argv = [a for a in sys.argv if a != "--debug-log" and not a.startswith("--password-user=") and not a.startswith("--chroot=")]
+sftp = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--sftp=")), None)
+sys.argv = [a for a in sys.argv if a != "--debug-log" and not a.startswith(("--password-user=", "--chroot=", "--sftp="))]
 ready_file, authorized_keys = sys.argv[1], sys.argv[2]
 directory = tempfile.mkdtemp(prefix="kiln-sshd-")
 os.chmod(directory, 0o755)
@@ -44,6 +47,8 @@ else:
     probe.close()
 
 user = getpass.getuser()
+subsystem = {None: f"Subsystem sftp {'internal-sftp' if chroot else '/usr/lib/openssh/sftp-server'}",
+             "broken": "Subsystem sftp /bin/false", "none": ""}[sftp]
 config = os.path.join(directory, "sshd_config")
 with open(config, "w") as f:
     f.write(f"""Port {port}
@@ -61,7 +66,7 @@ UsePAM no
 MaxStartups 100
 MaxSessions 100
 ClientAliveInterval 0
-Subsystem sftp {"internal-sftp" if chroot else "/usr/lib/openssh/sftp-server"}
+{subsystem}
 {f"ChrootDirectory {chroot}" if chroot else ""}
 LogLevel {"DEBUG1" if debug_log else ("INFO" if chroot else "VERBOSE")}
 """)

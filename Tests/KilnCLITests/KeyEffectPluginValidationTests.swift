@@ -25,9 +25,6 @@ import _KilnTestSupport
 ///      `properties` where the decoder goes through a local or a helper — must be read in the
 ///      plugin's run code (the non-decoding files in `runCode`), not only assigned.
 ///    Keys the communicator decodes are checked once, as the communicator's, not per builder.
-/// 3. **Known gaps** (`pending`): keys another change of the same issue is making take
-///    effect; they are checked like the rest inside `withKnownIssue`, so they show up as
-///    known issues until the fix lands, and then simply pass.
 ///
 /// The usage check reads source text: a property name that also names something else in the
 /// run code could hide an unused key, so names stay specific.
@@ -88,6 +85,8 @@ import _KilnTestSupport
   /// Keys Kiln refuses when set (Packer acts on them; Kiln cannot), with a value that must be
   /// an error naming the key.
   static let refused: [String: String] = [
+    "ssh_disable_agent_forwarding": "false",
+    "ssh_file_transfer_method": #""scp""#,
     "vault_aws_engine": #"{"name": "x"}"#,
     "temporary_iam_instance_profile_policy_document": #"{"Version": "2012-10-17"}"#,
     "mfa_code": #""123456""#,
@@ -157,12 +156,6 @@ import _KilnTestSupport
   /// (made by an earlier provisioner) pass.
   static let validationOnly: [String: [String: String]] = [
     "generated": ["source": #""/nonexistent/kiln-generated-file""#, "destination": #""/tmp/x""#],
-  ]
-
-  /// Keys another change of issue 11 makes take effect (the SSH item), path → owner.
-  static let pending: [String: String] = [
-    "ssh_disable_agent_forwarding": "issue 11 item 7, SSH part",
-    "ssh_file_transfer_method": "issue 11 item 7, SSH part",
   ]
 
   // MARK: - The walk
@@ -297,15 +290,8 @@ import _KilnTestSupport
     let keys = shapes.filter { $0.value == .value && !communicatorKeys.contains($0.key) }.keys.sorted()
     #expect(!keys.isEmpty || plugin.name == "builder null", "\(plugin.name) decodes no key: the walk is broken")
     for key in keys {
-      let check = { () throws -> Void in
-        if case .failure(let problem) = try Self.fate(of: key, plugin, shapes: shapes, noEffect: sink.keysWithoutEffect) {
-          Issue.record("\(plugin.name): \(problem)")
-        }
-      }
-      if let owner = Self.pending[key] {
-        withKnownIssue("\(key): \(owner)", isIntermittent: true) { try check() }
-      } else {
-        try check()
+      if case .failure(let problem) = try Self.fate(of: key, plugin, shapes: shapes, noEffect: sink.keysWithoutEffect) {
+        Issue.record("\(plugin.name): \(problem)")
       }
     }
   }

@@ -76,6 +76,9 @@ struct StepConnectSSH: BuildStep {
   }
 
   func cleanup(_ state: BuildState) async throws {
+    // Closed here, on the session's queue, not whenever a thread drops the last reference:
+    // that could be during the process's exit, after OpenSSL's atexit cleanup.
+    await state[ConnectedCommunicator.self]?.close()
     state[ConnectedCommunicator.self] = nil
   }
 }

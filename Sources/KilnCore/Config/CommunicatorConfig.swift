@@ -31,9 +31,7 @@ public struct CommunicatorConfig: Sendable {
   public var keepAliveInterval: Double = 5
   public var readWriteTimeout: Double = 0
   public var pty = false
-  public var disableAgentForwarding = false
   public var clearAuthorizedKeys = false
-  public var fileTransferMethod = "sftp"
   public var hostKeyFingerprint = ""
   public var bastion: Bastion?
   public var pauseBeforeConnecting: Double = 0
@@ -84,9 +82,19 @@ public struct CommunicatorConfig: Sendable {
     config.keepAliveInterval = reader.duration("ssh_keep_alive_interval") ?? 5
     config.readWriteTimeout = reader.duration("ssh_read_write_timeout") ?? 0
     config.pty = reader.bool("ssh_pty") ?? false
-    config.disableAgentForwarding = reader.bool("ssh_disable_agent_forwarding") ?? false
+    // Kiln never forwards the ssh agent: libssh2 1.10 can ask for it, but refuses the
+    // auth-agent channels sshd then opens. So `true` is what kiln does anyway, and an
+    // explicit `false` (Packer: forward when SSH_AUTH_SOCK is set) cannot be honoured.
+    // So the key needs no property: `true` is kiln's only behaviour, `false` is refused.
+    if reader.bool("ssh_disable_agent_forwarding") == false {
+      reader.error(key: "ssh_disable_agent_forwarding", "kiln cannot forward the ssh agent (libssh2 1.10 refuses the agent channels sshd opens); remove the key or set it to true")
+    }
     config.clearAuthorizedKeys = reader.bool("ssh_clear_authorized_keys") ?? false
-    config.fileTransferMethod = reader.choice("ssh_file_transfer_method", ["scp", "sftp"]) ?? "sftp"
+    // Files always go over SFTP, so "sftp" is what kiln does and "scp" is refused (libssh2's
+    // SCP sends single files only; Packer's SCP sends trees).
+    if reader.choice("ssh_file_transfer_method", ["scp", "sftp"]) == "scp" {
+      reader.error(key: "ssh_file_transfer_method", "\"scp\" is not supported by kiln: files go over SFTP (\"sftp\")")
+    }
     config.hostKeyFingerprint = reader.string("ssh_host_key_fingerprint") ?? ""
     config.pauseBeforeConnecting = reader.duration("pause_before_connecting") ?? 0
 

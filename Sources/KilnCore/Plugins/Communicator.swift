@@ -2,7 +2,8 @@
 /// another (SSM, WinRM) would be another. Safe for concurrent use: calls are serialised.
 public protocol Communicator: Sendable {
   /// Runs `command` remotely, delivering output line by line as it arrives (never buffering
-  /// the whole output), and returns how it ended. Cancelling the task stops the command.
+  /// the whole output; a line longer than 64 KiB arrives in pieces of at most 64 KiB), and
+  /// returns how it ended. Cancelling the task stops the command.
   func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult
 
   /// Uploads a local file or directory with Packer's rules (a directory without a trailing
