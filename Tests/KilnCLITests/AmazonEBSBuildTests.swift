@@ -60,8 +60,8 @@ struct EC2Lab {
     return path
   }
 
-  func build(_ arguments: [String]) throws -> KilnProcess.Result {
-    try KilnProcess.run(["build", "-color=false"] + arguments, in: work, environment: environment)
+  func build(_ arguments: [String]) async throws -> KilnProcess.Result {
+    try await KilnProcess.run(["build", "-color=false"] + arguments, in: work, environment: environment)
   }
 
   func start(_ arguments: [String]) throws -> KilnProcess.Running {
@@ -121,7 +121,7 @@ struct EC2Lab {
       "snapshot_tags": {"kind": "root", "Name": "eks-node-root"},
       "imds_support": "v2.0"
       """#, name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("eks: provisioned on \(lab.sshd.user) i-"))
 
@@ -180,7 +180,7 @@ struct EC2Lab {
     let lab = try EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo about to fail", "exit 1"]}]"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 1)
     #expect(result.stdout.contains("about to fail"))
     #expect(result.stderr.contains("Script exited with non-zero exit status: 1") || result.stdout.contains("non-zero exit status: 1"))
@@ -191,13 +191,13 @@ struct EC2Lab {
   @Test func aTakenNameFailsBeforeLaunchingAndForceReplacesOnlyOurAMI() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(extra: #""ami_regions": ["us-west-2"]"#, name: "kiln-fixed-name")
-    let first = try lab.build([path])
+    let first = try await lab.build([path])
     #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
     let east = try lab.client()
     let original = try #require(try await east.describeImages(owners: ["self"]).first)
 
     // Taken in both regions: the build stops before anything is created, naming the AMIs.
-    let second = try lab.build([path])
+    let second = try await lab.build([path])
     #expect(second.status == 1)
     let text = second.stdout + second.stderr
     #expect(text.contains("AMI name 'kiln-fixed-name' is used by an existing AMI: \(original.imageID) in us-east-1"))
@@ -205,7 +205,7 @@ struct EC2Lab {
     #expect(try await east.describeInstances().count == 1, "no second instance was launched")
 
     // -force deregisters the old AMIs (ours) in both regions and builds new ones.
-    let forced = try lab.build(["-force", path])
+    let forced = try await lab.build(["-force", path])
     #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
     let now = try await east.describeImages(owners: ["self"])
     #expect(now.count == 1)
@@ -219,10 +219,10 @@ struct EC2Lab {
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
     let kiln = try lab.start([path])
-    kiln.waitFor("eks: started")
+    try await kiln.waitFor("eks: started")
     #expect(try await lab.client().describeInstances().first?.state == "running")
     kiln.interrupt()
-    #expect(kiln.finish() == 1)
+    #expect(try await kiln.finish() == 1)
     #expect(kiln.text.contains("Cleanly cancelled builds after being interrupted."))
     #expect(kiln.text.contains("Terminating the source AWS instance..."))
     #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
@@ -246,7 +246,7 @@ struct EC2Lab {
     #expect(held == 1, "kiln reached \(action)")
     #expect(try await lab.client("us-east-1").describeImages(owners: ["self"]).count == 1, "the image exists before the interrupt")
     kiln.interrupt()
-    #expect(kiln.finish() == 1)
+    #expect(try await kiln.finish() == 1)
     #expect(kiln.text.contains("Deregistering the AMIs of this failed build"), "\(kiln.text)")
     #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
   }
@@ -262,7 +262,7 @@ struct EC2Lab {
   @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(extra: #""encrypt_boot": true, "ami_regions": ["us-west-2"], "tags": {"Name": "encrypted"}"#, name: "kiln-encrypted")
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("Deregistering the intermediary AMI"))
     for region in ["us-east-1", "us-west-2"] {
@@ -275,7 +275,7 @@ struct EC2Lab {
   @Test func aSpotBuildAsksForASpotInstanceAndSkipsTheStop() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(extra: #""spot_price": "auto", "spot_tags": {"market": "spot"}"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("Launching a spot AWS instance..."))
     #expect(!lab.moto.actions().contains { $0.action == "StopInstances" }, "a one-time spot instance is imaged without a stop")
@@ -289,7 +289,7 @@ struct EC2Lab {
     let lab = try EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(extra: #""skip_create_ami": true"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("provisioned on"))
     #expect(result.stdout.contains("Builds finished but no artifacts were created."))
@@ -300,7 +300,7 @@ struct EC2Lab {
   @Test func sweepFindsAndRemovesWhatAKilledBuildLeftButKeepsFinishedAMIs() async throws {
     let lab = try EC2Lab()
     let before = try await lab.snapshots(["us-east-1"])
-    let good = try lab.build([try lab.template(name: "kiln-finished")])
+    let good = try await lab.build([try lab.template(name: "kiln-finished")])
     #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
     let east = try lab.client()
     let finished = try #require(try await east.describeImages(owners: ["self"]).first)
@@ -312,9 +312,9 @@ struct EC2Lab {
       try await Task.sleep(for: .milliseconds(100))
     }
     kill(kiln.process.processIdentifier, SIGKILL)
-    _ = kiln.finish()
+    _ = try await kiln.finish()
     let sweep = ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString]
-    let listed = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
+    let listed = try await KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
     #expect(listed.status == 0, "\(listed.stdout)\(listed.stderr)")
     for kind in ["left: instance i-", "left: AMI ami-", "left: key pair kiln_", "left: security group sg-"] {
       #expect(listed.stdout.contains(kind), "\(kind) in:\n\(listed.stdout)")
@@ -322,19 +322,19 @@ struct EC2Lab {
     #expect(!listed.stdout.contains(finished.imageID), "a finished build's AMI is a result, not a leftover")
     #expect(listed.stdout.contains("run again with -delete"))
 
-    let removed = try KilnProcess.run(sweep + ["-delete"], in: lab.work, environment: lab.environment)
+    let removed = try await KilnProcess.run(sweep + ["-delete"], in: lab.work, environment: lab.environment)
     #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
     let left = try await lab.leftovers(["us-east-1"], snapshotsBefore: before).filter { !$0.contains(finished.imageID) && !finished.snapshotIDs.contains(where: $0.contains) }
     #expect(left.isEmpty, "left after the sweep: \(left)")
     #expect(try await east.describeImages(owners: ["self"]).map(\.imageID) == [finished.imageID])
-    let again = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
+    let again = try await KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
     #expect(again.stdout.contains("Nothing left by kiln builds"))
   }
 
   @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {
     let lab = try EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#)
-    let result = try lab.build(["-on-error=abort", path])
+    let result = try await lab.build(["-on-error=abort", path])
     #expect(result.status == 1)
     let east = try lab.client()
     let instance = try #require(try await east.describeInstances().first)
