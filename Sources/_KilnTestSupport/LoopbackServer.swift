@@ -19,8 +19,7 @@ public final class LoopbackServer: @unchecked Sendable {
 
   /// Starts `python3 SCRIPT READY_FILE ARGS...` and waits for the ready file.
   public init(python script: URL, arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 30) throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-server-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    directory = try Scratch.directory("kiln-server")
     let ready = directory.appendingPathComponent("ready.json")
     let log = directory.appendingPathComponent("server.log")
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)

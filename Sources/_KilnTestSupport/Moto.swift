@@ -17,8 +17,7 @@ public final class MotoServer: @unchecked Sendable {
   /// - Parameter checkSignatures: false for the rare call moto's checker cannot take
   ///   (unsigned STS AssumeRoleWithWebIdentity, which AWS accepts).
   public init(checkSignatures: Bool = true, writeInstanceKeys: Bool = false) throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-moto-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-moto")
     requestLog = directory.appendingPathComponent("requests.tsv")
     instanceKeys = directory.appendingPathComponent("instance_authorized_keys")
     var arguments = [requestLog.path]

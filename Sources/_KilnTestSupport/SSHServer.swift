@@ -21,8 +21,7 @@ public final class SSHServer: @unchecked Sendable {
 
   /// - Parameter passwordUser: also let this (existing) user log in with a password.
   public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil) throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-ssh")
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
     server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []) + (passwordUser.map { ["--password-user=\($0)"] } ?? []), timeout: 30)

@@ -15,9 +15,11 @@ import _KilnTestSupport
   let keyFile: String
 
   init() throws {
-    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-build-\(UUID().uuidString)")
+    work = try Scratch.directory("kiln-build")
     try FileManager.default.createDirectory(at: work.appendingPathComponent("files/sub"), withIntermediateDirectories: true)
+    // The "machine" is this one: what the builds make there goes at exit too.
     remote = "/tmp/kiln-e2e-\(UUID().uuidString)"
+    for suffix in ["", "-scripts", "-failing", "-attempts", "-sigint", "-ask"] { Scratch.removeAtExit(remote + suffix) }
     keyFile = work.appendingPathComponent("id_ed25519").path
     try Self.key.get().write(to: keyFile)
   }
@@ -372,7 +374,7 @@ extension BuildCommandTests {
 
 @Suite struct ChecksumDigestTests {
   @Test func digestsMatchCoreutils() throws {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-sum-\(UUID().uuidString)")
+    let file = try Scratch.directory("kiln-sum").appendingPathComponent("data")
     try Data((0..<3_000_000).map { UInt8($0 % 251) }).write(to: file)
     for (type, tool) in [("sha256", "sha256sum"), ("md5", "md5sum"), ("sha512", "sha512sum")] {
       let process = Process()
@@ -451,8 +453,7 @@ extension BuildCommandTests {
   let work: URL
 
   init() throws {
-    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    work = try Scratch.directory("kiln-cli")
   }
 
   /// A template that needs no machine: the null builder without a communicator.

@@ -10,7 +10,7 @@ import _KilnTestSupport
   let root: URL
 
   init() throws {
-    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-scripts-\(UUID().uuidString)")
+    work = try Scratch.directory("kiln-scripts")
     mirror = work.appendingPathComponent("mirror")
     root = work.appendingPathComponent("root")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
