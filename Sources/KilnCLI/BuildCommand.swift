@@ -93,8 +93,8 @@ struct BuildCommand: AsyncParsableCommand {
         askConsole.error("\(failure)")
         askConsole.message("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)? ")
         // Ctrl-C cancels the build's task, which ends the wait: clean up as the answer "c" would.
-        let answer = (try? await StandardInput.readLine())??.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        switch answer {
+        let line: String?? = try? await StandardInput.readLine()
+        switch line??.trimmingCharacters(in: .whitespaces).lowercased() {
         case "a": return .abort
         case "r": return .retry
         default: return .cleanup

@@ -20,17 +20,17 @@ public final class SSHServer: @unchecked Sendable {
   }
 
   /// - Parameter passwordUser: also let this (existing) user log in with a password.
-  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil) throws {
+  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil) async throws {
     let directory = try Scratch.directory("kiln-ssh")
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []) + (passwordUser.map { ["--password-user=\($0)"] } ?? []), timeout: 30)
+    server = try await LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : []) + (passwordUser.map { ["--password-user=\($0)"] } ?? []), timeout: 30)
   }
 
   /// An sshd reading an authorized_keys file someone else maintains (`MotoServer`'s
   /// `instanceKeys`: the launched instance's key pair).
-  public init(authorizedKeysFile: URL) throws {
+  public init(authorizedKeysFile: URL) async throws {
     authorizedKeys = authorizedKeysFile
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path], timeout: 30)
+    server = try await LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path], timeout: 30)
   }
 }

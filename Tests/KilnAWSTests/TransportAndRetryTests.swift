@@ -5,8 +5,8 @@ import _KilnTestSupport
 
 /// The libcurl transport and the retry path, against a loopback server that injects faults.
 @Suite struct TransportAndRetryTests {
-  func proxy(upstream: URL? = nil) throws -> LoopbackServer {
-    try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: upstream.map { [$0.absoluteString] } ?? [])
+  func proxy(upstream: URL? = nil) async throws -> LoopbackServer {
+    try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: upstream.map { [$0.absoluteString] } ?? [])
   }
 
   func control(_ server: LoopbackServer, _ settings: [String: Any]) async throws {
@@ -21,7 +21,7 @@ import _KilnTestSupport
   }
 
   @Test func sendsMethodHeadersAndBodyAndReadsTheResponse() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     let body = Array(String(repeating: "kiln ", count: 50_000).utf8)
     let response = try await CurlHTTPClient().send(
       HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("echo"), headers: [("X-Test", "yes")], body: body))
@@ -49,7 +49,7 @@ import _KilnTestSupport
   }
 
   @Test func aSlowServerHitsTheTotalTimeout() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["delay": 3])
     var options = CurlHTTPClient.Options()
     options.totalTimeout = .milliseconds(300)
@@ -62,7 +62,7 @@ import _KilnTestSupport
   }
 
   @Test func cancellingTheTaskAbortsTheTransfer() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["delay": 5])
     let client = try CurlHTTPClient()
     let url = server.baseURL
@@ -77,7 +77,7 @@ import _KilnTestSupport
   @Test func tlsVerificationIsOnByDefault() async throws {
     // A plain-HTTP server spoken to over https: the TLS handshake fails, and the error is a
     // transport error (never a silent downgrade).
-    let server = try proxy()
+    let server = try await proxy()
     do {
       _ = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: URL(string: "https://127.0.0.1:\(server.port)/")!))
       Issue.record("TLS to a plain HTTP server succeeded")
@@ -89,8 +89,8 @@ import _KilnTestSupport
 
   // MARK: - Retries against moto behind the fault proxy
 
-  func ec2(through server: LoopbackServer, maxRetries: Int) throws -> EC2Client {
-    let moto = try SharedMoto.server.get()
+  func ec2(through server: LoopbackServer, maxRetries: Int) async throws -> EC2Client {
+    let moto = try await SharedMoto.server.get()
     return try EC2Client(
       region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
       credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
@@ -98,7 +98,7 @@ import _KilnTestSupport
   }
 
   @Test func throttlingIsRetriedUntilItPasses() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     try await control(server, ["fail": 3, "status": 400, "code": "RequestLimitExceeded"])
     let regions = try await ec2(through: server, maxRetries: 10).describeRegions()
     #expect(!regions.isEmpty)
@@ -106,14 +106,14 @@ import _KilnTestSupport
   }
 
   @Test func serviceUnavailableIsRetriedToo() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     try await control(server, ["fail": 2, "status": 503])
     #expect(!(try await ec2(through: server, maxRetries: 10).describeRegions()).isEmpty)
     #expect(try await recorded(server).count == 3)
   }
 
   @Test func givesUpAfterMaxRetriesWithTheServiceError() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     try await control(server, ["fail": 10, "status": 400, "code": "RequestLimitExceeded"])
     do {
       _ = try await ec2(through: server, maxRetries: 2).describeRegions()
@@ -126,7 +126,7 @@ import _KilnTestSupport
   }
 
   @Test func clientErrorsAreNotRetried() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     do {
       _ = try await ec2(through: server, maxRetries: 5).describeImages(imageIDs: ["ami-00000000"])
       Issue.record("found a missing image")
@@ -138,7 +138,7 @@ import _KilnTestSupport
 
   /// moto does not implement EnableImageDeprecation: check the wire form instead.
   @Test func enableImageDeprecationSendsTheDocumentedParameters() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["reply": "<EnableImageDeprecationResponse><return>true</return></EnableImageDeprecationResponse>"])
     let client = try EC2Client(
       region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),

@@ -12,9 +12,9 @@ struct EC2Lab {
   let sshd: SSHServer
   let work: URL
 
-  init() throws {
-    moto = try MotoServer(writeInstanceKeys: true)
-    sshd = try SSHServer(authorizedKeysFile: moto.instanceKeys)
+  init() async throws {
+    moto = try await MotoServer(writeInstanceKeys: true)
+    sshd = try await SSHServer(authorizedKeysFile: moto.instanceKeys)
     work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ebs-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
   }
@@ -87,7 +87,7 @@ struct EC2Lab {
   /// A proxy before moto that passes `action` on at once but holds its answer back for 30 s:
   /// the resource exists while kiln still waits for its id.
   func proxyHoldingAnswers(to action: String) async throws -> LoopbackServer {
-    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
+    let proxy = try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
     let settings = try JSONSerialization.data(withJSONObject: ["hold_action": action, "hold": 30])
     let answer = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(settings)))
     #expect(answer.status == 200)
@@ -103,7 +103,7 @@ struct EC2Lab {
 
 @Suite struct AmazonEBSBuildTests {
   @Test func buildsCopiesSharesAndTagsTheAMIAndLeavesNothingElse() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(extra: #"""
       "ami_description": "EKS node {{user `k8s_version`}} from {{ .SourceAMIName }}",
@@ -177,7 +177,7 @@ struct EC2Lab {
   }
 
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo about to fail", "exit 1"]}]"#)
     let result = try await lab.build([path])
@@ -189,7 +189,7 @@ struct EC2Lab {
   }
 
   @Test func aTakenNameFailsBeforeLaunchingAndForceReplacesOnlyOurAMI() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""ami_regions": ["us-west-2"]"#, name: "kiln-fixed-name")
     let first = try await lab.build([path])
     #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
@@ -215,7 +215,7 @@ struct EC2Lab {
   }
 
   @Test func sigintDuringProvisioningCleansUpEverything() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
     let kiln = try lab.start([path])
@@ -231,7 +231,7 @@ struct EC2Lab {
   /// A proxy before moto holds back the answer to `action`: the image exists in moto, but
   /// kiln is still waiting for its id when it is interrupted.
   func interruptWhileHolding(_ action: String, extra: String) async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let proxy = try await lab.proxyHoldingAnswers(to: action)
     let http = try CurlHTTPClient()
@@ -260,7 +260,7 @@ struct EC2Lab {
   }
 
   @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""encrypt_boot": true, "ami_regions": ["us-west-2"], "tags": {"Name": "encrypted"}"#, name: "kiln-encrypted")
     let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -273,7 +273,7 @@ struct EC2Lab {
   }
 
   @Test func aSpotBuildAsksForASpotInstanceAndSkipsTheStop() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""spot_price": "auto", "spot_tags": {"market": "spot"}"#)
     let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -286,7 +286,7 @@ struct EC2Lab {
   }
 
   @Test func skipCreateAMIProvisionsAndCreatesNothing() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(extra: #""skip_create_ami": true"#)
     let result = try await lab.build([path])
@@ -298,7 +298,7 @@ struct EC2Lab {
   }
 
   @Test func sweepFindsAndRemovesWhatAKilledBuildLeftButKeepsFinishedAMIs() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots(["us-east-1"])
     let good = try await lab.build([try lab.template(name: "kiln-finished")])
     #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
@@ -332,7 +332,7 @@ struct EC2Lab {
   }
 
   @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#)
     let result = try await lab.build(["-on-error=abort", path])
     #expect(result.status == 1)

@@ -8,7 +8,7 @@ import _KilnTestSupport
 /// files, a real manifest.
 @Suite struct BuildCommandTests {
   static let key = Result { try SSHKeyPair.generateEd25519(comment: "kiln-build-tests") }
-  static let server = Result { try SSHServer(authorizing: [try key.get().publicKeyLine]) }
+  static let server = Shared { try await SSHServer(authorizing: [try key.get().publicKeyLine]) }
 
   let work: URL
   let remote: String
@@ -24,8 +24,8 @@ import _KilnTestSupport
     try Self.key.get().write(to: keyFile)
   }
 
-  func template(_ provisioners: String, postProcessors: String = "[]") throws -> String {
-    let server = try Self.server.get()
+  func template(_ provisioners: String, postProcessors: String = "[]") async throws -> String {
+    let server = try await Self.server.get()
     let text = """
       {
         "variables": {"greeting": "hello world", "secret": "s3cr3t-value", "remote": "\(remote)"},
@@ -44,7 +44,7 @@ import _KilnTestSupport
   }
 
   func remoteLines(_ command: String) async throws -> [String] {
-    let server = try Self.server.get()
+    let server = try await Self.server.get()
     let session = try await SSHSession.connect(SSHConnectionConfig(
       host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: try Self.key.get().privateKeyPEM)]))
     let lines = LinesBox()
@@ -56,7 +56,7 @@ import _KilnTestSupport
     try "from the file provisioner\n".write(to: work.appendingPathComponent("files/sub/hello.txt"), atomically: true, encoding: .utf8)
     let script = work.appendingPathComponent("script.sh").path
     try "#!/bin/sh\nset -e\necho \"script sees $PACKER_BUILD_NAME/$PACKER_BUILDER_TYPE\"\nprintf made > \"$REMOTE/made-remotely.txt\"\necho to-stderr >&2\n".write(toFile: script, atomically: true, encoding: .utf8)
-    let path = try template(#"""
+    let path = try await template(#"""
       [
         {"type": "shell", "remote_folder": "{{user `remote`}}-scripts",
          "inline": ["mkdir -p {{user `remote`}}", "echo \"$GREETING from $(id -un)\"", "echo \"secret is $SECRET\""],
@@ -72,7 +72,7 @@ import _KilnTestSupport
     #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
     let out = result.stdout
     #expect(out.contains("==> local-ssh: Connected to SSH!"))
-    #expect(out.contains("    local-ssh: hello world it's \"quoted\" from \(try Self.server.get().user)"))
+    #expect(out.contains("    local-ssh: hello world it's \"quoted\" from \(try await Self.server.get().user)"))
     #expect(out.contains("    local-ssh: secret is <sensitive>"))
     #expect(out.contains("    local-ssh: script sees local-ssh/null"))
     #expect(out.contains("==> local-ssh: to-stderr"))
@@ -107,7 +107,7 @@ import _KilnTestSupport
   @Test func aFailingScriptFailsTheBuildWithItsExitCode() async throws {
     let scripts = remote + "-failing"
     _ = try await remoteLines("mkdir -p \(scripts)")
-    let path = try template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo before", "exit 3", "echo never"]}]"#)
+    let path = try await template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo before", "exit 3", "echo never"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 1)
     #expect(result.stdout.contains("    local-ssh: before"))
@@ -120,7 +120,7 @@ import _KilnTestSupport
 
   @Test func retriesAProvisionerAndAcceptsValidExitCodes() async throws {
     let marker = remote + "-attempts"
-    let path = try template(#"""
+    let path = try await template(#"""
       [{"type": "shell", "max_retries": 2, "inline": ["echo x >> \#(marker)", "test $(wc -l < \#(marker)) -ge 2"]},
        {"type": "shell", "inline": ["exit 7"], "valid_exit_codes": [0, 7]}]
       """#)
@@ -130,7 +130,7 @@ import _KilnTestSupport
   }
 
   @Test func machineReadableOutputParsesBack() async throws {
-    let path = try template(#"[{"type": "shell", "inline": ["echo a,b"]}]"#)
+    let path = try await template(#"[{"type": "shell", "inline": ["echo a,b"]}]"#)
     let result = try await KilnProcess.run(["build", "-machine-readable", path], in: work)
     #expect(result.status == 0)
     let records = result.stdout.split(separator: "\n").compactMap { MachineReadable.parse(String($0)) }
@@ -144,7 +144,7 @@ import _KilnTestSupport
   @Test func sigintCancelsCleansUpAndExitsNonZero() async throws {
     let scripts = remote + "-sigint"
     _ = try await remoteLines("mkdir -p \(scripts)")
-    let path = try template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo started", "sleep 60", "echo finished"]}]"#)
+    let path = try await template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo started", "sleep 60", "echo finished"]}]"#)
     let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
     try await kiln.waitFor("local-ssh: started")
     #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["1"], "the script is on the machine while it runs")
@@ -172,7 +172,7 @@ extension BuildCommandTests {
   static let dropConnection = #"{"type": "shell", "inline": ["echo going down", "kill -9 $PPID"]}"#
 
   @Test func anExpectedDisconnectContinuesOnANewConnection() async throws {
-    let path = try template(#"[\#(Self.dropConnection.dropLast()), "expect_disconnect": true}, {"type": "shell", "inline": ["echo back again"]}]"#)
+    let path = try await template(#"[\#(Self.dropConnection.dropLast()), "expect_disconnect": true}, {"type": "shell", "inline": ["echo back again"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 0, "\(result.stdout)")
     #expect(result.stdout.contains("Remote end disconnected while executing the script"))
@@ -180,7 +180,7 @@ extension BuildCommandTests {
   }
 
   @Test func anUnexpectedDisconnectFailsTheBuild() async throws {
-    let path = try template("[\(Self.dropConnection)]")
+    let path = try await template("[\(Self.dropConnection)]")
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 1)
     #expect(result.stdout.contains("Script disconnected unexpectedly"))
@@ -189,14 +189,14 @@ extension BuildCommandTests {
 
   @Test func theErrorCleanupProvisionerRunsOnlyWhenABuildFails() async throws {
     let marker = work.appendingPathComponent("error-cleanup-ran").path
-    var path = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    var path = try await template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
     var text = try String(contentsOfFile: path, encoding: .utf8)
     text = text.replacingOccurrences(of: "\"post-processors\": []", with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     #expect(try await KilnProcess.run(["build", "-color=false", path], in: work).status == 1)
     #expect(FileManager.default.fileExists(atPath: marker))
     try FileManager.default.removeItem(atPath: marker)
-    path = try template(#"[{"type": "shell", "inline": ["true"]}]"#)
+    path = try await template(#"[{"type": "shell", "inline": ["true"]}]"#)
     text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"post-processors\": []", with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     #expect(try await KilnProcess.run(["build", "-color=false", path], in: work).status == 0)
@@ -204,7 +204,7 @@ extension BuildCommandTests {
   }
 
   @Test func onErrorAbortSaysWhatItLeaves() async throws {
-    let path = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    let path = try await template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", "-on-error=abort", path], in: work)
     #expect(result.status == 1)
     #expect(result.stdout.contains("aborted: skipping cleanup of step \"provision\""))
@@ -214,7 +214,7 @@ extension BuildCommandTests {
 
 extension BuildCommandTests {
   @Test func theDebugLogRecordsTheBuildWithoutSecrets() async throws {
-    let path = try template(#"[{"type": "shell", "inline": ["echo token={{user `secret`}}"]}]"#)
+    let path = try await template(#"[{"type": "shell", "inline": ["echo token={{user `secret`}}"]}]"#)
     let logFile = work.appendingPathComponent("kiln.log").path
     let result = try await KilnProcess.run(
       ["build", "-color=false", path], in: work,
@@ -230,7 +230,7 @@ extension BuildCommandTests {
 
   @Test func debugPausesAfterEachStepAndBeforeEachCleanup() async throws {
     let marker = work.appendingPathComponent("provisioned").path
-    let path = try template(#"[{"type": "shell-local", "inline": ["touch \#(marker)"]}]"#)
+    let path = try await template(#"[{"type": "shell-local", "inline": ["touch \#(marker)"]}]"#)
     let kiln = try KilnProcess.Running(["build", "-color=false", "-debug", path], in: work, keepStdinOpen: true)
     try await kiln.waitFor("Pausing after run of step 'connect-ssh'. Press enter to continue.")
     // Paused: the provisioning step does not start while no line is given.
@@ -252,7 +252,7 @@ extension BuildCommandTests {
   /// Ctrl-C at a `-debug` pause (standard input open, nothing typed) ends the wait, cleans
   /// up without pausing again, and exits.
   @Test func sigintAtADebugPauseExitsAndCleansUp() async throws {
-    let path = try template(#"[{"type": "shell", "inline": ["true"]}]"#)
+    let path = try await template(#"[{"type": "shell", "inline": ["true"]}]"#)
     let logFile = work.appendingPathComponent("debug-sigint.log").path
     let kiln = try KilnProcess.Running(
       ["build", "-color=false", "-debug", path], in: work,
@@ -268,7 +268,7 @@ extension BuildCommandTests {
   /// Ctrl-C at a breakpoint (standard input open, nothing typed) ends the wait and the build.
   @Test func sigintAtABreakpointExitsAndCleansUp() async throws {
     let after = work.appendingPathComponent("after-breakpoint").path
-    let path = try template(#"[{"type": "breakpoint", "note": "look around"}, {"type": "shell-local", "inline": ["touch \#(after)"]}]"#)
+    let path = try await template(#"[{"type": "breakpoint", "note": "look around"}, {"type": "shell-local", "inline": ["touch \#(after)"]}]"#)
     let logFile = work.appendingPathComponent("breakpoint-sigint.log").path
     let kiln = try KilnProcess.Running(
       ["build", "-color=false", path], in: work,
@@ -306,11 +306,11 @@ extension BuildCommandTests {
 extension BuildCommandTests {
   @Test func onErrorAskCanAbortRetryOrCleanUp() async throws {
     let marker = remote + "-ask"
-    let path = try template(#"[{"type": "shell", "inline": ["echo x >> \#(marker)", "test $(wc -l < \#(marker)) -ge 2"]}]"#)
+    let path = try await template(#"[{"type": "shell", "inline": ["echo x >> \#(marker)", "test $(wc -l < \#(marker)) -ge 2"]}]"#)
     let retried = try await KilnProcess.run(["build", "-color=false", "-on-error=ask", path], in: work, input: "r\n")
     #expect(retried.status == 0, "\(retried.stdout)")
     #expect(retried.stdout.contains("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step"))
-    let failing = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    let failing = try await template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
     let aborted = try await KilnProcess.run(["build", "-color=false", "-on-error=ask", failing], in: work, input: "a\n")
     #expect(aborted.status == 1)
     #expect(aborted.stdout.contains("aborted: skipping cleanup of step \"provision\""))
@@ -320,7 +320,7 @@ extension BuildCommandTests {
   }
 
   @Test func provisionerTimeoutAndPauseBefore() async throws {
-    let path = try template(#"[{"type": "shell", "pause_before": "1s", "inline": ["true"]}, {"type": "shell", "timeout": "1s", "inline": ["sleep 30"]}]"#)
+    let path = try await template(#"[{"type": "shell", "pause_before": "1s", "inline": ["true"]}, {"type": "shell", "timeout": "1s", "inline": ["sleep 30"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 1)
     #expect(result.stdout.contains("Pausing 1s before the next provisioner..."))
@@ -333,7 +333,7 @@ extension BuildCommandTests {
     // second checksum of the chain sums the first one's file, which sha256sum reads too.
     let first = work.appendingPathComponent("local-ssh.sha256").path
     let second = work.appendingPathComponent("of-the-sums.sha256").path
-    let path = try template(#"[]"#, postProcessors: #"""
+    let path = try await template(#"[]"#, postProcessors: #"""
       [[{"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "\#(work.path)/{{.BuildName}}.{{.ChecksumType}}"},
         {"type": "checksum", "checksum_types": ["sha256"], "output": "\#(second)"}]]
       """#)
@@ -355,7 +355,7 @@ extension BuildCommandTests {
 
   @Test func sigintWhileWaitingForSSHCancelsCleanly() async throws {
     let closed = try ClosedPort()
-    let server = try Self.server.get()
+    let server = try await Self.server.get()
     let text = """
       {"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": \(closed.port), "ssh_username": "\(server.user)",
                      "ssh_private_key_file": "\(keyFile)", "ssh_timeout": "10m"}],
@@ -373,18 +373,13 @@ extension BuildCommandTests {
 }
 
 @Suite struct ChecksumDigestTests {
-  @Test func digestsMatchCoreutils() throws {
+  @Test func digestsMatchCoreutils() async throws {
     let file = try Scratch.directory("kiln-sum").appendingPathComponent("data")
     try Data((0..<3_000_000).map { UInt8($0 % 251) }).write(to: file)
     for (type, tool) in [("sha256", "sha256sum"), ("md5", "md5sum"), ("sha512", "sha512sum")] {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
-      process.arguments = [file.path]
-      let pipe = Pipe()
-      process.standardOutput = pipe
-      try process.run()
-      let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init)
-      process.waitUntilExit()
+      let (status, output) = try await TestCommand.run([tool, file.path], includeStderr: false)
+      #expect(status == 0)
+      let expected = output.split(separator: " ").first.map(String.init)
       #expect(try ChecksumPostProcessor.digest(type, of: file.path) == expected)
     }
   }
@@ -394,7 +389,7 @@ import KilnPostProcessors
 
 extension BuildCommandTests {
   @Test func oneFailingBuildDoesNotStopTheOthers() async throws {
-    let server = try Self.server.get()
+    let server = try await Self.server.get()
     let builder = { (name: String) in
       #"{"type": "null", "name": "\#(name)", "ssh_host": "127.0.0.1", "ssh_port": \#(server.port), "ssh_username": "\#(server.user)", "ssh_private_key_file": "\#(keyFile)"}"#
     }
@@ -415,7 +410,7 @@ extension BuildCommandTests {
   }
 
   @Test func environmentVariablesThroughAFileAndACustomFormat() async throws {
-    let path = try template(#"""
+    let path = try await template(#"""
       [{"type": "shell", "use_env_var_file": true, "environment_vars": ["A=it's here", "B=two words"],
         "inline": ["echo \"$A|$B|$PACKER_BUILD_NAME\""]},
        {"type": "shell", "env_var_format": "export %s='%s'; ", "execute_command": "{{.Vars}} sh {{.Path}}",
@@ -431,7 +426,7 @@ extension BuildCommandTests {
 extension BuildCommandTests {
   /// A second Ctrl-C while cleanup runs exits at once, saying what may be left.
   @Test func aSecondInterruptExitsAtOnce() async throws {
-    var path = try template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
+    var path = try await template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
     let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
       of: "\"post-processors\": []",
       with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["echo slow cleanup", "sleep 60"]}"#)

@@ -20,7 +20,7 @@ import _KilnTestSupport
   /// A loopback HTTP server over `mirror` (the fixture demo/run uses too), stopped when the
   /// body returns.
   func withMirror<T>(_ body: (String) async throws -> T) async throws -> T {
-    let server = try LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [mirror.path])
+    let server = try await LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [mirror.path])
     defer { server.stop() }
     return try await body(server.baseURL.absoluteString)
   }

@@ -131,7 +131,7 @@ import _KilnTestSupport
 
   @Test func sshdKilledMidTransferIsAnErrorNotAHang() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let server = try SSHServer(authorizing: [key.publicKeyLine])
+    let server = try await SSHServer(authorizing: [key.publicKeyLine])
     let session = try await SSHSession.connect(SSHConnectionConfig(
       host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let source = local.appendingPathComponent("big.bin").path
