@@ -68,26 +68,6 @@ public final class LoopbackServer: @unchecked Sendable {
   static let concurrentStarts = 2
   private static let starts = Turns(concurrentStarts)
 
-  /// A counting semaphore that suspends instead of blocking a thread.
-  actor Turns {
-    private var free: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(_ count: Int) { free = count }
-
-    func acquire() async {
-      if free > 0 {
-        free -= 1
-        return
-      }
-      await withCheckedContinuation { waiting.append($0) }
-    }
-
-    func release() {
-      if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
-    }
-  }
-
   /// Closes the helper's lifeline so it shuts down what it started (sshd), then makes sure.
   public func stop() {
     guard process.isRunning else { return }

@@ -10,7 +10,9 @@ public enum TestCommand {
   public static func run(
     _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil, includeStderr: Bool = true
   ) async throws -> (status: Int32, output: String) {
-    try await offThePool { try runBlocking(arguments, environment: environment, directory: directory, includeStderr: includeStderr) }
+    try await Turns.processes.withTurn {
+      try await offThePool { try runBlocking(arguments, environment: environment, directory: directory, includeStderr: includeStderr) }
+    }
   }
 
   private static func runBlocking(

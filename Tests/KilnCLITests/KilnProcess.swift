@@ -36,14 +36,14 @@ struct KilnProcess {
 
   /// Runs `kiln ARGS` in `directory` with exactly `environment` (under `launcher` when given,
   /// e.g. `["/usr/bin/unshare", "-n"]`), waiting off the cooperative
-  /// pool. A kiln still running after `timeout` seconds is killed and the call throws with
+  /// pool, a few at a time (`Turns.processes`). A kiln still running after `timeout` seconds is killed and the call throws with
   /// its output so far: a hang fails the test instead of blocking the suite.
   static func run(
     _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil, input: String? = nil,
     timeout: Double = 300, launcher: [String] = []
   ) async throws -> Result {
     let executable = try executable
-    return try await offThePool {
+    return try await Turns.processes.withTurn { try await offThePool {
       let process = Process()
       // With a launcher (`unshare -n`): the launcher's path, its arguments, then kiln's.
       process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? executable
@@ -79,7 +79,7 @@ struct KilnProcess {
         stderr: String(decoding: errData, as: UTF8.self))
       if watchdog.fired() { throw TimedOut(arguments: arguments, seconds: timeout, output: result.stdout + result.stderr) }
       return result
-    }
+    } }
   }
 
   struct TimedOut: Error, CustomStringConvertible {
