@@ -308,7 +308,11 @@ struct EC2Lab {
     // kill -9 right after CreateImage: no cleanup can run.
     let proxy = try await lab.proxyHoldingAnswers(to: "CreateImage")
     let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
-    for _ in 0..<600 where try await east.describeImages(owners: ["self"]).count < 2 {
+    // (A `for ... where` here kept asking 600 times after the image appeared: under load the
+    // kill came a minute late, after kiln had cleaned up, and the sweep found nothing.)
+    var tries = 0
+    while try await east.describeImages(owners: ["self"]).count < 2, tries < 600 {
+      tries += 1
       try await Task.sleep(for: .milliseconds(100))
     }
     kill(kiln.process.processIdentifier, SIGKILL)
