@@ -17,6 +17,9 @@ command -v packer >/dev/null || { echo "bench/build.sh needs Packer 1.6.6 (apt-g
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+# What the template's provisioners make on the "instance" (this machine), if a build stops half-way.
+bench_leftovers+=(/tmp/kiln-bench-build)
+rm -rf /tmp/kiln-bench-build
 
 # moto and sshd live as long as the lifeline's writer.
 python3 Tests/Fixtures/moto_server.py "$work/moto.json" "$work/requests.tsv" --authorized-keys="$work/authorized_keys" \

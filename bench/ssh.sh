@@ -15,6 +15,8 @@ runs=${2:-3}
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_leftovers+=(/tmp/kiln-bench-upload)
+rm -f /tmp/kiln-bench-upload
 
 ssh-keygen -q -t ed25519 -N "" -f "$work/key"
 cp "$work/key.pub" "$work/authorized_keys"

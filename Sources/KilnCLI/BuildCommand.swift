@@ -92,8 +92,9 @@ struct BuildCommand: AsyncParsableCommand {
       .ask({ failure in
         askConsole.error("\(failure)")
         askConsole.message("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)? ")
-        let answer = await Task.detached { readLine() }.value?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        switch answer {
+        // Ctrl-C cancels the build's task, which ends the wait: clean up as the answer "c" would.
+        let line: String?? = try? await StandardInput.readLine()
+        switch line??.trimmingCharacters(in: .whitespaces).lowercased() {
         case "a": return .abort
         case "r": return .retry
         default: return .cleanup
@@ -128,7 +129,7 @@ struct BuildCommand: AsyncParsableCommand {
       context.onError = policy
       context.log = log.isEnabled ? log : nil
       context.templatePath = templatePath
-      if debugPauses { context.stepHooks = DebugPauses(ui: ui) }
+      if debugPauses { context.stepHooks = DebugPauses(ui: ui, interrupted: { interrupted.load(ordering: .relaxed) }) }
       let begin = ContinuousClock.now
       do {
         let artifacts = try await BuildRunner(build: build, context: context, policy: policy).run()
@@ -394,22 +395,21 @@ private func forwardSignal(_ signalNumber: Int32) {
 }
 
 /// `-debug`: waits for Enter after each step and before each cleanup (Packer's DebugRunner).
+/// Ctrl-C ends a pause (the build's task is cancelled), and an interrupted build cleans up
+/// without pausing: cleanups run in a task the interrupt does not cancel, so a pause there
+/// watches `interrupted` itself.
 struct DebugPauses: StepHooks {
   let ui: any BuildUI
+  let interrupted: @Sendable () -> Bool
 
   func afterRun(_ step: any BuildStep) async throws {
     ui.say("Pausing after run of step '\(step.name)'. Press enter to continue.")
-    try await waitForEnter()
+    _ = try await StandardInput.readLine(abandonWhen: interrupted)
   }
 
   func beforeCleanup(_ step: any BuildStep) async {
+    guard !interrupted() else { return }
     ui.say("Pausing before cleanup of step '\(step.name)'. Press enter to continue.")
-    try? await waitForEnter()
-  }
-
-  private func waitForEnter() async throws {
-    let line = Task.detached { readLine() }
-    _ = await line.value
-    try Task.checkCancellation()
+    _ = try? await StandardInput.readLine(abandonWhen: interrupted)
   }
 }

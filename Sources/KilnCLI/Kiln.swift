@@ -11,7 +11,11 @@ public struct Kiln: AsyncParsableCommand {
     commandName: "kiln",
     abstract: "Build machine images from Packer JSON templates.",
     version: KilnVersion.kiln,
-    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, VersionCommand.self, SSHBenchCommand.self])
+    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, VersionCommand.self, SSHBenchCommand.self],
+    // No short `-h` here: argument-parser reads an unknown single-dash word as grouped short
+    // flags, so any typo containing an "h" (`-machine-readble`) asked for help and exited 0.
+    // `normalize` turns a lone `-h` into `--help`. Subcommands inherit these names.
+    helpNames: [.long, .customLong("help", withSingleDash: true)])
 
   public init() {}
 }
@@ -19,16 +23,37 @@ public struct Kiln: AsyncParsableCommand {
 extension Kiln {
   /// Parses the process's arguments and runs the command: what `kiln`'s `main` calls, so the
   /// executable needs no import of its own beyond this module.
+  ///
+  /// A usage error (an unknown flag, a missing template, a bad value) exits 1 as in Packer,
+  /// not argument-parser's 64, after the message naming it and the usage; help exits 0.
   public static func runFromCommandLine() async {
-    await main(normalize(Array(CommandLine.arguments.dropFirst())))
+    do {
+      var command = try parseAsRoot(normalize(Array(CommandLine.arguments.dropFirst())))
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      if exitCode(for: error) == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(1)
+      }
+      exit(withError: error)
+    }
   }
 
   /// Packer accepts `-machine-readable` anywhere on the line, before the subcommand too;
-  /// argument-parser wants flags after it, so move it there.
+  /// argument-parser wants flags after it, so move it there. A lone `-h` asks for help (see
+  /// `helpNames`). Nothing after `--` is touched.
   static func normalize(_ arguments: [String]) -> [String] {
+    let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+    var options = arguments[..<end].map { $0 == "-h" ? "--help" : $0 }
+    let rest = arguments[end...]
     let flags: Set<String> = ["-machine-readable", "--machine-readable"]
-    guard arguments.contains(where: flags.contains) else { return arguments }
-    return arguments.filter { !flags.contains($0) } + ["-machine-readable"]
+    guard options.contains(where: flags.contains) else { return options + rest }
+    options.removeAll(where: flags.contains)
+    return options + ["-machine-readable"] + rest
   }
 }
 

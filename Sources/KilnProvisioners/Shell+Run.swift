@@ -211,12 +211,8 @@ extension BreakpointProvisioner: RunnableProvisioner {
       return
     }
     context.ui.say("Pausing at breakpoint provisioner\(note.isEmpty ? "" : " with note \"\(note)\""). Press enter to continue.")
-    // Read one line off the cooperative pool; cancellation ends the wait.
-    let line = Task.detached { readLine() }
-    try await withTaskCancellationHandler {
-      _ = await line.value
-      try Task.checkCancellation()
-    } onCancel: { line.cancel() }
+    // Off the cooperative pool, and Ctrl-C (the task's cancellation) ends the wait.
+    _ = try await StandardInput.readLine()
   }
 }
 
@@ -258,53 +254,22 @@ enum LocalScriptRunner {
     }
   }
 
-  /// Runs a process, streaming stdout as messages and stderr as errors; returns the exit code.
+  /// Runs a process, streaming stdout as messages and stderr as errors; returns the exit
+  /// code (128 + the signal for a killed process, as a shell reports it).
   static func runProcess(_ arguments: [String], environment: [String: String], ui: any BuildUI) async throws -> Int32 {
     guard let executable = arguments.first else { throw BuildError("execute_command is empty") }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-    process.arguments = executable.hasPrefix("/") ? Array(arguments.dropFirst()) : arguments
-    process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let readers = [(out, false), (err, true)].map { pipe, isError in
-      Task.detached {
-        var splitter = [UInt8]()
-        while true {
-          let data = pipe.fileHandleForReading.availableData
-          if data.isEmpty { break }
-          for byte in data {
-            if byte == 0x0A {
-              let line = String(decoding: splitter, as: UTF8.self)
-              if isError { ui.error(line) } else { ui.message(line) }
-              splitter.removeAll()
-            } else {
-              splitter.append(byte)
-            }
-          }
-        }
-        if !splitter.isEmpty {
-          let line = String(decoding: splitter, as: UTF8.self)
-          if isError { ui.error(line) } else { ui.message(line) }
-        }
+    // A bare name is looked up on the script's PATH, by env, as Packer's exec.Command does.
+    let absolute = executable.hasPrefix("/")
+    let termination = try await ChildProcess.run(
+      absolute ? executable : "/usr/bin/env", arguments: absolute ? Array(arguments.dropFirst()) : arguments,
+      environment: environment
+    ) { stream, line in
+      switch stream {
+      case .stdout: ui.message(line)
+      case .stderr: ui.error(line)
       }
     }
-    let exit = Task.detached { () -> Int32 in
-      process.waitUntilExit()
-      return process.terminationStatus
-    }
-    return try await withTaskCancellationHandler {
-      for reader in readers { await reader.value }
-      let code = await exit.value
-      try Task.checkCancellation()
-      return code
-    } onCancel: {
-      if process.isRunning { process.terminate() }
-    }
+    return termination.shellStatus
   }
 }
 

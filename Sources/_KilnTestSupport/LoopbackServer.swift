@@ -17,10 +17,16 @@ public final class LoopbackServer: @unchecked Sendable {
 
   public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-  /// Starts `python3 SCRIPT READY_FILE ARGS...` and waits for the ready file.
-  public init(python script: URL, arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 30) throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-server-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  /// Starts `python3 SCRIPT READY_FILE ARGS...` and waits for the ready file (sleeping
+  /// between looks, so no thread of the cooperative pool is held while it starts).
+  ///
+  /// At most `concurrentStarts` helpers start at once, and `timeout` counts from this one's
+  /// turn: tests that no longer block the pool all start at once, and twenty moto imports
+  /// together on a loaded 2-core machine took longer than any one start is allowed.
+  public init(python script: URL, arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 30) async throws {
+    await Self.starts.acquire()
+    defer { Task { await Self.starts.release() } }
+    directory = try Scratch.directory("kiln-server")
     let ready = directory.appendingPathComponent("ready.json")
     let log = directory.appendingPathComponent("server.log")
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -41,13 +47,13 @@ public final class LoopbackServer: @unchecked Sendable {
     // helper alive after the tests end.
     _ = fcntl(lifeline.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
     try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = ContinuousClock.now + .seconds(timeout)
     var parsed: [String: Any]?
-    while parsed == nil, Date() < deadline, process.isRunning {
+    while parsed == nil, ContinuousClock.now < deadline, process.isRunning {
       if let data = FileManager.default.contents(atPath: ready.path) {
         parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any]
       } else {
-        usleep(50_000)
+        try await Task.sleep(for: .milliseconds(50))
       }
     }
     guard let parsed, let port = parsed["port"] as? Int else {
@@ -58,6 +64,9 @@ public final class LoopbackServer: @unchecked Sendable {
     self.info = parsed
     self.port = port
   }
+
+  static let concurrentStarts = 2
+  private static let starts = Turns(concurrentStarts)
 
   /// Closes the helper's lifeline so it shuts down what it started (sshd), then makes sure.
   public func stop() {

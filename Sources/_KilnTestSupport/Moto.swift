@@ -16,15 +16,14 @@ public final class MotoServer: @unchecked Sendable {
 
   /// - Parameter checkSignatures: false for the rare call moto's checker cannot take
   ///   (unsigned STS AssumeRoleWithWebIdentity, which AWS accepts).
-  public init(checkSignatures: Bool = true, writeInstanceKeys: Bool = false) throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-moto-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  public init(checkSignatures: Bool = true, writeInstanceKeys: Bool = false) async throws {
+    let directory = try Scratch.directory("kiln-moto")
     requestLog = directory.appendingPathComponent("requests.tsv")
     instanceKeys = directory.appendingPathComponent("instance_authorized_keys")
     var arguments = [requestLog.path]
     if !checkSignatures { arguments.append("--no-auth") }
     if writeInstanceKeys { arguments.append("--authorized-keys=\(instanceKeys.path)") }
-    server = try LoopbackServer(python: TestPaths.fixture("moto_server.py"), arguments: arguments, timeout: 60)
+    server = try await LoopbackServer(python: TestPaths.fixture("moto_server.py"), arguments: arguments, timeout: 60)
     accessKeyID = server.info["access_key_id"] as? String ?? ""
     secretAccessKey = server.info["secret_access_key"] as? String ?? ""
   }

@@ -24,21 +24,20 @@ public final class SSHServer: @unchecked Sendable {
   public enum SFTP: String, Sendable { case working, broken, none }
 
   /// - Parameter passwordUser: also let this (existing) user log in with a password.
-  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil, sftp: SFTP = .working) throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ssh-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil, sftp: SFTP = .working) async throws {
+    let directory = try Scratch.directory("kiln-ssh")
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)
     var arguments = [authorizedKeys.path] + (port.map { [String($0)] } ?? []) + (debugLog ? ["--debug-log"] : [])
     if let passwordUser { arguments.append("--password-user=\(passwordUser)") }
     if sftp != .working { arguments.append("--sftp=\(sftp.rawValue)") }
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: arguments, timeout: 30)
+    server = try await LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: arguments, timeout: 30)
   }
 
   /// An sshd reading an authorized_keys file someone else maintains (`MotoServer`'s
   /// `instanceKeys`: the launched instance's key pair).
-  public init(authorizedKeysFile: URL) throws {
+  public init(authorizedKeysFile: URL) async throws {
     authorizedKeys = authorizedKeysFile
-    server = try LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path], timeout: 30)
+    server = try await LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path], timeout: 30)
   }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 
-/// Runs a command to completion for a test and returns its exit status and output.
+/// Runs a command to completion for a test and returns its exit status and output, waiting
+/// off the cooperative pool.
 public enum TestCommand {
   /// - Parameters:
   ///   - arguments: the program (looked up on PATH) and its arguments.
@@ -8,6 +9,14 @@ public enum TestCommand {
   ///   - includeStderr: merge standard error into the output (else it is discarded).
   public static func run(
     _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil, includeStderr: Bool = true
+  ) async throws -> (status: Int32, output: String) {
+    try await Turns.processes.withTurn {
+      try await offThePool { try runBlocking(arguments, environment: environment, directory: directory, includeStderr: includeStderr) }
+    }
+  }
+
+  private static func runBlocking(
+    _ arguments: [String], environment: [String: String]?, directory: URL?, includeStderr: Bool
   ) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

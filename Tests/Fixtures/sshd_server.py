@@ -7,7 +7,8 @@
 Picks a free loopback port, generates an ed25519 host key, writes a config that accepts
 public keys from AUTHORIZED_KEYS_FILE for the user running the tests, starts `sshd -D`, waits
 until it accepts connections, and writes {"port", "user", "host_key_fingerprint", "pid",
-"directory"} to READY_FILE. sshd is killed when the test process goes away (stdin closes).
+"directory"} to READY_FILE. sshd is killed when the test process goes away (stdin closes),
+and its directory (/tmp/kiln-sshd-*: host key, config, log) is removed whenever this exits.
 With --chroot=DIR (root only; DIR and its parents root-owned, not group/world-writable), every
 session is confined to DIR and files go over sshd's internal SFTP server: the demo's sandbox.
 With --sftp=broken the sftp subsystem is a program that exits at once without answering (as
@@ -15,6 +16,7 @@ when sshd cannot enter an unsafe ChrootDirectory); with --sftp=none there is no 
 """
 import getpass
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -74,12 +76,22 @@ LogLevel {"DEBUG1" if debug_log else ("INFO" if chroot else "VERBOSE")}
 sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],
                         stdout=open(os.path.join(directory, "sshd.log"), "w"), stderr=subprocess.STDOUT)
 
-exit_with_parent(before_exit=sshd.kill)
+
+def shut_down():
+    """Stops sshd and removes its directory (every way out of this script passes here)."""
+    sshd.kill()
+    sshd.wait()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+exit_with_parent(before_exit=shut_down)
 
 deadline = time.time() + 20
 while time.time() < deadline:
     if sshd.poll() is not None:
-        sys.exit("sshd exited: " + open(os.path.join(directory, "sshd.log")).read())
+        log = open(os.path.join(directory, "sshd.log")).read()
+        shut_down()
+        sys.exit("sshd exited: " + log)
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         break
@@ -89,3 +101,4 @@ while time.time() < deadline:
 write_ready(ready_file, {"port": port, "user": user, "host_key_fingerprint": fingerprint, "pid": sshd.pid,
                          "directory": directory})
 sshd.wait()
+shut_down()

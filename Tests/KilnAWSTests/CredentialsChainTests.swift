@@ -31,7 +31,7 @@ import _KilnTestSupport
 
   /// Identity as moto sees it, signed with these credentials (moto checks signatures).
   func identity(_ credentials: SigV4.Credentials) async throws -> STSClient.CallerIdentity {
-    let moto = try SharedMoto.server.get()
+    let moto = try await SharedMoto.server.get()
     return try await STSClient(region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(),
                                credentials: StaticCredentialsProvider(credentials)).getCallerIdentity()
   }
@@ -70,7 +70,7 @@ import _KilnTestSupport
   }
 
   @Test func roleARNWithSourceProfileAssumesTheRoleThroughSTS() async throws {
-    let moto = try SharedMoto.server.get()
+    let moto = try await SharedMoto.server.get()
     try write(".aws/credentials", "[base]\naws_access_key_id = \(moto.accessKeyID)\naws_secret_access_key = \(moto.secretAccessKey)\n")
     try write(".aws/config", "[profile builder]\nrole_arn = arn:aws:iam::123456789012:role/kiln-builder\nsource_profile = base\nrole_session_name = kiln-test\nregion = us-east-1\n")
     var s = settings(["AWS_PROFILE": "builder"])
@@ -94,7 +94,7 @@ import _KilnTestSupport
   }
 
   @Test func webIdentityFromTheEnvironmentAsInCIOIDC() async throws {
-    let moto = try MotoServer(checkSignatures: false)
+    let moto = try await MotoServer(checkSignatures: false)
     try write("token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmtpbG4ifQ.c2lnbmF0dXJl\n")
     var s = settings([
       "AWS_WEB_IDENTITY_TOKEN_FILE": home.appendingPathComponent("token").path,
@@ -108,7 +108,7 @@ import _KilnTestSupport
   }
 
   @Test func templateAssumeRoleWrapsWhatWasFound() async throws {
-    let moto = try SharedMoto.server.get()
+    let moto = try await SharedMoto.server.get()
     var s = settings()
     s.accessKey = moto.accessKeyID
     s.secretKey = moto.secretAccessKey
@@ -235,8 +235,8 @@ import _KilnTestSupport
     #expect(tilde.region() == "eu-west-3")
   }
 
-  func metadataServer(expiresIn: Int = 3600) throws -> LoopbackServer {
-    try LoopbackServer(python: TestPaths.fixture("metadata_server.py"), arguments: ["ROLEKEY", "rolesecret", String(expiresIn)])
+  func metadataServer(expiresIn: Int = 3600) async throws -> LoopbackServer {
+    try await LoopbackServer(python: TestPaths.fixture("metadata_server.py"), arguments: ["ROLEKEY", "rolesecret", String(expiresIn)])
   }
 
   func hits(_ server: LoopbackServer) async throws -> Int {
@@ -244,7 +244,7 @@ import _KilnTestSupport
   }
 
   @Test func containerCredentialsWithAnAuthorizationToken() async throws {
-    let server = try metadataServer()
+    let server = try await metadataServer()
     try write("container-token", "Bearer container-secret\n")
     let chain = try chain(settings([
       "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL.appendingPathComponent("container").absoluteString,
@@ -259,7 +259,7 @@ import _KilnTestSupport
 
   @Test func instanceRoleThroughIMDSv2AndRefreshBeforeExpiry() async throws {
     // Expires in 60 s: inside the 5-minute refresh margin, so every call fetches anew.
-    let server = try metadataServer(expiresIn: 60)
+    let server = try await metadataServer(expiresIn: 60)
     let chain = try chain(settings(["AWS_EC2_METADATA_DISABLED": "false", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL.absoluteString]))
     let first = try await chain.credentials()
     #expect(first.accessKeyID == "ROLEKEY")

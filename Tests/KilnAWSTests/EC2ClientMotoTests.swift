@@ -5,10 +5,10 @@ import _KilnTestSupport
 
 /// One moto server (signatures checked) for the whole suite; it exits with the test process.
 enum SharedMoto {
-  static let server = Result { try MotoServer() }
+  static let server = Shared { try await MotoServer() }
 
-  static func client(region: String = "us-east-1", secret: String? = nil) throws -> EC2Client {
-    let moto = try server.get()
+  static func client(region: String = "us-east-1", secret: String? = nil) async throws -> EC2Client {
+    let moto = try await server.get()
     let credentials = SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: secret ?? moto.secretAccessKey)
     return try EC2Client(
       region: region, customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(),
@@ -44,7 +44,7 @@ enum SharedMoto {
   }
 
   @Test func keyPairsImportCreateDescribeDelete() async throws {
-    let ec2 = try SharedMoto.client()
+    let ec2 = try await SharedMoto.client()
     let publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl kiln-test"
     let imported = try await ec2.importKeyPair(name: "kiln-imported", publicKey: publicKey, tags: [EC2Tag("kiln:run", "t1")])
     #expect(imported.keyName == "kiln-imported")
@@ -66,7 +66,7 @@ enum SharedMoto {
   }
 
   @Test func securityGroupsInTheDefaultVPC() async throws {
-    let ec2 = try SharedMoto.client()
+    let ec2 = try await SharedMoto.client()
     let vpc = try #require(try await ec2.describeVpcs(filters: [EC2Filter("is-default", ["true"])]).first)
     #expect(vpc.isDefault)
     let subnets = try await ec2.describeSubnets(filters: [EC2Filter("vpc-id", [vpc.vpcID])])
@@ -82,7 +82,7 @@ enum SharedMoto {
   }
 
   @Test func instanceToImageToCopyShareTagAndCleanUp() async throws {
-    let ec2 = try SharedMoto.client()
+    let ec2 = try await SharedMoto.client()
     var run = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
     run.shutdownBehavior = "terminate"
     run.userData = Data("#!/bin/sh\necho hi\n".utf8).base64EncodedString()
@@ -125,7 +125,7 @@ enum SharedMoto {
     let tagged = try await ec2.describeSnapshots(snapshotIDs: snapshots)
     #expect(tagged.first?.tags.contains(EC2Tag("Component", "kubelet 1.31")) == true)
 
-    let west = try SharedMoto.client(region: "us-west-2")
+    let west = try await SharedMoto.client(region: "us-west-2")
     let copyID = try await west.copyImage(sourceImageID: imageID, sourceRegion: "us-east-1", name: "kiln-test-image-1")
     #expect(try await west.describeImages(imageIDs: [copyID]).first?.name == "kiln-test-image-1")
     try await west.deregisterImage(copyID)
@@ -138,7 +138,7 @@ enum SharedMoto {
   }
 
   @Test func deletesLeftoverVolumes() async throws {
-    let ec2 = try SharedMoto.client()
+    let ec2 = try await SharedMoto.client()
     var run = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
     var extra = BlockDeviceMappingInput(deviceName: "/dev/sdf")
     extra.volumeSize = 5

@@ -6,8 +6,8 @@ import _KilnTestSupport
 
 /// The libcurl transport and the retry path, against a loopback server that injects faults.
 @Suite struct TransportAndRetryTests {
-  func proxy(upstream: URL? = nil) throws -> LoopbackServer {
-    try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: upstream.map { [$0.absoluteString] } ?? [])
+  func proxy(upstream: URL? = nil) async throws -> LoopbackServer {
+    try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: upstream.map { [$0.absoluteString] } ?? [])
   }
 
   func control(_ server: LoopbackServer, _ settings: [String: Any]) async throws {
@@ -22,7 +22,7 @@ import _KilnTestSupport
   }
 
   @Test func sendsMethodHeadersAndBodyAndReadsTheResponse() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     let body = Array(String(repeating: "kiln ", count: 50_000).utf8)
     let response = try await CurlHTTPClient().send(
       HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("echo"), headers: [("X-Test", "yes")], body: body))
@@ -50,7 +50,7 @@ import _KilnTestSupport
   }
 
   @Test func aSlowServerHitsTheTotalTimeout() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["delay": 3])
     var options = CurlHTTPClient.Options()
     options.totalTimeout = .milliseconds(300)
@@ -63,7 +63,7 @@ import _KilnTestSupport
   }
 
   @Test func cancellingTheTaskAbortsTheTransfer() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["delay": 5])
     let client = try CurlHTTPClient()
     let url = server.baseURL
@@ -77,16 +77,15 @@ import _KilnTestSupport
 
   /// A real HTTPS server on 127.0.0.1 whose certificate openssl made in the fixture: signed by
   /// a test CA (`ca`) or by itself (`self-signed`). `info["ca"]` is the file to trust.
-  func tlsServer(_ mode: String) throws -> (server: LoopbackServer, trusted: String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tls-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let server = try LoopbackServer(python: TestPaths.fixture("tls_server.py"), arguments: [directory.path, mode], timeout: 60)
+  func tlsServer(_ mode: String) async throws -> (server: LoopbackServer, trusted: String) {
+    let directory = try Scratch.directory("kiln-tls")
+    let server = try await LoopbackServer(python: TestPaths.fixture("tls_server.py"), arguments: [directory.path, mode], timeout: 60)
     return (server, try #require(server.info["ca"] as? String))
   }
 
   @Test func tlsVerificationIsOnByDefault() async throws {
     #expect(CurlHTTPClient.Options().insecureSkipTLSVerify == false)
-    let (server, trusted) = try tlsServer("self-signed")
+    let (server, trusted) = try await tlsServer("self-signed")
     let url = try #require(URL(string: "https://127.0.0.1:\(server.port)/"))
     do {
       let response = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: url))
@@ -106,7 +105,7 @@ import _KilnTestSupport
   /// A private CA: refused without a bundle, trusted with AWS_CA_BUNDLE (through the settings
   /// the builder reads) or a profile's ca_bundle; the environment wins over the profile.
   @Test func aPrivateCAIsTrustedThroughAWSCABundleOrTheProfilesCABundle() async throws {
-    let (server, ca) = try tlsServer("ca")
+    let (server, ca) = try await tlsServer("ca")
     let endpoint = "https://127.0.0.1:\(server.port)/"
     func regions(_ settings: CredentialsSettings) async throws -> [EC2Region] {
       var options = CurlHTTPClient.Options()
@@ -152,7 +151,7 @@ import _KilnTestSupport
   /// A server that never stops sending: the transfer is cut at the bound, and the error says
   /// which request and which bound.
   @Test func anEndlessBodyIsCutWithAnErrorNamingTheAction() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["endless": 120])
     var options = CurlHTTPClient.Options()
     options.maxResponseBytes = 1024 * 1024
@@ -181,7 +180,7 @@ import _KilnTestSupport
 
   /// curl bounds each header line, not their number: the total is bounded too.
   @Test func endlessHeadersAreCutToo() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["headers": 5000])
     do {
       let response = try await CurlHTTPClient().send(HTTPRequest(method: "GET", url: server.baseURL))
@@ -231,8 +230,8 @@ import _KilnTestSupport
 
   // MARK: - Retries against moto behind the fault proxy
 
-  func ec2(through server: LoopbackServer, maxRetries: Int) throws -> EC2Client {
-    let moto = try SharedMoto.server.get()
+  func ec2(through server: LoopbackServer, maxRetries: Int) async throws -> EC2Client {
+    let moto = try await SharedMoto.server.get()
     return try EC2Client(
       region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
       credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
@@ -240,7 +239,7 @@ import _KilnTestSupport
   }
 
   @Test func throttlingIsRetriedUntilItPasses() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     try await control(server, ["fail": 3, "status": 400, "code": "RequestLimitExceeded"])
     let regions = try await ec2(through: server, maxRetries: 10).describeRegions()
     #expect(!regions.isEmpty)
@@ -248,14 +247,14 @@ import _KilnTestSupport
   }
 
   @Test func serviceUnavailableIsRetriedToo() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     try await control(server, ["fail": 2, "status": 503])
     #expect(!(try await ec2(through: server, maxRetries: 10).describeRegions()).isEmpty)
     #expect(try await recorded(server).count == 3)
   }
 
   @Test func givesUpAfterMaxRetriesWithTheServiceError() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     try await control(server, ["fail": 10, "status": 400, "code": "RequestLimitExceeded"])
     do {
       _ = try await ec2(through: server, maxRetries: 2).describeRegions()
@@ -268,7 +267,7 @@ import _KilnTestSupport
   }
 
   @Test func clientErrorsAreNotRetried() async throws {
-    let server = try proxy(upstream: try SharedMoto.server.get().endpoint)
+    let server = try await proxy(upstream: try await SharedMoto.server.get().endpoint)
     do {
       _ = try await ec2(through: server, maxRetries: 5).describeImages(imageIDs: ["ami-00000000"])
       Issue.record("found a missing image")
@@ -280,7 +279,7 @@ import _KilnTestSupport
 
   /// moto does not implement EnableImageDeprecation: check the wire form instead.
   @Test func enableImageDeprecationSendsTheDocumentedParameters() async throws {
-    let server = try proxy()
+    let server = try await proxy()
     try await control(server, ["reply": "<EnableImageDeprecationResponse><return>true</return></EnableImageDeprecationResponse>"])
     let client = try EC2Client(
       region: "us-east-1", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),

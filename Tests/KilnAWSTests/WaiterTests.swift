@@ -89,7 +89,7 @@ import _KilnTestSupport
   }
 
   @Test func ec2WaitersAgainstMoto() async throws {
-    let ec2 = try SharedMoto.client()
+    let ec2 = try await SharedMoto.client()
     let instance = try #require(try await ec2.runInstances(EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")).first)
     #expect(try await ec2.waitForInstance(instance.instanceID, toBe: "running").state == "running")
     try await ec2.stopInstances([instance.instanceID])

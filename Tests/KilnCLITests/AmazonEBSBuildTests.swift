@@ -12,9 +12,9 @@ struct EC2Lab {
   let sshd: SSHServer
   let work: URL
 
-  init() throws {
-    moto = try MotoServer(writeInstanceKeys: true)
-    sshd = try SSHServer(authorizedKeysFile: moto.instanceKeys)
+  init() async throws {
+    moto = try await MotoServer(writeInstanceKeys: true)
+    sshd = try await SSHServer(authorizedKeysFile: moto.instanceKeys)
     work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ebs-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
   }
@@ -60,8 +60,8 @@ struct EC2Lab {
     return path
   }
 
-  func build(_ arguments: [String]) throws -> KilnProcess.Result {
-    try KilnProcess.run(["build", "-color=false"] + arguments, in: work, environment: environment)
+  func build(_ arguments: [String]) async throws -> KilnProcess.Result {
+    try await KilnProcess.run(["build", "-color=false"] + arguments, in: work, environment: environment)
   }
 
   func start(_ arguments: [String]) throws -> KilnProcess.Running {
@@ -89,7 +89,7 @@ struct EC2Lab {
   /// its id. Long, because a test on a loaded machine may be slow to see it held and
   /// interrupt; the held answer must not arrive first.
   func proxyHoldingAnswers(to action: String) async throws -> LoopbackServer {
-    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
+    let proxy = try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [moto.endpoint.absoluteString])
     try await control(proxy, ["hold_action": action, "hold": 100])
     return proxy
   }
@@ -122,7 +122,7 @@ struct EC2Lab {
 
 @Suite struct AmazonEBSBuildTests {
   @Test func buildsCopiesSharesAndTagsTheAMIAndLeavesNothingElse() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(extra: #"""
       "ami_description": "EKS node {{user `k8s_version`}} from {{ .SourceAMIName }}",
@@ -140,7 +140,7 @@ struct EC2Lab {
       "snapshot_tags": {"kind": "root", "Name": "eks-node-root"},
       "imds_support": "v2.0"
       """#, name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("eks: provisioned on \(lab.sshd.user) i-"))
 
@@ -200,10 +200,10 @@ struct EC2Lab {
   }
 
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo about to fail", "exit 1"]}]"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 1)
     #expect(result.stdout.contains("about to fail"))
     #expect(result.stderr.contains("Script exited with non-zero exit status: 1") || result.stdout.contains("non-zero exit status: 1"))
@@ -212,15 +212,15 @@ struct EC2Lab {
   }
 
   @Test func aTakenNameFailsBeforeLaunchingAndForceReplacesOnlyOurAMI() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""ami_regions": ["us-west-2"]"#, name: "kiln-fixed-name")
-    let first = try lab.build([path])
+    let first = try await lab.build([path])
     #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
     let east = try lab.client()
     let original = try #require(try await east.describeImages(owners: ["self"]).first)
 
     // Taken in both regions: the build stops before anything is created, naming the AMIs.
-    let second = try lab.build([path])
+    let second = try await lab.build([path])
     #expect(second.status == 1)
     let text = second.stdout + second.stderr
     #expect(text.contains("AMI name 'kiln-fixed-name' is used by an existing AMI: \(original.imageID) in us-east-1"))
@@ -228,7 +228,7 @@ struct EC2Lab {
     #expect(try await east.describeInstances().count == 1, "no second instance was launched")
 
     // -force deregisters the old AMIs (ours) in both regions and builds new ones.
-    let forced = try lab.build(["-force", path])
+    let forced = try await lab.build(["-force", path])
     #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
     let now = try await east.describeImages(owners: ["self"])
     #expect(now.count == 1)
@@ -238,14 +238,14 @@ struct EC2Lab {
   }
 
   @Test func sigintDuringProvisioningCleansUpEverything() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
     let kiln = try lab.start([path])
-    kiln.waitFor("eks: started")
+    try await kiln.waitFor("eks: started")
     #expect(try await lab.client().describeInstances().first?.state == "running")
     kiln.interrupt()
-    #expect(kiln.finish() == 1)
+    #expect(try await kiln.finish() == 1)
     #expect(kiln.text.contains("Cleanly cancelled builds after being interrupted."))
     #expect(kiln.text.contains("Terminating the source AWS instance..."))
     #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
@@ -254,7 +254,7 @@ struct EC2Lab {
   /// A proxy before moto holds back the answer to `action`: the image exists in moto, but
   /// kiln is still waiting for its id when it is interrupted.
   func interruptWhileHolding(_ action: String, extra: String) async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let proxy = try await lab.proxyHoldingAnswers(to: action)
     let path = try lab.template(endpoint: proxy.baseURL, extra: extra)
@@ -262,7 +262,7 @@ struct EC2Lab {
     #expect(try await lab.waitForHeldAnswer(proxy) == 1, "kiln reached \(action)")
     #expect(try await lab.client("us-east-1").describeImages(owners: ["self"]).count == 1, "the image exists before the interrupt")
     kiln.interrupt()
-    #expect(kiln.finish() == 1)
+    #expect(try await kiln.finish() == 1)
     #expect(kiln.text.contains("Deregistering the AMIs of this failed build"), "\(kiln.text)")
     #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
   }
@@ -281,7 +281,7 @@ struct EC2Lab {
   /// instance not terminated, no available volume), and kiln says "cleanly" exactly then.
   @Test(arguments: ["ImportKeyPair", "CreateSecurityGroup", "RunInstances"])
   func sigintWhileACreateCallIsInFlightLeavesNothing(action: String) async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let east = try lab.client()
     for attempt in 1...2 {
@@ -296,7 +296,7 @@ struct EC2Lab {
       }
       #expect(made == 1, "\(action) acted in moto before the interrupt")
       kiln.interrupt()
-      let status = Self.finish(kiln)
+      let status = try await kiln.finish(timeout: 240)
       let left = try await lab.leftovers(snapshotsBefore: before)
       #expect(left.isEmpty, "attempt \(attempt): left \(left)\n\(kiln.text)")
       #expect(kiln.text.contains("Cleanly cancelled builds after being interrupted.") == left.isEmpty, "\(kiln.text)")
@@ -307,12 +307,12 @@ struct EC2Lab {
 
   /// Ctrl-C under `-on-error=abort` leaves everything on purpose: never "cleanly".
   @Test func sigintUnderOnErrorAbortNamesWhatIsLeft() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
     let kiln = try lab.start(["-on-error=abort", path])
-    kiln.waitFor("eks: started")
+    try await kiln.waitFor("eks: started")
     kiln.interrupt()
-    #expect(Self.finish(kiln) == 1)
+    #expect(try await kiln.finish(timeout: 240) == 1)
     let instance = try #require(try await lab.client().describeInstances().first { $0.state == "running" }, "abort left the instance")
     #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
     #expect(kiln.text.contains("  - instance \(instance.instanceID) in us-east-1"))
@@ -320,36 +320,24 @@ struct EC2Lab {
 
   /// A cancel whose cleanup cannot delete what was made says what may be left, not "cleanly".
   @Test func aCancelWhoseCleanupFailsNamesWhatMayBeLeft() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let proxy = try await lab.proxyHoldingAnswers(to: "ImportKeyPair")
     let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL)])
     #expect(try await lab.waitForHeldAnswer(proxy) == 1)
     // From here on EC2 refuses everything: the cleanup cannot delete the key pair.
     try await lab.control(proxy, ["fail": 1000, "status": 403, "code": "UnauthorizedOperation"])
     kiln.interrupt()
-    #expect(Self.finish(kiln) == 1, "\(kiln.text)")
+    #expect(try await kiln.finish(timeout: 240) == 1, "\(kiln.text)")
     let key = try #require(try await lab.client().describeKeyPairs().first, "the key pair is left in moto")
     #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
     #expect(kiln.text.contains("the cleanup did not finish. May be left behind"))
     #expect(kiln.text.contains("  - key pair \(key.keyName) in us-east-1"))
   }
 
-  /// `kiln.finish()`, bounded: a kiln still running after 4 minutes is killed (and the
-  /// status shows it).
-  static func finish(_ kiln: KilnProcess.Running) -> Int32 {
-    let pid = kiln.process.processIdentifier
-    let watchdog = Task.detached {
-      try await Task.sleep(for: .seconds(240))
-      kill(pid, SIGKILL)
-    }
-    defer { watchdog.cancel() }
-    return kiln.finish()
-  }
-
   @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""encrypt_boot": true, "ami_regions": ["us-west-2"], "tags": {"Name": "encrypted"}"#, name: "kiln-encrypted")
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("Deregistering the intermediary AMI"))
     var finals: Set<String> = []
@@ -380,9 +368,9 @@ struct EC2Lab {
   }
 
   @Test func aSpotBuildAsksForASpotInstanceAndSkipsTheStop() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""spot_price": "auto", "spot_tags": {"market": "spot"}"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("Launching a spot AWS instance..."))
     #expect(!lab.moto.actions().contains { $0.action == "StopInstances" }, "a one-time spot instance is imaged without a stop")
@@ -393,10 +381,10 @@ struct EC2Lab {
   }
 
   @Test func skipCreateAMIProvisionsAndCreatesNothing() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(extra: #""skip_create_ami": true"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("provisioned on"))
     #expect(result.stdout.contains("Builds finished but no artifacts were created."))
@@ -405,9 +393,9 @@ struct EC2Lab {
   }
 
   @Test func sweepFindsAndRemovesWhatAKilledBuildLeftButKeepsFinishedAMIs() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let before = try await lab.snapshots(["us-east-1"])
-    let good = try lab.build([try lab.template(name: "kiln-finished")])
+    let good = try await lab.build([try lab.template(name: "kiln-finished")])
     #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
     let east = try lab.client()
     let finished = try #require(try await east.describeImages(owners: ["self"]).first)
@@ -423,9 +411,9 @@ struct EC2Lab {
     }
     #expect(try await east.describeImages(owners: ["self"]).count == 2, "the killed build reached CreateImage")
     kill(kiln.process.processIdentifier, SIGKILL)
-    _ = kiln.finish()
+    _ = try await kiln.finish()
     let sweep = ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString]
-    let listed = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
+    let listed = try await KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
     #expect(listed.status == 0, "\(listed.stdout)\(listed.stderr)")
     for kind in ["left: instance i-", "left: AMI ami-", "left: key pair kiln_", "left: security group sg-"] {
       #expect(listed.stdout.contains(kind), "\(kind) in:\n\(listed.stdout)")
@@ -433,20 +421,20 @@ struct EC2Lab {
     #expect(!listed.stdout.contains(finished.imageID), "a finished build's AMI is a result, not a leftover")
     #expect(listed.stdout.contains("run again with -delete"))
 
-    let removed = try KilnProcess.run(sweep + ["-delete"], in: lab.work, environment: lab.environment)
+    let removed = try await KilnProcess.run(sweep + ["-delete"], in: lab.work, environment: lab.environment)
     #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
     let left = try await lab.leftovers(["us-east-1"], snapshotsBefore: before).filter { !$0.contains(finished.imageID) && !finished.snapshotIDs.contains(where: $0.contains) }
     #expect(left.isEmpty, "left after the sweep: \(left)")
     #expect(try await east.describeImages(owners: ["self"]).map(\.imageID) == [finished.imageID])
-    let again = try KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
+    let again = try await KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
     #expect(again.stdout.contains("Nothing left by kiln builds"))
   }
 
   @Test func aSweepThatCannotAuthenticateNeverSaysTheRegionIsClean() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     var environment = lab.environment
     environment["AWS_SECRET_ACCESS_KEY"] = "wrong" + lab.moto.secretAccessKey
-    let result = try KilnProcess.run(["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString], in: lab.work, environment: environment)
+    let result = try await KilnProcess.run(["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString], in: lab.work, environment: environment)
     #expect(result.status == 1)
     #expect(!result.stdout.contains("Nothing left"), "\(result.stdout)")
     #expect(result.stderr.contains("error: could not look in us-east-1"), "\(result.stderr)")
@@ -454,11 +442,11 @@ struct EC2Lab {
   }
 
   @Test func aSweepCallsCleanOnlyTheRegionsItCouldLookIn() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     // The first request (the first region's first look) is refused; the rest pass to moto.
-    let proxy = try LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
+    let proxy = try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
     try await lab.control(proxy, ["fail": 1, "status": 401, "code": "AuthFailure"])
-    let result = try KilnProcess.run(["sweep", "-region", "us-west-2,us-east-1", "-endpoint", proxy.baseURL.absoluteString], in: lab.work, environment: lab.environment)
+    let result = try await KilnProcess.run(["sweep", "-region", "us-west-2,us-east-1", "-endpoint", proxy.baseURL.absoluteString], in: lab.work, environment: lab.environment)
     #expect(result.status == 1)
     #expect(result.stdout.contains("Nothing left by kiln builds in us-east-1."), "\(result.stdout)")
     #expect(!result.stdout.contains("us-west-2"), "\(result.stdout)")
@@ -466,9 +454,9 @@ struct EC2Lab {
   }
 
   @Test func onErrorAbortLeavesTheResourcesAndNamesThem() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#)
-    let result = try lab.build(["-on-error=abort", path])
+    let result = try await lab.build(["-on-error=abort", path])
     #expect(result.status == 1)
     let east = try lab.client()
     let instance = try #require(try await east.describeInstances().first)

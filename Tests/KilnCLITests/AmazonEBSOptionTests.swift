@@ -8,19 +8,19 @@ import _KilnTestSupport
 /// moto's request log) or is refused by `kiln validate` with the reason.
 @Suite struct AmazonEBSOptionTests {
   /// A loopback stand-in for checkip.amazonaws.com that answers `address`.
-  static func checkIPServer(answering address: String) throws -> (server: LoopbackServer, url: String) {
+  static func checkIPServer(answering address: String) async throws -> (server: LoopbackServer, url: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-checkip-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     try "\(address)\n".write(to: directory.appendingPathComponent("checkip"), atomically: true, encoding: .utf8)
-    let server = try LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [directory.path])
+    let server = try await LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [directory.path])
     return (server, server.baseURL.appendingPathComponent("checkip").absoluteString)
   }
 
   /// One build that sets the launch options, fails in its provisioner and, with
   /// `-on-error=abort`, leaves the group and the instance for moto to be asked about.
   @Test func launchOptionsReachEC2AndTheGroupOpensOnlyToThisHostsPublicIP() async throws {
-    let lab = try EC2Lab()
-    let checkIP = try Self.checkIPServer(answering: "203.0.113.7")
+    let lab = try await EC2Lab()
+    let checkIP = try await Self.checkIPServer(answering: "203.0.113.7")
     let path = try lab.template(
       provisioners: #"[{"type": "shell", "inline": ["exit 3"]}]"#,
       extra: """
@@ -35,7 +35,7 @@ import _KilnTestSupport
         """)
     var environment = lab.environment
     environment["KILN_CHECKIP_URL"] = checkIP.url
-    let result = try KilnProcess.run(["build", "-color=false", "-on-error=abort", path], in: lab.work, environment: environment)
+    let result = try await KilnProcess.run(["build", "-color=false", "-on-error=abort", path], in: lab.work, environment: environment)
     #expect(result.status == 1, "the provisioner fails")
     #expect(result.stdout.contains("Current host's public IP: 203.0.113.7/32"), "\(result.stdout)\(result.stderr)")
 
@@ -62,12 +62,12 @@ import _KilnTestSupport
   /// An answer that is not one usable address never opens the group: the unspecified
   /// address would mean everyone. The build stops before creating the group.
   @Test func anUnusablePublicIPAnswerFailsBeforeTheGroupIsMade() async throws {
-    let lab = try EC2Lab()
-    let checkIP = try Self.checkIPServer(answering: "0.0.0.0")
+    let lab = try await EC2Lab()
+    let checkIP = try await Self.checkIPServer(answering: "0.0.0.0")
     let path = try lab.template(extra: #""temporary_security_group_source_public_ip": true"#)
     var environment = lab.environment
     environment["KILN_CHECKIP_URL"] = checkIP.url
-    let result = try KilnProcess.run(["build", "-color=false", path], in: lab.work, environment: environment)
+    let result = try await KilnProcess.run(["build", "-color=false", path], in: lab.work, environment: environment)
     #expect(result.status == 1)
     #expect(result.stdout.contains("cannot find this host's public IP for 'temporary_security_group_source_public_ip'"), "\(result.stdout)\(result.stderr)")
     #expect(!lab.moto.actions().contains { $0.action == "CreateSecurityGroup" || $0.action == "RunInstances" })
@@ -76,13 +76,13 @@ import _KilnTestSupport
   /// `ssh_interface: ipv6` connects to the instance's IPv6 address and never falls back to
   /// IPv4; the temporary group opens to `::/0`, as in Packer.
   @Test func sshInterfaceIPv6NeverFallsBackToIPv4() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     var path = try lab.template(extra: #""ssh_interface": "ipv6""#)
     // Without ssh_host, so that the interface decides (moto gives the instance no IPv6).
     let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: #""ssh_host": "127.0.0.1", "#, with: "")
     path = lab.work.appendingPathComponent("ipv6.json").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let result = try lab.build(["-on-error=abort", path])
+    let result = try await lab.build(["-on-error=abort", path])
     #expect(result.status == 1)
     #expect(result.stdout.contains("has no IPv6 address to connect to"), "\(result.stdout)\(result.stderr)")
     #expect(!result.stdout.contains("Waiting for SSH"), "no attempt at the IPv4 address")
@@ -93,15 +93,15 @@ import _KilnTestSupport
   /// `snapshot_copy_duration_minutes` reaches CopyImage; `ami_virtualization_type: hvm`
   /// vouches for the image when enhanced networking is asked for (Packer's check).
   @Test func copyDurationReachesCopyImage() async throws {
-    let lab = try EC2Lab()
+    let lab = try await EC2Lab()
     let path = try lab.template(extra: #""ami_regions": ["us-west-2"], "snapshot_copy_duration_minutes": 30, "ami_virtualization_type": "hvm", "ena_support": true"#)
-    let result = try lab.build([path])
+    let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     let copies = lab.moto.requests("CopyImage")
     #expect(copies.count == 1 && copies.allSatisfy { $0["SnapshotCopyCompletionDurationMinutes"] == "30" }, "\(copies)")
   }
 
-  static func validate(_ builder: String) throws -> KilnProcess.Result {
+  static func validate(_ builder: String) async throws -> KilnProcess.Result {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ebsopts-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: work) }
@@ -110,7 +110,7 @@ import _KilnTestSupport
         "ssh_username": "ubuntu", "ami_name": "kiln-options", \(builder)}]}
       """
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
-    return try KilnProcess.run(["validate", "t.json"], in: work)
+    return try await KilnProcess.run(["validate", "t.json"], in: work)
   }
 
   @Test(arguments: [
@@ -126,14 +126,14 @@ import _KilnTestSupport
     (#""temporary_key_pair_type": "rsa", "temporary_key_pair_bits": 4096"#, "'temporary_key_pair_bits' must be 2048 with \"temporary_key_pair_type\": \"rsa\""),
     (#""ssh_proxy_host": "proxy.example""#, "'ssh_proxy_host' is not supported by kiln"),
   ])
-  func optionsKilnCannotHonourAreRefused(builder: String, message: String) throws {
-    let result = try Self.validate(builder)
+  func optionsKilnCannotHonourAreRefused(builder: String, message: String) async throws {
+    let result = try await Self.validate(builder)
     #expect(result.status == 1)
     #expect(result.stderr.contains(message), "\(result.stdout)\(result.stderr)")
   }
 
-  @Test func keySizeOfAnEd25519KeyIsAWarningAsInPacker() throws {
-    let result = try Self.validate(#""temporary_key_pair_bits": 4096"#)
+  @Test func keySizeOfAnEd25519KeyIsAWarningAsInPacker() async throws {
+    let result = try await Self.validate(#""temporary_key_pair_bits": 4096"#)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect((result.stdout + result.stderr).contains("'temporary_key_pair_bits' is accepted for compatibility and has no effect: kiln's temporary keys are ed25519"))
   }

@@ -46,18 +46,18 @@ import Testing
   }
 
   @Test(arguments: templates)
-  func syntaxOnlyVerdictMatchesPacker(name: String) throws {
+  func syntaxOnlyVerdictMatchesPacker(name: String) async throws {
     let path = Self.directory.appendingPathComponent("templates/\(name)").path
-    let result = try KilnProcess.run(["validate", "-syntax-only", path], in: FileManager.default.temporaryDirectory)
+    let result = try await KilnProcess.run(["validate", "-syntax-only", path], in: FileManager.default.temporaryDirectory)
     let expected = try Self.packerVerdict(name, "syntax")
     #expect(result.status == expected, "\(name): kiln \(result.status), packer \(expected)\n\(result.stderr)")
     if result.status != 0 { try expectPositions(result.stderr, name) }
   }
 
   @Test(arguments: templates)
-  func fullVerdictMatchesPackerWhereEveryPluginIsImplemented(name: String) throws {
+  func fullVerdictMatchesPackerWhereEveryPluginIsImplemented(name: String) async throws {
     let path = Self.directory.appendingPathComponent("templates/\(name)").path
-    let result = try KilnProcess.run(["validate", path], in: FileManager.default.temporaryDirectory)
+    let result = try await KilnProcess.run(["validate", path], in: FileManager.default.temporaryDirectory)
     let packer = try Self.packerVerdict(name, "full")
     let types = try Self.pluginTypes(name)
     if let types, types.isSubset(of: Self.supported) {

@@ -16,8 +16,8 @@ import _KilnTestSupport
   }
 
   @Test(arguments: variableFiles)
-  func validatesWithEachShippedVariableFile(file: String) throws {
-    let result = try KilnProcess.run(
+  func validatesWithEachShippedVariableFile(file: String) async throws {
+    let result = try await KilnProcess.run(
       ["validate", "-var-file", "Templates/kubernetes/\(file)", "Templates/eks-node.json"],
       in: Self.repository, environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
     #expect(result.status == 0, "\(result.stderr)")
@@ -25,17 +25,17 @@ import _KilnTestSupport
   }
 
   @Test(arguments: ["os=al2023", "container_runtime=docker", "arch=arm64"])
-  func validatesItsVariants(assignment: String) throws {
-    let result = try KilnProcess.run(
+  func validatesItsVariants(assignment: String) async throws {
+    let result = try await KilnProcess.run(
       ["validate", "-var-file", "Templates/kubernetes/1.31.json", "-var", assignment, "Templates/eks-node.json"],
       in: Self.repository, environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
     #expect(result.status == 0, "\(result.stderr)")
   }
 
-  @Test func aVariableFileWithoutTheBuildDateIsRejectedByName() throws {
+  @Test func aVariableFileWithoutTheBuildDateIsRejectedByName() async throws {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("k8s-\(UUID().uuidString).json")
     try #"{"kubernetes_version": "1.31.2"}"#.write(to: file, atomically: true, encoding: .utf8)
-    let result = try KilnProcess.run(
+    let result = try await KilnProcess.run(
       ["validate", "-var-file", file.path, "Templates/eks-node.json"], in: Self.repository,
       environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
     #expect(result.status == 1)
@@ -46,8 +46,8 @@ import _KilnTestSupport
     ("examples/github-actions-eks-node.yml", "vendor.github-workflows"),
     ("examples/gitlab-ci-eks-node.yml", "vendor.gitlab-ci"),
   ])
-  func ciExamplesMatchTheirSchemasAndRunKilnOnShippedFiles(file: String, schema: String) throws {
-    let (status, output) = try TestCommand.run(["check-jsonschema", "--builtin-schema", schema, file], directory: Self.repository)
+  func ciExamplesMatchTheirSchemasAndRunKilnOnShippedFiles(file: String, schema: String) async throws {
+    let (status, output) = try await TestCommand.run(["check-jsonschema", "--builtin-schema", schema, file], directory: Self.repository)
     #expect(status == 0, "check-jsonschema (installed by .ci/install-deps):\n\(output)")
     let text = try String(contentsOf: Self.repository.appendingPathComponent(file), encoding: .utf8)
     #expect(text.contains("kiln validate -var-file \"Templates/kubernetes/$KUBERNETES.json\" Templates/eks-node.json"))
@@ -56,7 +56,7 @@ import _KilnTestSupport
     #expect(!text.contains("AWS_SECRET_ACCESS_KEY"))
   }
 
-  @Test func shellScriptsAreShellcheckClean() throws {
+  @Test func shellScriptsAreShellcheckClean() async throws {
     let fm = FileManager.default
     var scripts = try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("Provisioners").path)
       .filter { $0.hasSuffix(".sh") }.map { "Provisioners/" + $0 }
@@ -64,7 +64,7 @@ import _KilnTestSupport
     scripts += try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("bench").path)
       .filter { $0.hasSuffix(".sh") }.map { "bench/" + $0 }
     scripts += ["demo/run", "demo/make-sandbox.sh", "demo/publish-mirror.sh"]
-    let (status, output) = try TestCommand.run(["shellcheck", "-x"] + scripts, directory: Self.repository)
+    let (status, output) = try await TestCommand.run(["shellcheck", "-x"] + scripts, directory: Self.repository)
     #expect(status == 0, "shellcheck (installed by .ci/install-deps):\n\(output)")
   }
 }

@@ -13,7 +13,7 @@ import _KilnTestSupport
 
   @Test(.enabled(if: enabled)) func twoHundredMismatchesEndWithoutASignal() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let server = try SSHServer(authorizing: [key.publicKeyLine])
+    let server = try await SSHServer(authorizing: [key.publicKeyLine])
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-stress-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: work) }

@@ -297,13 +297,13 @@ import _KilnTestSupport
   }
 
   /// Found by the walk: `tempfile_extension` was decoded and never used.
-  @Test func shellLocalNamesItsInlineScriptWithTheTempfileExtension() throws {
+  @Test func shellLocalNamesItsInlineScriptWithTheTempfileExtension() async throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ext-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: work) }
     let template = #"{"builders": [{"type": "null", "communicator": "none"}], "provisioners": [{"type": "shell-local", "inline": ["echo \"script=$0\""], "tempfile_extension": "bash"}]}"#
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
-    let build = try KilnProcess.run(["build", "-color=false", "t.json"], in: work)
+    let build = try await KilnProcess.run(["build", "-color=false", "t.json"], in: work)
     #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
     #expect(build.stdout.contains(/script=\S*kiln-inline-[-0-9A-F]+\.bash/), "\(build.stdout)")
   }
@@ -317,15 +317,15 @@ import _KilnTestSupport
     }
   }
 
-  @Test func aKeyAcceptedWithoutEffectIsAWarningInValidateAndBuild() throws {
+  @Test func aKeyAcceptedWithoutEffectIsAWarningInValidateAndBuild() async throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-noeffect-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: work) }
     let template = #"{"builders": [{"type": "null", "communicator": "none", "winrm_host": "w"}], "provisioners": [{"type": "shell-local", "inline": ["true"], "use_linux_pathing": true}]}"#
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
-    let validate = try KilnProcess.run(["validate", "t.json"], in: work)
+    let validate = try await KilnProcess.run(["validate", "t.json"], in: work)
     #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
-    let build = try KilnProcess.run(["build", "-color=false", "t.json"], in: work)
+    let build = try await KilnProcess.run(["build", "-color=false", "t.json"], in: work)
     #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
     for output in [validate.stdout + validate.stderr, build.stdout + build.stderr] {
       #expect(output.contains("'winrm_host' is accepted for compatibility and has no effect: it is used only with \"communicator\": \"winrm\""), "\(output)")

@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+import _KilnTestSupport
 
 /// Runs the built `kiln` executable, as a user or CI script would.
 struct KilnProcess {
@@ -32,75 +34,165 @@ struct KilnProcess {
     var description: String { "the kiln executable was not found near \(searched); run `swift build` first" }
   }
 
-  /// Runs `kiln ARGS` in `directory` with exactly `environment`.
+  /// Runs `kiln ARGS` in `directory` with exactly `environment` (under `launcher` when given,
+  /// e.g. `["/usr/bin/unshare", "-n"]`), waiting off the cooperative
+  /// pool, a few at a time (`Turns.processes`). A kiln still running after `timeout` seconds is killed and the call throws with
+  /// its output so far: a hang fails the test instead of blocking the suite.
   static func run(
-    _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil, input: String? = nil
-  ) throws -> Result {
-    let process = Process()
-    process.executableURL = try executable
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    process.environment = environment ?? isolatedEnvironment()
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let stdin = Pipe()
-    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-    try process.run()
-    if let input {
-      stdin.fileHandleForWriting.write(Data(input.utf8))
-      try stdin.fileHandleForWriting.close()
+    _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil, input: String? = nil,
+    timeout: Double = 300, launcher: [String] = []
+  ) async throws -> Result {
+    let executable = try executable
+    return try await Turns.processes.withTurn { try await offThePool {
+      let process = Process()
+      // With a launcher (`unshare -n`): the launcher's path, its arguments, then kiln's.
+      process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? executable
+      process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [executable.path] + arguments
+      if let directory { process.currentDirectoryURL = directory }
+      process.environment = environment ?? isolatedEnvironment()
+      let out = Pipe()
+      let err = Pipe()
+      process.standardOutput = out
+      process.standardError = err
+      let stdin = Pipe()
+      process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+      try process.run()
+      if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+      }
+      let watchdog = Watchdog(process, after: timeout)
+      // Read both pipes while the process runs, so a large output cannot block it.
+      let group = DispatchGroup()
+      nonisolated(unsafe) var outData = Data()
+      nonisolated(unsafe) var errData = Data()
+      group.enter()
+      DispatchQueue.global().async {
+        outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+      }
+      errData = err.fileHandleForReading.readDataToEndOfFile()
+      group.wait()
+      process.waitUntilExit()
+      let result = Result(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+      if watchdog.fired() { throw TimedOut(arguments: arguments, seconds: timeout, output: result.stdout + result.stderr) }
+      return result
+    } }
+  }
+
+  struct TimedOut: Error, CustomStringConvertible {
+    var arguments: [String]
+    var seconds: Double
+    var output: String
+    var description: String { "kiln \(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s; its output so far:\n\(output)" }
+  }
+
+  /// Kills a process that outlives its time (SIGKILL: a hung kiln may ignore SIGINT).
+  final class Watchdog: Sendable {
+    private let state = Mutex<(done: Bool, fired: Bool)>((false, false))
+
+    init(_ process: Process, after seconds: Double) {
+      let pid = process.processIdentifier
+      DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+        self.state.withLock { state in
+          guard !state.done else { return }
+          state.fired = true
+          kill(pid, SIGKILL)
+        }
+      }
     }
-    // Read both pipes while the process runs, so a large output cannot block it.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = out.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
+
+    /// Stops the watch (the process has been reaped); whether it had to kill.
+    func fired() -> Bool {
+      state.withLock { state in
+        state.done = true
+        return state.fired
+      }
     }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Result(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
   }
 
   /// A `kiln` process the test talks to while it runs (to interrupt it at a chosen moment).
-  final class Running {
-    let process = Process()
+  /// Its output (stdout and stderr together) is read by a thread of its own; the waits poll
+  /// it from the test's task, each bounded.
+  final class Running: Sendable {
+    let process: Process
     private let output = Pipe()
-    private(set) var text = ""
+    private let input: Pipe?
+    private let received = Mutex<(text: String, closed: Bool)>(("", false))
 
-    init(_ arguments: [String], in directory: URL, environment: [String: String]? = nil) throws {
+    var text: String { received.withLock { $0.text } }
+
+    /// - Parameter keepStdinOpen: standard input is a pipe the test holds open (a prompt
+    ///   waits for a line instead of reading end of input); /dev/null otherwise.
+    init(_ arguments: [String], in directory: URL, environment: [String: String]? = nil, keepStdinOpen: Bool = false) throws {
+      let process = Process()
       process.executableURL = try KilnProcess.executable
       process.arguments = arguments
       process.currentDirectoryURL = directory
       process.environment = environment ?? KilnProcess.isolatedEnvironment()
       process.standardOutput = output
       process.standardError = output
+      input = keepStdinOpen ? Pipe() : nil
+      process.standardInput = input ?? FileHandle.nullDevice
       try process.run()
+      self.process = process
+      let handle = output.fileHandleForReading
+      let reader = Thread { [self] in
+        while true {
+          let data = handle.availableData
+          if data.isEmpty { break }
+          self.received.withLock { $0.text += String(decoding: data, as: UTF8.self) }
+        }
+        self.received.withLock { $0.closed = true }
+      }
+      reader.name = "kiln-test-output"
+      reader.start()
     }
 
-    /// Reads output until it contains `marker` (or the process closes its output).
-    func waitFor(_ marker: String) {
-      while !text.contains(marker) {
-        let data = output.fileHandleForReading.availableData
-        if data.isEmpty { return }
-        text += String(decoding: data, as: UTF8.self)
+    /// Waits until the output contains `marker`; throws, with the output so far, if the
+    /// process closes its output first or `timeout` seconds pass.
+    func waitFor(_ marker: String, timeout: Double = 120) async throws {
+      let deadline = ContinuousClock.now + .seconds(timeout)
+      while true {
+        let (text, closed) = received.withLock { ($0.text, $0.closed) }
+        if text.contains(marker) { return }
+        if closed { throw NeverSaw(marker: marker, reason: "kiln closed its output", output: text) }
+        if ContinuousClock.now >= deadline { throw NeverSaw(marker: marker, reason: "not within \(Int(timeout)) s", output: text) }
+        try await Task.sleep(for: .milliseconds(20))
       }
+    }
+
+    struct NeverSaw: Error, CustomStringConvertible {
+      var marker: String
+      var reason: String
+      var output: String
+      var description: String { "never saw \"\(marker)\" (\(reason)); output so far:\n\(output)" }
     }
 
     func interrupt() { kill(process.processIdentifier, SIGINT) }
 
-    /// Reads the rest of the output and waits for the exit status.
-    func finish() -> Int32 {
-      text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    /// Writes to kiln's standard input (with `keepStdinOpen`).
+    func send(_ text: String) { input?.fileHandleForWriting.write(Data(text.utf8)) }
+
+    /// Waits for the exit status and the rest of the output, for at most `timeout` seconds
+    /// (then kills kiln and throws with its output).
+    func finish(timeout: Double = 120) async throws -> Int32 {
+      let deadline = ContinuousClock.now + .seconds(timeout)
+      while process.isRunning || !received.withLock({ $0.closed }) {
+        if ContinuousClock.now >= deadline {
+          kill(process.processIdentifier, SIGKILL)
+          throw NeverSaw(marker: "the exit", reason: "still running after \(Int(timeout)) s", output: text)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+      }
       process.waitUntilExit()
       return process.terminationStatus
+    }
+
+    deinit {
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
   }
 

@@ -10,7 +10,7 @@ import _KilnTestSupport
   let root: URL
 
   init() throws {
-    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-scripts-\(UUID().uuidString)")
+    work = try Scratch.directory("kiln-scripts")
     mirror = work.appendingPathComponent("mirror")
     root = work.appendingPathComponent("root")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -19,24 +19,24 @@ import _KilnTestSupport
 
   /// A loopback HTTP server over `mirror` (the fixture demo/run uses too), stopped when the
   /// body returns.
-  func withMirror<T>(_ body: (String) throws -> T) throws -> T {
-    let server = try LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [mirror.path])
+  func withMirror<T>(_ body: (String) async throws -> T) async throws -> T {
+    let server = try await LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [mirror.path])
     defer { server.stop() }
-    return try body(server.baseURL.absoluteString)
+    return try await body(server.baseURL.absoluteString)
   }
 
   @discardableResult
-  func shell(_ command: String, _ environment: [String: String] = [:]) throws -> (Int32, String) {
+  func shell(_ command: String, _ environment: [String: String] = [:]) async throws -> (Int32, String) {
     var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work.path]
     env.merge(environment) { $1 }
-    return try TestCommand.run(["bash", "-c", command], environment: env)
+    return try await TestCommand.run(["bash", "-c", command], environment: env)
   }
 
   /// Publishes test artifacts laid out like the EKS bucket and the GitHub releases (the
   /// demo's mirror script), optionally with one file tampered with.
-  func publishArtifacts(corrupt: String? = nil) throws {
+  func publishArtifacts(corrupt: String? = nil) async throws {
     let script = SharedFixtures.repository.appendingPathComponent("demo/publish-mirror.sh").path
-    let (status, output) = try shell("bash '\(script)' '\(mirror.path)' 1.31.2 2024-11-15 1.7.24 1.2.2 1.6.1")
+    let (status, output) = try await shell("bash '\(script)' '\(mirror.path)' 1.31.2 2024-11-15 1.7.24 1.2.2 1.6.1")
     #expect(status == 0, "\(output)")
     if let corrupt {
       try "tampered".write(to: mirror.appendingPathComponent(corrupt), atomically: true, encoding: .utf8)
@@ -55,11 +55,11 @@ import _KilnTestSupport
 
   static let scripts = ["configure-kernel.sh", "install-runtime.sh", "install-kubelet.sh", "install-auth.sh"]
 
-  func runAll(_ env: [String: String]) throws -> String {
+  func runAll(_ env: [String: String]) async throws -> String {
     var log = ""
     for script in Self.scripts {
       let path = SharedFixtures.repository.appendingPathComponent("Provisioners/\(script)").path
-      let (status, output) = try shell("bash '\(path)'", env)
+      let (status, output) = try await shell("bash '\(path)'", env)
       log += output
       #expect(status == 0, "\(script) failed:\n\(output)")
     }
@@ -67,14 +67,14 @@ import _KilnTestSupport
   }
 
   /// A digest of every file under the root (path, mode and content).
-  func treeDigest() throws -> String {
-    try shell("cd '\(root.path)' && find . -type f -printf '%p %m\\n' | sort && find . -type f -exec sha256sum {} + | sort").1
+  func treeDigest() async throws -> String {
+    try await shell("cd '\(root.path)' && find . -type f -printf '%p %m\\n' | sort && find . -type f -exec sha256sum {} + | sort").1
   }
 
-  @Test func installsEverythingWhereKubeletExpectsItAndASecondRunChangesNothing() throws {
-    try publishArtifacts()
-    try withMirror { base in
-      _ = try runAll(environment(base))
+  @Test func installsEverythingWhereKubeletExpectsItAndASecondRunChangesNothing() async throws {
+    try await publishArtifacts()
+    try await withMirror { base in
+      _ = try await runAll(environment(base))
       let fm = FileManager.default
       for path in [
         "usr/bin/kubelet", "usr/bin/kubectl", "usr/bin/aws-iam-authenticator",
@@ -96,50 +96,50 @@ import _KilnTestSupport
       #expect(sysctl.contains("net.ipv4.ip_forward = 1"))
       #expect(try String(contentsOf: root.appendingPathComponent("etc/containerd/config.toml"), encoding: .utf8).contains("SystemdCgroup = true"))
 
-      let before = try treeDigest()
-      let second = try runAll(environment(base))
-      #expect(try treeDigest() == before, "a second run changed the root")
+      let before = try await treeDigest()
+      let second = try await runAll(environment(base))
+      #expect(try await treeDigest() == before, "a second run changed the root")
       #expect(second.contains("kubelet is already installed"))
     }
   }
 
-  @Test func aWrongChecksumFailsWithAClearMessageAndInstallsNothing() throws {
-    try publishArtifacts(corrupt: "amazon-eks/1.31.2/2024-11-15/bin/linux/amd64/kubelet")
-    try withMirror { base in
+  @Test func aWrongChecksumFailsWithAClearMessageAndInstallsNothing() async throws {
+    try await publishArtifacts(corrupt: "amazon-eks/1.31.2/2024-11-15/bin/linux/amd64/kubelet")
+    try await withMirror { base in
       let path = SharedFixtures.repository.appendingPathComponent("Provisioners/install-kubelet.sh").path
-      let (status, output) = try shell("bash '\(path)'", environment(base))
+      let (status, output) = try await shell("bash '\(path)'", environment(base))
       #expect(status != 0)
       #expect(output.contains("checksum mismatch for \(base)/amazon-eks/1.31.2/2024-11-15/bin/linux/amd64/kubelet"))
       #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("usr/bin/kubelet").path))
     }
   }
 
-  @Test func aMissingVersionFailsWithAClearMessage() throws {
-    try publishArtifacts()
-    try withMirror { base in
+  @Test func aMissingVersionFailsWithAClearMessage() async throws {
+    try await publishArtifacts()
+    try await withMirror { base in
       var env = environment(base)
       env["KUBERNETES_VERSION"] = "1.99.0"
       let path = SharedFixtures.repository.appendingPathComponent("Provisioners/install-kubelet.sh").path
-      let (status, output) = try shell("bash '\(path)'", env)
+      let (status, output) = try await shell("bash '\(path)'", env)
       #expect(status != 0)
       #expect(output.contains("no checksum for \(base)/amazon-eks/1.99.0/"))
       #expect(output.contains("is the version right?"))
       env["KUBERNETES_VERSION"] = ""
-      let missing = try shell("bash '\(path)'", env)
+      let missing = try await shell("bash '\(path)'", env)
       #expect(missing.1.contains("KUBERNETES_VERSION must be set"))
     }
   }
 
-  @Test func versionInfoRecordsTheComponents() throws {
-    try publishArtifacts()
-    try withMirror { base in
-      _ = try runAll(environment(base))
+  @Test func versionInfoRecordsTheComponents() async throws {
+    try await publishArtifacts()
+    try await withMirror { base in
+      _ = try await runAll(environment(base))
       var env = environment(base)
       env["WORKER_DIR"] = work.path
       try FileManager.default.copyItem(
         at: SharedFixtures.repository.appendingPathComponent("Provisioners/lib.sh"), to: work.appendingPathComponent("lib.sh"))
       let path = SharedFixtures.repository.appendingPathComponent("Provisioners/write-version-info.sh").path
-      let (status, output) = try shell("bash '\(path)'", env)
+      let (status, output) = try await shell("bash '\(path)'", env)
       #expect(status == 0, "\(output)")
       let data = try Data(contentsOf: work.appendingPathComponent("version-info.json"))
       let info = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

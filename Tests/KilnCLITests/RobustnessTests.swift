@@ -2,6 +2,7 @@ import Foundation
 import KilnCLI
 import KilnCore
 import Testing
+import _KilnTestSupport
 
 /// Hostile input: every corruption of a real template gives diagnostics, never a crash.
 @Suite struct RobustnessTests {
@@ -23,8 +24,7 @@ import Testing
     let original = Array(try Data(contentsOf: Self.seedTemplate))
     var random = SplitMix(state: 2026)
     let interesting: [UInt8] = Array("{}[]\",:`\\ {{}}|()-.0e9nt".utf8) + [0x00, 0x0A, 0xC3, 0xFF, 0xE2, 0x80]
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-fuzz-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-fuzz")
     var rejected = 0
     for round in 0..<300 {
       var bytes = original
@@ -63,8 +63,7 @@ import Testing
     (#""delete_on_termination": [true]"#, "'delete_on_termination' must be a boolean, not a list"),
   ])
   func wrongTypesAndHugeNumbersAreClearErrors(member: String, expected: String) throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-types-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-types")
     let path = directory.appendingPathComponent("t.json").path
     try #"""
       {"builders": [{"type": "amazon-ebs", "region": "us-east-1", "source_ami": "ami-1", "instance_type": "t3.micro",

@@ -20,7 +20,7 @@ struct RecordingStep: BuildStep {
   var cleansUpWhenAborting = false
   var cancel: (@Sendable () -> Void)? = nil
 
-  enum CleanupBehaviour: Sendable { case succeed, fail, hang, sleepBriefly }
+  enum CleanupBehaviour: Sendable { case succeed, fail, hang, sleepBriefly, ignoreCancellation }
 
   struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
 
@@ -42,6 +42,10 @@ struct RecordingStep: BuildStep {
     case .succeed: break
     case .fail: throw CleanupFailed(resource: "resource-of-\(name)")
     case .hang: try await Task.sleep(for: .seconds(3600))
+    case .ignoreCancellation:
+      // A wait cancellation cannot reach (as a blocking call would be), bounded so that a
+      // runner which waits for it anyway fails the test instead of hanging it.
+      await Task.detached { try? await Task.sleep(for: .seconds(20)) }.value
     case .sleepBriefly:
       // Would throw if the cleanup inherited the build's cancellation.
       try await Task.sleep(for: .milliseconds(20))
@@ -140,6 +144,19 @@ struct RecordingStep: BuildStep {
     #expect(outcome.cleanupProblems.map(\.step) == ["step-2"])
     #expect(outcome.cleanupProblems.first?.problem.contains("did not finish within") == true)
     #expect(journal.all.contains("cleanup step-1"))
+  }
+
+  @Test func aCleanupThatIgnoresCancellationIsLeftRunningAtTheDeadline() async {
+    let journal = Journal()
+    var list = steps(journal, count: 3)
+    list[1].cleanupBehaviour = .ignoreCancellation
+    let outcome = await StepRunner(steps: list, cleanupDeadline: .milliseconds(200)).run(BuildState())
+    #expect(outcome.cleanupProblems.map(\.step) == ["step-2"])
+    #expect(outcome.cleanupProblems.first?.problem.contains("left running") == true)
+    #expect(outcome.cleanupProblems.first?.problem.contains("may have been left behind") == true)
+    // The runner moved on while step-2's cleanup was still running: it never finished.
+    #expect(journal.all.suffix(2) == ["cleanup step-3", "cleanup step-1"])
+    #expect(!journal.all.contains("cleanup step-2"))
   }
 
   @Test func abortLeavesEverythingAfterAFailure() async {

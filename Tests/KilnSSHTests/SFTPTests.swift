@@ -16,8 +16,8 @@ import _KilnTestSupport
     remote = "/tmp/kiln-sftp-remote-\(UUID().uuidString)"
   }
 
-  func shell(_ command: String) throws -> String {
-    try TestCommand.run(["sh", "-c", command], includeStderr: false).output.trimmingCharacters(in: .whitespacesAndNewlines)
+  func shell(_ command: String) async throws -> String {
+    try await TestCommand.run(["sh", "-c", command], includeStderr: false).output.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   func remoteOutput(_ session: SSHSession, _ command: String) async throws -> [String] {
@@ -29,23 +29,23 @@ import _KilnTestSupport
   @Test func a100MegabyteFileGoesUpAndComesBackIdentical() async throws {
     let session = try await SharedSSH.session()
     let source = local.appendingPathComponent("payload.bin").path
-    _ = try shell("head -c 104857600 /dev/urandom > '\(source)' && chmod 640 '\(source)'")
+    _ = try await shell("head -c 104857600 /dev/urandom > '\(source)' && chmod 640 '\(source)'")
     let progress = Mutex<[Int64]>([])
     try await session.upload(source, to: remote + ".bin") { _, done, _ in progress.withLock { $0.append(done) } }
     #expect(progress.withLock { $0.last } == 104_857_600)
     #expect(progress.withLock { $0.count } >= 10, "progress is reported as the file streams")
     let remoteSum = try await remoteOutput(session, "sha256sum \(remote).bin | cut -d' ' -f1; stat -c %a \(remote).bin")
-    #expect(remoteSum == [try shell("sha256sum '\(source)' | cut -d' ' -f1"), "640"])
+    #expect(remoteSum == [try await shell("sha256sum '\(source)' | cut -d' ' -f1"), "640"])
     let back = local.appendingPathComponent("back.bin").path
     try await session.download(remote + ".bin", to: back)
-    #expect(try shell("sha256sum '\(back)' | cut -d' ' -f1") == remoteSum[0])
-    #expect(try shell("stat -c %a '\(back)'") == "644")
+    #expect(try await shell("sha256sum '\(back)' | cut -d' ' -f1") == remoteSum[0])
+    #expect(try await shell("stat -c %a '\(back)'") == "644")
     _ = try await session.run("rm -f \(remote).bin", output: { _ in })
   }
 
-  func makeTree() throws -> String {
+  func makeTree() async throws -> String {
     let tree = local.appendingPathComponent("tree").path
-    _ = try shell("""
+    _ = try await shell("""
       mkdir -p '\(tree)/a/b/c' '\(tree)/empty-dir' && printf 'top' > '\(tree)/top.txt' && : > '\(tree)/a/empty.txt' \
       && printf 'deep' > '\(tree)/a/b/c/deep.sh' && chmod 755 '\(tree)/a/b/c/deep.sh' && chmod 600 '\(tree)/top.txt'
       """)
@@ -62,7 +62,7 @@ import _KilnTestSupport
 
   @Test func aDirectoryWithoutTrailingSlashLandsInsideTheDestination() async throws {
     let session = try await SharedSSH.session()
-    let tree = try makeTree()
+    let tree = try await makeTree()
     _ = try await session.run("mkdir -p \(remote)", output: { _ in })
     try await session.upload(tree, to: remote)
     #expect(try await listing(session, remote + "/tree") == Self.treeListing)
@@ -71,15 +71,15 @@ import _KilnTestSupport
 
   @Test func aDirectoryWithTrailingSlashCopiesItsContents() async throws {
     let session = try await SharedSSH.session()
-    let tree = try makeTree()
+    let tree = try await makeTree()
     _ = try await session.run("mkdir -p \(remote)", output: { _ in })
     try await session.upload(tree + "/", to: remote)
     #expect(try await listing(session, remote) == Self.treeListing)
     // And back down: `remote/` into a fresh folder gives the same tree.
     let back = local.appendingPathComponent("back").path
     try await session.download(remote + "/", to: back)
-    #expect(try shell("cd '\(back)' && find . -mindepth 1 -type f -printf '%P %s\\n' | sort") == "a/b/c/deep.sh 4\na/empty.txt 0\ntop.txt 3")
-    #expect(try shell("test -d '\(back)/empty-dir' && echo yes") == "yes")
+    #expect(try await shell("cd '\(back)' && find . -mindepth 1 -type f -printf '%P %s\\n' | sort") == "a/b/c/deep.sh 4\na/empty.txt 0\ntop.txt 3")
+    #expect(try await shell("test -d '\(back)/empty-dir' && echo yes") == "yes")
     _ = try await session.run("rm -rf \(remote)", output: { _ in })
   }
 
@@ -131,11 +131,11 @@ import _KilnTestSupport
 
   @Test func sshdKilledMidTransferIsAnErrorNotAHang() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let server = try SSHServer(authorizing: [key.publicKeyLine])
+    let server = try await SSHServer(authorizing: [key.publicKeyLine])
     let session = try await SSHSession.connect(SSHConnectionConfig(
       host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let source = local.appendingPathComponent("big.bin").path
-    _ = try shell("head -c 209715200 /dev/zero > '\(source)'")
+    _ = try await shell("head -c 209715200 /dev/zero > '\(source)'")
     // The first progress report holds the transfer until the connection has been killed, so
     // the rest of the upload meets a dead connection however fast the machine is.
     let started = Mutex(false)
@@ -147,7 +147,7 @@ import _KilnTestSupport
       }
     }
     while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-    _ = try shell("pkill -KILL -P \(server.sshdPID)")
+    _ = try await shell("pkill -KILL -P \(server.sshdPID)")
     gate.signal()
     do {
       try await upload.value

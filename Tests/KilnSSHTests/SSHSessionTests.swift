@@ -8,10 +8,10 @@ import _KilnTestSupport
 /// One sshd for the suite, accepting one generated key; exits with the test process.
 enum SharedSSH {
   static let key = Result { try SSHKeyPair.generateEd25519(comment: "kiln-tests") }
-  static let server = Result { try SSHServer(authorizing: [try key.get().publicKeyLine]) }
+  static let server = Shared { try await SSHServer(authorizing: [try key.get().publicKeyLine]) }
 
-  static func config() throws -> SSHConnectionConfig {
-    let server = try server.get()
+  static func config() async throws -> SSHConnectionConfig {
+    let server = try await server.get()
     return SSHConnectionConfig(
       host: "127.0.0.1", port: server.port, username: server.user,
       authentication: [.privateKey(pem: try key.get().privateKeyPEM)])
@@ -31,10 +31,10 @@ final class OutputLog: Sendable {
 @Suite struct SSHSessionTests {
   @Test func logsInWithAKeyFromMemoryAndRecordsTheHostKey() async throws {
     let session = try await SharedSSH.session()
-    #expect(session.hostKeyFingerprint == (try SharedSSH.server.get().hostKeyFingerprint))
+    #expect(session.hostKeyFingerprint == (try await SharedSSH.server.get().hostKeyFingerprint))
     let log = OutputLog()
     #expect(try await session.run("id -un", output: log.handler) == .exited(0))
-    #expect(log.stdout == [try SharedSSH.server.get().user])
+    #expect(log.stdout == [try await SharedSSH.server.get().user])
   }
 
   @Test(arguments: [("true", Int32(0)), ("false", 1), ("exit 42", 42), ("no-such-command-kiln", 127)])
@@ -79,7 +79,7 @@ final class OutputLog: Sendable {
   }
 
   @Test func aWrongKeyIsAClearAuthenticationError() async throws {
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.authentication = [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)]
     do {
       _ = try await SSHSession.connect(config)
@@ -93,7 +93,7 @@ final class OutputLog: Sendable {
   @Test func aClosedPortIsAConnectError() async throws {
     let closed = try ClosedPort()
     let port = closed.port
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.port = port
     do {
       _ = try await SSHSession.connect(config)
@@ -106,8 +106,8 @@ final class OutputLog: Sendable {
   }
 
   @Test func aPinnedHostKeyMustMatch() async throws {
-    var config = try SharedSSH.config()
-    config.expectedHostKeyFingerprint = try SharedSSH.server.get().hostKeyFingerprint
+    var config = try await SharedSSH.config()
+    config.expectedHostKeyFingerprint = try await SharedSSH.server.get().hostKeyFingerprint
     _ = try await SSHSession.connect(config)
     config.expectedHostKeyFingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     do {
@@ -135,7 +135,7 @@ final class OutputLog: Sendable {
   @Test func aDroppedConnectionIsADisconnectNotAHang() async throws {
     // A server of its own: this test kills sshd's connection processes.
     let key = try SSHKeyPair.generateEd25519()
-    let server = try SSHServer(authorizing: [key.publicKeyLine])
+    let server = try await SSHServer(authorizing: [key.publicKeyLine])
     let session = try await SSHSession.connect(SSHConnectionConfig(
       host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let log = OutputLog()
@@ -157,7 +157,7 @@ final class OutputLog: Sendable {
 
 @Suite struct SSHConnectorTests {
   @Test func connectsAndPausesBeforeConnectingAgain() async throws {
-    var connector = SSHConnector(config: try SharedSSH.config())
+    var connector = SSHConnector(config: try await SharedSSH.config())
     connector.pauseBeforeConnecting = .milliseconds(50)
     let messages = Mutex<[String]>([])
     let session = try await connector.connect { line in messages.withLock { $0.append(line) } }
@@ -167,7 +167,7 @@ final class OutputLog: Sendable {
 
   @Test func aClosedPortIsRetriedUntilCancelled() async throws {
     let closed = try ClosedPort()
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.port = closed.port
     var connector = SSHConnector(config: config)
     connector.timeout = .seconds(600)
@@ -183,7 +183,7 @@ final class OutputLog: Sendable {
 
   @Test func theTimeoutNamesTheLastError() async throws {
     let closed = try ClosedPort()
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.port = closed.port
     var connector = SSHConnector(config: config)
     connector.timeout = .seconds(1)
@@ -198,7 +198,7 @@ final class OutputLog: Sendable {
   }
 
   @Test func authenticationFailuresStopAfterTheHandshakeAttempts() async throws {
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.authentication = [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)]
     var connector = SSHConnector(config: config)
     connector.handshakeAttempts = 3
@@ -242,7 +242,7 @@ final class OutputLog: Sendable {
     add.waitUntilExit()
     #expect(add.terminationStatus == 0)
 
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.authentication = [.agent(socketPath: socket)]
     let session = try await SSHSession.connect(config)
     #expect(try await session.run("true", output: { _ in }) == .exited(0))
@@ -259,7 +259,7 @@ final class OutputLog: Sendable {
 
   @Test func reconnectsAfterSSHDRestarts() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    var server: SSHServer? = try SSHServer(authorizing: [key.publicKeyLine])
+    var server: SSHServer? = try await SSHServer(authorizing: [key.publicKeyLine])
     let port = try #require(server?.port)
     let config = SSHConnectionConfig(host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
     let first = try await SSHSession.connect(config)
@@ -272,7 +272,7 @@ final class OutputLog: Sendable {
     let dead = try await first.run("true", output: { _ in })
     if case .disconnected = dead {} else { Issue.record("expected a disconnect, got \(dead)") }
     // It comes back on the same port; a new connection works.
-    let restarted = try SSHServer(authorizing: [key.publicKeyLine], port: port)
+    let restarted = try await SSHServer(authorizing: [key.publicKeyLine], port: port)
     var connector = SSHConnector(config: config)
     connector.retryDelay = .milliseconds(50)
     connector.timeout = .seconds(60)
@@ -285,8 +285,8 @@ final class OutputLog: Sendable {
 @Suite struct SSHBastionTests {
   @Test func commandsAndFilesGoThroughTheBastion() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let bastion = try SSHServer(authorizing: [key.publicKeyLine], debugLog: true)
-    let target = try SSHServer(authorizing: [key.publicKeyLine])
+    let bastion = try await SSHServer(authorizing: [key.publicKeyLine], debugLog: true)
+    let target = try await SSHServer(authorizing: [key.publicKeyLine])
     var config = SSHConnectionConfig(host: "127.0.0.1", port: target.port, username: target.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
     config.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, username: bastion.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
     let session = try await SSHSession.connect(config)
@@ -305,8 +305,8 @@ final class OutputLog: Sendable {
 
   @Test func aRefusedBastionLoginNamesTheBastion() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let bastion = try SSHServer(authorizing: [key.publicKeyLine])
-    var config = try SharedSSH.config()
+    let bastion = try await SSHServer(authorizing: [key.publicKeyLine])
+    var config = try await SharedSSH.config()
     config.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, username: bastion.user, authentication: [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)])
     do {
       _ = try await SSHSession.connect(config)
@@ -320,7 +320,7 @@ final class OutputLog: Sendable {
 
 @Suite struct SSHPTYTests {
   @Test func aRequestedPTYIsATerminal() async throws {
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     let plain = try await SSHSession.connect(config)
     #expect(try await plain.run("test -t 1", output: { _ in }) == .exited(1))
     config.requestPTY = true
@@ -342,7 +342,7 @@ final class OutputLog: Sendable {
     let keygen = try Process.run(URL(fileURLWithPath: "/usr/bin/ssh-keygen"), arguments: ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", keyFile])
     keygen.waitUntilExit()
     let publicKey = try String(contentsOfFile: keyFile + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    let server = try SSHServer(authorizing: [publicKey])
+    let server = try await SSHServer(authorizing: [publicKey])
     let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKeyFile(path: keyFile)])
     do {
       _ = try await SSHSession.connect(config)
@@ -371,7 +371,7 @@ struct SSHPasswordTests {
     let password = "kiln-\(UUID().uuidString)"
     #expect(try sh("id \(Self.user) >/dev/null 2>&1 || useradd -M -d /tmp -s /bin/sh \(Self.user)") == 0)
     #expect(try sh("echo '\(Self.user):\(password)' | chpasswd") == 0)
-    let server = try SSHServer(authorizing: [], passwordUser: Self.user)
+    let server = try await SSHServer(authorizing: [], passwordUser: Self.user)
     let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: Self.user, authentication: [.password(password)])
     let session = try await SSHSession.connect(config)
     let log = OutputLog()

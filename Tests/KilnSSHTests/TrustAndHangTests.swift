@@ -42,7 +42,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
   @Test(arguments: [SSHServer.SFTP.broken, .none])
   func aRefusedSFTPSubsystemIsAnErrorNotAHang(sftp: SSHServer.SFTP) async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let server = try SSHServer(authorizing: [key.publicKeyLine], sftp: sftp)
+    let server = try await SSHServer(authorizing: [key.publicKeyLine], sftp: sftp)
     let session = try await SSHSession.connect(SSHConnectionConfig(
       host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-sftp-refused-\(UUID().uuidString)")
@@ -112,7 +112,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
 @Suite struct HostKeyPinningTests {
   @Test func aReconnectionToAnotherHostKeyFailsNamingBoth() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    var server: SSHServer? = try SSHServer(authorizing: [key.publicKeyLine])
+    var server: SSHServer? = try await SSHServer(authorizing: [key.publicKeyLine])
     let port = try #require(server?.port)
     let firstKey = try #require(server?.hostKeyFingerprint)
     let config = SSHConnectionConfig(host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
@@ -128,7 +128,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
     server = nil
     let dropped = try await within(.seconds(60)) { try await communicator.run("true", output: { _ in }) }
     if case .disconnected = dropped {} else { Issue.record("expected a disconnect, got \(dropped)") }
-    let impostor = try SSHServer(authorizing: [key.publicKeyLine], port: port)
+    let impostor = try await SSHServer(authorizing: [key.publicKeyLine], port: port)
     #expect(impostor.hostKeyFingerprint != firstKey)
     do {
       _ = try await within(.seconds(60)) { try await communicator.run("true", output: { _ in }) }
@@ -142,7 +142,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
 
   @Test func theSameHostKeyAfterARestartIsAccepted() async throws {
     let key = try SSHKeyPair.generateEd25519()
-    let server = try SSHServer(authorizing: [key.publicKeyLine])
+    let server = try await SSHServer(authorizing: [key.publicKeyLine])
     let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
     let connector = SSHConnector(config: config)
     let communicator = ReconnectingCommunicator(connector: connector, first: try await connector.connect())
@@ -160,7 +160,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
   /// Many failed connections in a row, each freeing its handles before the error is seen,
   /// and a closed session refusing further work instead of touching freed handles.
   @Test func failedConnectionsAndClosedSessionsAreFreedOnce() async throws {
-    var config = try SharedSSH.config()
+    var config = try await SharedSSH.config()
     config.expectedHostKeyFingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     for _ in 0..<20 {
       await #expect(throws: SSHError.self) { _ = try await SSHSession.connect(config) }

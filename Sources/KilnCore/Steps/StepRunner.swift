@@ -189,8 +189,14 @@ public struct StepRunner: Sendable {
   }
 
   /// Runs the cleanups one after another in a detached task, which a cancelled build does
-  /// not cancel (awaiting its value waits for it whatever happens to the waiter), each raced
-  /// against the deadline.
+  /// not cancel (awaiting its value waits for it whatever happens to the waiter).
+  ///
+  /// Each cleanup runs in a detached task of its own, raced against the deadline. When the
+  /// deadline passes first, the cleanup is cancelled and no longer waited for: a task group
+  /// would wait for its child anyway, so a cleanup that ignores cancellation (a blocking
+  /// call, a sleep in a shielded task) would hold the build forever. The step is reported as
+  /// `CleanupTimedOut` (what it was removing may be left) and the next cleanup starts while
+  /// that one may still be running.
   static func cleanUp(
     _ steps: [any BuildStep], _ state: BuildState, deadline: Duration, hooks: (any StepHooks)?,
     onCleanup: (@Sendable (String) -> Void)?
@@ -201,18 +207,16 @@ public struct StepRunner: Sendable {
       for step in steps {
         await hooks?.beforeCleanup(step)
         onCleanup?(step.name)
-        do {
-          try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await step.cleanup(state) }
-            group.addTask {
-              try await Task.sleep(for: deadline)
-              throw CleanupTimedOut(deadline: deadline)
-            }
-            try await group.next()
-            group.cancelAll()
-          }
-        } catch {
+        let cleanup = Task.detached { try await step.cleanup(state) }
+        let outcome = await FirstOf.race(cleanup, deadline: deadline)
+        switch outcome {
+        case .finished(.success):
+          break
+        case .finished(.failure(let error)):
           problems.append((step.name, "\(error)"))
+        case .deadlinePassed:
+          cleanup.cancel()
+          problems.append((step.name, "\(CleanupTimedOut(deadline: deadline))"))
         }
       }
       return problems
@@ -221,8 +225,48 @@ public struct StepRunner: Sendable {
   }
 }
 
+/// Waits for a task or a deadline, whichever comes first, and stops waiting for the other.
+enum FirstOf {
+  enum Outcome: Sendable {
+    case finished(Result<Void, any Error>)
+    case deadlinePassed
+  }
+
+  static func race(_ task: Task<Void, any Error>, deadline: Duration) async -> Outcome {
+    let waiter = Waiter()
+    return await withCheckedContinuation { continuation in
+      waiter.set(continuation)
+      let timer = Task.detached {
+        try? await Task.sleep(for: deadline)
+        waiter.settle(.deadlinePassed)
+      }
+      Task.detached {
+        let result = await task.result
+        timer.cancel()
+        waiter.settle(.finished(result))
+      }
+    }
+  }
+
+  /// The continuation, resumed by whichever side settles first.
+  private final class Waiter: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Outcome, Never>?>(nil)
+
+    func set(_ value: CheckedContinuation<Outcome, Never>) { continuation.withLock { $0 = value } }
+
+    func settle(_ outcome: Outcome) {
+      continuation.withLock { continuation in
+        continuation?.resume(returning: outcome)
+        continuation = nil
+      }
+    }
+  }
+}
+
 /// A cleanup that did not finish within the runner's deadline.
 public struct CleanupTimedOut: Error, CustomStringConvertible, Sendable {
   public var deadline: Duration
-  public var description: String { "cleanup did not finish within \(deadline.components.seconds)s; what it was removing may be left behind" }
+  public var description: String {
+    "cleanup did not finish within \(deadline.components.seconds)s and was left running; what it was removing may have been left behind"
+  }
 }

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Starts `body` on a new POSIX thread of its own, detached.
+///
+/// For work that blocks in a system call (`waitpid`, `poll`, `read`): on the cooperative pool
+/// it would hold one of its few threads (two on a 2-core machine) and starve every other task.
+/// Unlike Foundation's `Thread`, a failure to create the thread is reported, not ignored.
+public func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws {
+  final class Box {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+  }
+  let box = Unmanaged.passRetained(Box(body)).toOpaque()
+  var thread = pthread_t()
+  let result = pthread_create(&thread, nil, { context in
+    guard let context else { return nil }
+    let box = Unmanaged<Box>.fromOpaque(context).takeRetainedValue()
+    box.body()
+    return nil
+  }, box)
+  guard result == 0 else {
+    Unmanaged<Box>.fromOpaque(box).release()
+    throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EAGAIN)
+  }
+  pthread_detach(thread)
+}
