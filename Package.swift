@@ -77,7 +77,7 @@ let package = Package(
 
     // Tests
     .target(name: "_KilnTestSupport", swiftSettings: strictSettings),
-    .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing"], swiftSettings: strictSettings),
+    .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(

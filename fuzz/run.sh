@@ -13,7 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 seeds=${KILN_FUZZ_SEEDS:-../shared/conformance}
-[ -d "$seeds" ] || seeds=/work/shared/conformance
 [ -d "$seeds" ] || { echo "fuzz: no seed directory (../shared/conformance)" >&2; exit 1; }
 
 KILN_FUZZ=1 swift build -c release --sanitize=fuzzer --scratch-path .build-fuzz --product kiln-fuzz

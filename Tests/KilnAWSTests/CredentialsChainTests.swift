@@ -9,7 +9,7 @@ import _KilnTestSupport
   let home: URL
 
   init() throws {
-    home = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-home-\(UUID().uuidString)")
+    home = try Scratch.directory("kiln-home")
     try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
   }
 

@@ -115,7 +115,7 @@ import _KilnTestSupport
         credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: "AKID", secretAccessKey: "secret"))
       ).describeRegions()
     }
-    let home = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-home-\(UUID().uuidString)")
+    let home = try Scratch.directory("kiln-home")
     try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
     var settings = CredentialsSettings()
     settings.environment = ["HOME": home.path]

@@ -15,8 +15,7 @@ struct EC2Lab {
   init() async throws {
     moto = try await MotoServer(writeInstanceKeys: true)
     sshd = try await SSHServer(authorizedKeysFile: moto.instanceKeys)
-    work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ebs-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    work = try Scratch.directory("kiln-ebs")
   }
 
   func client(_ region: String = "us-east-1") throws -> EC2Client {

@@ -9,8 +9,7 @@ import _KilnTestSupport
 @Suite struct AmazonEBSOptionTests {
   /// A loopback stand-in for checkip.amazonaws.com that answers `address`.
   static func checkIPServer(answering address: String) async throws -> (server: LoopbackServer, url: String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-checkip-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-checkip")
     try "\(address)\n".write(to: directory.appendingPathComponent("checkip"), atomically: true, encoding: .utf8)
     let server = try await LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [directory.path])
     return (server, server.baseURL.appendingPathComponent("checkip").absoluteString)
@@ -102,8 +101,7 @@ import _KilnTestSupport
   }
 
   static func validate(_ builder: String) async throws -> KilnProcess.Result {
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ebsopts-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    let work = try Scratch.directory("kiln-ebsopts")
     defer { try? FileManager.default.removeItem(at: work) }
     let template = """
       {"builders": [{"type": "amazon-ebs", "region": "us-east-1", "source_ami": "ami-12345678", "instance_type": "t3.micro",

@@ -14,8 +14,7 @@ import _KilnTestSupport
   @Test(.enabled(if: enabled)) func twoHundredMismatchesEndWithoutASignal() async throws {
     let key = try SSHKeyPair.generateEd25519()
     let server = try await SSHServer(authorizing: [key.publicKeyLine])
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-stress-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    let work = try Scratch.directory("kiln-stress")
     defer { try? FileManager.default.removeItem(at: work) }
     let keyFile = work.appendingPathComponent("id_ed25519").path
     try key.write(to: keyFile)

@@ -298,8 +298,7 @@ import _KilnTestSupport
 
   /// Found by the walk: `tempfile_extension` was decoded and never used.
   @Test func shellLocalNamesItsInlineScriptWithTheTempfileExtension() async throws {
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ext-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    let work = try Scratch.directory("kiln-ext")
     defer { try? FileManager.default.removeItem(at: work) }
     let template = #"{"builders": [{"type": "null", "communicator": "none"}], "provisioners": [{"type": "shell-local", "inline": ["echo \"script=$0\""], "tempfile_extension": "bash"}]}"#
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
@@ -318,8 +317,7 @@ import _KilnTestSupport
   }
 
   @Test func aKeyAcceptedWithoutEffectIsAWarningInValidateAndBuild() async throws {
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-noeffect-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    let work = try Scratch.directory("kiln-noeffect")
     defer { try? FileManager.default.removeItem(at: work) }
     let template = #"{"builders": [{"type": "null", "communicator": "none", "winrm_host": "w"}], "provisioners": [{"type": "shell-local", "inline": ["true"], "use_linux_pathing": true}]}"#
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)

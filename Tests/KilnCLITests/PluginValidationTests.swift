@@ -3,12 +3,12 @@ import KilnBuilders
 import KilnCLI
 import KilnCore
 import Testing
+import _KilnTestSupport
 
 /// Plugin configuration checks, through the same validator `kiln validate` uses.
 @Suite struct PluginValidationTests {
   func validate(_ text: String, vars: [String] = [], only: [String] = []) throws -> Validation {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-pv-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-pv")
     let path = directory.appendingPathComponent("template.json").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     try "#!/bin/sh\necho hi\n".write(toFile: directory.appendingPathComponent("script.sh").path, atomically: true, encoding: .utf8)

@@ -2,13 +2,13 @@ import Foundation
 import KilnCLI
 import KilnCore
 import Testing
+import _KilnTestSupport
 
 /// SSH options kiln cannot honour are refused or warned about by `kiln validate`, never
 /// accepted and ignored.
 @Suite struct SSHOptionTests {
   func diagnostics(_ extra: String) throws -> Diagnostics {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-sshopt-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-sshopt")
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("template.json").path
     try #"{"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_username": "u", "ssh_password": "p"\#(extra)}]}"#

@@ -1,14 +1,14 @@
 import Foundation
 import KilnCore
 import Testing
+import _KilnTestSupport
 
 /// `kiln validate`, `inspect` and `version` run as a user would run them.
 @Suite struct ValidateCommandTests {
   let directory: URL
 
   init() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    directory = try Scratch.directory("kiln-cli")
   }
 
   func write(_ name: String, _ text: String) throws -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import Testing
+import _KilnTestSupport
 
 /// Kiln's `{{ }}` engine against Go's own text/template, the engine Packer runs.
 ///
@@ -218,8 +219,7 @@ struct GoTemplateRenderer {
   }
 
   static func build() throws -> GoTemplateRenderer {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-gotemplate-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-gotemplate")
     let executable = directory.appendingPathComponent("gotemplate")
     var environment = ProcessInfo.processInfo.environment
     environment["GO111MODULE"] = "off"

@@ -1,10 +1,11 @@
 import Foundation
 import KilnCore
 import Testing
+import _KilnTestSupport
 
 @Suite struct VariableResolverTests {
   func temporaryFile(_ text: String) throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-vars-\(UUID().uuidString).json")
+    let url = try Scratch.directory("kiln-vars").appendingPathComponent("vars.json")
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url.path
   }

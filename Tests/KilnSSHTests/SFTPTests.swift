@@ -11,8 +11,7 @@ import _KilnTestSupport
   let remote: String
 
   init() throws {
-    local = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-sftp-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: local, withIntermediateDirectories: true)
+    local = try Scratch.directory("kiln-sftp")
     remote = "/tmp/kiln-sftp-remote-\(UUID().uuidString)"
   }
 
@@ -85,7 +84,7 @@ import _KilnTestSupport
 
   @Test func setsModesAndRemovesFilesWithoutAShell() async throws {
     let session = try await SharedSSH.session()
-    let local = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-mode-\(UUID().uuidString)")
+    let local = try Scratch.directory("kiln-mode").appendingPathComponent("script.sh")
     try "#!/bin/sh\necho ran\n".write(to: local, atomically: true, encoding: .utf8)
     let remote = "/tmp/kiln-mode-\(UUID().uuidString).sh"
     try await session.upload(local.path, to: remote)

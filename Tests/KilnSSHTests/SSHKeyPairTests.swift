@@ -13,7 +13,7 @@ import _KilnTestSupport
     let key = try SSHKeyPair.generateEd25519(comment: "kiln-test")
     #expect(key.publicKeyLine.hasPrefix("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA"))
     #expect(key.privateKeyPEM.hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----\n"))
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-key-\(UUID().uuidString)").path
+    let path = try Scratch.directory("kiln-key").appendingPathComponent("key").path
     try key.write(to: path)
     let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
     #expect(mode == 0o600)

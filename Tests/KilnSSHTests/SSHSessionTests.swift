@@ -218,8 +218,7 @@ final class OutputLog: Sendable {
 
 @Suite struct SSHAuthenticationAndRestartTests {
   @Test func logsInThroughAnSSHAgent() async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-agent-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-agent")
     let socket = directory.appendingPathComponent("agent.sock").path
     let agent = Process()
     agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
@@ -294,7 +293,7 @@ final class OutputLog: Sendable {
     let log = OutputLog()
     #expect(try await session.run("echo through; head -c 3000000 /dev/zero | wc -c", output: log.handler) == .exited(0))
     #expect(log.stdout == ["through", "3000000"])
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bastion-\(UUID().uuidString)")
+    let file = try Scratch.directory("kiln-bastion").appendingPathComponent("payload")
     try Data(repeating: 7, count: 5_000_000).write(to: file)
     try await session.upload(file.path, to: "/tmp/kiln-bastion-upload")
     let size = OutputLog()
@@ -336,8 +335,7 @@ final class OutputLog: Sendable {
 @Suite struct SSHKeyTypeTests {
   /// OpenSSH 9.2 refuses libssh2 1.10's SHA-1 RSA signatures: the error says why and what to do.
   @Test func aRefusedRSAKeyGetsAnExplanation() async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-rsa-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Scratch.directory("kiln-rsa")
     let keyFile = directory.appendingPathComponent("id_rsa").path
     let keygen = try Process.run(URL(fileURLWithPath: "/usr/bin/ssh-keygen"), arguments: ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", keyFile])
     keygen.waitUntilExit()
