@@ -33,7 +33,7 @@ import _KilnTestSupport
   }
 
   @Test func aVariableFileWithoutTheBuildDateIsRejectedByName() async throws {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("k8s-\(UUID().uuidString).json")
+    let file = try Scratch.directory("kiln-k8s").appendingPathComponent("k8s.json")
     try #"{"kubernetes_version": "1.31.2"}"#.write(to: file, atomically: true, encoding: .utf8)
     let result = try await KilnProcess.run(
       ["validate", "-var-file", file.path, "Templates/eks-node.json"], in: Self.repository,
