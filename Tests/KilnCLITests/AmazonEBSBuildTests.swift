@@ -1,6 +1,7 @@
 import Foundation
 import KilnAWS
 import KilnBuilders
+import KilnSSH
 import Testing
 import _KilnTestSupport
 
@@ -331,6 +332,23 @@ struct EC2Lab {
     #expect(!kiln.text.contains("Cleanly"), "\(kiln.text)")
     #expect(kiln.text.contains("the cleanup did not finish. May be left behind"))
     #expect(kiln.text.contains("  - key pair \(key.keyName) in us-east-1"))
+  }
+
+  /// A `temporary_key_pair_name` that already names a key pair: EC2 refuses the import, and
+  /// the cleanup must leave that key pair alone (it is not this build's).
+  @Test func aRefusedKeyPairImportLeavesTheSameNamedKeyPairAlone() async throws {
+    let lab = try await EC2Lab()
+    let before = try await lab.snapshots()
+    let owner = try SSHKeyPair.generateEd25519(comment: "someone-elses")
+    _ = try await lab.client().importKeyPair(name: "shared-name", publicKey: owner.publicKeyLine)
+    let result = try await lab.build([try lab.template(extra: #""temporary_key_pair_name": "shared-name""#)])
+    #expect(result.status == 1)
+    #expect((result.stdout + result.stderr).contains("InvalidKeyPair.Duplicate"), "\(result.stdout)\(result.stderr)")
+    #expect(!result.stdout.contains("Deleting temporary keypair"), "\(result.stdout)")
+    let kept = try await lab.client().describeKeyPairs(names: ["shared-name"], includePublicKey: true)
+    #expect(kept.count == 1, "the other owner's key pair was deleted")
+    let left = try await lab.leftovers(snapshotsBefore: before)
+    #expect(left == ["key pair shared-name in us-east-1"], "only the other owner's key pair remains: \(left)")
   }
 
   @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {

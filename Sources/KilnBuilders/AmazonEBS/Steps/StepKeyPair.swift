@@ -36,14 +36,14 @@ struct StepKeyPair: BuildStep {
     let privateKey: String
     let publicKey: String?
     if communicator.temporaryKeyPairType == "rsa" {
-      let created = try await run.ec2.createKeyPair(name: keyName, type: "rsa", tags: tags)
+      let created = try await refusalMakesNothing(state) { try await run.ec2.createKeyPair(name: keyName, type: "rsa", tags: tags) }
       privateKey = created.privateKey
       publicKey = nil
       run.ui.message("Note: libssh2 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse; \"temporary_key_pair_type\": \"ed25519\" (the default) works everywhere")
     } else {
       let pair = try SSHKeyPair.generateEd25519(comment: keyName)
       state[LaunchKeyPair.self] = (keyName, pair.privateKeyPEM, pair.publicKeyLine)
-      _ = try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags)
+      _ = try await refusalMakesNothing(state) { try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags) }
       privateKey = pair.privateKeyPEM
       publicKey = pair.publicKeyLine
     }
@@ -58,6 +58,20 @@ struct StepKeyPair: BuildStep {
       } catch {
         run.ui.error("Could not save the key for debugging: \(error)")
       }
+    }
+  }
+
+  /// The key pair is recorded before its create call, so that a Ctrl-C while the call is in
+  /// flight still deletes it. But when EC2 refuses the call (a 4xx, e.g. `InvalidKeyPair.Duplicate`
+  /// for a `temporary_key_pair_name` that exists), nothing was made, and the record must go:
+  /// the cleanup would otherwise delete a same-named key pair that is not this build's.
+  private func refusalMakesNothing<Value>(_ state: BuildState, _ create: () async throws -> Value) async throws -> Value {
+    do {
+      return try await create()
+    } catch let error as AWSServiceError where error.status < 500 {
+      if let (_, token) = state[Created.self] { run.resources.settle(token) }
+      state[Created.self] = nil
+      throw error
     }
   }
 
