@@ -113,7 +113,7 @@ import Testing
   }
 }
 
-/// A short secret is masked only where it stands whole (the rule is on `SecretMasker`).
+/// A short secret is masked only where it stands as a whole token (the rule is on `SecretMasker`).
 @Suite struct SecretMaskerTests {
   @Test func aLongSecretIsMaskedEverywhere() {
     #expect(SecretMasker(["hunter2"]).mask("a=hunter2x, hunter2") == "a=<sensitive>x, <sensitive>")
@@ -125,7 +125,15 @@ import Testing
     #expect(masker.mask(#"'region' must be one of "us-east-1", not "a""#) == #"'region' must be one of "us-east-1", not "<sensitive>""#)
     #expect(masker.mask("value 'a' and `a`") == "value '<sensitive>' and `<sensitive>`")
     #expect(masker.mask("a") == "<sensitive>")
-    #expect(masker.mask("first\na\nlast a") == "first\n<sensitive>\nlast a")
+    #expect(masker.mask("first\na\nlast a") == "first\n<sensitive>\nlast <sensitive>")
+  }
+
+  /// A short secret printed by a script, beside other text (Packer masks it too).
+  @Test func aShortSecretIsMaskedWhereItStandsAsAToken() {
+    let masker = SecretMasker(["123"])
+    #expect(masker.mask("pin=123, code 123") == "pin=<sensitive>, code <sensitive>")
+    #expect(masker.mask("1234 x123 123_ 123") == "1234 x123 123_ <sensitive>")
+    #expect(masker.mask("123123") == "123123")
   }
 
   @Test func theLongerSecretIsMaskedWholeFirst() {

@@ -4,13 +4,12 @@
 /// The rule for short values. A secret of at least `minimumSubstringLength` characters is
 /// masked wherever it appears, inside other text too. A shorter one ("1", "no", "abc") is
 /// not: masked as a substring it would eat that character out of every word, number and path
-/// in all output (a one-character secret made every line unreadable) while hiding nothing, as
-/// so short a value is guessed in a few tries. A short secret is masked only where it stands
-/// whole:
-/// - the whole text, or a whole line of it (a script that prints the value alone);
-/// - a whole quoted token, `"x"`, `'x'` or `` `x` ``: that is how Kiln's own messages quote
-///   a value (`'region' must be …, not "x"`), so Kiln never prints a short secret itself
-///   either; where Kiln lists a sensitive variable (`inspect`) it prints the placeholder.
+/// in all output (a one-character secret made every line unreadable). A short secret is
+/// masked wherever it stands as a whole token: no letter, digit or `_` right before or after
+/// it. So `pin=123`, `"123"`, `'123'`, a line holding only `123`, and Kiln's own quoted
+/// values (`'region' must be …, not "x"`) are all masked, while `1234` or `x123` are not
+/// (they are other values). Where Kiln lists a sensitive variable (`inspect`) it prints the
+/// placeholder.
 public struct SecretMasker: Sendable {
   public static let placeholder = "<sensitive>"
   /// Secrets at least this long (in characters) are masked as substrings.
@@ -34,17 +33,29 @@ public struct SecretMasker: Sendable {
         out = out.replacingOccurrences(of: secret, with: Self.placeholder)
         continue
       }
-      for quote in ["\"", "'", "`"] {
-        out = out.replacingOccurrences(of: quote + secret + quote, with: quote + Self.placeholder + quote)
-      }
-      if out.contains("\n") {
-        out = out.split(separator: "\n", omittingEmptySubsequences: false)
-          .map { $0 == secret ? Self.placeholder : String($0) }.joined(separator: "\n")
-      } else if out == secret {
-        out = Self.placeholder
-      }
+      out = Self.maskWholeTokens(of: secret, in: out)
     }
     return out
+  }
+
+  /// `text` with every occurrence of `secret` that has no word character (letter, digit,
+  /// `_`) on either side replaced by the placeholder.
+  static func maskWholeTokens(of secret: String, in text: String) -> String {
+    func isWord(_ character: Character) -> Bool { character.isLetter || character.isNumber || character == "_" }
+    var out = ""
+    var rest = text[...]
+    while let found = rest.range(of: secret) {
+      let before = found.lowerBound > text.startIndex ? text[text.index(before: found.lowerBound)] : nil
+      let after = found.upperBound < text.endIndex ? text[found.upperBound] : nil
+      out += rest[..<found.lowerBound]
+      if before.map(isWord) != true && after.map(isWord) != true {
+        out += Self.placeholder
+      } else {
+        out += rest[found]
+      }
+      rest = rest[found.upperBound...]
+    }
+    return out + rest
   }
 }
 
