@@ -33,20 +33,18 @@ struct CredentialProcess {
   }
 
   func run() async throws -> Finished {
-    let box = CancelFlag()
+    let cancelled = CancellationFlag()
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Finished, any Error>) in
-        Thread.detachNewThread {
-          continuation.resume(with: Result { try self.runBlocking(cancelled: box) })
+        do {
+          try startDedicatedThread { continuation.resume(with: Result { try self.runBlocking(cancelled: cancelled) }) }
+        } catch {
+          continuation.resume(throwing: failure("could not start: no thread to watch it: \(error)"))
         }
       }
     } onCancel: {
-      box.flag.store(true, ordering: .relaxed)
+      cancelled.set()
     }
-  }
-
-  final class CancelFlag: Sendable {
-    let flag = Atomic<Bool>(false)
   }
 
   private var what: String { "credential_process of profile '\(profile)'" }
@@ -56,7 +54,7 @@ struct CredentialProcess {
     return AWSConfigurationError("\(what) \(text)" + (tail.isEmpty ? "" : ": \(tail)"))
   }
 
-  private func runBlocking(cancelled: CancelFlag) throws -> Finished {
+  private func runBlocking(cancelled: CancellationFlag) throws -> Finished {
     var outPipe: [Int32] = [-1, -1]
     var errPipe: [Int32] = [-1, -1]
     guard pipe(&outPipe) == 0 else { throw failure("could not start: pipe: \(String(cString: strerror(errno)))") }
@@ -94,12 +92,13 @@ struct CredentialProcess {
     func errorTail() -> String {
       (errorsCut ? "…" : "") + String(decoding: errors, as: UTF8.self)
     }
-    /// Kills the command's process group and reaps the shell (the group goes first: until the
-    /// shell is reaped, its pid, which names the group, cannot be reused).
+    /// Kills the command's process group and reaps the shell. The group can be signalled
+    /// after the shell is reaped: its id stays taken while any member lives. The shell's own
+    /// pid is signalled only while unreaped, as a reaped pid may already be another process's.
     func kill() {
       _ = Glibc.kill(-pid, SIGKILL)
-      _ = Glibc.kill(pid, SIGKILL)
       if !exited {
+        _ = Glibc.kill(pid, SIGKILL)
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         exited = true
       }
@@ -107,7 +106,7 @@ struct CredentialProcess {
 
     // Read both streams until both are closed and the shell has exited, or the deadline.
     while descriptors.contains(where: { $0.fd >= 0 }) || !exited {
-      if cancelled.flag.load(ordering: .relaxed) {
+      if cancelled.isSet {
         kill()
         throw CancellationError()
       }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Starts `body` on a new POSIX thread of its own, detached.
 ///
@@ -23,4 +24,13 @@ public func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws 
     throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EAGAIN)
   }
   pthread_detach(thread)
+}
+
+/// A flag a task's cancellation handler sets and a dedicated thread polls: the thread's way
+/// to learn of a Ctrl-C while it blocks in `poll` or `read` in short slices.
+public final class CancellationFlag: Sendable {
+  private let flag = Atomic<Bool>(false)
+  public init() {}
+  public var isSet: Bool { flag.load(ordering: .relaxed) }
+  public func set() { flag.store(true, ordering: .relaxed) }
 }

@@ -19,26 +19,25 @@ public enum StandardInput {
   public static func readLine(
     fileDescriptor: Int32 = 0, abandonWhen: @escaping @Sendable () -> Bool = { false }
   ) async throws -> String? {
-    let cancelled = CancelFlag()
+    let cancelled = CancellationFlag()
     let result: Result<String?, any Error> = await withTaskCancellationHandler {
       await withCheckedContinuation { continuation in
         do {
           try startDedicatedThread {
-            continuation.resume(returning: read(fileDescriptor) { cancelled.flag.load(ordering: .relaxed) || abandonWhen() })
+            continuation.resume(returning: read(fileDescriptor) { cancelled.isSet || abandonWhen() })
           }
         } catch {
           continuation.resume(returning: .failure(error))
         }
       }
     } onCancel: {
-      cancelled.flag.store(true, ordering: .relaxed)
+      cancelled.set()
     }
     return try result.get()
   }
 
-  private final class CancelFlag: Sendable {
-    let flag = Atomic<Bool>(false)
-  }
+  /// The longest answer kept; the rest of a longer line is dropped.
+  public static let maximumLineBytes = 4096
 
   private static func read(_ fd: Int32, until stop: () -> Bool) -> Result<String?, any Error> {
     var line: [UInt8] = []
@@ -60,7 +59,9 @@ public enum StandardInput {
       }
       if count == 0 { return .success(line.isEmpty ? nil : text()) }
       if byte == 0x0A { return .success(text()) }
-      line.append(byte)
+      // An answer is a word or two: past the bound the rest of the line is read and dropped,
+      // so a stream without newlines (stdin from /dev/zero) cannot grow memory.
+      if line.count < maximumLineBytes { line.append(byte) }
     }
   }
 }
