@@ -71,9 +71,10 @@ public struct CommunicatorConfig: Sendable {
     config.temporaryKeyPairBits = reader.int("temporary_key_pair_bits") ?? 0
     if config.temporaryKeyPairType == "rsa", config.temporaryKeyPairBits != 0, config.temporaryKeyPairBits != 2048 {
       reader.error(key: "temporary_key_pair_bits", "must be 2048 with \"temporary_key_pair_type\": \"rsa\": kiln has EC2 make RSA key pairs (CreateKeyPair), and EC2's are 2048 bits")
+    } else {
+      // Packer ignores the size of an ed25519 key too (ed25519 keys have one size).
+      reader.acceptWithoutEffect("temporary_key_pair_bits", because: "kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits")
     }
-    // Packer ignores the size of an ed25519 key too (ed25519 keys have one size).
-    reader.acceptWithoutEffect("temporary_key_pair_bits", because: "kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits")
     let timeout = reader.duration("ssh_timeout")
     reader.deprecated["ssh_wait_timeout"] = "use 'ssh_timeout'"
     let waitTimeout = reader.duration("ssh_wait_timeout")
