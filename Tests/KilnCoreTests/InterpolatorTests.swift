@@ -186,6 +186,21 @@ func render(_ text: String, _ configure: (inout RenderContext) -> Void = { _ in 
     }
   }
 
+  /// Each printf verb may be a million wide; 200 of them would be 200 MB before the result
+  /// was checked. The bound is checked as the result grows, for printf and print alike.
+  @Test func printfAndPrintStopAtTheOutputBound() throws {
+    let wide = "{{printf \"" + String(repeating: "%1000000d", count: 200) + "\"" + String(repeating: " 1", count: 200) + "}}"
+    let joined = "{{print " + String(repeating: "(printf \"%1000000d\" 1) ", count: 200) + "}}"
+    for template in [wide, joined] {
+      #expect {
+        try render(template)
+      } throws: { error in
+        (error as? InterpolationError)?.message.contains("grows past 64 MiB") == true
+      }
+    }
+    #expect(try render("{{printf \"%5d|%-3s|\" 42 `a`}}") == "   42|a  |")
+  }
+
   /// 60 nested ranges over two items would visit 2^60 bodies; the step bound stops them.
   @Test func nestedRangesStopAtTheStepBound() throws {
     let levels = 60

@@ -28,8 +28,9 @@ enum GoFormat {
   }
 
   /// `fmt.Sprintf` with flags (`-+# 0`), width, precision and the verbs
-  /// `v s q d x X o b c f F e E g G t`.
-  static func printf(_ format: String, _ args: [TemplateValue]) -> String {
+  /// `v s q d x X o b c f F e E g G t`; nil once the result passes `limit` bytes (a format
+  /// of many wide verbs would otherwise build gigabytes before any size check saw it).
+  static func printf(_ format: String, _ args: [TemplateValue], limit: Int) -> String? {
     var out = ""
     let chars = Array(format)
     var i = 0
@@ -66,6 +67,7 @@ enum GoFormat {
       next += 1
       let (text, numeric) = formatted(arg, verb: verb, precision: precision, flags: flags)
       out += pad(text, width: width, flags: flags, numeric: numeric)
+      if out.utf8.count > limit { return nil }
     }
     if next < args.count {
       out += "%!(EXTRA " + args[next...].map { arg in

@@ -124,8 +124,12 @@ private struct Evaluation {
   /// (`replace_all` nested in itself doubles a string at each level).
   static func checkSize(_ text: String, at offset: Int) throws(InterpolationError) {
     guard text.utf8.count <= Interpolator.maximumOutputBytes else {
-      throw InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
+      throw Self.tooLarge(at: offset)
     }
+  }
+
+  static func tooLarge(at offset: Int) -> InterpolationError {
+    InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
   }
 
   mutating func evaluate(_ pipeline: InterpolationTemplate.Pipeline, dot: TemplateValue?) throws(InterpolationError) -> TemplateValue {
@@ -201,6 +205,11 @@ private struct Evaluation {
         let expected = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
         throw InterpolationError("wrong number of arguments for \(name): want \(expected), got \(args.count)", at: offset)
       }
+    }
+    func tooLarge() -> InterpolationError { Self.tooLarge(at: offset) }
+    func sprint(_ args: [TemplateValue], line: Bool = false) throws(InterpolationError) -> String {
+      guard let text = Self.goSprint(args, line: line) else { throw tooLarge() }
+      return text
     }
     // Packer's functions take typed Go arguments: text/template converts nothing.
     func string(_ i: Int) throws(InterpolationError) -> String {
@@ -373,18 +382,19 @@ private struct Evaluation {
       }
       return current
     case "print":
-      return .string(Self.goSprint(args))
+      return .string(try sprint(args))
     case "println":
-      return .string(args.map(GoFormat.value).joined(separator: " ") + "\n")
+      return .string(try sprint(args, line: true))
     case "printf":
       try arity(1...Int.max)
-      return .string(GoFormat.printf(try string(0), Array(args.dropFirst())))
+      guard let text = GoFormat.printf(try string(0), Array(args.dropFirst()), limit: Interpolator.maximumOutputBytes) else { throw tooLarge() }
+      return .string(text)
     case "urlquery":
-      return .string(GoFormat.queryEscape(Self.goSprint(args)))
+      return .string(GoFormat.queryEscape(try sprint(args)))
     case "html":
-      return .string(GoFormat.htmlEscape(Self.goSprint(args)))
+      return .string(GoFormat.htmlEscape(try sprint(args)))
     case "js":
-      return .string(GoFormat.jsEscape(Self.goSprint(args)))
+      return .string(GoFormat.jsEscape(try sprint(args)))
     default:
       throw InterpolationError("function \"\(name)\" not defined", at: offset)
     }
@@ -406,7 +416,7 @@ private struct Evaluation {
     var position = 0
     func grow(_ bytes: ArraySlice<UInt8>) throws(InterpolationError) {
       guard out.count + bytes.count <= Interpolator.maximumOutputBytes else {
-        throw InterpolationError("the result grows past \(Interpolator.maximumOutputBytes >> 20) MiB; rendering stopped there", at: offset)
+        throw Self.tooLarge(at: offset)
       }
       out.append(contentsOf: bytes)
     }
@@ -487,14 +497,17 @@ private struct Evaluation {
     throw InterpolationError("\(name): invalid type for comparison", at: offset)
   }
 
-  /// Go's Sprint: spaces between operands when neither is a string.
-  static func goSprint(_ args: [TemplateValue]) -> String {
+  /// Go's Sprint (spaces between operands when neither is a string) or, with `line`, Sprintln
+  /// (spaces between all, and a newline); nil once the result passes `limit` bytes, checked
+  /// as it grows (each operand may itself be up to the limit).
+  static func goSprint(_ args: [TemplateValue], line: Bool = false, limit: Int = Interpolator.maximumOutputBytes) -> String? {
     var out = ""
     for (i, arg) in args.enumerated() {
-      if i > 0, !(arg.isString || args[i - 1].isString) { out += " " }
+      if i > 0, line || !(arg.isString || args[i - 1].isString) { out += " " }
       out += GoFormat.value(arg)
+      if out.utf8.count > limit { return nil }
     }
-    return out
+    return line ? out + "\n" : out
   }
 
   /// Go's `strings.ToUpper`/`ToLower`: each character's simple case mapping, so `ß` stays.
