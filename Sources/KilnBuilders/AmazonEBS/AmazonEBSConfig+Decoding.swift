@@ -72,7 +72,7 @@ extension AmazonEBSConfig {
     skipRegionValidation = r.bool("skip_region_validation") ?? false
     maxRetries = r.int("max_retries", range: 0...100) ?? 10
     if var block = r.object("aws_polling") {
-      polling = Polling(delaySeconds: block.int("delay_seconds", range: 1...3600), maxAttempts: block.int("max_attempts", range: 1...100_000))
+      polling = Polling(delaySeconds: block.int("delay_seconds", range: WaitPolicy.delaySecondsRange), maxAttempts: block.int("max_attempts", range: WaitPolicy.maxAttemptsRange))
       block.finish()
     }
     if r.bool("decode_authorization_messages") == true {
