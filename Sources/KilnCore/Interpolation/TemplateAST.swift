@@ -57,6 +57,36 @@ public struct InterpolationTemplate: Sendable {
     nodes.allSatisfy { if case .text = $0 { true } else { false } }
   }
 
+  /// The variables the template names with a constant `{{user `name`}}` call, in order, with
+  /// the offset of each call (a computed name, `{{user (lower `A`)}}`, is not known here).
+  public var constantUserReferences: [(name: String, offset: Int)] {
+    var references: [(String, Int)] = []
+    func visit(_ pipeline: Pipeline) {
+      for command in pipeline.commands {
+        if command.operands.count == 2, case .function("user", let offset) = command.operands[0],
+          case .string(let name, _) = command.operands[1]
+        {
+          references.append((name, offset))
+        }
+        for case .pipeline(let inner) in command.operands { visit(inner) }
+      }
+    }
+    func visit(_ nodes: [Node]) {
+      for node in nodes {
+        switch node {
+        case .text: break
+        case .action(let p): visit(p)
+        case .conditional(_, let p, let a, let b):
+          visit(p)
+          visit(a)
+          visit(b)
+        }
+      }
+    }
+    visit(nodes)
+    return references
+  }
+
   /// Every function name the template calls, with the offset of each call.
   public var functionCalls: [(name: String, offset: Int)] {
     var calls: [(String, Int)] = []

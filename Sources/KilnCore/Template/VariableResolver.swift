@@ -108,43 +108,76 @@ public enum VariableResolver {
     var offset: Int
   }
 
-  /// Renders every value that holds `{{ }}`, each once and after the variables it uses
-  /// (found as rendering asks for them, so `{{user (lower `A`)}}` counts too). Work is linear
-  /// in the number of variables; a variable that needs itself, directly or through others,
-  /// is one problem naming the whole cycle. A variable that fails only because one it uses
-  /// failed is not reported again: the root cause is.
+  /// Renders every value that holds `{{ }}`, each once and after the variables it uses, so
+  /// the work is linear in the size of the values. What a value uses is read off its
+  /// constant `{{user `x`}}` calls before it is rendered (each of those is rendered first, one
+  /// chain at a time); a name computed while rendering (`{{user (lower `A`)}}`) is found when
+  /// the render asks for it, and that value is rendered again once it is known. A variable
+  /// that needs itself, directly or through others, is one problem naming the whole cycle,
+  /// at the call that starts it. A variable that fails only because one it uses failed is not
+  /// reported again: the root cause is.
   static func render(_ raw: [String: String], in context: RenderContext) -> (values: [String: String], problems: [Problem]) {
     var context = context
     context.variables = raw.filter { !$0.value.contains("{{") }
     context.pendingVariables = Set(raw.keys).subtracting(context.variables.keys)
     var failed: Set<String> = []
     var problems: [Problem] = []
-    // Which variable each one on the stack waits for, and where its value asks for it.
+    // Where each variable on the chain asks for the next one.
     var waitsAt: [String: Int] = [:]
+    // The constant references of each value, and how many of them were already seen to.
+    var references: [String: [(name: String, offset: Int)]] = [:]
+    var seen: [String: Int] = [:]
     for first in context.pendingVariables.sorted() where context.pendingVariables.contains(first) && !failed.contains(first) {
-      var stack = [first]
-      while let name = stack.last, let text = raw[name] {
+      // The chain being worked on: each variable waits for the one after it.
+      var chain = [first]
+      /// `name` waits for `needed` (asked for at `offset`): push it, or report the cycle.
+      func wait(_ name: String, for needed: String, at offset: Int) {
+        waitsAt[name] = offset
+        guard let loopStart = chain.firstIndex(of: needed) else {
+          chain.append(needed)
+          return
+        }
+        let cycle = chain[loopStart...] + [needed]
+        problems.append(Problem(
+          variable: needed, message: "variable \"\(needed)\" refers to itself: \(cycle.joined(separator: " -> "))",
+          offset: waitsAt[needed] ?? 0))
+        failed.formUnion(chain)
+        chain.removeAll()
+      }
+      next: while let name = chain.last, let text = raw[name] {
+        // First what the value names outright, in order.
+        if references[name] == nil {
+          references[name] = (try? InterpolationTemplate.parse(text))?.constantUserReferences ?? []
+        }
+        let known = references[name] ?? []
+        while let index = seen[name, default: 0] < known.count ? seen[name, default: 0] : nil {
+          seen[name] = index + 1
+          let reference = known[index]
+          guard context.pendingVariables.contains(reference.name) else { continue }
+          if failed.contains(reference.name) {
+            // It failed: so does this one, without a second report.
+            failed.formUnion(chain)
+            chain.removeAll()
+            continue next
+          }
+          wait(name, for: reference.name, at: reference.offset)
+          continue next
+        }
         do {
           context.variables[name] = try Interpolator.render(text, in: context).output
           context.pendingVariables.remove(name)
-          stack.removeLast()
+          chain.removeLast()
         } catch {
           if let needed = error.pendingVariable, !failed.contains(needed) {
-            waitsAt[name] = error.offset
-            guard let loopStart = stack.firstIndex(of: needed) else {
-              stack.append(needed)
-              continue
-            }
-            let cycle = stack[loopStart...] + [needed]
-            problems.append(Problem(
-              variable: needed, message: "variable \"\(needed)\" refers to itself: \(cycle.joined(separator: " -> "))",
-              offset: waitsAt[needed] ?? 0))
-          } else if error.pendingVariable == nil {
+            wait(name, for: needed, at: error.offset)
+            continue
+          }
+          if error.pendingVariable == nil {
             problems.append(Problem(variable: name, message: error.message, offset: error.offset))
           }
-          // Everything on the stack waits, directly or not, for what just failed.
-          failed.formUnion(stack)
-          stack.removeAll()
+          // Everything on the chain waits, directly or not, for what just failed.
+          failed.formUnion(chain)
+          chain.removeAll()
         }
       }
     }
