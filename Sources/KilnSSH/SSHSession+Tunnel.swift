@@ -1,5 +1,6 @@
 internal import CLibSSH2
 import Foundation
+import KilnCore
 
 extension SSHSession {
   /// Opens a `direct-tcpip` channel to `host:port` through this (bastion) session and returns

@@ -43,7 +43,7 @@ struct CredentialProcess {
         }
       }
     } onCancel: {
-      cancelled.set()
+      cancelled.cancel()
     }
   }
 
@@ -106,7 +106,7 @@ struct CredentialProcess {
 
     // Read both streams until both are closed and the shell has exited, or the deadline.
     while descriptors.contains(where: { $0.fd >= 0 }) || !exited {
-      if cancelled.isSet {
+      if cancelled.isCancelled {
         kill()
         throw CancellationError()
       }

@@ -30,8 +30,9 @@ public enum ChildProcess {
     }
   }
 
-  /// Longest line handed to `onLine`; a longer run of bytes without a newline is cut there.
-  public static let maximumLineBytes = 64 * 1024
+  /// Longest line handed to `onLine`; a longer run of bytes without a newline is cut there,
+  /// between UTF-8 characters (`LineSplitter`).
+  public static let maximumLineBytes = LineSplitter.maximumLine
 
   /// How long a child may take to go after SIGTERM (on cancellation) before it gets SIGKILL.
   public static let terminationGrace: Duration = .seconds(10)
@@ -259,33 +260,21 @@ public enum ChildProcess {
 
   /// On the output thread: lines from both pipes until the child has exited, then what is
   /// left in them. Closes the read ends.
-  private static func readLines(_ spawned: Spawned, onLine: @Sendable (Stream, String) -> Void) {
+  private static func readLines(_ spawned: Spawned, onLine: @escaping @Sendable (Stream, String) -> Void) {
     var fds = [
       pollfd(fd: spawned.stdout, events: Int16(POLLIN), revents: 0),
       pollfd(fd: spawned.stderr, events: Int16(POLLIN), revents: 0),
       pollfd(fd: spawned.wakeRead, events: Int16(POLLIN), revents: 0),
     ]
-    var partial: [[UInt8]] = [[], []]
+    var splitters = [LineSplitter { onLine(.stdout, $0) }, LineSplitter { onLine(.stderr, $0) }]
     var buffer = [UInt8](repeating: 0, count: 65536)
-    let streams: [Stream] = [.stdout, .stderr]
 
-    func emit(_ index: Int) {
-      onLine(streams[index], String(decoding: partial[index], as: UTF8.self))
-      partial[index].removeAll(keepingCapacity: true)
-    }
     /// Reads once; false at end of file or on an error.
     func readOnce(_ index: Int) -> Bool {
       let count = read(fds[index].fd, &buffer, buffer.count)
       if count < 0 && errno == EINTR { return true }
       guard count > 0 else { return false }
-      for byte in buffer[0..<count] {
-        if byte == 0x0A {
-          emit(index)
-        } else {
-          partial[index].append(byte)
-          if partial[index].count >= maximumLineBytes { emit(index) }
-        }
-      }
+      buffer.withUnsafeBytes { splitters[index].append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
       return true
     }
 
@@ -312,7 +301,7 @@ public enum ChildProcess {
       while budget > 0, readOnce(index) { budget -= 1 }
       close(fds[index].fd)
     }
-    for index in 0..<2 where !partial[index].isEmpty { emit(index) }
+    for index in 0..<2 { splitters[index].flush() }
     close(spawned.wakeRead)
   }
 }

@@ -26,11 +26,12 @@ public func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws 
   pthread_detach(thread)
 }
 
-/// A flag a task's cancellation handler sets and a dedicated thread polls: the thread's way
-/// to learn of a Ctrl-C while it blocks in `poll` or `read` in short slices.
+/// A flag a task's cancellation handler sets and a thread of its own polls (an SSH session's
+/// queue, a prompt's or a child process's watcher): its way to learn of a Ctrl-C while it
+/// blocks in `poll` or `read` in short slices.
 public final class CancellationFlag: Sendable {
-  private let flag = Atomic<Bool>(false)
+  private let value = Atomic<Bool>(false)
   public init() {}
-  public var isSet: Bool { flag.load(ordering: .relaxed) }
-  public func set() { flag.store(true, ordering: .relaxed) }
+  public var isCancelled: Bool { value.load(ordering: .relaxed) }
+  public func cancel() { value.store(true, ordering: .relaxed) }
 }

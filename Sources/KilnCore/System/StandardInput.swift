@@ -24,14 +24,14 @@ public enum StandardInput {
       await withCheckedContinuation { continuation in
         do {
           try startDedicatedThread {
-            continuation.resume(returning: read(fileDescriptor) { cancelled.isSet || abandonWhen() })
+            continuation.resume(returning: read(fileDescriptor) { cancelled.isCancelled || abandonWhen() })
           }
         } catch {
           continuation.resume(returning: .failure(error))
         }
       }
     } onCancel: {
-      cancelled.set()
+      cancelled.cancel()
     }
     return try result.get()
   }
