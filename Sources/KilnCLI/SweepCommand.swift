@@ -47,7 +47,10 @@ struct SweepCommand: AsyncParsableCommand {
     var options = CurlHTTPClient.Options()
     options.caBundle = settings.caBundle
     let http = try CurlHTTPClient(options: options)
-    let credentials = try CredentialsChain(settings: settings, http: http)
+    // Retries are said once a call has been failing a while, as in a build (on stderr: stdout
+    // is the list scripts read).
+    let log = AWSClientLog(debug: nil, console: { line in FileHandle.standardError.write(Data("kiln sweep: \(line)\n".utf8)) })
+    let credentials = try CredentialsChain(settings: settings, http: http, log: log)
     var regions = self.regions.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
     if regions.isEmpty, let region = credentials.region() { regions = [region] }
     guard !regions.isEmpty else { throw ValidationError("no region: give -region or set AWS_REGION") }
@@ -61,7 +64,7 @@ struct SweepCommand: AsyncParsableCommand {
       let found: [ResourceSweep.Leftover]
       let sweep: ResourceSweep
       do {
-        sweep = ResourceSweep(client: try EC2Client(region: region, customEndpoint: endpoint, http: http, credentials: credentials), run: run, createdBefore: cutoff)
+        sweep = ResourceSweep(client: try EC2Client(region: region, customEndpoint: endpoint, http: http, credentials: credentials, log: log), run: run, createdBefore: cutoff)
         found = try await sweep.find()
       } catch {
         problems.append("could not look in \(region), so what builds left there is unknown: \(error)")
