@@ -180,8 +180,10 @@ struct StepRunInstance: BuildStep {
       throw BuildError("instance \(ids.joined(separator: ", ")) in \(run.region) may still be running: \(error)")
     }
     run.ui.say("Cleaning up any extra volumes...")
-    let runTag = run.kilnTags[0]
-    let volumes = try await run.ec2.describeVolumes(filters: [EC2Filter("tag:\(runTag.key)", [runTag.value]), EC2Filter("status", ["available"])])
+    // This build's volumes only (its kiln:run and kiln:build): in a run of several builds,
+    // another build's volumes may be available for a moment too.
+    let identity = run.kilnTags.filter { ["kiln:run", "kiln:build"].contains($0.key) }
+    let volumes = try await run.ec2.describeVolumes(filters: identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("status", ["available"])])
     var left: [String] = []
     for volume in volumes {
       do {
