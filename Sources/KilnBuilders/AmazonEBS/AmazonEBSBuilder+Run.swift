@@ -106,7 +106,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     ]
     return EBSRun(
       config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(),
-      waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment))
+      waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment), caBundle: settings.caBundle)
   }
 
   /// What provisioners see through `{{build `…`}}` (the SDK's `StepProvision` hook data).

@@ -20,6 +20,8 @@ struct EBSRun: Sendable {
   let kilnTags: [EC2Tag]
   let resources: LiveResources
   let waits: WaitPolicies
+  /// `AWS_CA_BUNDLE` or the profile's `ca_bundle`: the AWS calls' trust, also for checkip.
+  let caBundle: String?
 
   var ui: any BuildUI { context.ui }
   var ec2: EC2Client { clients[region]! }

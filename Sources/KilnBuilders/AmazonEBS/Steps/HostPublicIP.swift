@@ -14,13 +14,16 @@ import KilnCore
 enum HostPublicIP {
   static let defaultURL = "https://checkip.amazonaws.com"
 
-  static func cidr(environment: [String: String]) async throws -> String {
+  /// `caBundle`: the CA file the AWS calls trust (a TLS-inspecting proxy's CA reaches
+  /// checkip.amazonaws.com the same way).
+  static func cidr(environment: [String: String], caBundle: String?) async throws -> String {
     let address = environment["KILN_CHECKIP_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultURL
     guard let url = URL(string: address), url.host != nil else {
       throw BuildError("KILN_CHECKIP_URL is not a URL: \"\(address)\"")
     }
     var options = CurlHTTPClient.Options()
     options.totalTimeout = .seconds(30)
+    options.caBundle = caBundle
     let response: HTTPResponse
     do {
       response = try await CurlHTTPClient(options: options).send(HTTPRequest(method: "GET", url: url))

@@ -135,7 +135,7 @@ struct StepSecurityGroup: BuildStep {
     var cidrs = config.temporarySecurityGroupSourceCIDRs
     if config.temporarySecurityGroupSourcePublicIP {
       run.ui.say("Checking current host's public IP...")
-      cidrs = [try await HostPublicIP.cidr(environment: run.context.environment)]
+      cidrs = [try await HostPublicIP.cidr(environment: run.context.environment, caBundle: run.caBundle)]
       run.ui.say("Current host's public IP: \(cidrs[0])")
     }
     let groupName = EBSRun.temporaryName()
