@@ -24,6 +24,16 @@ struct EBSRun: Sendable {
   let caBundle: String?
 
   var ui: any BuildUI { context.ui }
+
+  /// Asks `look` up to three times, 2 s apart, until it finds something: what a create call
+  /// cut short may have made can take a moment to be listed (and a deletion to show).
+  func lookAgain<Found>(_ look: () async throws -> Found?) async throws -> Found? {
+    for attempt in 1...3 {
+      if let found = try await look() { return found }
+      if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
+    }
+    return nil
+  }
   var ec2: EC2Client { clients[region]! }
 
   func client(_ region: String) -> EC2Client { clients[region]! }

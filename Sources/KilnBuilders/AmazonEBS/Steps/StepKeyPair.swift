@@ -82,15 +82,12 @@ struct StepKeyPair: BuildStep {
     do {
       // DeleteKeyPair succeeds whether or not the key exists: ask again until it is gone
       // (a create call cut short by a Ctrl-C may land after the first delete).
-      for attempt in 1...3 {
+      let gone: Bool? = try await run.lookAgain {
         try await run.ec2.deleteKeyPair(name: keyName)
-        if try await run.ec2.describeKeyPairs(filters: [EC2Filter("key-name", [keyName])]).isEmpty {
-          run.resources.settle(token)
-          return
-        }
-        if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
+        return try await run.ec2.describeKeyPairs(filters: [EC2Filter("key-name", [keyName])]).isEmpty ? true : nil
       }
-      throw BuildError("it is still there after three deletions")
+      guard gone == true else { throw BuildError("it is still there after three deletions") }
+      run.resources.settle(token)
     } catch {
       throw BuildError("key pair \(keyName) in \(run.region) may be left: \(error)")
     }
@@ -184,11 +181,9 @@ struct StepSecurityGroup: BuildStep {
   /// asked a few times (a just-made group can take a moment to be listed).
   private func findGroup(named groupName: String) async throws -> String? {
     do {
-      for attempt in 1...3 {
-        if let group = try await run.ec2.describeSecurityGroups(filters: [EC2Filter("group-name", [groupName])]).first { return group.groupID }
-        if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
+      return try await run.lookAgain {
+        try await run.ec2.describeSecurityGroups(filters: [EC2Filter("group-name", [groupName])]).first?.groupID
       }
-      return nil
     } catch {
       throw BuildError("security group \(groupName) in \(run.region) may be left (its create call was not answered, and it could not be looked for): \(error)")
     }

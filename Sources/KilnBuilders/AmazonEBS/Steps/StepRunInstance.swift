@@ -145,12 +145,10 @@ struct StepRunInstance: BuildStep {
     guard !identity.isEmpty else { throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered)") }
     let filters = identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("instance-state-name", ["pending", "running", "stopping", "stopped"])]
     do {
-      for attempt in 1...3 {
+      return try await run.lookAgain {
         let found = try await run.ec2.describeInstances(filters: filters).map(\.instanceID)
-        if !found.isEmpty { return found }
-        if attempt < 3 { try await Task.sleep(for: .seconds(2)) }
-      }
-      return []
+        return found.isEmpty ? nil : found
+      } ?? []
     } catch {
       throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered, and it could not be looked for): \(error)")
     }
