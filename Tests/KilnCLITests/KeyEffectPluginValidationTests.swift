@@ -237,9 +237,35 @@ import _KilnTestSupport
 
   /// Whether `property` is read (not only assigned) in `code`.
   static func isRead(_ property: String, in code: [(file: String, text: String)]) throws -> Bool {
-    // Not a longer name, not an argument label, not the target of an assignment.
+    // Not a longer name, not an argument label, not the target of an assignment, and not in
+    // a comment: a generic name (`timeout`) in prose cannot count as a use. (A bare name is
+    // a read too: run code in an extension of the config reads its members without `self.`.)
     let pattern = try NSRegularExpression(pattern: "(?<![\\w])\(property)(?![\\w])(?!\\s*:)(?!\\s*=[^=])")
-    return code.contains { pattern.firstMatch(in: $0.text, range: NSRange($0.text.startIndex..., in: $0.text)) != nil }
+    return code.contains { file in
+      let text = codeOnly(file.text)
+      return pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+  }
+
+  /// `text` without its `//` comments (a `//` inside a string literal, as in a URL, stays).
+  static func codeOnly(_ text: String) -> String {
+    var out = ""
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      var inString = false
+      var previous: Character = " "
+      var kept = ""
+      var index = line.startIndex
+      while index < line.endIndex {
+        let character = line[index]
+        if !inString, character == "/", line[line.index(after: index)...].hasPrefix("/") { break }
+        if character == "\"" && previous != "\\" { inString.toggle() }
+        kept.append(character)
+        previous = character
+        index = line.index(after: index)
+      }
+      out += kept + "\n"
+    }
+    return out
   }
 
   enum Fate: Equatable { case withoutEffect, refused, validation, used(String) }
