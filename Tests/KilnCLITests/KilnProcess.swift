@@ -89,30 +89,6 @@ struct KilnProcess {
     var description: String { "kiln \(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s; its output so far:\n\(output)" }
   }
 
-  /// Kills a process that outlives its time (SIGKILL: a hung kiln may ignore SIGINT).
-  final class Watchdog: Sendable {
-    private let state = Mutex<(done: Bool, fired: Bool)>((false, false))
-
-    init(_ process: Process, after seconds: Double) {
-      let pid = process.processIdentifier
-      DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
-        self.state.withLock { state in
-          guard !state.done else { return }
-          state.fired = true
-          kill(pid, SIGKILL)
-        }
-      }
-    }
-
-    /// Stops the watch (the process has been reaped); whether it had to kill.
-    func fired() -> Bool {
-      state.withLock { state in
-        state.done = true
-        return state.fired
-      }
-    }
-  }
-
   /// A `kiln` process the test talks to while it runs (to interrupt it at a chosen moment).
   /// Its output (stdout and stderr together) is read by a thread of its own; the waits poll
   /// it from the test's task, each bounded.
