@@ -61,13 +61,21 @@ public struct InterpolationTemplate: Sendable {
   /// the offset of each call (a computed name, `{{user (lower `A`)}}`, is not known here).
   public var constantUserReferences: [(name: String, offset: Int)] {
     var references: [(String, Int)] = []
+    forEachCommand { command in
+      if command.operands.count == 2, case .function("user", let offset) = command.operands[0],
+        case .string(let name, _) = command.operands[1]
+      {
+        references.append((name, offset))
+      }
+    }
+    return references
+  }
+
+  /// Every command of every action, parenthesised ones and those in blocks included.
+  private func forEachCommand(_ body: (Command) -> Void) {
     func visit(_ pipeline: Pipeline) {
       for command in pipeline.commands {
-        if command.operands.count == 2, case .function("user", let offset) = command.operands[0],
-          case .string(let name, _) = command.operands[1]
-        {
-          references.append((name, offset))
-        }
+        body(command)
         for case .pipeline(let inner) in command.operands { visit(inner) }
       }
     }
@@ -84,37 +92,6 @@ public struct InterpolationTemplate: Sendable {
       }
     }
     visit(nodes)
-    return references
-  }
-
-  /// Every function name the template calls, with the offset of each call.
-  public var functionCalls: [(name: String, offset: Int)] {
-    var calls: [(String, Int)] = []
-    func visit(_ pipeline: Pipeline) {
-      for command in pipeline.commands {
-        for operand in command.operands {
-          switch operand {
-          case .function(let name, let offset): calls.append((name, offset))
-          case .pipeline(let inner): visit(inner)
-          default: break
-          }
-        }
-      }
-    }
-    func visit(_ nodes: [Node]) {
-      for node in nodes {
-        switch node {
-        case .text: break
-        case .action(let p): visit(p)
-        case .conditional(_, let p, let a, let b):
-          visit(p)
-          visit(a)
-          visit(b)
-        }
-      }
-    }
-    visit(nodes)
-    return calls
   }
 }
 
