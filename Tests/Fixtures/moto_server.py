@@ -16,12 +16,18 @@ behaves like a launched instance: it accepts exactly the key pair the instance w
 with, and stops accepting it once the instance is stopped or terminated. (The reference
 harness does this with an AuthorizedKeysCommand, which sshd only runs from a root-owned path;
 a file works for any user and any checkout location.)
+
+Every EC2 and STS request is first checked against AWS's own API model with botocore's own
+parser, validator and serializer (`model_check.py`); one the model refuses is answered 400
+`KilnModelCheckFailed` with the reason, and is not passed to moto: a request AWS would refuse
+fails the test that sent it, even where moto would have been lenient.
 """
 import json
 import os
 import sys
 import threading
 
+import model_check
 from lifeline import exit_with_parent, write_ready
 
 # Signature checking on, unless --no-auth: moto's checker fails (HTTP 500) on the unsigned
@@ -69,6 +75,19 @@ def logged(app):
         auth = environ.get("HTTP_AUTHORIZATION", "")
         key = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else "-"
         status_holder = {}
+
+        refusal = model_check.check(body if environ.get("REQUEST_METHOD") == "POST" else environ.get("QUERY_STRING", "").encode())
+        if refusal is not None:
+            print(f"moto_server: AWS's model refuses the request: {refusal}", file=sys.stderr, flush=True)
+            if request_log:
+                import time
+                with lock, open(request_log, "a") as log:
+                    log.write(f"{time.time():.3f}\t{key}\t{action}\t400\t{logged_parameters(body)}\n")
+            from xml.sax.saxutils import escape
+            answer = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>KilnModelCheckFailed</Code>"
+                      f"<Message>{escape(refusal)}</Message></Error></Errors><RequestID>model-check</RequestID></Response>").encode()
+            start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(answer)))])
+            return [answer]
 
         def capture(status, headers, exc_info=None):
             status_holder["status"] = status.split(" ")[0]
