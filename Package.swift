@@ -7,7 +7,8 @@
 //                    CCurlShims (typed wrappers for curl's variadic setopt/getinfo)
 //   KilnCore         template loader with positions, variables, interpolation, diagnostics,
 //                    plugin configuration decoding and the plugin registry
-//   KilnAWS          OpenSSL digests for SigV4, the libcurl transport, the EC2/STS client
+//   KilnCrypto       the one OpenSSL owner: digests, HMAC, keys, one error type
+//   KilnAWS          SigV4, the libcurl transport, the EC2/STS client
 //   KilnSSH          libssh2 owners and the SSH communicator
 //   KilnBuilders / KilnProvisioners / KilnPostProcessors   the plugins, by Packer type name
 //   KilnCLI          argument-parser commands; `kiln` is one file over it
@@ -46,24 +47,27 @@ let package = Package(
 
     // Libraries
     .target(name: "KilnCore", swiftSettings: strictSettings),
+    // The only target that imports COpenSSL.
+    .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
     .target(
       name: "KilnAWS",
-      dependencies: ["KilnCore", "CCurl", "CCurlShims", "COpenSSL"],
+      dependencies: ["KilnCore", "KilnCrypto", "CCurl", "CCurlShims"],
       swiftSettings: strictSettings),
     .target(
       name: "KilnSSH",
-      dependencies: ["KilnCore", "CLibSSH2", "COpenSSL"],
+      dependencies: ["KilnCore", "KilnCrypto", "CLibSSH2"],
       swiftSettings: strictSettings),
     .target(name: "KilnBuilders", dependencies: ["KilnCore", "KilnAWS", "KilnSSH"], swiftSettings: strictSettings),
     .target(name: "KilnProvisioners", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .target(
-      name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnProvisioners", "COpenSSL"],
+      name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnCrypto", "KilnProvisioners"],
       swiftSettings: strictSettings),
     .target(
       name: "KilnCLI",
       dependencies: [
         "KilnCore", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
         "KilnPostProcessors",
+        "KilnCrypto",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings),
@@ -80,6 +84,8 @@ let package = Package(
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
       swiftSettings: strictSettings),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KilnAWS
 import KilnCore
+import KilnCrypto
 import KilnSSH
 
 struct VersionCommand: ParsableCommand {
@@ -9,6 +10,6 @@ struct VersionCommand: ParsableCommand {
 
   func run() throws {
     print("Kiln v\(KilnVersion.kiln) (Packer \(KilnVersion.packerCompatibility) template compatible)")
-    print("libcurl \(CurlLibrary.info.version), libssh2 \(SSHLibrary.version), \(Digest.libraryVersion)")
+    print("libcurl \(CurlLibrary.info.version), libssh2 \(SSHLibrary.version), \(OpenSSL.version)")
   }
 }

@@ -1,6 +1,6 @@
-internal import COpenSSL
 import Foundation
 public import KilnCore
+import KilnCrypto
 
 extension ChecksumPostProcessor: RunnablePostProcessor {
   /// Writes one file per checksum type, a line `<hex digest>\t<file name>` per artifact file
@@ -26,24 +26,24 @@ extension ChecksumPostProcessor: RunnablePostProcessor {
     return (result, true)
   }
 
-  /// The hex digest of a file, read in 1 MiB pieces.
+  /// The hex digest of a file, read in 1 MiB pieces into one reused buffer (constant memory
+  /// whatever the file's size). An OpenSSL failure throws `OpenSSLError` with its own words.
   public static func digest(_ type: String, of path: String) throws -> String {
-    guard let algorithm = EVP_get_digestbyname(type), let context = EVP_MD_CTX_new() else {
+    guard let algorithm = DigestAlgorithm(named: type) else {
       throw BuildError("checksum: OpenSSL has no \(type) digest")
     }
-    defer { EVP_MD_CTX_free(context) }
-    guard EVP_DigestInit_ex(context, algorithm, nil) == 1 else { throw BuildError("checksum: \(type) init failed") }
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw BuildError("checksum: cannot read \(path)") }
-    defer { try? handle.close() }
+    var digest = try MessageDigest(algorithm)
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { throw BuildError("checksum: cannot read \(path)") }
+    defer { close(descriptor) }
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
     while true {
-      let chunk = handle.readData(ofLength: 1 << 20)
-      if chunk.isEmpty { break }
-      let ok = chunk.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
-      guard ok == 1 else { throw BuildError("checksum: \(type) update failed") }
+      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count < 0, errno == EINTR { continue }
+      guard count >= 0 else { throw BuildError("checksum: reading \(path) failed: \(String(cString: strerror(errno)))") }
+      if count == 0 { break }
+      try digest.update(buffer[..<count])
     }
-    var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-    var length: UInt32 = 0
-    guard EVP_DigestFinal_ex(context, &output, &length) == 1 else { throw BuildError("checksum: \(type) final failed") }
-    return output.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+    return Digest.hex(try digest.finalize())
   }
 }

@@ -7,6 +7,11 @@ import Synchronization
 ///
 /// The host key of the first connection is pinned for the build: a reconnection that finds
 /// another key (another machine answering at the same address) fails at once, naming both.
+///
+/// Its sessions outlive any one scope (the build holds the communicator from the connect step
+/// to that step's cleanup, across every provisioner), so they are not `withSession`-scoped:
+/// the owner calls `close()`, and a dropped session is closed when it is replaced.
+/// `SSHSession`'s `deinit` is only a safety net behind that.
 public final class ReconnectingCommunicator: Communicator {
   /// The connector for reconnections, pinned to the first session's host key.
   public let connector: SSHConnector
@@ -19,10 +24,20 @@ public final class ReconnectingCommunicator: Communicator {
     session.withLock { $0 = first }
   }
 
-  /// Disconnects the current session now (the build is done with the machine).
+  /// Disconnects the current session now (the build is done with the machine). The owner
+  /// must call this (the connect step's cleanup does). A failure to close is reported through
+  /// `progress`: at the end of a build there is nothing else to do about it.
   public func close() async {
     guard let current = session.withLock({ $0.take() }) else { return }
-    await current.close()
+    await closeReporting(current)
+  }
+
+  private func closeReporting(_ old: SSHSession) async {
+    do {
+      try await old.close()
+    } catch {
+      progress?("\(error)")
+    }
   }
 
   /// The host key of the current connection.
@@ -38,7 +53,7 @@ public final class ReconnectingCommunicator: Communicator {
 
   private func drop(_ old: SSHSession) async {
     session.withLock { if $0 === old { $0 = nil } }
-    await old.close()
+    await closeReporting(old)
   }
 
   public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {

@@ -28,6 +28,15 @@ public struct SSHConnector: Sendable {
     return pinned
   }
 
+  /// Connects (as `connect`), runs `body` with the session and closes it on every way out,
+  /// cancellation included (`SSHSession.withSession`). For a session that must outlive one
+  /// scope, `connect` and the owner's explicit `close()`, as `ReconnectingCommunicator` does.
+  public func withSession<T>(
+    progress: (@Sendable (String) -> Void)? = nil, _ body: (SSHSession) async throws -> T
+  ) async throws -> T {
+    try await SSHSession.closing(try await connect(progress: progress), after: body)
+  }
+
   /// Connects, reporting each failed attempt through `progress`. Throws `SSHError` with the
   /// last error when time or attempts run out, `CancellationError` when cancelled.
   public func connect(progress: (@Sendable (String) -> Void)? = nil) async throws -> SSHSession {
@@ -41,13 +50,12 @@ public struct SSHConnector: Sendable {
       // Never let one attempt run past the overall deadline.
       attempt.connectTimeout = min(config.connectTimeout, max(.milliseconds(100), deadline - clock.now))
       do {
-        let session = try await SSHSession.connect(attempt)
-        guard pauseBeforeConnecting > .zero else { return session }
-        await session.close()
+        guard pauseBeforeConnecting > .zero else { return try await SSHSession.connect(attempt) }
+        let fingerprint = try await SSHSession.withSession(attempt) { $0.hostKeyFingerprint }
         progress?("pausing \(pauseBeforeConnecting.components.seconds)s before connecting again")
         try await Task.sleep(for: pauseBeforeConnecting)
         // The same machine: the host key seen first is the one to find again.
-        return try await SSHSession.connect(pinned(to: session.hostKeyFingerprint).config)
+        return try await SSHSession.connect(pinned(to: fingerprint).config)
       } catch let error as SSHError {
         lastError = error
         switch error.kind {

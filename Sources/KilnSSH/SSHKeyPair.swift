@@ -1,5 +1,5 @@
-internal import COpenSSL
 import Foundation
+public import KilnCrypto
 
 /// An SSH key pair Kiln generated for one build (an EC2 "temporary key pair").
 ///
@@ -19,37 +19,27 @@ public struct SSHKeyPair: Sendable {
 
   /// Generates a new ed25519 key pair.
   public static func generateEd25519(comment: String = "kiln") throws(SSHKeyError) -> SSHKeyPair {
-    guard let context = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nil) else { throw .openSSL("EVP_PKEY_CTX_new_id") }
-    defer { EVP_PKEY_CTX_free(context) }
-    guard EVP_PKEY_keygen_init(context) == 1 else { throw .openSSL("EVP_PKEY_keygen_init") }
-    var key: OpaquePointer?
-    guard EVP_PKEY_keygen(context, &key) == 1, let key else { throw .openSSL("EVP_PKEY_keygen") }
-    defer { EVP_PKEY_free(key) }
-    var publicKey = [UInt8](repeating: 0, count: 32)
-    var seed = [UInt8](repeating: 0, count: 32)
-    var publicLength = 32
-    var seedLength = 32
-    guard EVP_PKEY_get_raw_public_key(key, &publicKey, &publicLength) == 1, publicLength == 32 else {
-      throw .openSSL("EVP_PKEY_get_raw_public_key")
+    do throws(OpenSSLError) {
+      let key = try PrivateKey.generateEd25519()
+      let publicKey = try key.rawPublicKey()
+      var seed = try key.rawPrivateKey()
+      defer { OpenSSL.cleanse(&seed) }
+      guard publicKey.count == 32, seed.count == 32 else {
+        throw OpenSSLError(operation: "ed25519 key generation (raw keys of \(publicKey.count) and \(seed.count) bytes, not 32)", queue: [])
+      }
+      return try SSHKeyPair(ed25519Public: publicKey, seed: seed, check: try OpenSSL.randomBytes(4), comment: comment)
+    } catch {
+      throw .openSSL(error)
     }
-    guard EVP_PKEY_get_raw_private_key(key, &seed, &seedLength) == 1, seedLength == 32 else {
-      throw .openSSL("EVP_PKEY_get_raw_private_key")
-    }
-    defer { seed.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
-    var checkBytes = [UInt8](repeating: 0, count: 4)
-    guard RAND_bytes(&checkBytes, 4) == 1 else { throw .openSSL("RAND_bytes") }
-    return try SSHKeyPair(ed25519Public: publicKey, seed: seed, check: checkBytes, comment: comment)
   }
 
-  init(ed25519Public publicKey: [UInt8], seed: [UInt8], check: [UInt8], comment: String) throws(SSHKeyError) {
+  init(ed25519Public publicKey: [UInt8], seed: [UInt8], check: [UInt8], comment: String) throws(OpenSSLError) {
     var blob = SSHWire()
     blob.string("ssh-ed25519")
     blob.string(publicKey)
     publicKeyLine = "ssh-ed25519 \(Data(blob.bytes).base64EncodedString()) \(comment)"
 
-    var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-    _ = SHA256(blob.bytes, blob.bytes.count, &digest)
-    fingerprint = "SHA256:" + Data(digest).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    fingerprint = "SHA256:" + Data(try Digest.sha256(blob.bytes)).base64EncodedString().replacingOccurrences(of: "=", with: "")
 
     // openssh-key-v1, unencrypted (PROTOCOL.key in OpenSSH's sources describes the layout).
     var secret = SSHWire()
@@ -99,19 +89,14 @@ public struct SSHKeyPair: Sendable {
 }
 
 public enum SSHKeyError: Error, CustomStringConvertible, Sendable {
-  case openSSL(String)
+  /// Generating the key failed; OpenSSL's own words are in the error.
+  case openSSL(OpenSSLError)
   case file(String)
 
   public var description: String {
     switch self {
-    case .openSSL(let call):
-      let code = ERR_get_error()
-      var buffer = [CChar](repeating: 0, count: 256)
-      if code != 0 { ERR_error_string_n(code, &buffer, buffer.count) }
-      let detail = code == 0 ? "" : ": " + String(decoding: buffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
-      return "key generation failed in \(call)\(detail)"
-    case .file(let message):
-      return message
+    case .openSSL(let error): "key generation failed: \(error)"
+    case .file(let message): message
     }
   }
 }

@@ -27,20 +27,21 @@ extension SSHSession {
   /// to start, each command saved is that start-up saved).
   public func setMode(_ remotePath: String, _ mode: Int) async throws {
     try await onQueue(cancellable: { cancelled in
-      try self.setPermissions(remotePath, mode, try self.openSFTP(cancelled), cancelled)
+      try self.withSFTP(cancelled) { sftp in try self.setPermissions(remotePath, mode, sftp, cancelled) }
     })
   }
 
   /// Removes files over SFTP; a missing file is not an error.
   public func remove(_ remotePaths: [String]) async throws {
     try await onQueue(cancellable: { cancelled in
-      let sftp = try self.openSFTP(cancelled)
-      for path in remotePaths {
-        do {
-          _ = try self.sftpIO(sftp, cancelled, "removing \(path)") { Int(libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))) }
-        } catch let error as SSHError where error.kind == .channel {
-          let status = libssh2_sftp_last_error(sftp)
-          guard status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH) else { throw error }
+      try self.withSFTP(cancelled) { sftp in
+        for path in remotePaths {
+          do {
+            _ = try self.sftpIO(sftp, cancelled, "removing \(path)") { Int(libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))) }
+          } catch let error as SSHError where error.kind == .channel {
+            let status = libssh2_sftp_last_error(sftp)
+            guard status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH) else { throw error }
+          }
         }
       }
     })
@@ -53,8 +54,15 @@ extension SSHSession {
     guard FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory) else {
       throw SSHError(kind: .channel, message: "upload: the local file \(local) does not exist")
     }
-    let sftp = try openSFTP(cancelled)
-    if !isDirectory.boolValue {
+    try withSFTP(cancelled) { sftp in
+      try uploadPath(local, isDirectory: isDirectory.boolValue, remote, sftp, cancelled, progress)
+    }
+  }
+
+  private func uploadPath(
+    _ local: String, isDirectory: Bool, _ remote: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?
+  ) throws {
+    if !isDirectory {
       let target = remote.hasSuffix("/") ? remote + (local as NSString).lastPathComponent : remote
       try uploadFile(local, target, sftp, cancelled, progress)
       return
@@ -83,23 +91,24 @@ extension SSHSession {
     defer { Foundation.close(descriptor) }
     let mode = Self.mode(of: local) ?? 0o644
     let total = Int64((try? FileManager.default.attributesOfItem(atPath: local)[.size] as? Int) ?? 0)
-    let handle = try openRemote(remote, flags: UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC), mode: mode, sftp, cancelled)
-    defer { closeRemote(handle, cancelled) }
-    var buffer = [CChar](repeating: 0, count: Self.chunkSize)
-    var done: Int64 = 0
-    while true {
-      let count = Foundation.read(descriptor, &buffer, buffer.count)
-      guard count >= 0 else { throw SSHError(kind: .channel, message: "upload: reading \(local) failed: \(String(cString: strerror(errno)))") }
-      if count == 0 { break }
-      var offset = 0
-      while offset < count {
-        let written = try sftpIO(sftp, cancelled, "writing \(remote)") {
-          buffer.withUnsafeBufferPointer { libssh2_sftp_write(handle, $0.baseAddress! + offset, count - offset) }
+    let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
+    try withRemoteFile(remote, flags: flags, mode: mode, sftp, cancelled) { handle in
+      var buffer = [CChar](repeating: 0, count: Self.chunkSize)
+      var done: Int64 = 0
+      while true {
+        let count = Foundation.read(descriptor, &buffer, buffer.count)
+        guard count >= 0 else { throw SSHError(kind: .channel, message: "upload: reading \(local) failed: \(String(cString: strerror(errno)))") }
+        if count == 0 { break }
+        var offset = 0
+        while offset < count {
+          let written = try sftpIO(sftp, cancelled, "writing \(remote)") {
+            buffer.withUnsafeBufferPointer { libssh2_sftp_write(handle, $0.baseAddress! + offset, count - offset) }
+          }
+          offset += written
         }
-        offset += written
+        done += Int64(count)
+        progress?(remote, done, total)
       }
-      done += Int64(count)
-      progress?(remote, done, total)
     }
     // The open mode is filtered by the server's umask; set the exact mode as Packer does.
     try setPermissions(remote, mode, sftp, cancelled)
@@ -129,33 +138,35 @@ extension SSHSession {
   // MARK: - Download
 
   private func downloadPath(_ remote: String, _ local: String, _ cancelled: CancellationFlag, _ progress: TransferProgress?) throws {
-    let sftp = try openSFTP(cancelled)
-    let trimmed = remote.count > 1 && remote.hasSuffix("/") ? String(remote.dropLast()) : remote
-    let attributes = try stat(trimmed, sftp, cancelled)
-    if !Self.isDirectory(attributes) {
-      let target = local.hasSuffix("/") ? local + (trimmed as NSString).lastPathComponent : local
-      try downloadFile(trimmed, target, Int64(attributes.filesize), sftp, cancelled, progress)
-      return
+    try withSFTP(cancelled) { sftp in
+      let trimmed = remote.count > 1 && remote.hasSuffix("/") ? String(remote.dropLast()) : remote
+      let attributes = try stat(trimmed, sftp, cancelled)
+      if !Self.isDirectory(attributes) {
+        let target = local.hasSuffix("/") ? local + (trimmed as NSString).lastPathComponent : local
+        try downloadFile(trimmed, target, Int64(attributes.filesize), sftp, cancelled, progress)
+        return
+      }
+      let base = remote.hasSuffix("/") ? local : (local as NSString).appendingPathComponent((trimmed as NSString).lastPathComponent)
+      try downloadDirectory(trimmed, base, sftp, cancelled, progress)
     }
-    let base = remote.hasSuffix("/") ? local : (local as NSString).appendingPathComponent((trimmed as NSString).lastPathComponent)
-    try downloadDirectory(trimmed, base, sftp, cancelled, progress)
   }
 
   private func downloadDirectory(_ remote: String, _ local: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?) throws {
     try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-    let handle = try openRemote(remote, flags: 0, mode: 0, sftp, cancelled, type: LIBSSH2_SFTP_OPENDIR)
-    var entries: [(String, LIBSSH2_SFTP_ATTRIBUTES)] = []
-    var name = [CChar](repeating: 0, count: 4096)
-    while true {
-      var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-      let length = try sftpIO(sftp, cancelled, "listing \(remote)") {
-        Int(libssh2_sftp_readdir_ex(handle, &name, name.count, nil, 0, &attributes))
+    let entries = try withRemoteFile(remote, flags: 0, mode: 0, sftp, cancelled, type: LIBSSH2_SFTP_OPENDIR) { handle in
+      var entries: [(String, LIBSSH2_SFTP_ATTRIBUTES)] = []
+      var name = [CChar](repeating: 0, count: 4096)
+      while true {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        let length = try sftpIO(sftp, cancelled, "listing \(remote)") {
+          Int(libssh2_sftp_readdir_ex(handle, &name, name.count, nil, 0, &attributes))
+        }
+        if length == 0 { break }
+        let entry = String(decoding: name.prefix(length).map(UInt8.init(bitPattern:)), as: UTF8.self)
+        if entry != "." && entry != ".." { entries.append((entry, attributes)) }
       }
-      if length == 0 { break }
-      let entry = String(decoding: name.prefix(length).map(UInt8.init(bitPattern:)), as: UTF8.self)
-      if entry != "." && entry != ".." { entries.append((entry, attributes)) }
+      return entries
     }
-    closeRemote(handle, cancelled)
     for (entry, attributes) in entries {
       let source = remote + "/" + entry
       let target = (local as NSString).appendingPathComponent(entry)
@@ -172,8 +183,15 @@ extension SSHSession {
     if !directory.isEmpty {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     }
-    let handle = try openRemote(remote, flags: UInt(LIBSSH2_FXF_READ), mode: 0, sftp, cancelled)
-    defer { closeRemote(handle, cancelled) }
+    try withRemoteFile(remote, flags: UInt(LIBSSH2_FXF_READ), mode: 0, sftp, cancelled) { handle in
+      try downloadFile(handle, remote, local, total, sftp, cancelled, progress)
+    }
+  }
+
+  private func downloadFile(
+    _ handle: OpaquePointer, _ remote: String, _ local: String, _ total: Int64, _ sftp: OpaquePointer, _ cancelled: CancellationFlag,
+    _ progress: TransferProgress?
+  ) throws {
     // Into a temporary file beside the target, renamed when complete: no half-written file.
     let temporary = local + ".kiln-partial"
     let descriptor = Foundation.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -210,7 +228,16 @@ extension SSHSession {
 
   // MARK: - SFTP plumbing
 
-  func openSFTP(_ cancelled: CancellationFlag) throws -> OpaquePointer {
+  /// Runs `body` with the session's SFTP subsystem, started on first use. The subsystem is not
+  /// scoped to one call: each start costs a channel, a server process and, here, an extra
+  /// channel to see that it answers (`checkSFTPAnswers`), and a build transfers many files. It
+  /// lives as long as the session and is shut down, checked, by the session's `close()`.
+  /// The handles opened in it are scoped (`withRemoteFile`). On the session's queue.
+  func withSFTP<T>(_ cancelled: CancellationFlag, _ body: (OpaquePointer) throws -> T) throws -> T {
+    try body(try openSFTP(cancelled))
+  }
+
+  private func openSFTP(_ cancelled: CancellationFlag) throws -> OpaquePointer {
     if let sftp { return sftp }
     guard let session else { throw SSHError(kind: .connectionLost, message: "the SSH session is closed") }
     try checkSFTPAnswers(session, cancelled)
@@ -299,10 +326,28 @@ extension SSHSession {
     }
   }
 
-  private func closeRemote(_ handle: OpaquePointer, _ cancelled: CancellationFlag) {
-    while libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN {
-      if (try? waitForSocket(CancellationFlag(), deadline: ContinuousClock.now + .seconds(10), "closing")) == nil { return }
+  /// Opens `path` (a file, or with `LIBSSH2_SFTP_OPENDIR` a directory), runs `body` with the
+  /// handle and closes it on every way out, cancellation included (the close does not stop
+  /// for it, and waits at most 10 s). The close is checked: after `body` returned, a failed
+  /// close is thrown (a server may report a write error only there); after `body` threw,
+  /// that error is the one kept.
+  private func withRemoteFile<T>(
+    _ path: String, flags: UInt, mode: Int, _ sftp: OpaquePointer, _ cancelled: CancellationFlag,
+    type: Int32 = LIBSSH2_SFTP_OPENFILE, _ body: (OpaquePointer) throws -> T
+  ) throws -> T {
+    let handle = try openRemote(path, flags: flags, mode: mode, sftp, cancelled, type: type)
+    func close() -> Int32 { finishing(within: .seconds(10)) { libssh2_sftp_close_handle(handle) } }
+    let result: T
+    do {
+      result = try body(handle)
+    } catch {
+      _ = close()
+      throw error
     }
+    let closed = close()
+    guard closed == 0 else { throw sftpError(closed, sftp, "closing \(path)") }
+    lastActivity = .now
+    return result
   }
 
   private func stat(_ path: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag) throws -> LIBSSH2_SFTP_ATTRIBUTES {

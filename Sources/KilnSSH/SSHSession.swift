@@ -104,9 +104,12 @@ public final class SSHSession: Communicator, @unchecked Sendable {
 
   private init(config: SSHConnectionConfig) { self.config = config }
 
-  /// Only a fallback: `close()` (or a failed `connect`) has normally freed everything, on the
-  /// session's queue, before the caller went on.
-  deinit { teardown() }
+  /// A last-resort safety net, not the way sessions end: `withSession` closes a scoped session,
+  /// the owner of a long-lived one calls `close()` (a build's communicator is closed by the
+  /// connect step's cleanup), and a failed `connect` frees its handles before it throws.
+  /// Freeing here would run on whichever thread drops the last reference, possibly during
+  /// the process's exit (see `connect`).
+  deinit { _ = teardown() }
 
   /// Connects, checks the host key and logs in (one attempt; the build's connect step retries).
   ///
@@ -121,40 +124,97 @@ public final class SSHSession: Communicator, @unchecked Sendable {
       do {
         try session.open(cancelled)
       } catch {
-        session.teardown()
+        // The failure to connect is the error to report; what closing found adds nothing.
+        _ = session.teardown()
         throw error
       }
     })
     return session
   }
 
-  /// Disconnects and frees the libssh2 handles now, after any work queued before; later
-  /// calls fail with "the SSH session is closed". Idempotent.
-  public func close() async {
-    _ = try? await onQueue { self.teardown() }
+  /// Connects (one attempt, as `connect`), runs `body` with the session and closes it on
+  /// every way out: a return, a throw, or the caller's task being cancelled (closing does not
+  /// stop for cancellation). When `body` returned but closing failed, that failure is thrown.
+  public static func withSession<T>(
+    _ config: SSHConnectionConfig, _ body: (SSHSession) async throws -> T
+  ) async throws -> T {
+    try await closing(try await connect(config), after: body)
   }
 
-  /// Frees SFTP, the session, the socket and a bastion's tunnel, in that order. On the
-  /// session's queue (or from deinit, when nothing else can use it).
-  private func teardown() {
-    if let sftp { libssh2_sftp_shutdown(sftp) }
+  /// Runs `body` with `session`, then closes it whatever `body` did; `body`'s error wins
+  /// over one from closing.
+  static func closing<T>(_ session: SSHSession, after body: (SSHSession) async throws -> T) async throws -> T {
+    let result: T
+    do {
+      result = try await body(session)
+    } catch {
+      try? await session.close()
+      throw error
+    }
+    try await session.close()
+    return result
+  }
+
+  /// Disconnects and frees the libssh2 handles now, after any work queued before; later
+  /// calls fail with "the SSH session is closed". Idempotent. Runs to its end even when the
+  /// caller's task is cancelled. Throws when a libssh2 call failed or could not finish in
+  /// time; a lost connection is not an error here (there is no one left to tell).
+  public func close() async throws {
+    let problems = try await onQueue { self.teardown() }
+    if !problems.isEmpty {
+      throw SSHError(kind: .channel, message: "closing the SSH session to \(config.host):\(config.port): \(problems.joined(separator: "; "))")
+    }
+  }
+
+  /// Frees SFTP, the session, the socket and a bastion's tunnel, in that order, checking
+  /// each return code; returns what failed. On the session's queue (or from deinit, when
+  /// nothing else can use it).
+  private func teardown() -> [String] {
+    var problems: [String] = []
+    if let sftp {
+      let code = finishing { libssh2_sftp_shutdown(sftp) }
+      if code != 0, !Self.isConnectionError(code) { problems.append("libssh2_sftp_shutdown: \(lastError(code))") }
+    }
     sftp = nil
     if let session {
-      libssh2_session_set_blocking(session, 0)
-      _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "kiln is done", "")
-      libssh2_session_free(session)
+      let code = finishing { libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "kiln is done", "") }
+      if code != 0, !Self.isConnectionError(code) {
+        problems.append("libssh2_session_disconnect: \(lastError(code))")
+      }
+      var freed = finishing { libssh2_session_free(session) }
+      if freed != 0 {
+        // Still sending (a peer that stopped reading): once more, blocking but bounded.
+        libssh2_session_set_timeout(session, 2000)
+        libssh2_session_set_blocking(session, 1)
+        freed = libssh2_session_free(session)
+        if freed != 0 { problems.append("libssh2_session_free: libssh2 error \(freed) (the session is left allocated)") }
+      }
     }
     session = nil
     established = false
-    if socket >= 0 { Foundation.close(socket) }
+    if socket >= 0, Foundation.close(socket) != 0 {
+      problems.append("closing the socket: \(String(cString: strerror(errno)))")
+    }
     socket = -1
     // The tunnel's pump ends once our end of its socket pair is closed; then its bastion
     // session can go.
     if let jump {
       jump.tunnelDone.wait()
-      jump.teardown()
+      problems += jump.teardown().map { "bastion: \($0)" }
     }
     jump = nil
+    return problems
+  }
+
+  /// A non-blocking call made while closing: repeated while it answers EAGAIN, for at most
+  /// `limit`, whatever the caller's cancellation (closing must finish). Returns its last code.
+  func finishing(within limit: Duration = .seconds(5), _ call: () -> Int32) -> Int32 {
+    let deadline = ContinuousClock.now + limit
+    while true {
+      let code = call()
+      guard code == LIBSSH2_ERROR_EAGAIN else { return code }
+      guard (try? waitForSocket(CancellationFlag(), deadline: deadline, "closing")) != nil else { return code }
+    }
   }
 
   /// Runs work on the session's queue and returns its result to the caller's task.

@@ -166,8 +166,8 @@ final class ResumeOnce<T: Sendable>: Sendable {
       await #expect(throws: SSHError.self) { _ = try await SSHSession.connect(config) }
     }
     let session = try await SharedSSH.session()
-    await session.close()
-    await session.close()
+    try await session.close()
+    try await session.close()
     do {
       _ = try await session.run("true", output: { _ in })
       Issue.record("a closed session ran a command")

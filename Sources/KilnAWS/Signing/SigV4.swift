@@ -1,4 +1,5 @@
 public import Foundation
+public import KilnCrypto
 
 /// AWS Signature Version 4, as pure functions over a request.
 ///

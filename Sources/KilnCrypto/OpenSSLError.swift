@@ -1,11 +1,22 @@
 internal import COpenSSL
 
 /// An OpenSSL call failed. Carries the library's own words, read from its error queue.
+///
+/// The one error type of `KilnCrypto`: every OpenSSL return code goes through `check` (or,
+/// for calls that return a pointer, `drain`), which empties the calling thread's error
+/// queue into the error, so a later call never reports an earlier failure's reasons.
 public struct OpenSSLError: Error, CustomStringConvertible, Sendable {
   /// The operation Kiln was performing, e.g. "HMAC-SHA256".
   public let operation: String
-  /// The messages OpenSSL queued for this failure, oldest first.
+  /// The messages OpenSSL queued for this failure, oldest first
+  /// (`error:1E08010C:DECODER routines::unsupported`).
   public let queue: [String]
+
+  /// An error for `operation`; `queue` holds OpenSSL's messages, if it gave any.
+  public init(operation: String, queue: [String]) {
+    self.operation = operation
+    self.queue = queue
+  }
 
   public var description: String {
     queue.isEmpty
@@ -24,9 +35,17 @@ public struct OpenSSLError: Error, CustomStringConvertible, Sendable {
     return OpenSSLError(operation: operation, queue: messages)
   }
 
-  /// Every OpenSSL call goes through here: 1 is success, anything else throws with the queue.
+  /// Every OpenSSL call that answers 1 for success goes through here: anything else throws
+  /// with the queue.
   @inline(__always)
   static func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(OpenSSLError) {
     if result != 1 { throw drain(operation()) }
+  }
+
+  /// For calls that return a handle: nil throws with the queue.
+  @inline(__always)
+  static func check<T>(_ result: T?, _ operation: @autoclosure () -> String) throws(OpenSSLError) -> T {
+    guard let result else { throw drain(operation()) }
+    return result
   }
 }
