@@ -83,6 +83,7 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     let runUUID = UUID().uuidString.lowercased()
+    let resources = ResourceJournal()
     let askConsole = console
     let policy: OnErrorPolicy = switch onError {
     case "abort": .abort
@@ -129,6 +130,7 @@ struct BuildCommand: AsyncParsableCommand {
       context.onError = policy
       context.log = log.isEnabled ? log : nil
       context.templatePath = templatePath
+      context.resources = resources
       if debugPauses { context.stepHooks = DebugPauses(ui: ui, interrupted: { interrupted.load(ordering: .relaxed) }) }
       let begin = ContinuousClock.now
       do {
@@ -146,7 +148,7 @@ struct BuildCommand: AsyncParsableCommand {
         console.error("Cancelling build after receiving an interrupt; cleaning up what was created...")
         buildTask.withLock { $0?.cancel() }
       } else {
-        let left = ResourceJournal.shared.outstanding
+        let left = resources.outstanding
         if left.isEmpty {
           console.error("Interrupted again: exiting at once. Nothing kiln created is known to be left behind.")
         } else {
@@ -205,7 +207,7 @@ struct BuildCommand: AsyncParsableCommand {
         if case .failure(let error) = result, error is CancelledLeavingResources { return name }
         return nil
       }
-      let left = ResourceJournal.shared.outstanding
+      let left = resources.outstanding
       if unfinished.isEmpty && left.isEmpty {
         console.say("Cleanly cancelled builds after being interrupted.")
       } else {
