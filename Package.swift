@@ -11,6 +11,8 @@
 //   KilnAWS          SigV4, the libcurl transport, the EC2/STS client
 //   KilnSSH          libssh2 owners and the SSH communicator
 //   KilnBuilders / KilnProvisioners / KilnPostProcessors   the plugins, by Packer type name
+//   KilnBuild        running builds: the session, provisioner and post-processor orchestration,
+//                    signals, debug pauses, the run's ledger of live resources
 //   KilnCLI          argument-parser commands; `kiln` is one file over it
 import PackageDescription
 
@@ -62,10 +64,11 @@ let package = Package(
     .target(
       name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnCrypto", "KilnProvisioners"],
       swiftSettings: strictSettings),
+    .target(name: "KilnBuild", dependencies: ["KilnCore"], swiftSettings: strictSettings),
     .target(
       name: "KilnCLI",
       dependencies: [
-        "KilnCore", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
+        "KilnCore", "KilnBuild", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
         "KilnPostProcessors",
         "KilnCrypto",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -92,6 +95,10 @@ let package = Package(
     .testTarget(
       name: "KilnCLITests",
       dependencies: ["KilnCLI", "KilnCore", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnPostProcessors", "_KilnTestSupport"],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnBuildTests",
+      dependencies: ["KilnBuild", "KilnCore", "KilnBuilders", "KilnProvisioners", "_KilnTestSupport"],
       swiftSettings: strictSettings),
   ],
   swiftLanguageModes: [.v6]

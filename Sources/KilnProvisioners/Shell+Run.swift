@@ -86,7 +86,8 @@ extension ShellProvisioner: RunnableProvisioner {
         executeCommand, phase: .provisioner, buildValues: buildValues,
         fields: ["Path": .string(remotePath), "Vars": .string(vars), "EnvVarFile": .string(envVarFile)])
       // Upload and start may be retried while the machine reboots; a command that ran is not.
-      let uploaded = ResourceJournal.shared.record("script \(remotePath) on the machine of build '\(context.buildName)'")
+      let uploaded = context.resources.record(
+        "script \(remotePath) on the machine of build '\(context.buildName)'", by: .init(build: context.buildName, plugin: "shell"))
       try await withStartRetry(ui) {
         try await communicator.upload(upload, to: remotePath, progress: nil)
         try await communicator.setMode(remotePath, 0o755)
@@ -106,7 +107,7 @@ extension ShellProvisioner: RunnableProvisioner {
           let paths = [remotePath, envVarFile].filter { !$0.isEmpty }
           ui.say("Cleaning up: removing \(paths.joined(separator: " ")) from the machine")
           await Self.removeShielded(paths, communicator)
-          ResourceJournal.shared.settle(uploaded)
+          context.resources.settle(uploaded)
         }
         throw error
       }
@@ -115,7 +116,7 @@ extension ShellProvisioner: RunnableProvisioner {
         try await withStartRetry(ui) {
           try await communicator.remove([remotePath])
         }
-        ResourceJournal.shared.settle(uploaded)
+        context.resources.settle(uploaded)
       }
       switch result {
       case .exited(let code) where validExitCodes.contains(Int(code)):

@@ -222,8 +222,9 @@ struct RecordingStep: BuildStep {
 @Suite struct ResourceJournalTests {
   @Test func recordsAndSettles() {
     let journal = ResourceJournal()
-    let a = journal.record("instance i-1 in us-east-1")
-    journal.record("key pair kiln_1 in us-east-1")
+    let owner = ResourceJournal.Owner(build: "b", plugin: "amazon-ebs")
+    let a = journal.record("instance i-1 in us-east-1", by: owner)
+    journal.record("key pair kiln_1 in us-east-1", by: owner)
     #expect(journal.outstanding == ["instance i-1 in us-east-1", "key pair kiln_1 in us-east-1"])
     journal.settle(a)
     #expect(journal.outstanding == ["key pair kiln_1 in us-east-1"])

@@ -105,7 +105,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
       EC2Tag("kiln:build", context.buildName), EC2Tag("kiln:created", created),
     ]
     return EBSRun(
-      config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(),
+      config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(context),
       waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment), caBundle: settings.caBundle)
   }
 

@@ -1,7 +1,6 @@
 import Foundation
 import KilnAWS
 import KilnCore
-import Synchronization
 
 /// What every step of one `amazon-ebs` build shares: the configuration, one EC2 client per
 /// region it touches (build region and `ami_regions`), the tags that mark everything this
@@ -89,35 +88,32 @@ struct EBSRun: Sendable {
 
 /// The resources one build has created, or asked EC2 to create, and not yet removed: a
 /// resource is recorded before its create call goes out, so one whose answer never came
-/// (a Ctrl-C while the call was in flight) is still looked for and named. Each is also recorded in the
-/// process-wide `ResourceJournal`, which a second Ctrl-C prints; `-on-error=abort` prints the
-/// build's own list, so the user knows exactly what was left for inspection.
+/// (a Ctrl-C while the call was in flight) is still looked for and named. This is the
+/// build's view of the run's one ledger (`BuildContext.resources`), which a second Ctrl-C
+/// prints whole; `-on-error=abort` prints what this build recorded, so the user knows
+/// exactly what was left for inspection.
 final class LiveResources: Sendable {
-  private let tokens = Mutex<[Int: String]>([:])
+  private let ledger: ResourceJournal
+  private let owner: ResourceJournal.Owner
+
+  init(_ context: BuildContext) {
+    ledger = context.resources
+    owner = ResourceJournal.Owner(build: context.buildName, plugin: context.buildType)
+  }
 
   @discardableResult
-  func record(_ description: String) -> Int {
-    let token = ResourceJournal.shared.record(description)
-    tokens.withLock { $0[token] = description }
-    return token
-  }
+  func record(_ description: String) -> Int { ledger.record(description, by: owner) }
 
   /// A resource recorded before its create call (by the name Kiln chose, or the launch's
   /// client token) is now known by its id.
-  func update(_ token: Int, _ description: String) {
-    ResourceJournal.shared.update(token, description)
-    tokens.withLock { if $0[token] != nil { $0[token] = description } }
-  }
+  func update(_ token: Int, _ description: String) { ledger.update(token, description) }
 
   func settle(_ token: Int?) {
     guard let token else { return }
-    ResourceJournal.shared.settle(token)
-    _ = tokens.withLock { $0.removeValue(forKey: token) }
+    ledger.settle(token)
   }
 
-  var outstanding: [String] {
-    tokens.withLock { tokens in tokens.keys.sorted().map { tokens[$0]! } }
-  }
+  var outstanding: [String] { ledger.outstanding(of: owner) }
 }
 
 // MARK: - What steps learn, in the build state

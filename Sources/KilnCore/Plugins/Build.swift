@@ -57,6 +57,9 @@ public struct BuildContext: Sendable {
   public var log: DebugLog?
   /// The template file as given on the command line (for the tags on cloud resources).
   public var templatePath = ""
+  /// The run's one ledger of live resources, shared by all its builds (a build's plugins
+  /// record under their build's name). A context made outside a run has a ledger of its own.
+  public var resources = ResourceJournal()
 
   public init(buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>, templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool) {
     self.buildName = buildName

@@ -1,38 +1,72 @@
 import Synchronization
 
-/// What a run has created and not yet removed, so that an exit that cannot clean up (a
-/// second Ctrl-C) can name what is left. Steps record a resource the moment it exists and
-/// settle it once it is gone.
+/// What a run (one `kiln build`) has created and not yet removed: the one ledger of live
+/// resources. The run creates it and hands it to every build through
+/// `BuildContext.resources`; steps and provisioners record a resource the moment it exists
+/// (or is asked for) and settle it once it is gone. A second Ctrl-C names everything still
+/// recorded; a build's own report (`-on-error=abort`, a cancelled cleanup) reads what its
+/// plugin recorded for it.
 public final class ResourceJournal: Sendable {
-  public static let shared = ResourceJournal()
+  /// Who recorded a resource: the build, and the plugin of it that removes it (`amazon-ebs`,
+  /// `shell`).
+  public struct Owner: Hashable, Sendable {
+    public var build: String
+    public var plugin: String
 
-  private let entries = Mutex<[Int: String]>([:])
-  private let next = Mutex(0)
+    public init(build: String, plugin: String) {
+      self.build = build
+      self.plugin = plugin
+    }
+  }
+
+  private struct Entry {
+    var owner: Owner
+    var description: String
+  }
+
+  private struct Entries {
+    var next = 0
+    var live: [Int: Entry] = [:]
+  }
+
+  private let entries = Mutex(Entries())
 
   public init() {}
 
   /// Records a live resource ("script /tmp/script_1.sh on 10.0.0.5"); returns its token.
   @discardableResult
-  public func record(_ description: String) -> Int {
-    let token = next.withLock { $0 += 1; return $0 }
-    entries.withLock { $0[token] = description }
-    return token
+  public func record(_ description: String, by owner: Owner) -> Int {
+    entries.withLock { entries in
+      entries.next += 1
+      entries.live[entries.next] = Entry(owner: owner, description: description)
+      return entries.next
+    }
   }
 
   /// What was recorded under `token` is now known better (a create call answered with the
   /// id of what it made).
   public func update(_ token: Int, _ description: String) {
-    entries.withLock { if $0[token] != nil { $0[token] = description } }
+    entries.withLock { entries in entries.live[token]?.description = description }
   }
 
   /// The resource is gone.
   public func settle(_ token: Int) {
-    _ = entries.withLock { $0.removeValue(forKey: token) }
+    _ = entries.withLock { $0.live.removeValue(forKey: token) }
   }
 
-  /// Resources still recorded, oldest first.
-  public var outstanding: [String] {
-    entries.withLock { entries in entries.keys.sorted().map { entries[$0]! } }
+  /// Resources still recorded by anyone, oldest first.
+  public var outstanding: [String] { outstanding { _ in true } }
+
+  /// Resources still recorded for `build`, by any of its plugins, oldest first.
+  public func outstanding(build: String) -> [String] { outstanding { $0.build == build } }
+
+  /// Resources still recorded by `owner`, oldest first.
+  public func outstanding(of owner: Owner) -> [String] { outstanding { $0 == owner } }
+
+  private func outstanding(where include: (Owner) -> Bool) -> [String] {
+    entries.withLock { entries in
+      entries.live.sorted { $0.key < $1.key }.compactMap { include($0.value.owner) ? $0.value.description : nil }
+    }
   }
 }
 
