@@ -131,7 +131,9 @@ public struct StepRunner: Sendable {
   }
 
   public func run(_ state: BuildState) async -> StepRunOutcome {
-    var started: [any BuildStep] = []
+    // Started steps by their place in the list, not their name: two steps may share a name,
+    // and each needs its cleanup. A retried step keeps its place, so it is cleaned up once.
+    var started: [Int] = []
     var ending = StepRunOutcome.Ending.succeeded
     var index = 0
     stepping: while index < steps.count {
@@ -140,7 +142,7 @@ public struct StepRunner: Sendable {
         ending = .cancelled(atStep: nil)
         break
       }
-      if !started.contains(where: { $0.name == step.name }) { started.append(step) }
+      if started.last != index { started.append(index) }
       do {
         try await step.run(state)
         if Task.isCancelled {
@@ -169,12 +171,13 @@ public struct StepRunner: Sendable {
     return await finish(ending, started, state, policy: onError)
   }
 
-  private func finish(_ ending: StepRunOutcome.Ending, _ started: [any BuildStep], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
+  /// `started`: the indices of the started steps, in the order they started.
+  private func finish(_ ending: StepRunOutcome.Ending, _ started: [Int], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
     let failedOrCancelled: Bool
     if case .succeeded = ending { failedOrCancelled = false } else { failedOrCancelled = true }
     var toClean: [any BuildStep] = []
     var skipped: [String] = []
-    for step in started.reversed() {
+    for step in started.reversed().map({ steps[$0] }) {
       switch policy {
       case .abort where failedOrCancelled:
         skipped.append(step.name)
