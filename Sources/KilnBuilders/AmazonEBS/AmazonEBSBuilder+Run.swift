@@ -4,7 +4,8 @@ import KilnAWS
 
 extension AmazonEBSBuilder: RunnableBuilder {
   /// Packer's amazon-ebs step list (`../shared/docs/packer-reference.md` §1.2), one file per
-  /// concern under `Steps/`, run by `StepRunner` with cleanup in reverse order on success,
+  /// step under `Steps/` (connect and provision, which every builder uses, under
+  /// `Common/Steps/`), run by `BuilderSteps` with cleanup in reverse order on success,
   /// failure and Ctrl-C alike.
   public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> (any Artifact)? {
     let run = try makeRun(context)

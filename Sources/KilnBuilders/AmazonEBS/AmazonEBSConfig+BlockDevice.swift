@@ -1,7 +1,8 @@
 import KilnAWS
-import KilnCore
 
 extension AmazonEBSConfig.BlockDevice {
+  /// The mapping as EC2 takes it, for RunInstances (`launch_block_device_mappings`) and
+  /// CreateImage (`ami_block_device_mappings`).
   var input: BlockDeviceMappingInput {
     var device = BlockDeviceMappingInput(deviceName: deviceName)
     device.noDevice = noDevice

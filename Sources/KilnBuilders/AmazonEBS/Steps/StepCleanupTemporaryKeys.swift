@@ -2,9 +2,13 @@ import KilnAWS
 import KilnCore
 import KilnSSH
 
+/// Mirrors the SDK's `StepCleanupTempKeys`.
+///
 /// With `ssh_clear_authorized_keys`, removes the temporary public key from the user's and
-/// root's `authorized_keys` before the image is made, so the AMI does not carry it (the
-/// SDK's `StepCleanupTempKeys`). A failure is reported, not fatal, as in Packer.
+/// root's `authorized_keys` before the image is made, so the AMI does not carry it. A failure
+/// is reported, not fatal, as in Packer.
+///
+/// Creates nothing; no cleanup.
 struct StepCleanupTemporaryKeys: BuildStep {
   let name = "cleanup-temporary-keys"
   let run: EBSRun

@@ -1,10 +1,16 @@
 import KilnAWS
 import KilnCore
 
-/// Copies the AMI to `ami_regions`, all regions at once (Packer's `StepAMIRegionCopy`), with
-/// `encrypt_boot`, `kms_key_id` and `region_kms_key_ids`; with an intermediary image, the
-/// encrypted copy into the build region too, after which the intermediary is removed. Each
-/// copy's id is recorded as soon as CopyImage answers, so a failure or Ctrl-C rolls it back.
+/// Mirrors Packer's `StepAMIRegionCopy`.
+///
+/// Copies the AMI to `ami_regions`, all regions at once, with `encrypt_boot`, `kms_key_id`
+/// and `region_kms_key_ids`; with an intermediary image, the encrypted copy into the build
+/// region too, after which the intermediary is removed.
+///
+/// Creates: the copies in the other regions (and the build region's encrypted copy) and
+/// their snapshots. Cleanup: none of its own; each copy's id goes into `BuildAMIs` as soon as
+/// CopyImage answers (and the region into `ImageRequestsSent` before it is asked), so
+/// `StepCreateAMI`'s rollback removes the copies of a failed or cancelled build.
 struct StepCopyAMI: BuildStep {
   let name = "ami-region-copy"
   let run: EBSRun

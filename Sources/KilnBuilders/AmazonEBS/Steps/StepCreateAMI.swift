@@ -2,15 +2,20 @@ import Foundation
 import KilnAWS
 import KilnCore
 
-/// CreateImage from the stopped instance (Packer's `stepCreateAMI`): the image is tagged at
-/// creation with `run_tags` (unless `skip_ami_run_tags`), `tags` and Kiln's tags; its
-/// snapshots get the same plus `snapshot_tags` as soon as the image is available. The id is
-/// in the state the moment EC2 answers; the wait shows snapshot progress.
+/// Mirrors Packer's `stepCreateAMI`.
 ///
-/// The cleanup is the rollback Packer lacks (hashicorp/packer#10248): unless the build
-/// completed, every AMI of this build in every region — copies included, and images whose
-/// id never came back because the request was in flight at Ctrl-C (found by name and run
-/// tag) — is deregistered and its snapshots deleted.
+/// CreateImage from the stopped instance: the image is tagged at creation with `run_tags`
+/// (unless `skip_ami_run_tags`), `tags` and Kiln's tags; its snapshots get the same plus
+/// `snapshot_tags` as soon as the image is available. With `encrypt_boot` or
+/// `skip_save_build_region` the image is an intermediary that `StepCopyAMI` copies and
+/// removes. The id is in the state the moment EC2 answers; the wait shows snapshot progress.
+///
+/// Creates: the AMI in the build region and its snapshots. Cleanup: the rollback Packer
+/// lacks (hashicorp/packer#10248): unless the build completed (`BuildCompleted`), every AMI
+/// of this build in every region (copies included, and images whose id never came back
+/// because the request was in flight at Ctrl-C, found by name and run tag) is deregistered
+/// and its snapshots deleted. Writes `BuildAMIs`, `BuildSnapshots`, `ImageRequestsSent`,
+/// `IntermediaryAMI`, `AMIResourceTokens`, `AMIsTaggedAtCreation`.
 struct StepCreateAMI: BuildStep {
   let name = "create-ami"
   let run: EBSRun

@@ -1,9 +1,13 @@
 import KilnAWS
 import KilnCore
 
+/// Mirrors Packer's `StepDeregisterAMI`.
+///
 /// With `-force` or `force_deregister`: deregisters the AMIs *owned by this account* that
 /// carry the name, in the build region and every copy region, and with
-/// `force_delete_snapshot` their snapshots (Packer's `StepDeregisterAMI`).
+/// `force_delete_snapshot` their snapshots.
+///
+/// Creates nothing; no cleanup (what it removes is gone for good, as in Packer).
 struct StepDeregisterExisting: BuildStep {
   let name = "deregister-existing-ami"
   let run: EBSRun

@@ -1,10 +1,14 @@
 import KilnAWS
 import KilnCore
 
-/// Sharing, `imds_support`, user tags on copies, deprecation and deregistration protection, for every AMI
-/// of the build in every region (Packer's `StepModifyAMIAttributes`, `StepCreateTags`,
-/// and the plugin's `StepEnableDeprecation`); then marks the build complete, which tells
-/// the rollback to keep the AMIs.
+/// Mirrors Packer's `StepModifyAMIAttributes` and `StepCreateTags`, and the amazon plugin's
+/// `StepEnableDeprecation` and `StepEnableDeregistrationProtection`.
+///
+/// Sharing, `imds_support`, product codes, user tags on copies, deprecation and
+/// deregistration protection, for every AMI of the build in every region; then the
+/// `kiln:state=complete` tag and `BuildCompleted`, which tells the rollback to keep the AMIs.
+///
+/// Creates nothing (it changes the AMIs' attributes and tags); no cleanup.
 struct StepFinishAMIs: BuildStep {
   let name = "modify-ami-attributes"
   let run: EBSRun

@@ -3,13 +3,18 @@ import KilnAWS
 import KilnCore
 import KilnSSH
 
-/// Decides how SSH authenticates (Packer's `StepKeyPair`). With `ssh_keypair_name` and a
-/// private key file, or a key baked into the image, or a password or agent, nothing is
-/// created. Otherwise a temporary key pair: ed25519 (the default `temporary_key_pair_type`)
-/// is generated here and imported, so the private key never crosses the network; "rsa" asks
-/// EC2 to create one. The key pair is recorded under its name before the call goes out, so
-/// a Ctrl-C while the call is in flight still deletes what EC2 may have made. Its cleanup
-/// deletes the key pair from EC2 and checks it is gone (and `-debug`'s key file).
+/// Mirrors Packer's `StepKeyPair`.
+///
+/// Decides how SSH authenticates. With `ssh_keypair_name` and a private key file, or a key
+/// baked into the image, or a password or agent, nothing is created. Otherwise a temporary
+/// key pair: ed25519 (the default `temporary_key_pair_type`) is generated here and imported,
+/// so the private key never crosses the network; "rsa" asks EC2 to create one. The key pair
+/// is recorded under its name before the call goes out, so a Ctrl-C while the call is in
+/// flight still deletes what EC2 may have made.
+///
+/// Creates: the temporary EC2 key pair, and with `-debug` its private key in
+/// `ec2_<build>.pem`. Cleanup: deletes the key pair (asking again until EC2 no longer lists
+/// it) and the `-debug` key file. Writes `LaunchKeyPair`.
 struct StepKeyPair: BuildStep {
   let name = "key-pair"
   let run: EBSRun

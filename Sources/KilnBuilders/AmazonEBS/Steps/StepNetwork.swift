@@ -1,8 +1,12 @@
 import KilnAWS
 import KilnCore
 
-/// Resolves VPC, subnet and availability zone (Packer's `StepNetworkInfo`). With none of
-/// them set it makes no call: EC2 launches into the default VPC.
+/// Mirrors Packer's `StepNetworkInfo`.
+///
+/// Resolves VPC, subnet and availability zone. With none of them set it makes no call: EC2
+/// launches into the default VPC.
+///
+/// Creates nothing; no cleanup. Writes `NetworkPlacement`.
 struct StepNetwork: BuildStep {
   let name = "network-info"
   let run: EBSRun

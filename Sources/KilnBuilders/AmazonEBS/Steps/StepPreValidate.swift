@@ -1,11 +1,15 @@
 import KilnAWS
 import KilnCore
 
-/// Checks what can be checked before anything is created (Packer's `StepPreValidate`), so a
-/// build fails in a second instead of after provisioning: the build region and every
-/// `ami_regions` target exist, a `vpc_id` without a subnet is the default VPC, and the AMI
-/// name is free in the build region *and every copy region* (Packer checks only the build
-/// region, so a taken name in a copy region failed the build after the AMI was made).
+/// Mirrors Packer's `StepPreValidate`.
+///
+/// Checks what can be checked before anything is created, so a build fails in a second
+/// instead of after provisioning: the build region and every `ami_regions` target exist, a
+/// `vpc_id` without a subnet is the default VPC, and the AMI name is free in the build region
+/// *and every copy region* (Packer checks only the build region, so a taken name in a copy
+/// region failed the build after the AMI was made).
+///
+/// Creates nothing; no cleanup.
 struct StepPreValidate: BuildStep {
   let name = "pre-validate"
   let run: EBSRun

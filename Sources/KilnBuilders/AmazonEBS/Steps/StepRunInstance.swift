@@ -2,18 +2,22 @@ import Foundation
 import KilnAWS
 import KilnCore
 
-/// Launches the build instance (Packer's `StepRunSourceInstance`, and the spot variant as a
-/// one-time spot request on RunInstances) and waits until it runs.
+/// Mirrors Packer's `StepRunSourceInstance` and `StepRunSpotInstance` (the spot variant as a
+/// one-time spot request on RunInstances, not an EC2 fleet), with the cleanup of
+/// `StepCleanupVolumes`.
 ///
-/// The launch is recorded before RunInstances goes out (each call with its own ClientToken),
-/// and the instance id goes into the state the moment RunInstances answers, so a Ctrl-C
-/// during the wait still terminates it. A Ctrl-C while RunInstances is in flight leaves no
-/// id: the cleanup then finds what the call may have launched by this build's `kiln:run` and
-/// `kiln:build` tags, which EC2 puts on the instance as it creates it. The cleanup
-/// terminates, waits until terminated, then deletes
-/// every volume launched with it that is left `available` — found by this run's `kiln:run`
-/// tag, which every launched volume carries — including `launch_block_device_mappings`
-/// volumes with `delete_on_termination: false` (Packer leaves those behind).
+/// Launches the build instance and waits until it runs. The launch is recorded before
+/// RunInstances goes out (each call with its own ClientToken), and the instance id goes into
+/// the state the moment RunInstances answers, so a Ctrl-C during the wait still terminates
+/// it. A Ctrl-C while RunInstances is in flight leaves no id: the cleanup then finds what the
+/// call may have launched by this build's `kiln:run` and `kiln:build` tags, which EC2 puts on
+/// the instance as it creates it.
+///
+/// Creates: the instance and the volumes launched with it. Cleanup: terminates the
+/// instance, waits until it is terminated, then deletes every volume launched with it that
+/// is left `available` (found by this build's `kiln:run` and `kiln:build` tags), including
+/// `launch_block_device_mappings` volumes with `delete_on_termination: false` (Packer leaves
+/// those behind). Writes `BuildInstance`.
 struct StepRunInstance: BuildStep {
   let name = "run-source-instance"
   let run: EBSRun

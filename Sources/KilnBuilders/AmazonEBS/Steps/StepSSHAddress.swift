@@ -1,10 +1,15 @@
 import KilnAWS
 import KilnCore
 
-/// Chooses the address SSH connects to (the SDK's `SSHHost`): `ssh_host` when set, else the
-/// `ssh_interface` address, else the public IP or, without one, the private IP. Re-describes
-/// the instance a few times while the address is not assigned yet. The result, and the
-/// temporary key, go to `StepConnectSSH` through `SSHTarget`.
+/// Mirrors the host choice of the SDK's `communicator.StepConnect` (`SSHHost` in the amazon
+/// plugin).
+///
+/// Chooses the address SSH connects to: `ssh_host` when set, else the `ssh_interface`
+/// address, else the public IP or, without one, the private IP. Re-describes the instance a
+/// few times while the address is not assigned yet. The result, and the temporary key, go to
+/// `StepConnectSSH` through `SSHTarget`.
+///
+/// Creates nothing; no cleanup.
 struct StepSSHAddress: BuildStep {
   let name = "ssh-address"
   let run: EBSRun

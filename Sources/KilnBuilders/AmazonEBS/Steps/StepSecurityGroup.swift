@@ -1,13 +1,18 @@
 import KilnAWS
 import KilnCore
 
-/// The security groups of the instance (Packer's `StepSecurityGroup`): the user's
-/// `security_group_id(s)` (checked to exist) or `security_group_filter` matches, else a
-/// temporary group opening the SSH port from `temporary_security_group_source_cidrs` (or
-/// this host's public IP, `temporary_security_group_source_public_ip`), tagged
-/// and deleted in cleanup (retried while the terminated instance's interface lets go of it).
-/// The group is recorded under the name Kiln chose before CreateSecurityGroup goes out; when
-/// its answer never came (a Ctrl-C while it was in flight), the cleanup finds it by name.
+/// Mirrors Packer's `StepSecurityGroup`.
+///
+/// The security groups of the instance: the user's `security_group_id(s)` (checked to exist)
+/// or `security_group_filter` matches, else a temporary group opening the SSH port from
+/// `temporary_security_group_source_cidrs` (or this host's public IP,
+/// `temporary_security_group_source_public_ip`). The group is recorded under the name Kiln
+/// chose before CreateSecurityGroup goes out.
+///
+/// Creates: the temporary security group (tagged) and its ingress rule. Cleanup: deletes the
+/// group, retried while the terminated instance's interface lets go of it; when its create
+/// call was never answered (a Ctrl-C while it was in flight), finds it by name first. Writes
+/// `SecurityGroupIDs`.
 struct StepSecurityGroup: BuildStep {
   let name = "security-group"
   let run: EBSRun

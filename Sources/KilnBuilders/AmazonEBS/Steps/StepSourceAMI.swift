@@ -1,8 +1,12 @@
 import KilnAWS
 import KilnCore
 
-/// Finds the source image (Packer's `StepSourceAMIInfo`) and publishes the build data
-/// (`StepSetGeneratedData`): `SourceAMI`, `SourceAMIName`, `BuildRegion`, …
+/// Mirrors Packer's `StepSourceAMIInfo`, and `StepSetGeneratedData`.
+///
+/// Finds the source image (`source_ami` or the newest match of `source_ami_filter`) and
+/// publishes the build data: `SourceAMI`, `SourceAMIName`, `BuildRegion`, …
+///
+/// Creates nothing; no cleanup. Writes `SourceImage` and `GeneratedData`.
 struct StepSourceAMI: BuildStep {
   let name = "source-ami-info"
   let run: EBSRun

@@ -1,10 +1,13 @@
 import KilnAWS
 import KilnCore
 
-/// Stops the instance before imaging (Packer's `StepStopEBSBackedInstance`), unless it is a
-/// spot instance (CreateImage reboots it instead) or `disable_stop_instance` is set, in which
-/// case a provisioner must stop it and this step waits; then sets `ena_support` /
-/// `sriov_support` (`StepModifyEBSBackedInstance`).
+/// Mirrors Packer's `StepStopEBSBackedInstance` and `StepModifyEBSBackedInstance`.
+///
+/// Stops the instance before imaging, unless it is a spot instance (CreateImage reboots it
+/// instead) or `disable_stop_instance` is set, in which case a provisioner must stop it and
+/// this step waits; then sets `ena_support` / `sriov_support`.
+///
+/// Creates nothing; no cleanup (the instance is terminated by `StepRunInstance`'s cleanup).
 struct StepStopInstance: BuildStep {
   let name = "stop-instance"
   let run: EBSRun

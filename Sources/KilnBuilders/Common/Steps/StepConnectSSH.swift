@@ -1,19 +1,14 @@
 import KilnCore
 import KilnSSH
 
-/// The connection a build made, for the provisioning step.
-enum ConnectedCommunicator: StateKey { typealias Value = ReconnectingCommunicator }
-
-/// Where the machine is when only the run knows it (amazon-ebs: the instance's address and
-/// the temporary key); `StepConnectSSH` prefers it to the template's `ssh_host`.
-enum SSHTarget: StateKey {
-  struct Value: Sendable {
-    var host: String
-    var privateKeyPEM: String?
-  }
-}
-
-/// Connects over SSH with Packer's waiting rules; its cleanup closes the session.
+/// Mirrors the SDK's `communicator.StepConnect` for SSH, for every builder with an SSH
+/// communicator.
+///
+/// Connects with Packer's waiting rules, to the `SSHTarget` a builder found (amazon-ebs: the
+/// instance's address and the temporary key) or else the template's `ssh_host`.
+///
+/// Creates: the SSH session (through a bastion when configured). Cleanup: closes the
+/// session. Writes `ConnectedCommunicator`.
 struct StepConnectSSH: BuildStep {
   let name = "connect-ssh"
   let communicator: CommunicatorConfig
@@ -55,5 +50,19 @@ struct StepConnectSSH: BuildStep {
     // that could be during the process's exit, after OpenSSL's atexit cleanup.
     await state[ConnectedCommunicator.self]?.close()
     state[ConnectedCommunicator.self] = nil
+  }
+}
+
+// MARK: - State it reads and writes
+
+/// The connection a build made, for the provisioning step.
+enum ConnectedCommunicator: StateKey { typealias Value = ReconnectingCommunicator }
+
+/// Where the machine is when only the run knows it (amazon-ebs: the instance's address and
+/// the temporary key); `StepConnectSSH` prefers it to the template's `ssh_host`.
+enum SSHTarget: StateKey {
+  struct Value: Sendable {
+    var host: String
+    var privateKeyPEM: String?
   }
 }

@@ -1,11 +1,14 @@
 import KilnCore
 
-/// Marks a build whose provisioning failed, for the error-cleanup-provisioner.
-enum ProvisioningFailed: StateKey { typealias Value = Bool }
-
-/// Runs the template's provisioners through the hook (Packer's `StepProvision`); its cleanup
-/// runs the `error-cleanup-provisioner` when provisioning failed, before anything else is
-/// torn down.
+/// Mirrors the SDK's `commonsteps.StepProvision`, for every builder.
+///
+/// Runs the template's provisioners through the hook, with the hook data (`ID`, `Host`,
+/// `SSHPrivateKey`, generated data, …) read from the state when provisioning starts.
+///
+/// Creates whatever the provisioners make on the machine. Cleanup: when provisioning failed
+/// (not on an interrupt), runs the `error-cleanup-provisioner`, before anything else is torn
+/// down; it is the one cleanup `-on-error=run-cleanup-provisioner` keeps. Writes
+/// `ProvisioningFailed`.
 struct StepProvision: BuildStep {
   let name = "provision"
   /// The hook data (`ID`, `Host`, `SSHPrivateKey`, generated data …), read from the state
@@ -31,3 +34,8 @@ struct StepProvision: BuildStep {
     try await errorCleanup(state[ConnectedCommunicator.self], values(state))
   }
 }
+
+// MARK: - State it reads and writes
+
+/// Marks a build whose provisioning failed, for the error-cleanup-provisioner.
+enum ProvisioningFailed: StateKey { typealias Value = Bool }
