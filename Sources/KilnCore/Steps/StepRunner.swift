@@ -4,7 +4,8 @@ import Synchronization
 /// the build), `cleanup` undoes it and is called for every step whose `run` was started, in
 /// reverse order, on success, failure and cancellation alike.
 public protocol BuildStep: Sendable {
-  /// Kebab-case, for messages: "create-key-pair".
+  /// Kebab-case, for messages: "create-key-pair". Need not be unique: the runner knows a
+  /// step by its place in the list.
   var name: String { get }
   func run(_ state: BuildState) async throws
   /// Undoes what `run` created, reading the ids `run` recorded in the state (it must not
