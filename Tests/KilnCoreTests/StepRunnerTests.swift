@@ -204,6 +204,35 @@ struct RecordingStep: BuildStep {
     #expect(journal.all == ["run first", "run flaky", "run flaky", "run flaky", "cleanup flaky", "cleanup first"])
   }
 
+  @Test func twoStepsWithOneNameEachGetTheirCleanup() async {
+    // A step is known by its place in the list, not its name: the second "upload" is its
+    // own step, and what it made needs its own cleanup.
+    struct Upload: BuildStep {
+      let name = "upload"
+      let file: String
+      let journal: Journal
+      func run(_ state: BuildState) async throws { journal.log("run \(name) \(file)") }
+      func cleanup(_ state: BuildState) async throws { journal.log("cleanup \(name) \(file)") }
+    }
+    let journal = Journal()
+    let list: [any BuildStep] = [Upload(file: "a", journal: journal), Upload(file: "b", journal: journal)]
+    let outcome = await StepRunner(steps: list).run(BuildState())
+    #expect(outcome.succeeded)
+    #expect(journal.all == ["run upload a", "run upload b", "cleanup upload b", "cleanup upload a"])
+  }
+
+  @Test func twoStepsWithOneNameEachGetTheirCleanupAfterAFailure() async {
+    let journal = Journal()
+    var list = [RecordingStep(name: "same", journal: journal), RecordingStep(name: "same", journal: journal)]
+    list[1].behaviour = .fail
+    list[1].cleanupBehaviour = .fail
+    let outcome = await StepRunner(steps: list).run(BuildState())
+    if case .failed = outcome.ending {} else { Issue.record("expected a failure, got \(outcome.ending)") }
+    // The failed second step's cleanup ran (and reported its leftover); the first's too.
+    #expect(outcome.cleanupProblems.map(\.step) == ["same"])
+    #expect(journal.all == ["run same", "run same", "cleanup same"])
+  }
+
   @Test func debugHooksPauseAfterEachRunAndBeforeEachCleanup() async {
     struct Hooks: StepHooks {
       let journal: Journal

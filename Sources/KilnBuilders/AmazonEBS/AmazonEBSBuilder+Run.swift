@@ -4,20 +4,19 @@ import KilnAWS
 
 extension AmazonEBSBuilder: RunnableBuilder {
   /// Packer's amazon-ebs step list (`../shared/docs/packer-reference.md` §1.2), one file per
-  /// concern under `Steps/`, run by `StepRunner` with cleanup in reverse order on success,
+  /// step under `Steps/` (connect and provision, which every builder uses, under
+  /// `Common/Steps/`), run by `BuilderSteps` with cleanup in reverse order on success,
   /// failure and Ctrl-C alike.
   public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> (any Artifact)? {
     let run = try makeRun(context)
     let state = BuildState()
-    let createAMI = StepCreateAMI(run: run)
-    let runInstance = StepRunInstance(run: run)
     var steps: [any BuildStep] = [
       StepPreValidate(run: run),
       StepSourceAMI(run: run),
       StepNetwork(run: run),
       StepKeyPair(run: run),
       StepSecurityGroup(run: run),
-      runInstance,
+      StepRunInstance(run: run),
     ]
     if config.communicator.kind == .ssh {
       steps.append(StepSSHAddress(run: run))
@@ -27,31 +26,17 @@ extension AmazonEBSBuilder: RunnableBuilder {
     steps += [
       StepProvision(values: { state in Self.hookData(state, run: run, communicator: communicator) }, hooks: hooks, ui: context.ui),
       StepCleanupTemporaryKeys(run: run),
-      StepStopInstance(run: run, isSpot: runInstance.isSpot),
+      StepStopInstance(run: run),
       StepDeregisterExisting(run: run),
-      createAMI,
-      StepCopyAMI(run: run, usesIntermediary: createAMI.usesIntermediary),
-      StepFinishAMIs(run: run, createStep: createAMI),
+      StepCreateAMI(run: run),
+      StepCopyAMI(run: run),
+      StepFinishAMIs(run: run),
     ]
-    let log = context.log
-    let outcome = await StepRunner(steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }).run(state)
-    for skipped in outcome.skippedCleanups { context.ui.error("aborted: skipping cleanup of step \"\(skipped)\"") }
-    for (step, problem) in outcome.cleanupProblems { context.ui.error("cleanup of step \"\(step)\" failed: \(problem)") }
-    let left = run.resources.outstanding
-    if !left.isEmpty {
-      context.ui.error("left in AWS (tagged kiln:run=\(context.runUUID)): \(left.joined(separator: ", "))")
-      context.ui.machine("resources-left", left)
-    }
-    switch outcome.ending {
-    case .succeeded:
-      let amis = state[BuildAMIs.self] ?? [:]
-      guard !amis.isEmpty else { return nil }
-      return AMIArtifact(amis: amis, generatedData: state[GeneratedData.self] ?? [:])
-    case .failed(let failure):
-      throw failure.underlying
-    case .cancelled:
-      throw outcome.cancellationError(left: left)
-    }
+    try await BuilderSteps.run(
+      steps, state, context: context, leftovers: ("AWS (tagged kiln:run=\(context.runUUID))", { run.resources.outstanding }))
+    let amis = state[BuildAMIs.self] ?? [:]
+    guard !amis.isEmpty else { return nil }
+    return AMIArtifact(amis: amis, generatedData: state[GeneratedData.self] ?? [:])
   }
 
   /// The AWS side of the run: credentials (the AWS CLI's chain, see `CredentialsChain`), the

@@ -113,7 +113,7 @@ extension AmazonEBSConfig {
     if !spotPrice.isEmpty, spotPrice != "auto", Double(spotPrice) == nil {
       r.error(key: "spot_price", "must be \"auto\" or a price such as \"0.05\", not \"\(spotPrice)\"")
     }
-    if !spotInstanceTypes.isEmpty, spotPrice.isEmpty || spotPrice == "0" {
+    if !spotInstanceTypes.isEmpty, !isSpot {
       r.error("'spot_instance_types' needs 'spot_price' (\"auto\" or a maximum price)", at: r.location(of: "spot_instance_types"))
     }
     r.acceptWithoutEffect("spot_price_auto_product", because: "deprecated; Packer ignores it too")
@@ -127,7 +127,7 @@ extension AmazonEBSConfig {
     unlimitedCredits = r.bool("enable_unlimited_credits") ?? false
     r.deprecated["enable_t2_unlimited"] = "use 'enable_unlimited_credits'"
     if r.bool("enable_t2_unlimited") == true { unlimitedCredits = true }
-    if unlimitedCredits, !spotPrice.isEmpty, spotPrice != "0" {
+    if unlimitedCredits, isSpot {
       r.error("unlimited CPU credits ('enable_unlimited_credits') cannot be used with spot instances", at: r.location(of: r.has("enable_t2_unlimited") ? "enable_t2_unlimited" : "enable_unlimited_credits"))
     }
     enableNitroEnclave = r.bool("enable_nitro_enclave") ?? false
@@ -175,7 +175,7 @@ extension AmazonEBSConfig {
       hostResourceGroupARN = block.string("host_resource_group_arn") ?? ""
       block.finish()
     }
-    if !spotPrice.isEmpty, spotPrice != "0", !hostID.isEmpty || !hostResourceGroupARN.isEmpty {
+    if isSpot, !hostID.isEmpty || !hostResourceGroupARN.isEmpty {
       r.error("'placement' on a Dedicated Host cannot be used with spot instances", at: r.location(of: "placement"))
     }
     if let duration = r.duration("windows_password_timeout"), duration < 0 {
@@ -349,7 +349,7 @@ extension AmazonEBSConfig {
       // Packer refuses them on an on-demand build; on a spot build Packer tags its EC2 fleet,
       // and kiln launches the spot instance with RunInstances: there is no fleet to tag.
       let key = r.has("fleet_tags") ? "fleet_tags" : "fleet_tag"
-      if spotPrice.isEmpty || spotPrice == "0" {
+      if !isSpot {
         r.error(key: key, "should not be set when not requesting a spot instance")
       } else {
         r.error(key: key, "is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet, so there is no fleet to tag; 'spot_tags' tag the instance")
@@ -395,14 +395,13 @@ extension AmazonEBSConfig {
   }
 
   private func checkCombinations(_ r: inout ConfigReader) {
-    let spot = !spotPrice.isEmpty && spotPrice != "0"
-    if spot, enaSupport == true || sriovSupport {
+    if isSpot, enaSupport == true || sriovSupport {
       r.error("spot instances do not support modifying 'ena_support' or 'sriov_support'; build with an on-demand instance", at: r.location(of: enaSupport == true ? "ena_support" : "sriov_support"))
     }
     if amiVirtualizationType == "paravirtual", enaSupport == true || sriovSupport {
       r.error("enhanced networking ('ena_support', 'sriov_support') needs an HVM image, and 'ami_virtualization_type' is \"paravirtual\"", at: r.location(of: "ami_virtualization_type"))
     }
-    if !spot, !spotTags.isEmpty {
+    if !isSpot, !spotTags.isEmpty {
       r.error("'spot_tags' needs a spot build ('spot_price')", at: r.location(of: "spot_tags"))
     }
     if !communicator.keyPairName.isEmpty, communicator.privateKeyFile.isEmpty, !communicator.agentAuth {

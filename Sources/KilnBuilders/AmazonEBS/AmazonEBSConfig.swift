@@ -157,3 +157,16 @@ public struct AmazonEBSConfig: Sendable {
     public var volumeSize: Int?
   }
 }
+
+// MARK: - What the build derives from the configuration alone
+
+extension AmazonEBSConfig {
+  /// A spot build: `spot_price` is set and not "0" (Packer's rule). The instance is a one-time
+  /// spot request, launched without a shutdown behaviour and not stopped before imaging.
+  var isSpot: Bool { !spotPrice.isEmpty && spotPrice != "0" }
+
+  /// Whether the image made in the build region is an intermediary, copied to the final AMI(s)
+  /// and then removed: with `encrypt_boot` (the encrypted copy is the result) or
+  /// `skip_save_build_region` (only the copies in `ami_regions` are kept).
+  var usesIntermediaryAMI: Bool { encryptBoot == true || skipSaveBuildRegion }
+}

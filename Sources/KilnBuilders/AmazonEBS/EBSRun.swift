@@ -76,6 +76,16 @@ struct EBSRun: Sendable {
   /// the template uses `kiln:` keys on purpose).
   func withKilnTags(_ tags: [EC2Tag]) -> [EC2Tag] { Self.overlay(kilnTags, with: tags) }
 
+  /// The tags of the build's AMIs and of their snapshots: `run_tags` (unless
+  /// `skip_ami_run_tags`), then `tags`, then for snapshots `snapshot_tags`, and Kiln's tags.
+  /// Given at creation (`StepCreateAMI`) or afterwards to copies (`StepFinishAMIs`).
+  func amiTags(_ state: BuildState) throws -> (image: [EC2Tag], snapshot: [EC2Tag]) {
+    let runTags = config.skipAMIRunTags ? [] : try renderTags(config.runTags, state)
+    let image = Self.overlay(runTags, with: try renderTags(config.tags, state))
+    let snapshot = Self.overlay(image, with: try renderTags(config.snapshotTags, state))
+    return (withKilnTags(image), withKilnTags(snapshot))
+  }
+
   /// `base` with `top` laid over it: a key in both keeps `top`'s value, and appears once (EC2
   /// refuses a tag list with a key twice).
   static func overlay(_ base: [EC2Tag], with top: [EC2Tag]) -> [EC2Tag] {
@@ -115,31 +125,3 @@ final class LiveResources: Sendable {
 
   var outstanding: [String] { ledger.outstanding(of: owner) }
 }
-
-// MARK: - What steps learn, in the build state
-
-/// The source image (`source_ami` or the newest match of `source_ami_filter`).
-enum SourceImage: StateKey { typealias Value = EC2Image }
-/// Packer's generated data: `BuildRegion`, `SourceAMI`, `SourceAMIName`, … for late keys,
-/// provisioners (`{{build `SourceAMI`}}`) and post-processors.
-enum GeneratedData: StateKey { typealias Value = [String: String] }
-/// Where the instance goes: VPC, subnet and availability zone ("" when EC2 picks).
-enum NetworkPlacement: StateKey { typealias Value = (vpcID: String, subnetID: String, availabilityZone: String) }
-/// The key pair the instance is launched with, and the private key Kiln holds for it (a
-/// temporary one, in memory).
-enum LaunchKeyPair: StateKey { typealias Value = (name: String, privateKeyPEM: String?, publicKeyLine: String?) }
-/// Security groups the instance joins.
-enum SecurityGroupIDs: StateKey { typealias Value = [String] }
-/// The build instance, as last described. Its id is written the moment RunInstances returns.
-enum BuildInstance: StateKey { typealias Value = EC2Instance }
-/// The AMIs of this build, region → id, written the moment CreateImage/CopyImage returns.
-enum BuildAMIs: StateKey { typealias Value = [String: String] }
-/// The snapshots behind those AMIs, region → ids.
-enum BuildSnapshots: StateKey { typealias Value = [String: [String]] }
-/// Regions where an AMI of this build may exist even though its id never came back (a
-/// CreateImage/CopyImage request in flight when the build was cancelled).
-enum ImageRequestsSent: StateKey { typealias Value = Set<String> }
-/// The intermediary AMI (`encrypt_boot`, `skip_save_build_region`), removed once copied.
-enum IntermediaryAMI: StateKey { typealias Value = String }
-/// Set by the last step: the AMIs are the build's result and must be kept.
-enum BuildCompleted: StateKey { typealias Value = Bool }

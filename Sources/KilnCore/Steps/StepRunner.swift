@@ -4,7 +4,8 @@ import Synchronization
 /// the build), `cleanup` undoes it and is called for every step whose `run` was started, in
 /// reverse order, on success, failure and cancellation alike.
 public protocol BuildStep: Sendable {
-  /// Kebab-case, for messages: "create-key-pair".
+  /// Kebab-case, for messages: "create-key-pair". Need not be unique: the runner knows a
+  /// step by its place in the list.
   var name: String { get }
   func run(_ state: BuildState) async throws
   /// Undoes what `run` created, reading the ids `run` recorded in the state (it must not
@@ -131,7 +132,9 @@ public struct StepRunner: Sendable {
   }
 
   public func run(_ state: BuildState) async -> StepRunOutcome {
-    var started: [any BuildStep] = []
+    // Started steps by their place in the list, not their name: two steps may share a name,
+    // and each needs its cleanup. A retried step keeps its place, so it is cleaned up once.
+    var started: [Int] = []
     var ending = StepRunOutcome.Ending.succeeded
     var index = 0
     stepping: while index < steps.count {
@@ -140,7 +143,7 @@ public struct StepRunner: Sendable {
         ending = .cancelled(atStep: nil)
         break
       }
-      if !started.contains(where: { $0.name == step.name }) { started.append(step) }
+      if started.last != index { started.append(index) }
       do {
         try await step.run(state)
         if Task.isCancelled {
@@ -169,12 +172,13 @@ public struct StepRunner: Sendable {
     return await finish(ending, started, state, policy: onError)
   }
 
-  private func finish(_ ending: StepRunOutcome.Ending, _ started: [any BuildStep], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
+  /// `started`: the indices of the started steps, in the order they started.
+  private func finish(_ ending: StepRunOutcome.Ending, _ started: [Int], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
     let failedOrCancelled: Bool
     if case .succeeded = ending { failedOrCancelled = false } else { failedOrCancelled = true }
     var toClean: [any BuildStep] = []
     var skipped: [String] = []
-    for step in started.reversed() {
+    for step in started.reversed().map({ steps[$0] }) {
       switch policy {
       case .abort where failedOrCancelled:
         skipped.append(step.name)

@@ -1,20 +1,23 @@
 import Foundation
 import KilnAWS
 import KilnCore
-import KilnSSH
 
-/// Launches the build instance (Packer's `StepRunSourceInstance`, and the spot variant as a
-/// one-time spot request on RunInstances) and waits until it runs.
+/// Mirrors Packer's `StepRunSourceInstance` and `StepRunSpotInstance` (the spot variant as a
+/// one-time spot request on RunInstances, not an EC2 fleet), with the cleanup of
+/// `StepCleanupVolumes`.
 ///
-/// The launch is recorded before RunInstances goes out (each call with its own ClientToken),
-/// and the instance id goes into the state the moment RunInstances answers, so a Ctrl-C
-/// during the wait still terminates it. A Ctrl-C while RunInstances is in flight leaves no
-/// id: the cleanup then finds what the call may have launched by this build's `kiln:run` and
-/// `kiln:build` tags, which EC2 puts on the instance as it creates it. The cleanup
-/// terminates, waits until terminated, then deletes
-/// every volume launched with it that is left `available` — found by this run's `kiln:run`
-/// tag, which every launched volume carries — including `launch_block_device_mappings`
-/// volumes with `delete_on_termination: false` (Packer leaves those behind).
+/// Launches the build instance and waits until it runs. The launch is recorded before
+/// RunInstances goes out (each call with its own ClientToken), and the instance id goes into
+/// the state the moment RunInstances answers, so a Ctrl-C during the wait still terminates
+/// it. A Ctrl-C while RunInstances is in flight leaves no id: the cleanup then finds what the
+/// call may have launched by this build's `kiln:run` and `kiln:build` tags, which EC2 puts on
+/// the instance as it creates it.
+///
+/// Creates: the instance and the volumes launched with it. Cleanup: terminates the
+/// instance, waits until it is terminated, then deletes every volume launched with it that
+/// is left `available` (found by this build's `kiln:run` and `kiln:build` tags), including
+/// `launch_block_device_mappings` volumes with `delete_on_termination: false` (Packer leaves
+/// those behind). Writes `BuildInstance`.
 struct StepRunInstance: BuildStep {
   let name = "run-source-instance"
   let run: EBSRun
@@ -27,10 +30,9 @@ struct StepRunInstance: BuildStep {
   /// `kiln:build`, as sent.
   enum LaunchIdentity: StateKey { typealias Value = [EC2Tag] }
 
-  var isSpot: Bool { !run.config.spotPrice.isEmpty && run.config.spotPrice != "0" }
-
   func run(_ state: BuildState) async throws {
     let config = run.config
+    let isSpot = config.isSpot
     guard let source = state[SourceImage.self] else { throw BuildError("no source image") }
     let placement = state[NetworkPlacement.self] ?? ("", "", "")
     var userData = config.userData
@@ -194,134 +196,7 @@ struct StepRunInstance: BuildStep {
   }
 }
 
-extension AmazonEBSConfig.BlockDevice {
-  var input: BlockDeviceMappingInput {
-    var device = BlockDeviceMappingInput(deviceName: deviceName)
-    device.noDevice = noDevice
-    device.virtualName = virtualName.isEmpty ? nil : virtualName
-    device.snapshotID = snapshotID.isEmpty ? nil : snapshotID
-    device.volumeSize = volumeSize
-    device.volumeType = volumeType.isEmpty ? nil : volumeType
-    device.iops = iops
-    device.throughput = throughput
-    device.deleteOnTermination = deleteOnTermination
-    device.encrypted = encrypted
-    device.kmsKeyID = kmsKeyID.isEmpty ? nil : kmsKeyID
-    return device
-  }
-}
+// MARK: - What it tells the steps after it
 
-/// Chooses the address SSH connects to (the SDK's `SSHHost`): `ssh_host` when set, else the
-/// `ssh_interface` address, else the public IP or, without one, the private IP. Re-describes
-/// the instance a few times while the address is not assigned yet. The result, and the
-/// temporary key, go to `StepConnectSSH` through `SSHTarget`.
-struct StepSSHAddress: BuildStep {
-  let name = "ssh-address"
-  let run: EBSRun
-
-  func run(_ state: BuildState) async throws {
-    let communicator = run.config.communicator
-    guard var instance = state[BuildInstance.self] else { throw BuildError("no instance") }
-    var host = communicator.host
-    var attempt = 0
-    while host.isEmpty {
-      host = Self.address(of: instance, interface: run.config.sshInterface)
-      if !host.isEmpty { break }
-      attempt += 1
-      if attempt > 3 {
-        if run.config.sshInterface == "ipv6" {
-          throw BuildError("instance \(instance.instanceID) has no IPv6 address to connect to (\"ssh_interface\": \"ipv6\" needs a subnet that assigns IPv6 addresses); set 'ssh_host' or another 'ssh_interface'")
-        }
-        throw BuildError("instance \(instance.instanceID) has no \(run.config.sshInterface.isEmpty ? "public or private IP address" : run.config.sshInterface) to connect to; set 'ssh_interface' or 'ssh_host'")
-      }
-      try await Task.sleep(for: .seconds(2))
-      if let fresh = try await run.ec2.describeInstances(instanceIDs: [instance.instanceID]).first {
-        instance = fresh
-        state[BuildInstance.self] = fresh
-      }
-    }
-    state[SSHTarget.self] = SSHTarget.Value(host: host, privateKeyPEM: state[LaunchKeyPair.self]?.privateKeyPEM)
-  }
-
-  static func address(of instance: EC2Instance, interface: String) -> String {
-    switch interface {
-    case "public_ip": return instance.publicIPAddress ?? ""
-    case "private_ip": return instance.privateIPAddress ?? ""
-    case "public_dns": return instance.publicDNSName ?? ""
-    case "private_dns": return instance.privateDNSName ?? ""
-    // No fallback to IPv4: the user asked for IPv6 (Packer's `ssh.go` does the same).
-    case "ipv6": return instance.ipv6Address ?? ""
-    default:
-      if let ip = instance.publicIPAddress, !ip.isEmpty { return ip }
-      return instance.privateIPAddress ?? ""
-    }
-  }
-}
-
-/// Stops the instance before imaging (Packer's `StepStopEBSBackedInstance`), unless it is a
-/// spot instance (CreateImage reboots it instead) or `disable_stop_instance` is set, in which
-/// case a provisioner must stop it and this step waits; then sets `ena_support` /
-/// `sriov_support` (`StepModifyEBSBackedInstance`).
-struct StepStopInstance: BuildStep {
-  let name = "stop-instance"
-  let run: EBSRun
-  let isSpot: Bool
-
-  func run(_ state: BuildState) async throws {
-    guard let id = state[BuildInstance.self]?.instanceID else { throw BuildError("no instance") }
-    if !isSpot {
-      if run.config.disableStopInstance {
-        run.ui.say("Automatic instance stop disabled. Please stop instance manually.")
-      } else {
-        run.ui.say("Stopping the source instance...")
-        var attempt = 0
-        while true {
-          do {
-            try await run.ec2.stopInstances([id])
-            break
-          } catch let error as AWSServiceError where error.code == "InvalidInstanceID.NotFound" && attempt < 5 {
-            attempt += 1
-            try await Task.sleep(for: .seconds(10))
-          }
-        }
-      }
-      run.ui.say("Waiting for the instance to stop...")
-      let ui = run.ui
-      state[BuildInstance.self] = try await run.ec2.waitForInstance(id, toBe: "stopped", policy: run.waits.instance) { ui.message($0) }
-    }
-    if run.config.sriovSupport {
-      run.ui.say("Enabling Enhanced Networking (SR-IOV)...")
-      try await run.ec2.modifyInstanceAttribute(instanceID: id, sriovNetSupport: "simple")
-    }
-    if let ena = run.config.enaSupport {
-      run.ui.say("\(ena ? "Enabling" : "Disabling") Enhanced Networking (ENA)...")
-      try await run.ec2.modifyInstanceAttribute(instanceID: id, enaSupport: ena)
-    }
-  }
-}
-
-/// With `ssh_clear_authorized_keys`, removes the temporary public key from the user's and
-/// root's `authorized_keys` before the image is made, so the AMI does not carry it (the
-/// SDK's `StepCleanupTempKeys`). A failure is reported, not fatal, as in Packer.
-struct StepCleanupTemporaryKeys: BuildStep {
-  let name = "cleanup-temporary-keys"
-  let run: EBSRun
-
-  func run(_ state: BuildState) async throws {
-    guard run.config.communicator.clearAuthorizedKeys, let publicKey = state[LaunchKeyPair.self]?.publicKeyLine,
-      let communicator = state[ConnectedCommunicator.self]
-    else { return }
-    let fields = publicKey.split(separator: " ")
-    guard fields.count >= 2 else { return }
-    // The base64 blob never contains "|", so it can delimit the sed address.
-    let address = "\\|\(fields[1])|d"
-    run.ui.say("Trying to remove ephemeral keys from authorized_keys files")
-    for command in [
-      "sed -i.bak '\(address)' ~/.ssh/authorized_keys && rm -f ~/.ssh/authorized_keys.bak",
-      "sudo -n sed -i.bak '\(address)' /root/.ssh/authorized_keys && sudo -n rm -f /root/.ssh/authorized_keys.bak",
-    ] {
-      let result = try await communicator.run(command, output: { _ in })
-      if result != .exited(0) { run.ui.error("Error removing the temporary key (\(command.hasPrefix("sudo") ? "root" : "user")): \(result)") }
-    }
-  }
-}
+/// The build instance, as last described. Its id is written the moment RunInstances returns.
+enum BuildInstance: StateKey { typealias Value = EC2Instance }

@@ -1,0 +1,154 @@
+import Foundation
+import KilnAWS
+import KilnCore
+
+/// Mirrors Packer's `stepCreateAMI`.
+///
+/// CreateImage from the stopped instance: the image is tagged at creation with `run_tags`
+/// (unless `skip_ami_run_tags`), `tags` and Kiln's tags; its snapshots get the same plus
+/// `snapshot_tags` as soon as the image is available. With `encrypt_boot` or
+/// `skip_save_build_region` the image is an intermediary that `StepCopyAMI` copies and
+/// removes. The id is in the state the moment EC2 answers; the wait shows snapshot progress.
+///
+/// Creates: the AMI in the build region and its snapshots. Cleanup: the rollback Packer
+/// lacks (hashicorp/packer#10248): unless the build completed (`BuildCompleted`), every AMI
+/// of this build in every region (copies included, and images whose id never came back
+/// because the request was in flight at Ctrl-C, found by name and run tag) is deregistered
+/// and its snapshots deleted. Writes `BuildAMIs`, `BuildSnapshots`, `ImageRequestsSent`,
+/// `IntermediaryAMI`, `AMIResourceTokens`, `AMIsTaggedAtCreation`.
+struct StepCreateAMI: BuildStep {
+  let name = "create-ami"
+  let run: EBSRun
+
+  func run(_ state: BuildState) async throws {
+    let config = run.config
+    guard !config.skipCreateAMI else {
+      run.ui.say("Skipping AMI creation...")
+      return
+    }
+    guard let instance = state[BuildInstance.self] else { throw BuildError("no instance") }
+    let usesIntermediary = config.usesIntermediaryAMI
+    let imageName = usesIntermediary ? "kiln-intermediary-\(UUID().uuidString.prefix(8).lowercased())" : config.amiName
+    var request = EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: imageName)
+    request.description = usesIntermediary ? "Intermediary image of a Kiln build" : try run.render(config.amiDescription, state)
+    if request.description?.isEmpty == true { request.description = nil }
+    request.blockDevices = config.amiBlockDeviceMappings.map(\.input)
+    let tags = try run.amiTags(state)
+    // Snapshots are tagged with CreateTags once their ids are known: the snapshot
+    // TagSpecification of CreateImage is not implemented by moto, which the tests run against.
+    request.tagSpecifications = [("image", usesIntermediary ? run.kilnTags : tags.image)]
+    run.ui.say("Creating AMI \(imageName) from instance \(instance.instanceID)")
+    state.update(ImageRequestsSent.self, default: []) { _ = $0.insert(run.region) }
+    let imageID = try await createImage(request)
+    state.update(BuildAMIs.self, default: [:]) { $0[run.region] = imageID }
+    let token = run.resources.record("AMI \(imageID) in \(run.region)")
+    state.update(AMIResourceTokens.self, default: [:]) { $0[run.region] = token }
+    if usesIntermediary { state[IntermediaryAMI.self] = imageID } else { state.update(AMIsTaggedAtCreation.self, default: []) { _ = $0.insert(run.region) } }
+    run.ui.message("AMI: \(imageID)")
+    run.ui.say("Waiting for AMI to become ready...")
+    let ui = run.ui
+    let image = try await run.ec2.waitForImage(imageID, policy: run.waits.image) { ui.progress($0); ui.message($0) }
+    state.update(BuildSnapshots.self, default: [:]) { $0[run.region] = image.snapshotIDs }
+    try await run.ec2.createTags(resourceIDs: image.snapshotIDs, tags: usesIntermediary ? run.kilnTags : tags.snapshot)
+  }
+
+  /// CreateImage, retried while EC2 still reports the instance as not yet stopped.
+  private func createImage(_ request: EC2Client.CreateImageRequest) async throws -> String {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(900)
+    while true {
+      do {
+        return try await run.ec2.createImage(request)
+      } catch let error as AWSServiceError where error.code == "InvalidParameterValue" && error.message.contains("not in state") && clock.now < deadline {
+        try await Task.sleep(for: .seconds(5))
+      }
+    }
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    guard state[BuildCompleted.self] != true else { return }
+    let regions = Set(state[BuildAMIs.self]?.keys.map { $0 } ?? []).union(state[ImageRequestsSent.self] ?? [])
+    guard !regions.isEmpty else { return }
+    run.ui.say("Deregistering the AMIs of this failed build and deleting their snapshots...")
+    let known = state[BuildAMIs.self] ?? [:]
+    let tokens = state[AMIResourceTokens.self] ?? [:]
+    let problems = await withTaskGroup(of: [String].self) { group in
+      for region in regions.sorted() {
+        group.addTask { await rollback(region: region, knownImage: known[region], token: tokens[region]) }
+      }
+      var all: [String] = []
+      for await found in group { all += found }
+      return all
+    }
+    if !problems.isEmpty { throw BuildError(problems.joined(separator: "; ")) }
+  }
+
+  /// Deregisters this build's images in `region` (the known id, plus any with the run tag
+  /// or, for a request in flight, our name), then deletes their snapshots and any snapshot
+  /// with the run tag. Returns what could not be removed.
+  func rollback(region: String, knownImage: String?, token: Int?) async -> [String] {
+    let client = run.client(region)
+    let runTag = run.kilnTags[0]
+    var problems: [String] = []
+    var images: [String: [String]] = [:]
+    do {
+      if let knownImage, let image = try await client.describeImages(imageIDs: [knownImage]).first {
+        images[image.imageID] = image.snapshotIDs
+      }
+      for image in try await client.describeImages(owners: ["self"], filters: [EC2Filter("tag:\(runTag.key)", [runTag.value])]) {
+        images[image.imageID] = image.snapshotIDs
+      }
+      for image in try await client.describeImages(owners: ["self"], filters: [EC2Filter("name", [run.config.amiName])]) {
+        // Only ours: the pre-check (or -force) made sure no other AMI had this name.
+        images[image.imageID] = image.snapshotIDs
+      }
+    } catch {
+      if let knownImage { images[knownImage] = [] }
+      problems.append("cannot list the AMIs of this build in \(region): \(error)")
+    }
+    var snapshots = Set(images.values.joined())
+    for (imageID, _) in images.sorted(by: { $0.key < $1.key }) {
+      do {
+        try await client.deregisterImage(imageID)
+        run.ui.message("Deregistered AMI \(imageID) in \(region)")
+      } catch let error as AWSServiceError where error.code.hasPrefix("InvalidAMIID") {
+        continue
+      } catch {
+        problems.append("AMI \(imageID) in \(region) is left: \(error)")
+      }
+    }
+    if problems.isEmpty { run.resources.settle(token) }
+    if let tagged = try? await client.describeSnapshots(owners: ["self"], filters: [EC2Filter("tag:\(runTag.key)", [runTag.value])]) {
+      snapshots.formUnion(tagged.map(\.snapshotID))
+    }
+    for snapshot in snapshots.sorted() {
+      do {
+        try await client.deleteSnapshot(snapshot)
+        run.ui.message("Deleted snapshot \(snapshot) in \(region)")
+      } catch let error as AWSServiceError where error.code == "InvalidSnapshot.NotFound" {
+        continue
+      } catch {
+        problems.append("snapshot \(snapshot) in \(region) is left: \(error)")
+      }
+    }
+    return problems
+  }
+}
+
+// MARK: - What it tells the steps after it
+
+/// The AMIs of this build, region → id, written the moment CreateImage/CopyImage returns.
+enum BuildAMIs: StateKey { typealias Value = [String: String] }
+/// The snapshots behind those AMIs, region → ids.
+enum BuildSnapshots: StateKey { typealias Value = [String: [String]] }
+/// Regions where an AMI of this build may exist even though its id never came back (a
+/// CreateImage/CopyImage request in flight when the build was cancelled).
+enum ImageRequestsSent: StateKey { typealias Value = Set<String> }
+/// The intermediary AMI (`encrypt_boot`, `skip_save_build_region`), removed once copied.
+enum IntermediaryAMI: StateKey { typealias Value = String }
+/// Each AMI's entry in the list of live resources, region → token (copies' too, from
+/// `StepCopyAMI`); settled once the build completes or the AMI is rolled back.
+enum AMIResourceTokens: StateKey { typealias Value = [String: Int] }
+/// Regions whose AMI got the user's tags from CreateImage itself (`StepFinishAMIs` tags the
+/// others).
+enum AMIsTaggedAtCreation: StateKey { typealias Value = Set<String> }

@@ -1,0 +1,108 @@
+import KilnAWS
+import KilnCore
+
+/// Mirrors Packer's `StepSecurityGroup`.
+///
+/// The security groups of the instance: the user's `security_group_id(s)` (checked to exist)
+/// or `security_group_filter` matches, else a temporary group opening the SSH port from
+/// `temporary_security_group_source_cidrs` (or this host's public IP,
+/// `temporary_security_group_source_public_ip`). The group is recorded under the name Kiln
+/// chose before CreateSecurityGroup goes out.
+///
+/// Creates: the temporary security group (tagged) and its ingress rule. Cleanup: deletes the
+/// group, retried while the terminated instance's interface lets go of it; when its create
+/// call was never answered (a Ctrl-C while it was in flight), finds it by name first. Writes
+/// `SecurityGroupIDs`.
+struct StepSecurityGroup: BuildStep {
+  let name = "security-group"
+  let run: EBSRun
+
+  /// The temporary group: its name (chosen by Kiln), its id once EC2 answered, and its entry
+  /// in the list of live resources, written before the create call.
+  enum Created: StateKey { typealias Value = (groupName: String, groupID: String?, token: Int) }
+
+  func run(_ state: BuildState) async throws {
+    let config = run.config
+    let vpcID = state[NetworkPlacement.self]?.vpcID ?? ""
+    if !config.securityGroupIDs.isEmpty {
+      let found = Set(try await run.ec2.describeSecurityGroups(groupIDs: config.securityGroupIDs).map(\.groupID))
+      let missing = config.securityGroupIDs.filter { !found.contains($0) }
+      if !missing.isEmpty { throw BuildError("security group(s) \(missing.joined(separator: ", ")) not found in \(run.region)") }
+      state[SecurityGroupIDs.self] = config.securityGroupIDs
+      return
+    }
+    if !config.securityGroupFilter.isEmpty {
+      var filters = config.securityGroupFilter.map { EC2Filter($0.key, [$0.value]) }
+      if !vpcID.isEmpty { filters.append(EC2Filter("vpc-id", [vpcID])) }
+      let groups = try await run.ec2.describeSecurityGroups(filters: filters)
+      guard !groups.isEmpty else { throw BuildError("'security_group_filter' matched no security group") }
+      run.ui.message("Found security group(s): \(groups.map(\.groupID).joined(separator: ", "))")
+      state[SecurityGroupIDs.self] = groups.map(\.groupID)
+      return
+    }
+    // Before the group exists, so a failed lookup leaves nothing to clean up.
+    var cidrs = config.temporarySecurityGroupSourceCIDRs
+    if config.temporarySecurityGroupSourcePublicIP {
+      run.ui.say("Checking current host's public IP...")
+      cidrs = [try await HostPublicIP.cidr(environment: run.context.environment, caBundle: run.caBundle)]
+      run.ui.say("Current host's public IP: \(cidrs[0])")
+    }
+    let groupName = EBSRun.temporaryName()
+    run.ui.say("Creating temporary security group for this instance: \(groupName)")
+    let tags = run.withKilnTags(try run.renderTags(config.runTags, state))
+    let token = run.resources.record("security group \(groupName) in \(run.region)")
+    state[Created.self] = (groupName, nil, token)
+    let groupID = try await run.ec2.createSecurityGroup(name: groupName, description: "Temporary group for Kiln", vpcID: vpcID, tags: tags)
+    state[Created.self] = (groupName, groupID, token)
+    run.resources.update(token, "security group \(groupID) in \(run.region)")
+    state[SecurityGroupIDs.self] = [groupID]
+    try await run.ec2.waitForSecurityGroup(groupID, policy: run.waits.securityGroup)
+    let port = config.communicator.kind == .none ? 22 : config.communicator.port
+    run.ui.say("Authorizing access to port \(port) from \(cidrs) in the temporary security groups...")
+    try await run.ec2.authorizeSecurityGroupIngress(groupID: groupID, port: port, cidrs: cidrs)
+  }
+
+  func cleanup(_ state: BuildState) async throws {
+    guard let (groupName, knownID, token) = state[Created.self] else { return }
+    run.ui.say("Deleting temporary security group...")
+    var found = knownID
+    if found == nil { found = try await findGroup(named: groupName) }
+    guard let groupID = found else {
+      run.resources.settle(token)
+      return
+    }
+    var lastError: (any Error)?
+    for attempt in 1...5 {
+      do {
+        try await run.ec2.deleteSecurityGroup(groupID: groupID)
+        run.resources.settle(token)
+        return
+      } catch let error as AWSServiceError where error.code == "InvalidGroup.NotFound" {
+        run.resources.settle(token)
+        return
+      } catch {
+        // DependencyViolation: the terminated instance's network interface still holds it.
+        lastError = error
+        if attempt < 5 { try? await Task.sleep(for: .seconds(5)) }
+      }
+    }
+    throw BuildError("security group \(groupID) in \(run.region) is left: \(lastError.map { "\($0)" } ?? "")")
+  }
+
+  /// The group a CreateSecurityGroup whose answer never came may have made, by its name,
+  /// asked a few times (a just-made group can take a moment to be listed).
+  private func findGroup(named groupName: String) async throws -> String? {
+    do {
+      return try await run.lookAgain {
+        try await run.ec2.describeSecurityGroups(filters: [EC2Filter("group-name", [groupName])]).first?.groupID
+      }
+    } catch {
+      throw BuildError("security group \(groupName) in \(run.region) may be left (its create call was not answered, and it could not be looked for): \(error)")
+    }
+  }
+}
+
+// MARK: - What it tells the steps after it
+
+/// Security groups the instance joins.
+enum SecurityGroupIDs: StateKey { typealias Value = [String] }
