@@ -36,7 +36,9 @@ public final class FakeEC2: Sendable {
     case answerHangs
   }
 
-  /// How many looks (Describe calls) each change of state takes; 0: seen at the first look.
+  /// How many later calls in its region each change of state takes (time passes with each
+  /// call): 0, it is done by the next call (an instance launched is running when next
+  /// described); k, it is seen by the (k+1)th call after.
   public struct Timing: Sendable {
     public var pollsToRun = 0
     public var pollsToStop = 0
@@ -155,6 +157,26 @@ public final class FakeEC2: Sendable {
             blockDevices: [EC2BlockDevice(deviceName: "/dev/sda1", snapshotID: "snap-ubuntu", volumeSize: 8, volumeType: "gp2", deleteOnTermination: true)]))
     }
 
+    /// A moment passes in `region`: instances and images move on to the state they are going to.
+    mutating func advance(_ region: String) {
+      for (id, (target, looks)) in transitions where instances[id]?.region == region {
+        if looks == 0 {
+          instances[id]?.value.state = target
+          transitions[id] = nil
+        } else {
+          transitions[id] = (target, looks - 1)
+        }
+      }
+      for (id, looks) in imageLooks where images[id]?.region == region {
+        if looks == 0 {
+          images[id]?.value.state = "available"
+          imageLooks[id] = nil
+        } else {
+          imageLooks[id] = looks - 1
+        }
+      }
+    }
+
     /// `prefix-` and 17 hex digits, in creation order.
     mutating func newID(_ prefix: String) -> String {
       counter += 1
@@ -181,6 +203,7 @@ public final class FakeEC2: Sendable {
   ) async throws -> T {
     let (fault, result, index): (Fault?, Result<T, AWSServiceError>?, Int) = world.withLock { w in
       w.calls.append(Call(name: name, region: region, arguments: arguments))
+      w.advance(region)
       let index = w.calls.count
       var fault: Fault?
       if let position = w.faults.firstIndex(where: { match, _ in
@@ -287,14 +310,6 @@ extension FakeEC2 {
           throw Refusal("InvalidAMIID.Malformed", "Invalid id: \"\(id)\" (expecting \"ami-...\")")
         }
         try w.requireAll(imageIDs, in: w.images, region, code: "InvalidAMIID.NotFound", what: "image id")
-        for (id, looks) in w.imageLooks where w.images[id]?.region == region {
-          if looks == 0 {
-            w.images[id]?.value.state = "available"
-            w.imageLooks[id] = nil
-          } else {
-            w.imageLooks[id] = looks - 1
-          }
-        }
         return try w.inRegion(w.images, region).filter { image in
           guard imageIDs.isEmpty || imageIDs.contains(image.imageID) else { return false }
           let ownerOK = owners.isEmpty || owners.contains { $0 == image.ownerID || ($0 == "self" && image.ownerID == FakeEC2.accountID) }
@@ -460,15 +475,6 @@ extension FakeEC2 {
       let region = self.region
       return try await perform("DescribeInstances", ["InstanceId": instanceIDs.joined(separator: ",")]) { w in
         try w.requireAll(instanceIDs, in: w.instances, region, code: "InvalidInstanceID.NotFound", what: "instance ID")
-        for instance in w.inRegion(w.instances, region) where instanceIDs.isEmpty || instanceIDs.contains(instance.instanceID) {
-          guard let (target, looks) = w.transitions[instance.instanceID] else { continue }
-          if looks == 0 {
-            w.instances[instance.instanceID]?.value.state = target
-            w.transitions[instance.instanceID] = nil
-          } else {
-            w.transitions[instance.instanceID] = (target, looks - 1)
-          }
-        }
         return try w.inRegion(w.instances, region).filter { instance in
           guard instanceIDs.isEmpty || instanceIDs.contains(instance.instanceID) else { return false }
           let attributes = [
