@@ -83,7 +83,7 @@ let package = Package(
     .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzzing"], swiftSettings: fuzzSettings),
 
     // Tests
-    .target(name: "_KilnTestSupport", swiftSettings: strictSettings),
+    .target(name: "_KilnTestSupport", dependencies: ["KilnAWS"], swiftSettings: strictSettings),
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),

@@ -53,6 +53,31 @@ public struct EC2Image: Sendable, Equatable {
   public var stateReason: String?
   public var deprecationTime: String?
 
+  /// An image as EC2 describes it (for fakes; the client decodes them from XML).
+  public init(
+    imageID: String, name: String, description: String = "", state: String, ownerID: String, ownerAlias: String? = nil,
+    creationDate: String = "", architecture: String = "x86_64", rootDeviceType: String = "ebs", rootDeviceName: String = "/dev/sda1",
+    virtualizationType: String = "hvm", enaSupport: Bool? = nil, blockDevices: [EC2BlockDevice] = [], tags: [EC2Tag] = [],
+    stateReason: String? = nil, deprecationTime: String? = nil
+  ) {
+    self.imageID = imageID
+    self.name = name
+    self.description = description
+    self.state = state
+    self.ownerID = ownerID
+    self.ownerAlias = ownerAlias
+    self.creationDate = creationDate
+    self.architecture = architecture
+    self.rootDeviceType = rootDeviceType
+    self.rootDeviceName = rootDeviceName
+    self.virtualizationType = virtualizationType
+    self.enaSupport = enaSupport
+    self.blockDevices = blockDevices
+    self.tags = tags
+    self.stateReason = stateReason
+    self.deprecationTime = deprecationTime
+  }
+
   init(_ node: XMLElementNode) {
     imageID = node.string("imageId") ?? ""
     name = node.string("name") ?? ""
@@ -101,6 +126,36 @@ public struct EC2Instance: Sendable, Equatable {
   /// "spot" for a spot instance; nil for on-demand.
   public var lifecycle: String?
 
+  /// An instance as EC2 describes it (for fakes; the client decodes them from XML).
+  public init(
+    instanceID: String, imageID: String, instanceType: String, state: String, stateReason: String? = nil, keyName: String? = nil,
+    publicIPAddress: String? = nil, privateIPAddress: String? = nil, publicDNSName: String? = nil, privateDNSName: String? = nil,
+    ipv6Address: String? = nil, hostID: String? = nil, subnetID: String? = nil, vpcID: String? = nil, availabilityZone: String? = nil,
+    securityGroupIDs: [String] = [], blockDevices: [EC2BlockDevice] = [], tags: [EC2Tag] = [], launchTime: String? = nil,
+    lifecycle: String? = nil
+  ) {
+    self.instanceID = instanceID
+    self.imageID = imageID
+    self.instanceType = instanceType
+    self.state = state
+    self.stateReason = stateReason
+    self.keyName = keyName
+    self.publicIPAddress = publicIPAddress
+    self.privateIPAddress = privateIPAddress
+    self.publicDNSName = publicDNSName
+    self.privateDNSName = privateDNSName
+    self.ipv6Address = ipv6Address
+    self.hostID = hostID
+    self.subnetID = subnetID
+    self.vpcID = vpcID
+    self.availabilityZone = availabilityZone
+    self.securityGroupIDs = securityGroupIDs
+    self.blockDevices = blockDevices
+    self.tags = tags
+    self.launchTime = launchTime
+    self.lifecycle = lifecycle
+  }
+
   init(_ node: XMLElementNode) {
     instanceID = node.string("instanceId") ?? ""
     imageID = node.string("imageId") ?? ""
@@ -134,6 +189,14 @@ public struct EC2KeyPair: Sendable, Equatable {
   public var publicKey: String?
   public var tags: [EC2Tag]
 
+  public init(keyName: String, keyPairID: String? = nil, fingerprint: String = "", publicKey: String? = nil, tags: [EC2Tag] = []) {
+    self.keyName = keyName
+    self.keyPairID = keyPairID
+    self.fingerprint = fingerprint
+    self.publicKey = publicKey
+    self.tags = tags
+  }
+
   init(_ node: XMLElementNode) {
     keyName = node.string("keyName") ?? ""
     keyPairID = node.string("keyPairId")
@@ -152,6 +215,16 @@ public struct EC2SecurityGroup: Sendable, Equatable {
   public var ingressPorts: [Int]
   /// The source CIDR blocks (IPv4 and IPv6) of all ingress rules.
   public var ingressCIDRs: [String]
+
+  public init(groupID: String, groupName: String, vpcID: String? = nil, description: String = "", tags: [EC2Tag] = [], ingressPorts: [Int] = [], ingressCIDRs: [String] = []) {
+    self.groupID = groupID
+    self.groupName = groupName
+    self.vpcID = vpcID
+    self.description = description
+    self.tags = tags
+    self.ingressPorts = ingressPorts
+    self.ingressCIDRs = ingressCIDRs
+  }
 
   init(_ node: XMLElementNode) {
     groupID = node.string("groupId") ?? ""
@@ -174,6 +247,15 @@ public struct EC2Subnet: Sendable, Equatable {
   public var defaultForAZ: Bool
   public var state: String
 
+  public init(subnetID: String, vpcID: String, availabilityZone: String, availableIPAddressCount: Int = 4091, defaultForAZ: Bool = false, state: String = "available") {
+    self.subnetID = subnetID
+    self.vpcID = vpcID
+    self.availabilityZone = availabilityZone
+    self.availableIPAddressCount = availableIPAddressCount
+    self.defaultForAZ = defaultForAZ
+    self.state = state
+  }
+
   init(_ node: XMLElementNode) {
     subnetID = node.string("subnetId") ?? ""
     vpcID = node.string("vpcId") ?? ""
@@ -189,6 +271,13 @@ public struct EC2VPC: Sendable, Equatable {
   public var isDefault: Bool
   public var state: String
   public var cidrBlock: String
+
+  public init(vpcID: String, isDefault: Bool, state: String = "available", cidrBlock: String = "172.31.0.0/16") {
+    self.vpcID = vpcID
+    self.isDefault = isDefault
+    self.state = state
+    self.cidrBlock = cidrBlock
+  }
 
   init(_ node: XMLElementNode) {
     vpcID = node.string("vpcId") ?? ""
@@ -207,6 +296,17 @@ public struct EC2Snapshot: Sendable, Equatable {
   public var encrypted: Bool
   public var description: String
   public var tags: [EC2Tag]
+
+  public init(snapshotID: String, volumeID: String, state: String, progress: String = "", ownerID: String, encrypted: Bool = false, description: String = "", tags: [EC2Tag] = []) {
+    self.snapshotID = snapshotID
+    self.volumeID = volumeID
+    self.state = state
+    self.progress = progress
+    self.ownerID = ownerID
+    self.encrypted = encrypted
+    self.description = description
+    self.tags = tags
+  }
 
   init(_ node: XMLElementNode) {
     snapshotID = node.string("snapshotId") ?? ""
@@ -228,6 +328,15 @@ public struct EC2Volume: Sendable, Equatable {
   public var attachedInstanceIDs: [String]
   public var tags: [EC2Tag]
 
+  public init(volumeID: String, state: String, size: Int, volumeType: String = "gp2", attachedInstanceIDs: [String] = [], tags: [EC2Tag] = []) {
+    self.volumeID = volumeID
+    self.state = state
+    self.size = size
+    self.volumeType = volumeType
+    self.attachedInstanceIDs = attachedInstanceIDs
+    self.tags = tags
+  }
+
   init(_ node: XMLElementNode) {
     volumeID = node.string("volumeId") ?? ""
     state = node.string("status") ?? ""
@@ -241,6 +350,11 @@ public struct EC2Volume: Sendable, Equatable {
 public struct EC2Region: Sendable, Equatable {
   public var name: String
   public var endpoint: String
+
+  public init(name: String, endpoint: String) {
+    self.name = name
+    self.endpoint = endpoint
+  }
 }
 
 public struct EC2InstanceStatus: Sendable, Equatable {

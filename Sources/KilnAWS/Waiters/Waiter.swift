@@ -135,7 +135,7 @@ public enum Waiter {
   }
 }
 
-extension EC2Client {
+extension EC2API {
   /// Waits for an instance to reach `target` ("running", "stopped", "terminated"), failing
   /// early on states it cannot reach it from.
   public func waitForInstance(_ id: String, toBe target: String, policy: WaitPolicy = .instanceState, progress: (@Sendable (String) -> Void)? = nil) async throws -> EC2Instance {

@@ -8,7 +8,20 @@ extension AmazonEBSBuilder: RunnableBuilder {
   /// `Common/Steps/`), run by `BuilderSteps` with cleanup in reverse order on success,
   /// failure and Ctrl-C alike.
   public func run(_ context: BuildContext, hooks: ProvisionHooks) async throws -> (any Artifact)? {
-    let run = try makeRun(context)
+    try await run(context, hooks: hooks, makeRun(context))
+  }
+
+  /// The same build over EC2 clients the caller makes, one per region it touches (the build
+  /// region, then `ami_regions`): the seam through which tests run the whole step list
+  /// against an in-memory EC2 (`_KilnTestSupport.FakeEC2`) or a moto-backed `EC2Client`.
+  /// No credentials are resolved and no HTTP client is made; the template must name its
+  /// `region`.
+  func run(_ context: BuildContext, hooks: ProvisionHooks, clients: (_ region: String) throws -> any EC2API) async throws -> (any Artifact)? {
+    guard !config.region.isEmpty else { throw BuildError("no region: set 'region' in the template") }
+    return try await run(context, hooks: hooks, makeRun(context, region: config.region, caBundle: nil, clients: clients))
+  }
+
+  private func run(_ context: BuildContext, hooks: ProvisionHooks, _ run: EBSRun) async throws -> (any Artifact)? {
     let state = BuildState()
     var steps: [any BuildStep] = [
       StepPreValidate(run: run),
@@ -77,11 +90,18 @@ extension AmazonEBSBuilder: RunnableBuilder {
       throw BuildError("no region: set 'region' in the template, or AWS_REGION, or a region in the profile")
     }
     let retry = RetryPolicy(maxRetries: config.maxRetries)
-    var clients: [String: EC2Client] = [:]
-    for name in [region] + config.amiRegions where clients[name] == nil {
-      clients[name] = try EC2Client(
+    return try makeRun(context, region: region, caBundle: settings.caBundle) { name in
+      try EC2Client(
         region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2,
         http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs", log: log)
+    }
+  }
+
+  /// The run over one client per region from `clients`, with Kiln's tags and the wait policies.
+  func makeRun(_ context: BuildContext, region: String, caBundle: String?, clients makeClient: (_ region: String) throws -> any EC2API) throws -> EBSRun {
+    var clients: [String: any EC2API] = [:]
+    for name in [region] + config.amiRegions where clients[name] == nil {
+      clients[name] = try makeClient(name)
     }
     let created = Date().formatted(.iso8601)
     let template = context.templatePath.isEmpty ? "-" : URL(fileURLWithPath: context.templatePath).lastPathComponent
@@ -91,7 +111,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     ]
     return EBSRun(
       config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(context),
-      waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment), caBundle: settings.caBundle)
+      waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment), caBundle: caBundle)
   }
 
   /// What provisioners see through `{{build `…`}}` (the SDK's `StepProvision` hook data).

@@ -13,7 +13,7 @@ struct EBSRun: Sendable {
   let context: BuildContext
   /// The build region (the template's, else the environment's or the profile's).
   let region: String
-  let clients: [String: EC2Client]
+  let clients: [String: any EC2API]
   /// `kiln:run`, `kiln:template`, `kiln:build`, `kiln:created`: on every resource Kiln
   /// creates, so that what a killed process left can be found (`kiln:run` = the run's UUID).
   let kilnTags: [EC2Tag]
@@ -33,9 +33,9 @@ struct EBSRun: Sendable {
     }
     return nil
   }
-  var ec2: EC2Client { clients[region]! }
+  var ec2: any EC2API { clients[region]! }
 
-  func client(_ region: String) -> EC2Client { clients[region]! }
+  func client(_ region: String) -> any EC2API { clients[region]! }
 
   /// Every region an AMI of this build may be in: the build region, then `ami_regions`.
   var amiRegions: [String] { [region] + config.amiRegions.filter { $0 != region } }

@@ -17,13 +17,13 @@ public struct ResourceSweep: Sendable {
     public var description: String { "\(kind.rawValue) \(id) in \(region) (run \(run), created \(created.isEmpty ? "?" : created))" }
   }
 
-  public let client: EC2Client
+  public let client: any EC2API
   /// Only this run's resources (a `kiln:run` value); every run's when nil.
   public var run: String?
   /// Only resources created before this date (by their `kiln:created` tag).
   public var createdBefore: Date?
 
-  public init(client: EC2Client, run: String? = nil, createdBefore: Date? = nil) {
+  public init(client: any EC2API, run: String? = nil, createdBefore: Date? = nil) {
     self.client = client
     self.run = run
     self.createdBefore = createdBefore
