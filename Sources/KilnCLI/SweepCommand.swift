@@ -51,6 +51,7 @@ struct SweepCommand: AsyncParsableCommand {
     // is the list scripts read).
     let log = AWSClientLog(debug: nil, console: { line in FileHandle.standardError.write(Data("kiln sweep: \(line)\n".utf8)) })
     let credentials = try CredentialsChain(settings: settings, http: http, log: log)
+    let variant = try settings.endpointVariant()
     var regions = self.regions.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
     if regions.isEmpty, let region = credentials.region() { regions = [region] }
     guard !regions.isEmpty else { throw ValidationError("no region: give -region or set AWS_REGION") }
@@ -64,7 +65,7 @@ struct SweepCommand: AsyncParsableCommand {
       let found: [ResourceSweep.Leftover]
       let sweep: ResourceSweep
       do {
-        sweep = ResourceSweep(client: try EC2Client(region: region, customEndpoint: endpoint, http: http, credentials: credentials, log: log), run: run, createdBefore: cutoff)
+        sweep = ResourceSweep(client: try EC2Client(region: region, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, log: log), run: run, createdBefore: cutoff)
         found = try await sweep.find()
       } catch {
         problems.append("could not look in \(region), so what builds left there is unknown: \(error)")

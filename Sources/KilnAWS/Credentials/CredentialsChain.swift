@@ -245,7 +245,7 @@ public final class CredentialsChain: CredentialsProvider {
   private func stsClient(_ credentials: any CredentialsProvider) throws -> STSClient {
     try STSClient(
       region: region() ?? "us-east-1", customEndpoint: settings.customEndpointSTS.isEmpty ? nil : settings.customEndpointSTS,
-      http: http, credentials: credentials, log: log)
+      variant: try settings.endpointVariant(), http: http, credentials: credentials, log: log)
   }
 
   private func webIdentity(role: String, tokenFile: String, session: String) async throws -> TemporaryCredentials {

@@ -12,11 +12,11 @@ public struct EC2Client: Sendable {
   /// A client for `region` (at `customEndpoint` when given) with the shared rate limiter of
   /// the account and region; `log` hears its retries.
   public init(
-    region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider,
+    region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient, credentials: any CredentialsProvider,
     retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil
   ) throws {
     self.query = try AWSQueryClient(
-      service: "ec2", apiVersion: Self.apiVersion, region: region, customEndpoint: customEndpoint, http: http,
+      service: "ec2", apiVersion: Self.apiVersion, region: region, customEndpoint: customEndpoint, variant: variant, http: http,
       credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") }, log: log)
   }
 

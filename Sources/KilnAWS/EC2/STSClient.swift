@@ -8,13 +8,13 @@ public struct STSClient: Sendable {
   public init(query: AWSQueryClient) { self.query = query }
 
   public init(
-    region: String, customEndpoint: String? = nil, http: any HTTPClient, credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(),
+    region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient, credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(),
     log: AWSClientLog? = nil
   ) throws {
     // STS is global at sts.amazonaws.com, but the regional endpoints are preferred.
     query = try AWSQueryClient(
       service: "sts", apiVersion: Self.apiVersion, region: region.isEmpty ? "us-east-1" : region,
-      customEndpoint: customEndpoint, http: http, credentials: credentials, retry: retry, log: log)
+      customEndpoint: customEndpoint, variant: variant, http: http, credentials: credentials, retry: retry, log: log)
   }
 
   public struct CallerIdentity: Sendable, Equatable {

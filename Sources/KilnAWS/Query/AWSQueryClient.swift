@@ -56,21 +56,24 @@ public final class AWSQueryClient: Sendable {
     self.observer = observer
   }
 
-  /// A client for `service` in `region`, at its public endpoint or at `customEndpoint`.
+  /// A client for `service` in `region`, at its public endpoint (in `variant`'s form) or at
+  /// `customEndpoint`.
   public convenience init(
-    service: String, apiVersion: String, region: String, customEndpoint: String?, http: any HTTPClient,
+    service: String, apiVersion: String, region: String, customEndpoint: String?, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient,
     credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil,
     log: AWSClientLog? = nil
   ) throws(AWSConfigurationError) {
     try self.init(
       service: service, apiVersion: apiVersion, region: region,
-      endpoint: try Self.endpoint(service: service, region: region, custom: customEndpoint),
+      endpoint: try Self.endpoint(service: service, region: region, custom: customEndpoint, variant: variant),
       http: http, credentials: credentials, retry: retry, limiter: limiter, log: log)
   }
 
-  /// The public endpoint of `service` in `region`, or `custom` (a URL, or a host name that
-  /// gets https://).
-  public static func endpoint(service: String, region: String, custom: String?) throws(AWSConfigurationError) -> URL {
+  /// The public endpoint of `service` in `region` in any partition (`AWSPartition`), or
+  /// `custom` (a URL, or a host name that gets https://).
+  public static func endpoint(
+    service: String, region: String, custom: String?, variant: EndpointVariant = EndpointVariant()
+  ) throws(AWSConfigurationError) -> URL {
     if let custom, !custom.isEmpty {
       let text = custom.contains("://") ? custom : "https://" + custom
       guard let url = URL(string: text), let host = url.host, !host.isEmpty else {
@@ -80,8 +83,7 @@ public final class AWSQueryClient: Sendable {
     }
     guard !region.isEmpty else { throw AWSConfigurationError("no region: set 'region' in the template, AWS_REGION, or a profile's region") }
     try AWSRegion.validate(region)
-    let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-    guard let url = URL(string: "https://\(service).\(region).\(suffix)") else {
+    guard let url = URL(string: AWSPartition.endpoint(service: service, region: region, variant: variant)) else {
       throw AWSConfigurationError("no \(service) endpoint can be made for region \"\(region)\"")
     }
     return url

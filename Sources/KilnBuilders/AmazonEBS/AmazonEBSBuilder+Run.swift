@@ -90,9 +90,10 @@ extension AmazonEBSBuilder: RunnableBuilder {
       throw BuildError("no region: set 'region' in the template, or AWS_REGION, or a region in the profile")
     }
     let retry = RetryPolicy(maxRetries: config.maxRetries)
+    let variant = try settings.endpointVariant()
     return try makeRun(context, region: region, caBundle: settings.caBundle) { name in
       try EC2Client(
-        region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2,
+        region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2, variant: variant,
         http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs", log: log)
     }
   }
