@@ -252,11 +252,10 @@ extension AmazonEBSConfig {
   private mutating func decodeAMI(_ r: inout ConfigReader) {
     amiName = r.requiredString("ami_name") ?? ""
     if !amiName.isEmpty {
-      if amiName.count < 3 || amiName.count > 128 {
-        r.error(key: "ami_name", "must be between 3 and 128 characters long, not \(amiName.count): \"\(amiName)\"")
+      if !AMIName.lengths.contains(amiName.count) {
+        r.error(key: "ami_name", "must be between \(AMIName.lengths.lowerBound) and \(AMIName.lengths.upperBound) characters long, not \(amiName.count): \"\(amiName)\"")
       }
-      let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789()[] ./-'@_".unicodeScalars)
-      if let bad = amiName.unicodeScalars.first(where: { !allowed.contains($0) }) {
+      if let bad = AMIName.firstDisallowed(in: amiName) {
         r.error(key: "ami_name", "contains '\(bad)': an AMI name may only contain letters, digits, parentheses, square brackets, spaces, periods, slashes, dashes, single quotes, at-signs and underscores (\"\(amiName)\"); the clean_resource_name function replaces the rest")
       }
     }

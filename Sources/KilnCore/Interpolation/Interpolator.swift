@@ -56,9 +56,6 @@ public enum Interpolator {
   }
 }
 
-private let cleanResourceAllowed: Set<Unicode.Scalar> = Set(
-  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789()[] ./-'@_".unicodeScalars)
-
 private struct Evaluation {
   let context: RenderContext
   var warnings: [InterpolationError] = []
@@ -142,15 +139,15 @@ private struct Evaluation {
 
   mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue?, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     let first = command.operands[0]
-    if case .function(let name, let offset) = first {
+    if case .function(let function, let offset) = first {
       var arguments: [TemplateValue] = []
       for operand in command.operands.dropFirst() {
         arguments.append(try value(of: operand, dot: dot))
       }
       if let piped { arguments.append(piped) }
       // Go evaluates `and`/`or` lazily, but no argument here has side effects.
-      if name != "build", arguments.contains(.deferred) { return .deferred }
-      let result = try call(name, arguments, at: offset)
+      if function != .build, arguments.contains(.deferred) { return .deferred }
+      let result = try call(function, arguments, at: offset)
       if case .string(let text) = result { try Self.checkSize(text, at: offset) }
       return result
     }
@@ -162,7 +159,7 @@ private struct Evaluation {
 
   mutating func value(of operand: InterpolationTemplate.Operand, dot: TemplateValue?) throws(InterpolationError) -> TemplateValue {
     switch operand {
-    case .function(let name, let offset): return try call(name, [], at: offset)
+    case .function(let function, let offset): return try call(function, [], at: offset)
     case .string(let s, _): return .string(s)
     case .integer(let i, _): return .integer(i)
     case .float(let d, _): return .float(d)
@@ -199,12 +196,17 @@ private struct Evaluation {
 
   // MARK: - Functions
 
-  mutating func call(_ name: String, _ args: [TemplateValue], at offset: Int) throws(InterpolationError) -> TemplateValue {
-    func arity(_ range: ClosedRange<Int>) throws(InterpolationError) {
-      guard range.contains(args.count) else {
-        let expected = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
-        throw InterpolationError("wrong number of arguments for \(name): want \(expected), got \(args.count)", at: offset)
-      }
+  /// Calls `function` (its arity as `InterpolationFunction` gives it) with `args`.
+  mutating func call(_ function: InterpolationFunction, _ args: [TemplateValue], at offset: Int) throws(InterpolationError) -> TemplateValue {
+    let name = function.name
+    if let range = function.arity, !range.contains(args.count) {
+      let expected =
+        switch (range.lowerBound, range.upperBound) {
+        case (let low, let high) where low == high: "\(low)"
+        case (let low, Int.max): "at least \(low)"
+        case (let low, let high): "\(low) to \(high)"
+        }
+      throw InterpolationError("wrong number of arguments for \(name): want \(expected), got \(args.count)", at: offset)
     }
     func tooLarge() -> InterpolationError { Self.tooLarge(at: offset) }
     func sprint(_ args: [TemplateValue], line: Bool = false) throws(InterpolationError) -> String {
@@ -228,9 +230,8 @@ private struct Evaluation {
       throw InterpolationError("argument \(i + 1) of \(name) must be an integer, not \(args[i].rendered.isEmpty ? args[i].typeName : "\"\(args[i].rendered)\"")", at: offset)
     }
 
-    switch name {
-    case "user":
-      try arity(1...1)
+    switch function {
+    case .user:
       let key = try string(0)
       if let value = context.variables[key] { return .string(value) }
       if context.pendingVariables.contains(key) {
@@ -245,75 +246,54 @@ private struct Evaluation {
         warnings.append(InterpolationError("variable '\(key)' is not declared in \"variables\" and was not given with -var; it renders as an empty string", at: offset))
       }
       return .string("")
-    case "env":
-      try arity(1...1)
+    case .env:
       guard context.phase == .variables else {
         throw InterpolationError("env vars are not allowed here: {{env}} works only in a variable's default; declare a variable with this default and use {{user}}", at: offset)
       }
       return .string(context.environment[try string(0)] ?? "")
-    case "timestamp":
-      try arity(0...0)
+    case .timestamp:
       return .string(String(context.clock.unixSeconds))
-    case "isotime":
-      try arity(0...1)
+    case .isotime:
       let layout = args.isEmpty ? GoTimeLayout.rfc3339 : try string(0)
       return .string(GoTimeLayout.format(context.clock.start, layout: layout))
-    case "strftime":
-      try arity(1...1)
+    case .strftime:
       return .string(Self.strftime(try string(0), context.clock))
-    case "uuid":
-      try arity(0...0)
+    case .uuid:
       return .string(Self.timeOrderedUUID(context.clock))
-    case "clean_resource_name", "clean_ami_name":
-      try arity(1...1)
-      if name == "clean_ami_name" {
+    case .cleanResourceName, .cleanAMIName:
+      if function == .cleanAMIName {
         warnings.append(InterpolationError("clean_ami_name is deprecated (removed in Packer 1.5); use clean_resource_name", at: offset))
       }
-      var out = String.UnicodeScalarView()
-      for scalar in try string(0).unicodeScalars {
-        out.append(cleanResourceAllowed.contains(scalar) ? scalar : "-")
-      }
-      return .string(String(out))
-    case "build_name":
-      try arity(0...0)
+      return .string(AMIName.cleaned(try string(0)))
+    case .buildName:
       guard let buildName = context.buildName else { throw InterpolationError("build_name is not available here (it works in builders, provisioners and post-processors)", at: offset) }
       return .string(buildName)
-    case "build_type":
-      try arity(0...0)
+    case .buildType:
       guard let buildType = context.buildType else { throw InterpolationError("build_type is not available here (it works in builders, provisioners and post-processors)", at: offset) }
       return .string(buildType)
-    case "template_dir":
-      try arity(0...0)
+    case .templateDir:
       guard let directory = context.templateDirectory else { throw InterpolationError("template_dir is not available: the template was not read from a file", at: offset) }
       return .string(directory)
-    case "pwd":
-      try arity(0...0)
+    case .pwd:
       return .string(context.workingDirectory)
-    case "packer_version":
-      try arity(0...0)
+    case .packerVersion:
       return .string(context.packerVersion)
-    case "split":
-      try arity(3...3)
+    case .split:
       let parts = try string(0).components(separatedBy: try string(1))
       let index = try integer(2)
       guard index >= 0, index < parts.count else {
         throw InterpolationError("split: index \(index) out of range: the string has \(parts.count) part(s)", at: offset)
       }
       return .string(parts[index])
-    case "replace":
-      try arity(4...4)
+    case .replace:
       return .string(try Self.replace(try string(3), try string(0), try string(1), limit: try integer(2), at: offset))
-    case "replace_all":
-      try arity(3...3)
+    case .replaceAll:
       return .string(try Self.replace(try string(2), try string(0), try string(1), limit: -1, at: offset))
-    case "lower":
-      try arity(1...1)
+    case .lower:
       return .string(Self.mapCase(try string(0), upper: false))
-    case "upper":
-      try arity(1...1)
+    case .upper:
       return .string(Self.mapCase(try string(0), upper: true))
-    case "build":
-      try arity(1...1)
+    case .build:
       guard context.phase == .provisioner || context.phase == .postProcessor else {
         throw InterpolationError("build is only available in provisioners and post-processors", at: offset)
       }
@@ -324,48 +304,40 @@ private struct Evaluation {
       }
       guard let values = context.buildValues else { return .deferred }
       return .string(values[key] ?? "")
-    case "sed":
+    case .sed:
       throw InterpolationError("sed is deprecated and removed in Packer; use replace or replace_all", at: offset)
-    case "consul_key", "vault", "aws_secretsmanager", "aws_secretsmanager_raw":
+    case .consulKey, .vault, .awsSecretsManager, .awsSecretsManagerRaw:
       guard context.phase == .variables else {
         throw InterpolationError("\(name) is only allowed in a variable's default", at: offset)
       }
       throw InterpolationError("\(name) is not supported by kiln: pass the secret with -var or -var-file and list it in \"sensitive-variables\"", at: offset)
-    case "and":
-      guard !args.isEmpty else { try arity(1...Int.max) ; return .null }
+    case .and:
       return args.first { !$0.isTruthy } ?? args.last!
-    case "or":
-      guard !args.isEmpty else { try arity(1...Int.max) ; return .null }
+    case .or:
       return args.first { $0.isTruthy } ?? args.last!
-    case "not":
-      try arity(1...1)
+    case .not:
       return .bool(!args[0].isTruthy)
-    case "eq":
-      try arity(2...Int.max)
+    case .eq:
       for other in args.dropFirst() where try Self.equal(args[0], other, name, offset) { return .bool(true) }
       return .bool(false)
-    case "ne":
-      try arity(2...2)
+    case .ne:
       return .bool(!(try Self.equal(args[0], args[1], name, offset)))
-    case "lt", "le", "gt", "ge":
-      try arity(2...2)
+    case .lt, .le, .gt, .ge:
       let order = try Self.compare(args[0], args[1], name, offset)
-      switch name {
-      case "lt": return .bool(order < 0)
-      case "le": return .bool(order <= 0)
-      case "gt": return .bool(order > 0)
+      switch function {
+      case .lt: return .bool(order < 0)
+      case .le: return .bool(order <= 0)
+      case .gt: return .bool(order > 0)
       default: return .bool(order >= 0)
       }
-    case "len":
-      try arity(1...1)
+    case .len:
       switch args[0] {
       case .string(let s): return .integer(s.utf8.count)
       case .list(let l): return .integer(l.count)
       case .map(let m): return .integer(m.count)
       default: throw InterpolationError("len of \(args[0].typeName)", at: offset)
       }
-    case "index":
-      try arity(1...Int.max)
+    case .index:
       var current = args[0]
       for key in args.dropFirst() {
         switch (current, key) {
@@ -381,22 +353,19 @@ private struct Evaluation {
         }
       }
       return current
-    case "print":
+    case .print:
       return .string(try sprint(args))
-    case "println":
+    case .println:
       return .string(try sprint(args, line: true))
-    case "printf":
-      try arity(1...Int.max)
+    case .printf:
       guard let text = GoFormat.printf(try string(0), Array(args.dropFirst()), limit: Interpolator.maximumOutputBytes) else { throw tooLarge() }
       return .string(text)
-    case "urlquery":
+    case .urlquery:
       return .string(GoFormat.queryEscape(try sprint(args)))
-    case "html":
+    case .html:
       return .string(GoFormat.htmlEscape(try sprint(args)))
-    case "js":
+    case .js:
       return .string(GoFormat.jsEscape(try sprint(args)))
-    default:
-      throw InterpolationError("function \"\(name)\" not defined", at: offset)
     }
   }
 

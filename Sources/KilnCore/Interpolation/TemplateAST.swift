@@ -28,7 +28,7 @@ public struct InterpolationTemplate: Sendable {
   }
 
   public indirect enum Operand: Sendable {
-    case function(String, offset: Int)
+    case function(InterpolationFunction, offset: Int)
     /// `.A.B`; an empty path is `.` itself.
     case field([String], offset: Int)
     case string(String, offset: Int)
@@ -62,7 +62,7 @@ public struct InterpolationTemplate: Sendable {
   public var constantUserReferences: [(name: String, offset: Int)] {
     var references: [(String, Int)] = []
     forEachCommand { command in
-      if command.operands.count == 2, case .function("user", let offset) = command.operands[0],
+      if command.operands.count == 2, case .function(.user, let offset) = command.operands[0],
         case .string(let name, _) = command.operands[1]
       {
         references.append((name, offset))

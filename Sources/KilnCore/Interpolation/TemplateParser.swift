@@ -1,19 +1,6 @@
 import Foundation
 
 extension InterpolationTemplate {
-  /// The names `parse` accepts as functions. Anything else is "function not defined", as in
-  /// Go, but with a suggestion.
-  public static let knownFunctions: Set<String> = [
-    // Packer
-    "user", "env", "timestamp", "isotime", "strftime", "uuid", "clean_resource_name",
-    "clean_ami_name", "build_name", "build_type", "template_dir", "pwd", "packer_version",
-    "split", "replace", "replace_all", "lower", "upper", "build", "sed", "consul_key", "vault",
-    "aws_secretsmanager", "aws_secretsmanager_raw",
-    // Go text/template built-ins
-    "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "print", "printf",
-    "println", "urlquery", "html", "js",
-  ]
-
   /// How deeply `{{if}}`/`{{with}}`/`{{range}}` blocks, `{{else if}}` branches and parentheses
   /// may nest in one string. Real templates use a handful of levels; the bound keeps every
   /// recursive walk over the tree (parsing, evaluating, releasing it) far from the end of
@@ -270,11 +257,11 @@ extension InterpolationTemplate {
         case "false": return .bool(false, offset: start)
         case "nil": return .null(offset: start)
         default:
-          guard InterpolationTemplate.knownFunctions.contains(word) else {
-            let hint = Suggestions.closest(to: word, in: InterpolationTemplate.knownFunctions).map { "; did you mean \"\($0)\"?" } ?? ""
+          guard let function = InterpolationFunction(rawValue: word) else {
+            let hint = Suggestions.closest(to: word, in: InterpolationFunction.names).map { "; did you mean \"\($0)\"?" } ?? ""
             throw InterpolationError("function \"\(word)\" not defined\(hint)", at: start)
           }
-          return .function(word, offset: start)
+          return .function(function, offset: start)
         }
       }
     }

@@ -60,7 +60,7 @@ public struct BuilderDefinition: Sendable {
   public var location: SourceLocation
 }
 
-public struct ProvisionerDefinition: Sendable {
+public struct ProvisionerDefinition: BuildFiltered, Sendable {
   public var index: Int
   public var type: Located<String>
   public var only: [Located<String>]
@@ -73,12 +73,6 @@ public struct ProvisionerDefinition: Sendable {
   /// The provisioner's object without the keys above.
   public var configuration: JSONNode
   public var location: SourceLocation
-
-  /// Whether this provisioner runs for the build named `build` (`only`/`except`).
-  public func applies(to build: String) -> Bool {
-    if !only.isEmpty { return only.contains { $0.value == build } }
-    return !except.contains { $0.value == build }
-  }
 
   /// `configuration` with the build's override merged over it (one level, as Packer does).
   public func configuration(for build: String) -> JSONNode {
@@ -93,7 +87,23 @@ public struct ProvisionerDefinition: Sendable {
   }
 }
 
-public struct PostProcessorDefinition: Sendable {
+/// A provisioner or post-processor that names the builds it runs for (`only`) or not
+/// (`except`); validation rejects a definition that gives both.
+public protocol BuildFiltered {
+  var only: [Located<String>] { get }
+  var except: [Located<String>] { get }
+}
+
+extension BuildFiltered {
+  /// Whether this runs for the build named `build`: in `only` when `only` is given, else not
+  /// in `except`.
+  public func applies(to build: String) -> Bool {
+    if !only.isEmpty { return only.contains { $0.value == build } }
+    return !except.contains { $0.value == build }
+  }
+}
+
+public struct PostProcessorDefinition: BuildFiltered, Sendable {
   /// 1-based chain index and position in the chain, for messages ("post-processor 1.2").
   public var chain: Int
   public var index: Int
@@ -104,9 +114,4 @@ public struct PostProcessorDefinition: Sendable {
   public var keepInputArtifact: Bool?
   public var configuration: JSONNode
   public var location: SourceLocation
-
-  public func applies(to build: String) -> Bool {
-    if !only.isEmpty { return only.contains { $0.value == build } }
-    return !except.contains { $0.value == build }
-  }
 }
