@@ -161,6 +161,13 @@ def _same(sent, rebuilt):
     return None
 
 
+def service_and_action(body):
+    """("ec2" or "sts", action) for a request this module checks, else None."""
+    params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    name = _SERVICES.get(params.get("Version", ""))
+    return (name, params["Action"]) if name and "Action" in params else None
+
+
 def check(body):
     """None when AWS's model accepts the query request `body` (bytes), else why not: the
     operation, and the parameter at fault."""

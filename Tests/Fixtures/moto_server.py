@@ -20,7 +20,9 @@ a file works for any user and any checkout location.)
 Every EC2 and STS request is first checked against AWS's own API model with botocore's own
 parser, validator and serializer (`model_check.py`); one the model refuses is answered 400
 `KilnModelCheckFailed` with the reason, and is not passed to moto: a request AWS would refuse
-fails the test that sent it, even where moto would have been lenient.
+fails the test that sent it, even where moto would have been lenient. With
+KILN_MODEL_CHECK_REPORT set, each verdict is appended there (service, action, accepted or
+refused) for `model_report.py`, which `.ci/run` prints after `swift test`.
 """
 import json
 import os
@@ -46,6 +48,8 @@ exit_with_parent()
 authorized_keys = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--authorized-keys=")), None)
 sys.argv = [a for a in sys.argv if not a.startswith("--authorized-keys=")]
 request_log = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "--no-auth" else None
+# The whole test run's model-check verdicts, one line per request, for `model_report.py`.
+report_file = os.environ.get("KILN_MODEL_CHECK_REPORT")
 lock = threading.Lock()
 
 
@@ -76,7 +80,11 @@ def logged(app):
         key = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else "-"
         status_holder = {}
 
-        refusal = model_check.check(body if environ.get("REQUEST_METHOD") == "POST" else environ.get("QUERY_STRING", "").encode())
+        query = body if environ.get("REQUEST_METHOD") == "POST" else environ.get("QUERY_STRING", "").encode()
+        refusal = model_check.check(query)
+        if report_file and (checked := model_check.service_and_action(query)):
+            with lock, open(report_file, "a") as report:
+                report.write(f"{checked[0]}\t{checked[1]}\t{'refused' if refusal else 'accepted'}\n")
         if refusal is not None:
             print(f"moto_server: AWS's model refuses the request: {refusal}", file=sys.stderr, flush=True)
             if request_log:

@@ -326,7 +326,7 @@ public struct EC2Client: Sendable {
     p.add("KeyType", type)
     p.add(tagSpecifications: [("key-pair", tags)])
     let response = try await query.call("CreateKeyPair", p)
-    return (EC2KeyPair(response), response.string("keyMaterial") ?? "")
+    return (EC2KeyPair(response, withPublicKey: false), response.string("keyMaterial") ?? "")
   }
 
   /// Imports an OpenSSH public key line (`ssh-ed25519 AAAA... comment`).
@@ -335,7 +335,7 @@ public struct EC2Client: Sendable {
     p.add("KeyName", name)
     p.add("PublicKeyMaterial", Data(publicKey.utf8).base64EncodedString())
     p.add(tagSpecifications: [("key-pair", tags)])
-    return EC2KeyPair(try await query.call("ImportKeyPair", p))
+    return EC2KeyPair(try await query.call("ImportKeyPair", p), withPublicKey: false)
   }
 
   public func deleteKeyPair(name: String) async throws {
@@ -349,7 +349,7 @@ public struct EC2Client: Sendable {
     p.add(list: "KeyName", names)
     p.add(filters: filters)
     if includePublicKey { p.add("IncludePublicKey", true) }
-    return try await query.call("DescribeKeyPairs", p).items("keySet").map(EC2KeyPair.init)
+    return try await query.call("DescribeKeyPairs", p).items("keySet").map { EC2KeyPair($0, withPublicKey: true) }
   }
 
   // MARK: - Security groups, network

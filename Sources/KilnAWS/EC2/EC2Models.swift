@@ -25,13 +25,21 @@ public struct EC2BlockDevice: Sendable, Equatable {
     self.virtualName = virtualName
   }
 
-  init(_ node: XMLElementNode) {
+  /// An image's mapping (`BlockDeviceMapping`: what a launch will create, from snapshots).
+  init(imageMapping node: XMLElementNode) {
     let ebs = node.child("ebs")
     self.init(
-      deviceName: node.string("deviceName") ?? "", snapshotID: ebs?.string("snapshotId"), volumeID: ebs?.string("volumeId"),
+      deviceName: node.string("deviceName") ?? "", snapshotID: ebs?.string("snapshotId"),
       volumeSize: ebs?.int("volumeSize"), volumeType: ebs?.string("volumeType"),
       deleteOnTermination: ebs?.bool("deleteOnTermination"), encrypted: ebs?.bool("encrypted"),
       virtualName: node.string("virtualName"))
+  }
+
+  /// An instance's mapping (`InstanceBlockDeviceMapping`: the volumes attached, by id); EC2
+  /// says nothing of their size, type or snapshot here.
+  init(instanceMapping node: XMLElementNode) {
+    let ebs = node.child("ebs")
+    self.init(deviceName: node.string("deviceName") ?? "", volumeID: ebs?.string("volumeId"), deleteOnTermination: ebs?.bool("deleteOnTermination"))
   }
 }
 
@@ -91,7 +99,7 @@ public struct EC2Image: Sendable, Equatable {
     rootDeviceName = node.string("rootDeviceName") ?? ""
     virtualizationType = node.string("virtualizationType") ?? ""
     enaSupport = node.bool("enaSupport")
-    blockDevices = node.items("blockDeviceMapping").map(EC2BlockDevice.init)
+    blockDevices = node.items("blockDeviceMapping").map(EC2BlockDevice.init(imageMapping:))
     tags = KilnAWS.tags(node)
     stateReason = node.child("stateReason")?.string("message")
     deprecationTime = node.string("deprecationTime")
@@ -175,7 +183,7 @@ public struct EC2Instance: Sendable, Equatable {
     vpcID = node.string("vpcId")
     availabilityZone = node.child("placement")?.string("availabilityZone")
     securityGroupIDs = node.items("groupSet").compactMap { $0.string("groupId") }
-    blockDevices = node.items("blockDeviceMapping").map(EC2BlockDevice.init)
+    blockDevices = node.items("blockDeviceMapping").map(EC2BlockDevice.init(instanceMapping:))
     tags = KilnAWS.tags(node)
     launchTime = node.string("launchTime")
     lifecycle = node.string("instanceLifecycle")
@@ -197,11 +205,13 @@ public struct EC2KeyPair: Sendable, Equatable {
     self.tags = tags
   }
 
-  init(_ node: XMLElementNode) {
+  /// `withPublicKey`: only `DescribeKeyPairs` (`KeyPairInfo`) carries the public key;
+  /// `CreateKeyPair` and `ImportKeyPair` answer without it.
+  init(_ node: XMLElementNode, withPublicKey: Bool) {
     keyName = node.string("keyName") ?? ""
     keyPairID = node.string("keyPairId")
     fingerprint = node.string("keyFingerprint") ?? ""
-    publicKey = node.string("publicKey")
+    publicKey = withPublicKey ? node.string("publicKey") : nil
     tags = KilnAWS.tags(node)
   }
 }

@@ -1,23 +1,35 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationXML)
   import FoundationXML
 #endif
 
 /// A small element tree read with FoundationXML's `XMLParser`: enough to decode AWS Query API
 /// responses into typed values without a dependency.
+///
+/// Every element knows its path from the root (`DescribeImagesResponse/imagesSet/item`), so
+/// what a decoder reads can be checked against AWS's model: inside
+/// `XMLReads.$recorder.withValue(…)`, each `child`/`string`/`items`/`find` reports the path
+/// it asked for, found or not (`ResponseModelTests`).
 public final class XMLElementNode: Sendable {
   public let name: String
   public let text: String
   public let children: [XMLElementNode]
+  /// The names from the root to this element, joined by `/`.
+  public let path: String
 
-  init(name: String, text: String, children: [XMLElementNode]) {
+  init(name: String, text: String, children: [XMLElementNode], path: String) {
     self.name = name
     self.text = text
     self.children = children
+    self.path = path
   }
 
   /// The first child named `name`.
-  public func child(_ name: String) -> XMLElementNode? { children.first { $0.name == name } }
+  public func child(_ name: String) -> XMLElementNode? {
+    XMLReads.recorder?.record(path + "/" + name)
+    return children.first { $0.name == name }
+  }
 
   /// The text of the child named `name`, or nil.
   public func string(_ name: String) -> String? { child(name)?.text }
@@ -28,14 +40,26 @@ public final class XMLElementNode: Sendable {
 
   /// The `<item>` children of the child named `name` (EC2's list shape: `<xSet><item>…`).
   public func items(_ name: String) -> [XMLElementNode] {
-    child(name)?.children.filter { $0.name == "item" || $0.name == "member" } ?? []
+    guard let list = child(name) else {
+      XMLReads.recorder?.record(path + "/" + name + "/item")
+      return []
+    }
+    let items = list.children.filter { $0.name == "item" || $0.name == "member" }
+    XMLReads.recorder?.record(list.path + "/" + (items.first?.name ?? "item"))
+    return items
   }
 
   /// Depth-first search for the first element named `name`.
   public func find(_ name: String) -> XMLElementNode? {
+    let found = search(name)
+    XMLReads.recorder?.record(found?.path ?? path + "/**/" + name)
+    return found
+  }
+
+  private func search(_ name: String) -> XMLElementNode? {
     if self.name == name { return self }
     for child in children {
-      if let found = child.find(name) { return found }
+      if let found = child.search(name) { return found }
     }
     return nil
   }
@@ -62,6 +86,7 @@ public struct XMLDecodingError: Error, CustomStringConvertible, Sendable {
 private final class TreeBuilder: NSObject, XMLParserDelegate {
   struct Partial {
     var name: String
+    var path: String
     var text = ""
     var children: [XMLElementNode] = []
   }
@@ -70,7 +95,7 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
   var root: XMLElementNode?
 
   func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-    stack.append(Partial(name: name))
+    stack.append(Partial(name: name, path: stack.last.map { $0.path + "/" + name } ?? name))
   }
 
   func parser(_ parser: XMLParser, foundCharacters string: String) {
@@ -80,11 +105,28 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
   func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
     guard let partial = stack.popLast() else { return }
     let text = partial.children.isEmpty ? partial.text : partial.text.trimmingCharacters(in: .whitespacesAndNewlines)
-    let node = XMLElementNode(name: partial.name, text: text, children: partial.children)
+    let node = XMLElementNode(name: partial.name, text: text, children: partial.children, path: partial.path)
     if stack.isEmpty {
       root = node
     } else {
       stack[stack.count - 1].children.append(node)
     }
+  }
+}
+
+/// What response decoders read, for the test that checks every name against AWS's model.
+public enum XMLReads {
+  /// Set for a task (and its children) to hear every path a decoder asks for.
+  @TaskLocal public static var recorder: Recorder?
+
+  public final class Recorder: Sendable {
+    private let paths = Mutex<Set<String>>([])
+
+    public init() {}
+
+    public func record(_ path: String) { _ = paths.withLock { $0.insert(path) } }
+
+    /// Every path asked for, found or not.
+    public var recorded: Set<String> { paths.withLock { $0 } }
   }
 }
