@@ -98,7 +98,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "KilnBuildTests",
-      dependencies: ["KilnBuild", "KilnCore", "KilnBuilders", "KilnProvisioners", "_KilnTestSupport"],
+      dependencies: ["KilnBuild", "KilnCore", "KilnBuilders", "KilnProvisioners", "KilnPostProcessors", "_KilnTestSupport"],
       swiftSettings: strictSettings),
   ],
   swiftLanguageModes: [.v6]

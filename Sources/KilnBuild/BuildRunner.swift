@@ -22,23 +22,60 @@ struct BuildRunner: Sendable {
     }
     let hooks = ProvisionHooks(provision: provision, errorCleanup: errorCleanup)
     guard let artifact = try await builder.run(context, hooks: hooks) else { return [] }
-    var kept: [any Artifact] = build.postProcessors.isEmpty ? [artifact] : []
-    var keepBuilderArtifact = build.postProcessors.isEmpty
+    return try await postProcess(artifact)
+  }
+
+  /// The post-processor chains, as Packer 1.6.6's `CoreBuild.Run` runs them: each chain
+  /// starts from the builder's artifact; a post-processor's input is kept when it says so
+  /// (or `keep_input_artifact` says so and it does not force its own choice), the first
+  /// post-processor of a chain deciding for the builder's artifact; the result lists the
+  /// builder's artifact first when kept, then each chain's kept inputs and its last artifact.
+  /// A failing post-processor ends its chain, not the others; the build then fails with
+  /// every failure, as Packer's MultiError lists them. (Kiln's post-processors all keep and
+  /// force-keep their input, as Packer's manifest, checksum and shell-local do, so no artifact
+  /// is ever discarded here.)
+  func postProcess(_ artifact: any Artifact) async throws -> [any Artifact] {
+    var artifacts: [any Artifact] = []
+    var keepOriginal = build.postProcessors.isEmpty
+    var failures: [String] = []
+    let values = artifact.generatedData.merging(["PackerRunUUID": context.runUUID]) { $1 }
     for chain in build.postProcessors {
-      var current: any Artifact = artifact
+      var prior: any Artifact = artifact
+      var failed = false
       for (position, postProcessor) in chain.enumerated() {
         guard let plugin = postProcessor.plugin as? any RunnablePostProcessor else { continue }
-        context.ui.say("Running post-processor: \(postProcessor.definition.name)")
-        let (next, keepInput) = try await plugin.postProcess(context, artifact: current, buildValues: artifact.generatedData.merging(["PackerRunUUID": context.runUUID]) { $1 })
-        if position == 0, keepInput || postProcessor.definition.keepInputArtifact == true { keepBuilderArtifact = true }
-        current = next
+        let definition = postProcessor.definition
+        let type = definition.type.value
+        context.ui.say(definition.name == type ? "Running post-processor: \(type)" : "Running post-processor: \(definition.name) (type \(type))")
+        var ppContext = context
+        ppContext.ui = context.ui.forPostProcessor(type)
+        let next: any Artifact
+        let keepInput: Bool
+        do {
+          (next, keepInput) = try await plugin.postProcess(ppContext, artifact: prior, buildValues: values)
+        } catch is CancellationError {
+          throw CancellationError()
+        } catch {
+          failures.append("Post-processor failed: \(error)")
+          failed = true
+          break
+        }
+        var keep = keepInput
+        if let chosen = definition.keepInputArtifact, !(keepInput && !chosen && plugin.forcesKeepingInput) { keep = chosen }
+        if position == 0 {
+          if keep { keepOriginal = true }
+        } else if keep {
+          artifacts.append(prior)
+        }
+        prior = next
       }
-      if current.id != artifact.id || current.builderID != artifact.builderID { kept.append(current) }
+      if !failed { artifacts.append(prior) }
     }
-    if keepBuilderArtifact, !kept.contains(where: { $0.id == artifact.id && $0.builderID == artifact.builderID }) {
-      kept.insert(artifact, at: 0)
+    if keepOriginal { artifacts.insert(artifact, at: 0) }
+    if !failures.isEmpty {
+      throw BuildError("\(failures.count) error(s) occurred:\n\n" + failures.map { "* " + $0 }.joined(separator: "\n"))
     }
-    return kept
+    return artifacts
   }
 
   /// One provisioner with its template keys: pause_before, timeout, max_retries.
@@ -46,19 +83,19 @@ struct BuildRunner: Sendable {
     guard let plugin = provisioner.plugin as? any RunnableProvisioner else { return }
     let ui = context.ui
     if let pause = provisioner.pauseBefore, pause > 0 {
-      ui.say("Pausing \(Int(pause))s before the next provisioner...")
+      ui.say("Pausing \(GoDuration.format(seconds: pause)) before the next provisioner...")
       try await Task.sleep(for: .seconds(pause))
     }
-    ui.say("Provisioning with \(provisioner.definition.type.value)...")
     var triesLeft = provisioner.maxRetries
     while true {
       do {
         if let timeout = provisioner.timeout, timeout > 0 {
-          ui.say("Setting a \(Int(timeout))s timeout for the next provisioner...")
+          ui.say("Setting a \(GoDuration.format(seconds: timeout)) timeout for the next provisioner...")
           try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await plugin.provision(context, communicator: communicator, buildValues: values) }
             group.addTask {
               try await Task.sleep(for: .seconds(timeout))
+              ui.error("Cancelling provisioner after a timeout...")
               throw BuildError("provisioner \(provisioner.definition.type.value) timed out after \(Int(timeout))s")
             }
             try await group.next()
@@ -69,11 +106,12 @@ struct BuildRunner: Sendable {
         }
         return
       } catch {
-        if error is CancellationError || triesLeft == 0 {
-          if error is CancellationError { throw error }
+        if error is CancellationError { throw error }
+        if triesLeft == 0 {
+          if provisioner.maxRetries > 0 { ui.say("retry limit reached.") }
           throw BuildError("provisioner \(provisioner.definition.type.value) (#\(provisioner.definition.index)) failed: \(error)")
         }
-        ui.error("Provisioner failed with \"\(error)\", retrying with \(triesLeft) trie(s) left")
+        ui.say("Provisioner failed with \(GoFormat.quote("\(error)")), retrying with \(triesLeft) trie(s) left")
         triesLeft -= 1
       }
     }

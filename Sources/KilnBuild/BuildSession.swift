@@ -123,10 +123,10 @@ public struct BuildSession: Sendable {
     }
     // Watch for signals before any build starts, so an early Ctrl-C is never fatal.
     let buildTask = Mutex<Task<[BuildSessionResult.Build], Never>?>(nil)
-    let signals = options.watchesSignals ? SignalWatcher { count in
+    let signals = options.watchesSignals ? SignalWatcher { count, signal in
       if count == 1 {
         interrupted.store(true, ordering: .relaxed)
-        console.error("Cancelling build after receiving an interrupt; cleaning up what was created...")
+        console.error("Cancelling build after receiving \(goSignalName(signal))")
         buildTask.withLock { $0?.cancel() }
       } else {
         let left = resources.outstanding

@@ -3,7 +3,7 @@ import Synchronization
 
 /// SIGINT/SIGTERM. A `sigaction` handler is in place when `init` returns, and it does the
 /// one async-signal-safe thing: write the signal's number to a pipe. A thread reading the
-/// pipe calls the handler with how many have arrived.
+/// pipe calls the handler with how many have arrived and which signal this one is.
 ///
 /// (The first version ignored the signals and watched them with dispatch sources, as
 /// SwiftPM's Cancellator does; but libdispatch arms a source asynchronously, so under load a
@@ -12,7 +12,7 @@ final class SignalWatcher: Sendable {
   private let readEnd: Int32
   private let writeEnd: Int32
 
-  init(_ handler: @escaping @Sendable (Int) -> Void) {
+  init(_ handler: @escaping @Sendable (_ count: Int, _ signal: Int32) -> Void) {
     var ends: [Int32] = [0, 0]
     guard pipe(&ends) == 0 else { fatalError("pipe() failed: \(String(cString: strerror(errno)))") }
     readEnd = ends[0]
@@ -28,7 +28,7 @@ final class SignalWatcher: Sendable {
         let n = read(readEnd, &byte, 1)
         if n == 1 {
           count += 1
-          handler(count)
+          handler(count, Int32(byte))
         } else if n == 0 || errno != EINTR {
           close(readEnd)
           return
@@ -62,4 +62,14 @@ private func forwardSignal(_ signalNumber: Int32) {
   let fd = signalPipeWriteEnd.load(ordering: .sequentiallyConsistent)
   if fd >= 0 { _ = write(fd, &byte, 1) }
   errno = saved
+}
+
+/// A signal's name as Go's `os.Signal.String()` gives it, which Packer prints: "interrupt",
+/// "terminated".
+func goSignalName(_ signal: Int32) -> String {
+  switch signal {
+  case SIGINT: "interrupt"
+  case SIGTERM: "terminated"
+  default: "signal \(signal)"
+  }
 }

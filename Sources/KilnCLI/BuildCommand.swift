@@ -82,23 +82,21 @@ struct BuildCommand: AsyncParsableCommand {
     }
   }
 
-  /// Packer's closing lines: how each build ended, then the interrupt's outcome or the errors
-  /// and the artifacts (with their machine-readable records).
+  /// Packer's closing lines, in `command/build.go`'s order and words, so scripts that read
+  /// them (or the `-machine-readable` records among them) see what Packer 1.6.6 writes: how
+  /// each build ended, the wait, then the interrupt's outcome or the errors and artifacts.
   static func summarize(_ report: BuildReport, on console: ConsoleUI) {
     for build in report.builds {
       if let text = build.errorMessage {
-        console.error("Build '\(build.name)' errored after \(human(build.duration)): \(text)")
-        console.machine(target: build.name, "error", [text])
+        console.error("Build '\(build.name)' errored after \(Durafmt.limitFirstTwo(build.duration)): \(text)")
       } else {
-        console.say("Build '\(build.name)' finished after \(human(build.duration)).")
+        console.say("Build '\(build.name)' finished after \(Durafmt.limitFirstTwo(build.duration)).")
       }
     }
-    console.message("")
-    console.say("Wait completed after \(human(report.elapsed))")
+    console.say("\n==> Wait completed after \(Durafmt.limitFirstTwo(report.elapsed))")
     if report.interrupted {
-      console.message("")
       // "Cleanly" only when every cancelled build's cleanup finished and nothing recorded
-      // as created (or asked for) is left.
+      // as created (or asked for) is left: Packer says it whatever happened.
       let unfinished = report.unfinishedCleanups
       if unfinished.isEmpty && report.left.isEmpty {
         console.say("Cleanly cancelled builds after being interrupted.")
@@ -111,37 +109,32 @@ struct BuildCommand: AsyncParsableCommand {
     }
     let errors = report.errors
     if !errors.isEmpty {
-      console.message("")
-      console.error("Some builds didn't complete successfully and had errors:")
-      for (name, text) in errors { console.message("--> \(name): \(text)") }
-    }
-    let artifacts = report.artifacts
-    if artifacts.allSatisfy({ $0.artifacts.isEmpty }) {
-      console.message("")
-      console.say("Builds finished but no artifacts were created.")
-    } else {
-      console.message("")
-      console.say("Builds finished. The artifacts of successful builds are:")
-      for (name, list) in artifacts {
-        console.machine(target: name, "artifact-count", [String(list.count)])
-        for (index, artifact) in list.enumerated() {
-          console.message("--> \(name): \(artifact.summary)")
-          let i = String(index)
-          console.machine(target: name, "artifact", [i, "builder-id", artifact.builderID])
-          console.machine(target: name, "artifact", [i, "id", artifact.id])
-          console.machine(target: name, "artifact", [i, "string", artifact.summary])
-          console.machine(target: name, "artifact", [i, "files-count", String(artifact.files.count)])
-          for (j, file) in artifact.files.enumerated() { console.machine(target: name, "artifact", [i, "file", String(j), file]) }
-          console.machine(target: name, "artifact", [i, "end"])
-        }
+      console.machine(target: "", "error-count", [String(errors.count)])
+      console.error("\n==> Some builds didn't complete successfully and had errors:")
+      for (name, text) in errors {
+        console.machine(target: name, "error", [text])
+        console.error("--> \(name): \(text)")
       }
     }
-    console.machine(target: "", "error-count", [String(errors.count)])
-  }
-
-  static func human(_ duration: Duration) -> String {
-    let seconds = duration.inSeconds
-    if seconds < 60 { return String(format: "%.3f seconds", seconds) }
-    return "\(Int(seconds) / 60) minutes \(Int(seconds) % 60) seconds"
+    // Packer lists a build only when its run returned artifacts.
+    let artifacts = report.artifacts.filter { !$0.artifacts.isEmpty }
+    if artifacts.isEmpty {
+      console.say("\n==> Builds finished but no artifacts were created.")
+      return
+    }
+    console.say("\n==> Builds finished. The artifacts of successful builds are:")
+    for (name, list) in artifacts {
+      console.machine(target: name, "artifact-count", [String(list.count)])
+      for (index, artifact) in list.enumerated() {
+        let i = String(index)
+        console.machine(target: name, "artifact", [i, "builder-id", artifact.builderID])
+        console.machine(target: name, "artifact", [i, "id", artifact.id])
+        console.machine(target: name, "artifact", [i, "string", artifact.summary])
+        console.machine(target: name, "artifact", [i, "files-count", String(artifact.files.count)])
+        for (j, file) in artifact.files.enumerated() { console.machine(target: name, "artifact", [i, "file", String(j), file]) }
+        console.machine(target: name, "artifact", [i, "end"])
+        console.say("--> \(name): \(artifact.summary)")
+      }
+    }
   }
 }

@@ -5,7 +5,7 @@ import KilnCore
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
-    abstract: "Show a template's variables, builds, provisioners and post-processors.")
+    abstract: "Show a template's variables, builds and provisioners, as packer inspect does.")
 
   @Flag(name: [.customLong("machine-readable", withSingleDash: true)], help: "Packer's machine-readable output.")
   var machineReadable = false
@@ -28,57 +28,59 @@ struct InspectCommand: ParsableCommand {
     }
     let variables = parsed.variables.sorted { $0.name < $1.name }
 
-    if machineReadable {
-      let now = Int(Date().timeIntervalSince1970)
-      for variable in variables {
-        output.out(MachineReadable.line(timestamp: now, type: "template-variable", [variable.name, shownDefault(variable), variable.isRequired ? "1" : "0"]))
-      }
-      for builder in parsed.builders.sorted(by: { $0.name < $1.name }) {
-        output.out(MachineReadable.line(timestamp: now, type: "template-builder", [builder.name, builder.type.value]))
-      }
-      for provisioner in parsed.provisioners {
-        output.out(MachineReadable.line(timestamp: now, type: "template-provisioner", [provisioner.type.value]))
-      }
-      for postProcessor in parsed.postProcessors.joined() {
-        output.out(MachineReadable.line(timestamp: now, type: "template-post-processor", [postProcessor.name, postProcessor.type.value]))
-      }
-      return
+    // Packer's `Core.InspectConfig`, event by event: each `say` is a line of text (a
+    // `ui,say` record with -machine-readable), each `machine` a record (nothing otherwise).
+    let now = Int(Date().timeIntervalSince1970)
+    func say(_ text: String) {
+      output.out(machineReadable ? MachineReadable.line(timestamp: now, type: "ui", ["say", text]) : text)
     }
-
-    var lines: [String] = []
+    func machine(_ type: String, _ data: [String]) {
+      if machineReadable { output.out(MachineReadable.line(timestamp: now, type: type, data)) }
+    }
+    say("Packer Inspect: JSON mode")
     if let description = parsed.description, !description.isEmpty {
-      lines += ["Description:", "", description, ""]
+      say("Description:\n")
+      say(description + "\n")
     }
     if variables.isEmpty {
-      lines += ["Variables:", "", "  <No variables>"]
+      say("Variables:\n")
+      say("  <No variables>")
     } else {
-      let width = variables.map(\.name.count).max() ?? 0
       let required = variables.filter(\.isRequired)
       if !required.isEmpty {
-        lines += ["Required variables:", ""] + required.map { "  " + $0.name } + [""]
+        say("Required variables:\n")
+        for variable in required {
+          machine("template-variable", [variable.name, shownDefault(variable), "1"])
+          say("  " + variable.name)
+        }
+        say("")
       }
-      lines += ["Optional variables and their defaults:", ""]
+      say("Optional variables and their defaults:\n")
+      let width = variables.map(\.name.count).max() ?? 0
       for variable in variables where !variable.isRequired {
         let padding = String(repeating: " ", count: width - variable.name.count)
-        lines.append("  \(variable.name)\(padding) = \(shownDefault(variable))")
+        machine("template-variable", [variable.name, shownDefault(variable), "0"])
+        say("  \(variable.name)\(padding) = \(shownDefault(variable))")
       }
     }
-    lines += ["", "Builders:", ""]
-    if parsed.builders.isEmpty { lines.append("  <No builders>") }
+    say("")
+    say("Builders:\n")
+    if parsed.builders.isEmpty { say("  <No builders>") }
     let width = parsed.builders.map(\.name.count).max() ?? 0
     for builder in parsed.builders.sorted(by: { $0.name < $1.name }) {
       let padding = String(repeating: " ", count: width - builder.name.count)
-      lines.append(builder.name == builder.type.value ? "  \(builder.name)" : "  \(builder.name)\(padding) (\(builder.type.value))")
+      machine("template-builder", [builder.name, builder.type.value])
+      say(builder.name == builder.type.value ? "  \(builder.name)\(padding)" : "  \(builder.name)\(padding) (\(builder.type.value))")
     }
-    lines += ["", "Provisioners:", ""]
-    if parsed.provisioners.isEmpty { lines.append("  <No provisioners>") }
-    lines += parsed.provisioners.map { "  " + $0.type.value }
-    lines += ["", "Post-processors:", ""]
-    if parsed.postProcessors.isEmpty { lines.append("  <No post-processors>") }
-    for chain in parsed.postProcessors {
-      lines.append("  " + chain.map { $0.name == $0.type.value ? $0.type.value : "\($0.name) (\($0.type.value))" }.joined(separator: " -> "))
+    say("")
+    say("Provisioners:\n")
+    if parsed.provisioners.isEmpty { say("  <No provisioners>") }
+    for provisioner in parsed.provisioners {
+      machine("template-provisioner", [provisioner.type.value])
+      say("  " + provisioner.type.value)
     }
-    lines += ["", "Note: If your build names contain user variables or template", "functions such as 'timestamp', these are processed at build time,", "and therefore only show in their raw form here."]
-    output.out(lines.joined(separator: "\n"))
+    say(
+      "\nNote: If your build names contain user variables or template\n" + "functions such as 'timestamp', these are processed at build time,\n"
+        + "and therefore only show in their raw form here.")
   }
 }

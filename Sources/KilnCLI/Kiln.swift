@@ -25,10 +25,19 @@ extension Kiln {
   /// executable needs no import of its own beyond this module.
   ///
   /// A usage error (an unknown flag, a missing template, a bad value) exits 1 as in Packer,
-  /// not argument-parser's 64, after the message naming it and the usage; help exits 0.
+  /// not argument-parser's 64, after the message naming it and the usage; an unknown
+  /// subcommand exits 127, as in Packer; help exits 0.
   public static func runFromCommandLine() async {
+    let arguments = normalize(Array(CommandLine.arguments.dropFirst()))
+    // An unknown subcommand is Packer's exit 127 (mitchellh/cli), after the list of commands.
+    if let first = arguments.first, !first.hasPrefix("-"),
+      !configuration.subcommands.contains(where: { $0.configuration.commandName == first })
+    {
+      FileHandle.standardError.write(Data("Error: unknown command \"\(first)\"\n\n\(helpMessage())\n".utf8))
+      Foundation.exit(127)
+    }
     do {
-      var command = try parseAsRoot(normalize(Array(CommandLine.arguments.dropFirst())))
+      var command = try parseAsRoot(arguments)
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {

@@ -45,10 +45,13 @@ struct ValidateCommand: ParsableCommand {
       for diagnostic in diagnostics {
         output.out(MachineReadable.line(timestamp: now, type: "ui", [diagnostic.severity == .error ? "error" : "message", output.masked(diagnostic).description]))
       }
+      // Packer 1.6.6 writes nothing for a valid template (the -syntax-only line excepted);
+      // Kiln adds `error-count` when there are errors.
       if errors == 0 {
-        output.out(MachineReadable.line(timestamp: now, type: "ui", ["say", success]))
+        if syntaxOnly { output.out(MachineReadable.line(timestamp: now, type: "ui", ["say", success])) }
+      } else {
+        output.out(MachineReadable.line(timestamp: now, type: "error-count", [String(errors)]))
       }
-      output.out(MachineReadable.line(timestamp: now, type: "error-count", [String(errors)]))
     } else {
       for diagnostic in diagnostics { output.err(diagnostic) }
       if errors > 0 {

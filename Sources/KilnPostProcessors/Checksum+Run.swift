@@ -3,28 +3,45 @@ public import KilnCore
 import KilnCrypto
 
 extension ChecksumPostProcessor: RunnablePostProcessor {
-  /// Writes one file per checksum type, a line `<hex digest>\t<file name>` per artifact file
-  /// (Packer's format), streaming each file through OpenSSL. Keeps its input.
+  /// Writes, for each checksum type, a line `<hex digest>\t<file name>` per artifact file
+  /// (Packer's format) to the rendered `output`, streaming each file through OpenSSL. Types
+  /// whose `output` is the same path share the file, in order, as Packer's appends make them
+  /// share it; unlike Packer, a file is written afresh by each run rather than appended to,
+  /// so a rebuild does not accumulate stale sums. An artifact without files writes nothing.
+  ///
+  /// The result is Packer's checksum artifact: the input's files and the checksum files, no
+  /// id, "Created artifact from files: …". Keeps its input.
   public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool) {
-    var outputs: [String] = []
+    // Each checksum file by its path as rendered (relative to the working directory when the
+    // template says so, as Packer lists it).
+    var contents: [(path: String, text: String)] = []
     for type in checksumTypes {
       let fields: [String: TemplateValue] = [
         "BuildName": .string(context.buildName), "BuilderType": .string(context.buildType), "ChecksumType": .string(type),
       ]
-      let path = try context.render(output, phase: .postProcessor, buildValues: buildValues, fields: fields)
-      let url = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: context.workingDirectory, isDirectory: true))
-      var text = ""
       for file in artifact.files {
-        text += try Self.digest(type, of: file) + "\t" + (file as NSString).lastPathComponent + "\n"
+        let path = try context.render(output, phase: .postProcessor, buildValues: buildValues, fields: fields)
+        let line = try Self.digest(type, of: file) + "\t" + (file as NSString).lastPathComponent + "\n"
+        if let index = contents.firstIndex(where: { $0.path == path }) {
+          contents[index].text += line
+        } else {
+          contents.append((path, line))
+        }
       }
+    }
+    for (path, text) in contents {
+      let url = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: context.workingDirectory, isDirectory: true))
       try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
       try text.write(to: url, atomically: true, encoding: .utf8)
-      context.ui.say("Wrote \(type) checksums of \(artifact.files.count) file(s) to \(path)")
-      outputs.append(url.path)
     }
-    let result = BasicArtifact(builderID: "packer.post-processor.checksum", id: outputs.joined(separator: ","), files: outputs, summary: "Created checksum files: \(outputs.joined(separator: ", "))")
+    let files = artifact.files + contents.map(\.path)
+    let result = BasicArtifact(
+      builderID: "packer.post-processor.checksum", id: "", files: files, summary: "Created artifact from files: \(files.joined(separator: ", "))")
     return (result, true)
   }
+
+  /// As Packer's checksum post-processor: the input is kept whatever the template says.
+  public var forcesKeepingInput: Bool { true }
 
   /// The hex digest of a file, read in 1 MiB pieces into one reused buffer (constant memory
   /// whatever the file's size). An OpenSSL failure throws `OpenSSLError` with its own words.

@@ -43,9 +43,11 @@ extension ManifestPostProcessor: RunnablePostProcessor {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try json.write(to: url, options: .atomic)
     _ = chmod(url.path, 0o664)
-    context.ui.say("Writing manifest \(path)")
     return (artifact, true)
   }
+
+  /// Packer's manifest keeps its input whatever the template says.
+  public var forcesKeepingInput: Bool { true }
 }
 
 extension ShellLocalPostProcessor: RunnablePostProcessor {
@@ -53,4 +55,7 @@ extension ShellLocalPostProcessor: RunnablePostProcessor {
     try await config.runAsPostProcessor(context, buildValues: buildValues)
     return (artifact, true)
   }
+
+  /// As Packer's shell-local post-processor: the input is kept whatever the template says.
+  public var forcesKeepingInput: Bool { true }
 }

@@ -90,3 +90,12 @@ public enum ScriptSource: Sendable, Equatable {
 }
 
 import Foundation
+
+extension ScriptSource {
+  /// The error of a script whose exit code is not in `valid_exit_codes`, in the words of
+  /// Packer's `ErrorInvalidExitCode` (shell and shell-local alike), missing space included:
+  /// "Script exited with non-zero exit status: 3.Allowed exit codes are: [0]".
+  static func invalidExitCode(_ code: Int32, allowed: [Int]) -> BuildError {
+    BuildError("Script exited with non-zero exit status: \(code).Allowed exit codes are: [\(allowed.map(String.init).joined(separator: " "))]")
+  }
+}

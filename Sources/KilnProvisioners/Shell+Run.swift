@@ -122,7 +122,7 @@ extension ShellProvisioner: RunnableProvisioner {
       case .exited(let code) where validExitCodes.contains(Int(code)):
         break
       case .exited(let code):
-        throw BuildError("Script exited with non-zero exit status: \(code). Allowed exit codes are: \(validExitCodes)")
+        throw ScriptSource.invalidExitCode(code, allowed: validExitCodes)
       case .signaled(let signal):
         throw BuildError("Script was killed by signal \(signal)")
       case .disconnected(let reason):
@@ -227,7 +227,9 @@ enum LocalScriptRunner {
     }
     let pairs = try ScriptEnvironment.pairs(config.environment, context, buildValues: buildValues, phase: phase)
     let vars = ScriptEnvironment.format(pairs, config.envVarFormat)
-    var scripts: [(String, String)] = []
+    // Each script as the user named it (what is printed), its absolute path (what runs, as
+    // Packer's `filepath.Abs`), and `{{.Command}}`.
+    var scripts: [(shown: String, path: String, command: String)] = []
     var temporary: URL?
     defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
     switch config.source {
@@ -235,14 +237,18 @@ enum LocalScriptRunner {
       let url = try ScriptEnvironment.inlineScript(
         lines, shebang: config.inlineShebang, context, buildValues: buildValues, phase: phase, fileExtension: config.tempfileExtension)
       temporary = url
-      scripts = [(url.path, lines.joined(separator: "\n"))]
+      scripts = [(url.path, url.path, lines.joined(separator: "\n"))]
     case .scripts(let paths):
-      scripts = try paths.map { let p = try context.render($0, phase: phase, buildValues: buildValues); return (p, p) }
+      let directory = URL(fileURLWithPath: context.workingDirectory, isDirectory: true)
+      scripts = try paths.map {
+        let path = try context.render($0, phase: phase, buildValues: buildValues)
+        return (path, URL(fileURLWithPath: path, relativeTo: directory).standardizedFileURL.path, path)
+      }
     case nil:
       throw BuildError("shell-local has nothing to run")
     }
-    for (script, command) in scripts {
-      ui.say("Running local shell script: \(script)")
+    for (shown, script, command) in scripts {
+      ui.say("Running local shell script: \(shown)")
       let arguments = try config.executeCommand.map {
         try context.render($0, phase: phase, buildValues: buildValues, fields: ["Vars": .string(vars), "Script": .string(script), "Command": .string(command)])
       }
@@ -250,7 +256,7 @@ enum LocalScriptRunner {
       for (key, value) in pairs { environment[key] = value }
       let code = try await runProcess(arguments, environment: environment, ui: ui)
       guard config.validExitCodes.contains(Int(code)) else {
-        throw BuildError("Erroneous exit code \(code) while executing script: \(script)")
+        throw ScriptSource.invalidExitCode(code, allowed: config.validExitCodes)
       }
     }
   }

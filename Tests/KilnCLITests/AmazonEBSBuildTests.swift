@@ -199,6 +199,39 @@ struct EC2Lab {
     #expect(result.stdout.contains("--> eks: AMIs were created:\nus-east-1: \(image.imageID)\nus-west-2: \(copy.imageID)"))
   }
 
+  /// Driven as awslabs/amazon-eks-ami's Makefile drives Packer: the variables discovered
+  /// from `inspect -machine-readable` with grep and awk, `-var` flags for those the caller
+  /// set, then `validate` and `build -timestamp-ui -color=false` with `-var-file F`,
+  /// `-var-file=F` and `-var k='v'`.
+  @Test func theEKSMakefileFlowWorksUnchanged() async throws {
+    let lab = try await EC2Lab()
+    let path = try lab.template(name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
+    try #"{"k8s_version": "1.30.0"}"#.write(to: lab.work.appendingPathComponent("first.json"), atomically: true, encoding: .utf8)
+    try #"{"k8s_version": "1.31.0"}"#.write(to: lab.work.appendingPathComponent("second.json"), atomically: true, encoding: .utf8)
+    let script = """
+      set -eu
+      PACKER_BINARY='\(try KilnProcess.executable.path)'
+      T='\(path)'
+      PACKER_VARIABLES=$($PACKER_BINARY inspect -machine-readable "$T" | grep 'template-variable' | awk -F ',' '{print $4}')
+      test "$PACKER_VARIABLES" = k8s_version
+      k8s_version=1.31.2
+      PACKER_VAR_FLAGS=""
+      for variable in $PACKER_VARIABLES; do
+        value=$(eval "printf '%s' \"\\${$variable:-}\"")
+        if [ -n "$value" ]; then PACKER_VAR_FLAGS="$PACKER_VAR_FLAGS -var $variable=$value"; fi
+      done
+      $PACKER_BINARY validate $PACKER_VAR_FLAGS -var-file first.json "$T"
+      $PACKER_BINARY build -timestamp-ui -color=false -var-file first.json -var-file=second.json -var 'k8s_version=1.31.2' "$T"
+      """
+    let (status, output) = try await TestCommand.run(["sh", "-c", script], environment: lab.environment, directory: lab.work)
+    #expect(status == 0, "\(output)")
+    let image = try #require(try await lab.client().describeImages(owners: ["self"]).first, "\(output)")
+    #expect(image.name.hasPrefix("eks-node-1.31.2-"), "-var wins over both -var-files")
+    let stamped = try Regex(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z: ==> eks: "#).anchorsMatchLineEndings()
+    #expect(output.contains(stamped), "-timestamp-ui prefixes each line")
+    #expect(!output.contains("\u{1B}["), "-color=false")
+  }
+
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
     let lab = try await EC2Lab()
     let before = try await lab.snapshots()

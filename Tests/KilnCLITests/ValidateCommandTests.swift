@@ -135,6 +135,7 @@ import _KilnTestSupport
     let result = try await KilnProcess.run(["inspect", path], in: directory)
     #expect(result.status == 0)
     let expected = """
+      Packer Inspect: JSON mode
       Description:
 
       A node image.
@@ -157,9 +158,7 @@ import _KilnTestSupport
 
         shell
 
-      Post-processors:
-
-        manifest -> sums (checksum)
+      Note: If your build names contain user variables or template
       """
     #expect(result.stdout.hasPrefix(expected), "\(result.stdout)")
     #expect(!result.stdout.contains("hunter22"))

@@ -26,4 +26,32 @@ public enum GoDuration {
     }
     return negative ? -total : total
   }
+
+  /// Go's `time.Duration.String()`: "1m30s", "10s", "1.5s", "500ms", "1h0m0s", "0s"; what
+  /// Packer prints where it formats a duration with `%s` ("Pausing 1m30s before …").
+  public static func format(seconds: Double) -> String {
+    let total = Int64((seconds * 1e9).rounded())
+    if total == 0 { return "0s" }
+    let sign = total < 0 ? "-" : ""
+    let nanoseconds = total.magnitude
+    func fraction(_ value: UInt64, _ digits: Int) -> String {
+      let unit = (0..<digits).reduce(UInt64(1)) { product, _ in product * 10 }
+      var text = String(value / unit)
+      var rest = String(value % unit)
+      rest = String(repeating: "0", count: digits - rest.count) + rest
+      while rest.hasSuffix("0") { rest.removeLast() }
+      if !rest.isEmpty { text += "." + rest }
+      return text
+    }
+    if nanoseconds < 1_000 { return "\(sign)\(nanoseconds)ns" }
+    if nanoseconds < 1_000_000 { return sign + fraction(nanoseconds, 3) + "µs" }
+    if nanoseconds < 1_000_000_000 { return sign + fraction(nanoseconds, 6) + "ms" }
+    let wholeSeconds = nanoseconds / 1_000_000_000
+    let secondsText = fraction(nanoseconds % 60_000_000_000, 9) + "s"
+    let minutes = (wholeSeconds / 60) % 60
+    let hours = wholeSeconds / 3600
+    if hours > 0 { return "\(sign)\(hours)h\(minutes)m\(secondsText)" }
+    if minutes > 0 { return "\(sign)\(minutes)m\(secondsText)" }
+    return sign + secondsText
+  }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The parts of Go's `fmt` and text/template escapers that templates reach: `printf`,
 /// `print`, `html`, `js` and `urlquery` answer as Go's do.
-enum GoFormat {
+public enum GoFormat {
   /// A value as `%v` prints it (nil is `<nil>`, unlike an action's `<no value>`).
   static func value(_ value: TemplateValue) -> String {
     switch value {
@@ -148,8 +148,8 @@ enum GoFormat {
     return out
   }
 
-  /// `strconv.Quote` for the characters templates meet.
-  static func quote(_ text: String) -> String {
+  /// Go's `%q` (`strconv.Quote`) for the characters templates meet.
+  public static func quote(_ text: String) -> String {
     let table: [Unicode.Scalar: String] = [
       "\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\u{07}": "\\a", "\u{08}": "\\b",
       "\u{0C}": "\\f", "\u{0B}": "\\v",

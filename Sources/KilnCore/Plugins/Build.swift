@@ -122,6 +122,13 @@ public protocol RunnableProvisioner: ProvisionerPlugin {
 public protocol RunnablePostProcessor: PostProcessorPlugin {
   /// Returns the new artifact and whether the input must be kept.
   func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool)
+  /// Whether a `keep_input_artifact: false` in the template is overruled when the
+  /// post-processor keeps its input (Packer's `forceOverride`).
+  var forcesKeepingInput: Bool { get }
+}
+
+extension RunnablePostProcessor {
+  public var forcesKeepingInput: Bool { false }
 }
 
 /// A build-time failure whose description is the whole message.

@@ -59,6 +59,10 @@ public final class BuildState: Sendable {
   }
 }
 
+/// Set before the cleanups when a step failed (not when the run was cancelled): Packer's
+/// "error" in the state bag, which the provisioning step's cleanup reads.
+public enum StepRunFailed: StateKey { public typealias Value = Bool }
+
 /// A step that failed: which one, and why. Its description is what the user reads.
 public struct StepFailure: Error, CustomStringConvertible, Sendable {
   public var step: String
@@ -176,6 +180,7 @@ public struct StepRunner: Sendable {
   private func finish(_ ending: StepRunOutcome.Ending, _ started: [Int], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
     let failedOrCancelled: Bool
     if case .succeeded = ending { failedOrCancelled = false } else { failedOrCancelled = true }
+    if case .failed = ending { state[StepRunFailed.self] = true }
     var toClean: [any BuildStep] = []
     var skipped: [String] = []
     for step in started.reversed().map({ steps[$0] }) {

@@ -14,10 +14,13 @@ public protocol BuildUI: Sendable {
   /// A transient status (upload percentage): redrawn in place on a terminal, never written
   /// anywhere else (pipes, logs and CI output stay clean).
   func progress(_ text: String)
+  /// The UI a post-processor of this build writes to.
+  func forPostProcessor(_ type: String) -> any BuildUI
 }
 
 extension BuildUI {
   public func progress(_ text: String) {}
+  public func forPostProcessor(_ type: String) -> any BuildUI { self }
 }
 
 /// Packer's console output (reference §6.2–6.3): per-build prefixes and colours, optional
@@ -67,10 +70,12 @@ public final class ConsoleUI: Sendable {
     return ui
   }
 
-  /// Lines without a build prefix (the summary).
-  public func say(_ text: String) { human("==> " + text, style: nil) }
-  public func message(_ text: String) { human(text, style: nil) }
-  public func error(_ text: String) { human("==> " + text, style: options.color ? "\u{1B}[1;31m" : nil, kind: "error") }
+  /// Lines without a build prefix, written as given, as Packer's own UI writes them: the
+  /// summary passes its `==> ` and leading newlines in the text ("\n==> Wait completed…"),
+  /// so `-machine-readable` carries them inside the field, escaped, exactly as Packer does.
+  public func say(_ text: String) { human(text, style: nil) }
+  public func message(_ text: String) { human(text, style: nil, kind: "message") }
+  public func error(_ text: String) { human(text, style: options.color ? "\u{1B}[1;31m" : nil, kind: "error") }
 
   public func machine(target: String, _ type: String, _ data: [String]) {
     guard options.machineReadable else { return }
@@ -129,7 +134,15 @@ public struct TargetedUI: BuildUI {
 
   public func progress(_ text: String) { console.drawProgress("    \(target): " + text) }
 
+  /// A post-processor's UI: Packer targets it as `build (type)`.
+  public func forPostProcessor(_ type: String) -> any BuildUI {
+    TargetedUI(console: console, target: "\(target) (\(type))", color: color)
+  }
+
+  /// Packer's `prefixLines`: every line gets the prefix, then trailing white space goes, so an
+  /// empty message is `==> build:`.
   private func prefix(_ text: String, _ prefix: String) -> String {
-    text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+    return String(lines[..<(lines.lastIndex { !$0.isWhitespace }.map { lines.index(after: $0) } ?? lines.startIndex)])
   }
 }

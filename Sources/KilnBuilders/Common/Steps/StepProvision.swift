@@ -5,10 +5,10 @@ import KilnCore
 /// Runs the template's provisioners through the hook, with the hook data (`ID`, `Host`,
 /// `SSHPrivateKey`, generated data, …) read from the state when provisioning starts.
 ///
-/// Creates whatever the provisioners make on the machine. Cleanup: when provisioning failed
-/// (not on an interrupt), runs the `error-cleanup-provisioner`, before anything else is torn
-/// down; it is the one cleanup `-on-error=run-cleanup-provisioner` keeps. Writes
-/// `ProvisioningFailed`.
+/// Creates whatever the provisioners make on the machine. Cleanup: when a step failed (this
+/// one or a later one; not on an interrupt), runs the `error-cleanup-provisioner`, before
+/// the machine is torn down; it is the one cleanup `-on-error=run-cleanup-provisioner`
+/// keeps. Reads `StepRunFailed`.
 struct StepProvision: BuildStep {
   let name = "provision"
   /// The hook data (`ID`, `Host`, `SSHPrivateKey`, generated data …), read from the state
@@ -19,23 +19,16 @@ struct StepProvision: BuildStep {
   var cleansUpWhenAborting: Bool { true }
 
   func run(_ state: BuildState) async throws {
-    do {
-      try await hooks.provision(state[ConnectedCommunicator.self], values(state))
-    } catch {
-      // An error, not an interrupt: Packer runs the error-cleanup-provisioner only then.
-      if !(error is CancellationError) { state[ProvisioningFailed.self] = true }
-      throw error
-    }
+    try await hooks.provision(state[ConnectedCommunicator.self], values(state))
   }
 
+  /// As Packer's `StepProvision.Cleanup`: when a step of the build failed (this one or a
+  /// later one; not on an interrupt), say so and run the error-cleanup-provisioner, if any,
+  /// while the communicator is still connected.
   func cleanup(_ state: BuildState) async throws {
-    guard state[ProvisioningFailed.self] == true, let errorCleanup = hooks.errorCleanup else { return }
-    ui.say("Provisioning failed: running the error-cleanup-provisioner")
+    guard state[StepRunFailed.self] == true else { return }
+    ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...")
+    guard let errorCleanup = hooks.errorCleanup else { return }
     try await errorCleanup(state[ConnectedCommunicator.self], values(state))
   }
 }
-
-// MARK: - State it reads and writes
-
-/// Marks a build whose provisioning failed, for the error-cleanup-provisioner.
-enum ProvisioningFailed: StateKey { typealias Value = Bool }
