@@ -56,9 +56,10 @@ public struct BuildSession: Sendable {
   /// The debug log (`KILN_LOG`), when on.
   public let log: DebugLog?
   /// `PACKER_RUN_UUID`: one per session.
-  public let runUUID = UUID().uuidString.lowercased()
-  /// The run's ledger of live resources.
-  public let resources = ResourceJournal()
+  /// The run's UUID (`PACKER_RUN_UUID`); the `-events` stream's when there is one.
+  public let runUUID: String
+  /// The run's ledger of live resources (each change also an `-events` event).
+  public let resources: ResourceJournal
   /// Where prompt answers come from: standard input unless a caller says otherwise.
   public var readLine: ReadLine = { try await StandardInput.readLine(abandonWhen: $0) }
 
@@ -68,6 +69,15 @@ public struct BuildSession: Sendable {
     self.options = options
     self.console = console
     self.log = log
+    runUUID = console.events?.runUUID ?? UUID().uuidString.lowercased()
+    resources = ResourceJournal { change, owner, resource in
+      let type = switch change {
+      case .created: "resource-created"
+      case .updated: "resource-updated"
+      case .deleted: "resource-deleted"
+      }
+      console.event(type, build: owner.build, ["plugin": .string(owner.plugin), "resource": .string(resource)])
+    }
   }
 
   /// Runs the builds and returns how each ended; nothing is printed of the summary (the
@@ -99,9 +109,11 @@ public struct BuildSession: Sendable {
     let log = self.log
     let debug = options.debug
     let readLine = self.readLine
+    console.event("run-start", ["template": .string(templatePath), "kiln_version": .string(KilnVersion.kiln), "builds": .strings(builds.map(\.name))])
     let runOne: @Sendable (Int) async -> (Int, BuildSessionResult.Build) = { index in
       let build = builds[index]
       let ui = console.forBuild(build.name)
+      ui.event("build-start", ["builder": .string(build.definition.type.value)])
       var context = BuildContext(
         buildName: build.name, buildType: build.definition.type.value, ui: ui, clock: clock,
         variables: values, declaredVariables: declared, templateDirectory: directory,
@@ -119,11 +131,24 @@ public struct BuildSession: Sendable {
       } catch {
         result = .failure(error)
       }
-      return (index, BuildSessionResult.Build(name: build.name, result: result, duration: ContinuousClock.now - begin))
+      let ended = BuildSessionResult.Build(name: build.name, result: result, duration: ContinuousClock.now - begin)
+      if case .success(let artifacts) = result {
+        for (position, artifact) in artifacts.enumerated() {
+          ui.event("artifact", [
+            "index": .int(position), "builder_id": .string(artifact.builderID), "id": .string(artifact.id), "string": .string(artifact.summary),
+            "files": .strings(artifact.files),
+          ])
+        }
+      }
+      var fields: [String: EventStream.Value] = ["outcome": .string(ended.outcome), "seconds": .double(ended.duration.inSeconds)]
+      if let message = ended.errorMessage { fields["error"] = .string(message) }
+      ui.event("build-end", fields)
+      return (index, ended)
     }
     // Watch for signals before any build starts, so an early Ctrl-C is never fatal.
     let buildTask = Mutex<Task<[BuildSessionResult.Build], Never>?>(nil)
     let signals = options.watchesSignals ? SignalWatcher { count, signal in
+      console.event("interrupt", ["signal": .string(goSignalName(signal)), "count": .int(count)])
       if count == 1 {
         interrupted.store(true, ordering: .relaxed)
         console.error("Cancelling build after receiving \(goSignalName(signal))")
@@ -163,9 +188,13 @@ public struct BuildSession: Sendable {
     if interrupted.load(ordering: .relaxed) { work.cancel() }
     let results = await work.value
     signals?.stop()
-    return .ran(BuildReport(
+    let report = BuildReport(
       builds: results, elapsed: ContinuousClock.now - started,
-      interrupted: interrupted.load(ordering: .relaxed), left: resources.outstanding))
+      interrupted: interrupted.load(ordering: .relaxed), left: resources.outstanding)
+    console.event("run-end", [
+      "outcome": .string(report.interrupted ? "cancelled" : report.succeeded ? "succeeded" : "failed"), "seconds": .double(report.elapsed.inSeconds),
+    ])
+    return .ran(report)
   }
 
   /// What the run's output must never show: the template's sensitive variables and the AWS
@@ -237,6 +266,14 @@ public enum BuildSessionResult: Sendable {
     public var name: String
     public var result: Result<[any Artifact], any Error>
     public var duration: Duration
+
+    /// "succeeded", "failed" or "cancelled".
+    public var outcome: String {
+      switch result {
+      case .success: "succeeded"
+      case .failure(let error): error is CancellationError || error is CancelledLeavingResources ? "cancelled" : "failed"
+      }
+    }
 
     /// What the build's failure says ("build was cancelled" for a cancelled one); nil when
     /// it succeeded.

@@ -33,6 +33,11 @@ struct BuildCommand: AsyncParsableCommand {
   @Flag(name: [.customLong("debug", withSingleDash: true)], help: "Pause after each step and before each cleanup (builds run one at a time).")
   var debug = false
 
+  @Option(
+    name: [.customLong("events", withSingleDash: true)],
+    help: ArgumentHelp("Write the run's events as JSON Lines to this file (- for standard output).", valueName: "file"))
+  var events: String?
+
   @Argument(help: "The template file.")
   var template: String
 
@@ -57,7 +62,8 @@ struct BuildCommand: AsyncParsableCommand {
     let environment = ProcessInfo.processInfo.environment
     let masker = BuildSession.secretMasker(for: validation, environment: environment)
     let log = DebugLog(environment: environment, masker: masker)
-    let console = ConsoleUI(options: uiOptions, masker: masker, log: log.isEnabled ? log : nil)
+    let stream = try events.map(Self.eventStream)
+    let console = ConsoleUI(options: uiOptions, masker: masker, log: log.isEnabled ? log : nil, events: stream)
     if log.isEnabled { log.log("kiln \(KilnVersion.kiln) build \(template)") }
 
     let output = Output(masker: masker)
@@ -80,6 +86,18 @@ struct BuildCommand: AsyncParsableCommand {
       Self.summarize(report, on: console)
       if !report.succeeded { throw ExitCode.failure }
     }
+  }
+
+  /// `-events PATH`: the file made afresh (0644), or standard output for `-`.
+  static func eventStream(_ path: String) throws -> EventStream {
+    let runUUID = UUID().uuidString.lowercased()
+    if path == "-" {
+      return EventStream(runUUID: runUUID) { FileHandle.standardOutput.write(Data($0.utf8)) }
+    }
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw ValidationError("-events \(path): \(String(cString: strerror(errno)))") }
+    let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    return EventStream(runUUID: runUUID) { handle.write(Data($0.utf8)) }
   }
 
   /// Packer's closing lines, in `command/build.go`'s order and words, so scripts that read

@@ -31,27 +31,43 @@ public final class ResourceJournal: Sendable {
 
   private let entries = Mutex(Entries())
 
-  public init() {}
+  /// What happened to an entry, for `-events`.
+  public enum Change: Sendable {
+    case created, updated, deleted
+  }
+
+  private let observer: (@Sendable (Change, Owner, String) -> Void)?
+
+  /// - Parameter observer: hears each record, update and settle (after the ledger changed).
+  public init(observer: (@Sendable (Change, Owner, String) -> Void)? = nil) {
+    self.observer = observer
+  }
 
   /// Records a live resource ("script /tmp/script_1.sh on 10.0.0.5"); returns its token.
   @discardableResult
   public func record(_ description: String, by owner: Owner) -> Int {
-    entries.withLock { entries in
+    let token = entries.withLock { entries in
       entries.next += 1
       entries.live[entries.next] = Entry(owner: owner, description: description)
       return entries.next
     }
+    observer?(.created, owner, description)
+    return token
   }
 
   /// What was recorded under `token` is now known better (a create call answered with the
   /// id of what it made).
   public func update(_ token: Int, _ description: String) {
-    entries.withLock { entries in entries.live[token]?.description = description }
+    let owner = entries.withLock { entries -> Owner? in
+      entries.live[token]?.description = description
+      return entries.live[token]?.owner
+    }
+    if let owner { observer?(.updated, owner, description) }
   }
 
   /// The resource is gone.
   public func settle(_ token: Int) {
-    _ = entries.withLock { $0.live.removeValue(forKey: token) }
+    if let entry = entries.withLock({ $0.live.removeValue(forKey: token) }) { observer?(.deleted, entry.owner, entry.description) }
   }
 
   /// Resources still recorded by anyone, oldest first.

@@ -126,13 +126,19 @@ public struct StepRunner: Sendable {
   public var cleanupDeadline: Duration
   /// Told about each cleanup as it starts ("cleaning up create-key-pair"), for the UI.
   public var onCleanup: (@Sendable (String) -> Void)?
+  /// Hears `step-start`/`step-end` and `cleanup-start`/`cleanup-end` (for `-events`).
+  public var events: (any BuildUI)?
 
-  public init(steps: [any BuildStep], onError: OnErrorPolicy = .cleanup, hooks: (any StepHooks)? = nil, cleanupDeadline: Duration = .seconds(600), onCleanup: (@Sendable (String) -> Void)? = nil) {
+  public init(
+    steps: [any BuildStep], onError: OnErrorPolicy = .cleanup, hooks: (any StepHooks)? = nil, cleanupDeadline: Duration = .seconds(600),
+    onCleanup: (@Sendable (String) -> Void)? = nil, events: (any BuildUI)? = nil
+  ) {
     self.steps = steps
     self.onError = onError
     self.hooks = hooks
     self.cleanupDeadline = cleanupDeadline
     self.onCleanup = onCleanup
+    self.events = events
   }
 
   public func run(_ state: BuildState) async -> StepRunOutcome {
@@ -148,19 +154,30 @@ public struct StepRunner: Sendable {
         break
       }
       if started.last != index { started.append(index) }
+      let began = ContinuousClock.now
+      events?.event("step-start", ["step": .string(step.name)])
+      func ended(_ outcome: String, _ error: (any Error)? = nil) {
+        var fields: [String: EventStream.Value] = ["step": .string(step.name), "outcome": .string(outcome), "seconds": .double((ContinuousClock.now - began).inSeconds)]
+        if let error { fields["error"] = .string("\(error)") }
+        events?.event("step-end", fields)
+      }
       do {
         try await step.run(state)
         if Task.isCancelled {
+          ended("cancelled")
           ending = .cancelled(atStep: step.name)
           break
         }
+        ended("succeeded")
         try await hooks?.afterRun(step)
         index += 1
       } catch {
         if error is CancellationError || Task.isCancelled {
+          ended("cancelled")
           ending = .cancelled(atStep: step.name)
           break
         }
+        ended("failed", error)
         let failure = StepFailure(step: step.name, underlying: error)
         if case .ask(let ask) = onError {
           switch await ask(failure) {
@@ -193,7 +210,7 @@ public struct StepRunner: Sendable {
         toClean.append(step)
       }
     }
-    let problems = await Self.cleanUp(toClean, state, deadline: cleanupDeadline, hooks: hooks, onCleanup: onCleanup)
+    let problems = await Self.cleanUp(toClean, state, deadline: cleanupDeadline, hooks: hooks, onCleanup: onCleanup, events: events)
     return StepRunOutcome(ending: ending, cleanupProblems: problems, skippedCleanups: skipped)
   }
 
@@ -208,7 +225,7 @@ public struct StepRunner: Sendable {
   /// that one may still be running.
   static func cleanUp(
     _ steps: [any BuildStep], _ state: BuildState, deadline: Duration, hooks: (any StepHooks)?,
-    onCleanup: (@Sendable (String) -> Void)?
+    onCleanup: (@Sendable (String) -> Void)?, events: (any BuildUI)? = nil
   ) async -> [(step: String, problem: String)] {
     guard !steps.isEmpty else { return [] }
     let cleanups = Task.detached { () async -> [(step: String, problem: String)] in
@@ -216,16 +233,24 @@ public struct StepRunner: Sendable {
       for step in steps {
         await hooks?.beforeCleanup(step)
         onCleanup?(step.name)
+        events?.event("cleanup-start", ["step": .string(step.name)])
         let cleanup = Task.detached { try await step.cleanup(state) }
         let outcome = await FirstOf.race(cleanup, deadline: deadline)
+        var problem: String?
         switch outcome {
         case .finished(.success):
           break
         case .finished(.failure(let error)):
-          problems.append((step.name, "\(error)"))
+          problem = "\(error)"
         case .deadlinePassed:
           cleanup.cancel()
-          problems.append((step.name, "\(CleanupTimedOut(deadline: deadline))"))
+          problem = "\(CleanupTimedOut(deadline: deadline))"
+        }
+        if let problem {
+          problems.append((step.name, problem))
+          events?.event("cleanup-end", ["step": .string(step.name), "outcome": .string("failed"), "error": .string(problem)])
+        } else {
+          events?.event("cleanup-end", ["step": .string(step.name), "outcome": .string("succeeded")])
         }
       }
       return problems

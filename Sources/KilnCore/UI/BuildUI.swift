@@ -16,11 +16,14 @@ public protocol BuildUI: Sendable {
   func progress(_ text: String)
   /// The UI a post-processor of this build writes to.
   func forPostProcessor(_ type: String) -> any BuildUI
+  /// An event of this build for `-events` (see `EventStream`); nothing without one.
+  func event(_ type: String, _ fields: [String: EventStream.Value])
 }
 
 extension BuildUI {
   public func progress(_ text: String) {}
   public func forPostProcessor(_ type: String) -> any BuildUI { self }
+  public func event(_ type: String, _ fields: [String: EventStream.Value]) {}
 }
 
 /// Packer's console output (reference §6.2–6.3): per-build prefixes and colours, optional
@@ -47,9 +50,13 @@ public final class ConsoleUI: Sendable {
   /// Every UI line also goes to the debug log, when there is one.
   public let log: DebugLog?
 
+  /// `-events`: every line this console prints, and what the run reports through `event`.
+  public let events: EventStream?
+
   /// - Parameter write: where text goes; standard output when nil.
-  public init(options: Options, masker: SecretMasker, log: DebugLog? = nil, write: (@Sendable (String) -> Void)? = nil) {
+  public init(options: Options, masker: SecretMasker, log: DebugLog? = nil, events: EventStream? = nil, write: (@Sendable (String) -> Void)? = nil) {
     self.log = log
+    self.events = events
     self.options = options
     self.masker = Mutex(masker)
     self.write = write ?? { FileHandle.standardOutput.write(Data($0.utf8)) }
@@ -70,12 +77,27 @@ public final class ConsoleUI: Sendable {
     return ui
   }
 
+  /// An event for `-events`, its strings masked as console lines are.
+  public func event(_ type: String, build: String? = nil, _ fields: [String: EventStream.Value]) {
+    guard let events else { return }
+    events.emit(type, build: build, fields, mask: mask)
+  }
+
   /// Lines without a build prefix, written as given, as Packer's own UI writes them: the
   /// summary passes its `==> ` and leading newlines in the text ("\n==> Wait completed…"),
   /// so `-machine-readable` carries them inside the field, escaped, exactly as Packer does.
-  public func say(_ text: String) { human(text, style: nil) }
-  public func message(_ text: String) { human(text, style: nil, kind: "message") }
-  public func error(_ text: String) { human(text, style: options.color ? "\u{1B}[1;31m" : nil, kind: "error") }
+  public func say(_ text: String) {
+    event("output", ["level": .string("say"), "text": .string(text)])
+    human(text, style: nil)
+  }
+  public func message(_ text: String) {
+    event("output", ["level": .string("message"), "text": .string(text)])
+    human(text, style: nil, kind: "message")
+  }
+  public func error(_ text: String) {
+    event("output", ["level": .string("error"), "text": .string(text)])
+    human(text, style: options.color ? "\u{1B}[1;31m" : nil, kind: "error")
+  }
 
   public func machine(target: String, _ type: String, _ data: [String]) {
     guard options.machineReadable else { return }
@@ -117,26 +139,43 @@ public struct TargetedUI: BuildUI {
   let console: ConsoleUI
   public let target: String
   let color: String?
+  /// The build, for events (a post-processor's `target` is "build (type)").
+  var build: String
+
+  init(console: ConsoleUI, target: String, color: String?, build: String? = nil) {
+    self.console = console
+    self.target = target
+    self.color = color
+    self.build = build ?? target
+  }
 
   public func say(_ text: String) {
+    event("output", ["level": .string("say"), "text": .string(text)])
     console.human(prefix(text, "==> \(target): "), style: color.map { $0 + "\u{1B}[1m" })
   }
 
   public func message(_ text: String) {
+    event("output", ["level": .string("message"), "text": .string(text)])
     console.human(prefix(text, "    \(target): "), style: color, kind: "message")
   }
 
   public func error(_ text: String) {
+    event("output", ["level": .string("error"), "text": .string(text)])
     console.human(prefix(text, "==> \(target): "), style: console.options.color ? "\u{1B}[1;31m" : nil, kind: "error")
   }
 
   public func machine(_ type: String, _ data: [String]) { console.machine(target: target, type, data) }
 
-  public func progress(_ text: String) { console.drawProgress("    \(target): " + text) }
+  public func progress(_ text: String) {
+    event("progress", ["text": .string(text)])
+    console.drawProgress("    \(target): " + text)
+  }
+
+  public func event(_ type: String, _ fields: [String: EventStream.Value]) { console.event(type, build: build, fields) }
 
   /// A post-processor's UI: Packer targets it as `build (type)`.
   public func forPostProcessor(_ type: String) -> any BuildUI {
-    TargetedUI(console: console, target: "\(target) (\(type))", color: color)
+    TargetedUI(console: console, target: "\(target) (\(type))", color: color, build: build)
   }
 
   /// Packer's `prefixLines`: every line gets the prefix, then trailing white space goes, so an
