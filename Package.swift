@@ -94,7 +94,7 @@ let package = Package(
     .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzzing"], swiftSettings: fuzzSettings),
 
     // Tests
-    .target(name: "_KilnTestSupport", dependencies: ["KilnAWS"], swiftSettings: strictSettings),
+    .target(name: "_KilnTestSupport", dependencies: ["KilnCore", "KilnAWS"], swiftSettings: strictSettings),
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
