@@ -14,10 +14,10 @@ import SystemPackage
 /// the pipes open. And it needs no socket. Foundation's `Process` does: on Linux it learns of
 /// an exit through a CFRunLoop whose "wakeup socket pair" cannot be made where sockets cannot
 /// (`unshare -n`, a network namespace with loopback down), and there `waitUntilExit` never
-/// returned, so a build with shell-local provisioners hung forever. Kiln then had four
+/// returned, so a build with shell-local provisioners hung forever. Kiln once had four
 /// runners of its own: `posix_spawn` plus threads here, another for `credential_process`, and
 /// Foundation `Process` plus pipes in the tests. They are now this one, over a library
-/// maintained and tested beyond Kiln.
+/// maintained and tested beyond Kiln (swift-subprocess 1.0).
 ///
 /// What this adds on top of the library:
 /// - `run`: output by lines, a longer line cut at `maximumLineBytes` between UTF-8 characters
