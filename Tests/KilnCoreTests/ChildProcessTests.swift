@@ -50,6 +50,19 @@ import Testing
     #expect(ContinuousClock.now - started < .seconds(20), "waited for the background sleep")
   }
 
+  /// A process left behind that keeps writing gets a few reads after the child's exit, not
+  /// the call's whole life (here 2 GB of "y" lines would take a minute and more).
+  @Test(.timeLimit(.minutes(1))) func aBackgroundProcessThatKeepsWritingDoesNotKeepTheCallGoing() async throws {
+    let lines = Lines()
+    let started = ContinuousClock.now
+    let ended = try await ChildProcess.run(
+      "/bin/sh", arguments: ["-c", "(yes | head -c 2000000000) & sleep 0.5; echo started"], environment: Self.environment
+    ) { _, line in if line != "y" { lines.add(line) } }
+    #expect(ended == .exited(0))
+    #expect(lines.all == ["started"])
+    #expect(ContinuousClock.now - started < .seconds(20))
+  }
+
   @Test(.timeLimit(.minutes(1))) func cancellingSendsSIGTERMAndStillReadsTheLastWords() async throws {
     let lines = Lines()
     let task = Task {

@@ -382,12 +382,22 @@ public enum ChildProcess {
     // does not stop it, and the child's last words while it goes after SIGTERM still arrive.
     // It ends when both pipes are closed, or when the child has exited and the library
     // cancels the reads (a process the child left behind may hold the pipes open forever).
+    // The library still reads on while data keeps coming, so a process left behind that
+    // keeps writing would keep the call going: once the child has gone, a stream gets
+    // `readsAfterExit` more reads (what the child left fits in one or two), then is dropped.
     let reading = Task {
       await withTaskGroup(of: Void.self) { group in
         for (stream, sequence) in [(Stream.stdout, stdout), (.stderr, stderr)] {
           group.addTask {
+            var afterExit = 0
             do {
-              for try await buffer in sequence { onOutput(stream, buffer.withUnsafeBytes { Array($0) }) }
+              for try await buffer in sequence {
+                onOutput(stream, buffer.withUnsafeBytes { Array($0) })
+                if hasExited(pid) {
+                  afterExit += 1
+                  if afterExit >= readsAfterExit { break }
+                }
+              }
             } catch {
               // A read that fails ends that stream, as the end of file does.
             }
@@ -417,6 +427,10 @@ public enum ChildProcess {
       group.cancelAll()
     }
   }
+
+  /// Reads of a stream once the child has gone (see `supervise`), as many as the runner
+  /// this one replaced allowed.
+  static let readsAfterExit = 64
 
   private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
