@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 //
 // Kiln: a machine-image builder that speaks Packer's JSON template language.
 //
@@ -6,7 +6,8 @@
 //   C libraries      CCurl, CLibSSH2, COpenSSL (system libraries: pkg-config + headers only)
 //                    CCurlShims (typed wrappers for curl's variadic setopt/getinfo)
 //   KilnCore         template loader with positions, variables, interpolation, diagnostics,
-//                    plugin configuration decoding and the plugin registry
+//                    plugin configuration decoding and the plugin registry; ChildProcess,
+//                    the one local process runner (over swift-subprocess)
 //   KilnCrypto       the one OpenSSL owner: digests, HMAC, keys, one error type
 //   KilnAWS          SigV4, the libcurl transport, the EC2/STS client
 //   KilnSSH          libssh2 owners and the SSH communicator
@@ -35,7 +36,11 @@ let package = Package(
     .executable(name: "kiln-fuzz", targets: ["kiln-fuzz"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // The one process runner (`ChildProcess`) is built on swift-subprocess; swift-system is
+    // its dependency already, named here for `FilePath` (executables, working directories).
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
   ],
   targets: [
     // C libraries
@@ -48,7 +53,13 @@ let package = Package(
     .target(name: "CCurlShims", dependencies: ["CCurl"]),
 
     // Libraries
-    .target(name: "KilnCore", swiftSettings: strictSettings),
+    .target(
+      name: "KilnCore",
+      dependencies: [
+        .product(name: "Subprocess", package: "swift-subprocess"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ],
+      swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
     .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
     .target(
@@ -83,7 +94,7 @@ let package = Package(
     .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzzing"], swiftSettings: fuzzSettings),
 
     // Tests
-    .target(name: "_KilnTestSupport", dependencies: ["KilnAWS"], swiftSettings: strictSettings),
+    .target(name: "_KilnTestSupport", dependencies: ["KilnCore", "KilnAWS"], swiftSettings: strictSettings),
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),

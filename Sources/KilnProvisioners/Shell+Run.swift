@@ -23,15 +23,16 @@ enum ScriptEnvironment {
   }
 
   /// Writes inline commands to a local temporary script with the shebang, named `….sh` or,
-  /// with `tempfile_extension` (shell-local), `….<extension>`.
+  /// with `tempfile_extension` (shell-local), `….<extension>`. Written by
+  /// `ChildProcess.writeExecutable`: shell-local runs it here, and a script written any other
+  /// way could be held open by a child another build spawns meanwhile ("Text file busy").
   static func inlineScript(
     _ lines: [String], shebang: String, _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase, fileExtension: String = ""
-  ) throws -> URL {
+  ) async throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-inline-\(UUID().uuidString).\(fileExtension.isEmpty ? "sh" : fileExtension)")
     var text = "#!\(shebang)\n"
     for line in lines { text += try context.render(line, phase: phase, buildValues: buildValues) + "\n" }
-    try text.write(to: url, atomically: true, encoding: .utf8)
-    _ = chmod(url.path, 0o700)
+    try await ChildProcess.writeExecutable(text, to: url.path)
     return url
   }
 }
@@ -61,7 +62,7 @@ extension ShellProvisioner: RunnableProvisioner {
     let scripts: [(display: String, local: String)]
     switch source {
     case .inline(let lines):
-      let url = try ScriptEnvironment.inlineScript(lines, shebang: inlineShebang, context, buildValues: buildValues, phase: .provisioner)
+      let url = try await ScriptEnvironment.inlineScript(lines, shebang: inlineShebang, context, buildValues: buildValues, phase: .provisioner)
       temporaries.append(url)
       scripts = [("inline script", url.path)]
     case .scripts(let paths):
@@ -234,7 +235,7 @@ enum LocalScriptRunner {
     defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
     switch config.source {
     case .inline(let lines):
-      let url = try ScriptEnvironment.inlineScript(
+      let url = try await ScriptEnvironment.inlineScript(
         lines, shebang: config.inlineShebang, context, buildValues: buildValues, phase: phase, fileExtension: config.tempfileExtension)
       temporary = url
       scripts = [(url.path, url.path, lines.joined(separator: "\n"))]

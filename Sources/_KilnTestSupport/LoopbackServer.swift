@@ -1,19 +1,21 @@
 public import Foundation
+import KilnCore
+import Synchronization
 
-/// A helper process serving on 127.0.0.1 for the tests (moto, the fault proxy, ...).
+/// A helper process serving on 127.0.0.1 for the tests (moto, the fault proxy, ...), started
+/// with `ChildProcess.start`.
 ///
 /// The process writes a JSON "ready file" once it listens (with at least its `port`); the
-/// launcher waits for it, bounded. The process is killed with SIGKILL when `stop()` is
-/// called or the value is deinitialised (a child started from a test thread may have SIGTERM
-/// blocked).
-public final class LoopbackServer: @unchecked Sendable {
+/// launcher waits for it, bounded. Its standard input is its lifeline: it shuts down when
+/// that closes, on `stop()`, when the value is deinitialised, or when the test process ends
+/// (the write end is this process's alone: the runner opens it close-on-exec and closes
+/// every other descriptor in the children it starts).
+public final class LoopbackServer: Sendable {
   public let port: Int
   /// Everything the ready file held.
-  public let info: [String: Any]
+  nonisolated(unsafe) public let info: [String: Any]
   public let directory: URL
-  private let process: Process
-  /// The helper's standard input: it exits when this closes, i.e. when the test process ends.
-  private let lifeline = Pipe()
+  private let process: ChildProcess.Running
 
   public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
@@ -28,28 +30,19 @@ public final class LoopbackServer: @unchecked Sendable {
     defer { Task { await Self.starts.release() } }
     directory = try Scratch.directory("kiln-server")
     let ready = directory.appendingPathComponent("ready.json")
-    let log = directory.appendingPathComponent("server.log")
-    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.path, ready.path] + arguments
     var env = ProcessInfo.processInfo.environment
     // Never let a helper reach a real AWS endpoint or the metadata service.
     for key in env.keys where key.hasPrefix("AWS_") || key.lowercased().hasSuffix("_proxy") { env[key] = nil }
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     env.merge(environment) { $1 }
-    process.environment = env
-    let handle = try FileHandle(forWritingTo: log)
-    process.standardOutput = handle
-    process.standardError = handle
-    process.standardInput = lifeline
-    // Only this process may hold the write end: a child that inherited it would keep every
-    // helper alive after the tests end.
-    _ = fcntl(lifeline.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
-    try process.run()
+    // The end of its output (standard output and error), for the error if it never starts.
+    let output = OutputTail()
+    process = try await ChildProcess.start(
+      "/usr/bin/env", arguments: ["python3", script.path, ready.path] + arguments, environment: env, keepInputOpen: true
+    ) { _, bytes in output.append(bytes) }
     let deadline = ContinuousClock.now + .seconds(timeout)
     var parsed: [String: Any]?
-    while parsed == nil, ContinuousClock.now < deadline, process.isRunning {
+    while parsed == nil, ContinuousClock.now < deadline, !process.hasEnded {
       if let data = FileManager.default.contents(atPath: ready.path) {
         parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any]
       } else {
@@ -57,9 +50,9 @@ public final class LoopbackServer: @unchecked Sendable {
       }
     }
     guard let parsed, let port = parsed["port"] as? Int else {
-      kill(process.processIdentifier, SIGKILL)
-      let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-      throw ServerDidNotStart(script: script.lastPathComponent, output: output)
+      process.signal(SIGKILL)
+      _ = try? await process.termination()
+      throw ServerDidNotStart(script: script.lastPathComponent, output: output.text)
     }
     self.info = parsed
     self.port = port
@@ -68,22 +61,40 @@ public final class LoopbackServer: @unchecked Sendable {
   static let concurrentStarts = 2
   private static let starts = Turns(concurrentStarts)
 
-  /// Closes the helper's lifeline so it shuts down what it started (sshd), then makes sure.
-  public func stop() {
-    guard process.isRunning else { return }
-    try? lifeline.fileHandleForWriting.close()
-    for _ in 0..<100 where process.isRunning { usleep(20_000) }
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
-  }
+  /// Closes the helper's lifeline so it shuts down what it started (sshd), waits for it
+  /// (2 s at most, then SIGKILL): its port is free again when this returns.
+  public func stop() async { await Self.stop(process) }
 
-  deinit { stop() }
+  /// The same, after the value is gone: the task holds the helper until it has stopped.
+  deinit { Task { [process] in await Self.stop(process) } }
+
+  private static func stop(_ process: ChildProcess.Running) async {
+    process.closeInput()
+    for _ in 0..<100 where !process.hasEnded { try? await Task.sleep(for: .milliseconds(20)) }
+    if !process.hasEnded { process.signal(SIGKILL) }
+    _ = try? await process.termination()
+  }
 
   public struct ServerDidNotStart: Error, CustomStringConvertible {
     public var script: String
     public var output: String
     public var description: String { "\(script) did not start within the time allowed:\n\(output)" }
   }
+}
+
+/// The last 256 KiB of a helper's output.
+final class OutputTail: Sendable {
+  private let bytes = Mutex<[UInt8]>([])
+  static let limit = 256 * 1024
+
+  func append(_ more: [UInt8]) {
+    bytes.withLock { bytes in
+      bytes += more
+      if bytes.count > 2 * Self.limit { bytes.removeFirst(bytes.count - Self.limit) }
+    }
+  }
+
+  var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// Paths of the repository and of `../shared` beside it.

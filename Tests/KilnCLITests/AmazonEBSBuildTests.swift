@@ -1,6 +1,7 @@
 import Foundation
 import KilnAWS
 import KilnBuilders
+import KilnCore
 import KilnSSH
 import Testing
 import _KilnTestSupport
@@ -64,8 +65,8 @@ struct EC2Lab {
     try await KilnProcess.run(["build", "-color=false"] + arguments, in: work, environment: environment)
   }
 
-  func start(_ arguments: [String]) throws -> KilnProcess.Running {
-    try KilnProcess.Running(["build", "-color=false"] + arguments, in: work, environment: environment)
+  func start(_ arguments: [String]) async throws -> KilnProcess.Running {
+    try await KilnProcess.Running(["build", "-color=false"] + arguments, in: work, environment: environment)
   }
 
   /// What a build may leave in a region: instances not terminated, key pairs, security
@@ -274,7 +275,7 @@ struct EC2Lab {
     let lab = try await EC2Lab()
     let before = try await lab.snapshots()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
-    let kiln = try lab.start([path])
+    let kiln = try await lab.start([path])
     try await kiln.waitFor("eks: started")
     #expect(try await lab.client().describeInstances().first?.state == "running")
     kiln.interrupt()
@@ -291,7 +292,7 @@ struct EC2Lab {
     let before = try await lab.snapshots()
     let proxy = try await lab.proxyHoldingAnswers(to: action)
     let path = try lab.template(endpoint: proxy.baseURL, extra: extra)
-    let kiln = try lab.start([path])
+    let kiln = try await lab.start([path])
     #expect(try await lab.waitForHeldAnswer(proxy) == 1, "kiln reached \(action)")
     #expect(try await lab.client("us-east-1").describeImages(owners: ["self"]).count == 1, "the image exists before the interrupt")
     kiln.interrupt()
@@ -319,7 +320,7 @@ struct EC2Lab {
     let east = try lab.client()
     for attempt in 1...2 {
       let proxy = try await lab.proxyHoldingAnswers(to: action)
-      let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL)])
+      let kiln = try await lab.start([try lab.template(endpoint: proxy.baseURL)])
       #expect(try await lab.waitForHeldAnswer(proxy) == 1, "kiln reached \(action)")
       let made: Int
       switch action {
@@ -342,7 +343,7 @@ struct EC2Lab {
   @Test func sigintUnderOnErrorAbortNamesWhatIsLeft() async throws {
     let lab = try await EC2Lab()
     let path = try lab.template(provisioners: #"[{"type": "shell", "inline": ["echo started", "sleep 60"]}]"#)
-    let kiln = try lab.start(["-on-error=abort", path])
+    let kiln = try await lab.start(["-on-error=abort", path])
     try await kiln.waitFor("eks: started")
     kiln.interrupt()
     #expect(try await kiln.finish(timeout: 240) == 1)
@@ -355,7 +356,7 @@ struct EC2Lab {
   @Test func aCancelWhoseCleanupFailsNamesWhatMayBeLeft() async throws {
     let lab = try await EC2Lab()
     let proxy = try await lab.proxyHoldingAnswers(to: "ImportKeyPair")
-    let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL)])
+    let kiln = try await lab.start([try lab.template(endpoint: proxy.baseURL)])
     #expect(try await lab.waitForHeldAnswer(proxy) == 1)
     // From here on EC2 refuses everything: the cleanup cannot delete the key pair.
     try await lab.control(proxy, ["fail": 1000, "status": 403, "code": "UnauthorizedOperation"])
@@ -452,7 +453,7 @@ struct EC2Lab {
 
     // kill -9 right after CreateImage: no cleanup can run.
     let proxy = try await lab.proxyHoldingAnswers(to: "CreateImage")
-    let kiln = try lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
+    let kiln = try await lab.start([try lab.template(endpoint: proxy.baseURL, name: "kiln-killed")])
     // (A `for … where` would go on asking after the image appeared, and under load outlast
     // the held answer: the build would finish before the kill.)
     for _ in 0..<600 {
@@ -460,7 +461,7 @@ struct EC2Lab {
       try await Task.sleep(for: .milliseconds(100))
     }
     #expect(try await east.describeImages(owners: ["self"]).count == 2, "the killed build reached CreateImage")
-    kill(kiln.process.processIdentifier, SIGKILL)
+    kiln.process.signal(SIGKILL)
     _ = try await kiln.finish()
     let sweep = ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString]
     let listed = try await KilnProcess.run(sweep, in: lab.work, environment: lab.environment)

@@ -146,7 +146,7 @@ import _KilnTestSupport
     let scripts = remote + "-sigint"
     _ = try await remoteLines("mkdir -p \(scripts)")
     let path = try await template(#"[{"type": "shell", "remote_folder": "\#(scripts)", "inline": ["echo started", "sleep 60", "echo finished"]}]"#)
-    let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
+    let kiln = try await KilnProcess.Running(["build", "-color=false", path], in: work)
     try await kiln.waitFor("local-ssh: started")
     #expect(try await remoteLines("ls -A \(scripts) | wc -l") == ["1"], "the script is on the machine while it runs")
     kiln.interrupt()
@@ -232,7 +232,7 @@ extension BuildCommandTests {
   @Test func debugPausesAfterEachStepAndBeforeEachCleanup() async throws {
     let marker = work.appendingPathComponent("provisioned").path
     let path = try await template(#"[{"type": "shell-local", "inline": ["touch \#(marker)"]}]"#)
-    let kiln = try KilnProcess.Running(["build", "-color=false", "-debug", path], in: work, keepStdinOpen: true)
+    let kiln = try await KilnProcess.Running(["build", "-color=false", "-debug", path], in: work, keepStdinOpen: true)
     try await kiln.waitFor("Pausing after run of step 'connect-ssh'. Press enter to continue.")
     // Paused: the provisioning step does not start while no line is given.
     try await Task.sleep(for: .seconds(2))
@@ -255,7 +255,7 @@ extension BuildCommandTests {
   @Test func sigintAtADebugPauseExitsAndCleansUp() async throws {
     let path = try await template(#"[{"type": "shell", "inline": ["true"]}]"#)
     let logFile = work.appendingPathComponent("debug-sigint.log").path
-    let kiln = try KilnProcess.Running(
+    let kiln = try await KilnProcess.Running(
       ["build", "-color=false", "-debug", path], in: work,
       environment: KilnProcess.isolatedEnvironment(["KILN_LOG": "1", "KILN_LOG_PATH": logFile]), keepStdinOpen: true)
     try await kiln.waitFor("Pausing after run of step 'connect-ssh'. Press enter to continue.")
@@ -271,7 +271,7 @@ extension BuildCommandTests {
     let after = work.appendingPathComponent("after-breakpoint").path
     let path = try await template(#"[{"type": "breakpoint", "note": "look around"}, {"type": "shell-local", "inline": ["touch \#(after)"]}]"#)
     let logFile = work.appendingPathComponent("breakpoint-sigint.log").path
-    let kiln = try KilnProcess.Running(
+    let kiln = try await KilnProcess.Running(
       ["build", "-color=false", path], in: work,
       environment: KilnProcess.isolatedEnvironment(["KILN_LOG": "1", "KILN_LOG_PATH": logFile]), keepStdinOpen: true)
     try await kiln.waitFor("Pausing at breakpoint provisioner with note \"look around\". Press enter to continue.")
@@ -355,7 +355,7 @@ extension BuildCommandTests {
       """
     let path = work.appendingPathComponent("waiting.json").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
+    let kiln = try await KilnProcess.Running(["build", "-color=false", path], in: work)
     try await kiln.waitFor("Waiting for SSH to become available")
     kiln.interrupt()
     #expect(try await kiln.finish() == 1)
@@ -424,7 +424,7 @@ extension BuildCommandTests {
       with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["echo slow cleanup", "sleep 60"]}"#)
     path = work.appendingPathComponent("second.json").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let kiln = try KilnProcess.Running(["build", "-color=false", path], in: work)
+    let kiln = try await KilnProcess.Running(["build", "-color=false", path], in: work)
     try await kiln.waitFor("slow cleanup")
     kiln.interrupt()
     try await kiln.waitFor("Cancelling build after receiving interrupt")

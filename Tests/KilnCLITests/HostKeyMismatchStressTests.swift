@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import KilnSSH
 import Testing
 import _KilnTestSupport
@@ -28,15 +29,14 @@ import _KilnTestSupport
     let executable = try KilnProcess.executable
     let runs = 200
     // Four at a time; each run is bounded (killed after 60 s, which counts as a failure).
-    // The workers wait on threads of their own, not on the cooperative pool.
     let all = try await withThrowingTaskGroup(of: [String].self) { group in
       for worker in 0..<4 {
         group.addTask {
-          try await offThePool {
-            stride(from: worker, to: runs, by: 4).map { run in
-              Self.build(executable, template, output: work.appendingPathComponent("out-\(run).txt"), expecting: wrong)
-            }
+          var outcomes: [String] = []
+          for _ in stride(from: worker, to: runs, by: 4) {
+            outcomes.append(try await Self.build(executable, template, expecting: wrong))
           }
+          return outcomes
         }
       }
       return try await group.reduce(into: [String]()) { $0 += $1 }
@@ -47,27 +47,22 @@ import _KilnTestSupport
   }
 
   /// Runs one build; "exit 1" when it ended as it must, else how it ended.
-  static func build(_ executable: URL, _ template: String, output: URL, expecting wrong: String) -> String {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = ["build", "-color=false", template]
-    process.environment = KilnProcess.isolatedEnvironment()
-    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-    guard let handle = try? FileHandle(forWritingTo: output) else { return "cannot write \(output.path)" }
-    defer { try? handle.close() }
-    process.standardOutput = handle
-    process.standardError = handle
-    let done = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in done.signal() }
-    do { try process.run() } catch { return "cannot start kiln: \(error)" }
-    if done.wait(timeout: .now() + 60) == .timedOut {
-      kill(process.processIdentifier, SIGKILL)
-      _ = done.wait(timeout: .now() + 10)
-      return "still running after 60 s"
+  static func build(_ executable: URL, _ template: String, expecting wrong: String) async throws -> String {
+    let captured: ChildProcess.Captured
+    do {
+      captured = try await ChildProcess.capture(
+        executable.path, arguments: ["build", "-color=false", template], environment: KilnProcess.isolatedEnvironment(),
+        mergeErrors: true, timeout: .seconds(60))
+    } catch let error as ChildProcess.SpawnFailed {
+      return "cannot start kiln: \(error)"
     }
-    if process.terminationReason == .uncaughtSignal { return "signal \(process.terminationStatus)" }
-    let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-    guard text.contains("not the expected \(wrong)") else { return "exit \(process.terminationStatus) without the mismatch error" }
-    return "exit \(process.terminationStatus)"
+    if captured.stopped == .timedOut { return "still running after 60 s" }
+    switch captured.termination {
+    case .signaled(let signal):
+      return "signal \(signal)"
+    case .exited(let status):
+      guard captured.outputText.contains("not the expected \(wrong)") else { return "exit \(status) without the mismatch error" }
+      return "exit \(status)"
+    }
   }
 }

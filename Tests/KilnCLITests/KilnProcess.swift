@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import Synchronization
 import Testing
 import _KilnTestSupport
@@ -35,51 +36,25 @@ struct KilnProcess {
   }
 
   /// Runs `kiln ARGS` in `directory` with exactly `environment` (under `launcher` when given,
-  /// e.g. `["/usr/bin/unshare", "-n"]`), waiting off the cooperative
-  /// pool, a few at a time (`Turns.processes`). A kiln still running after `timeout` seconds is killed and the call throws with
-  /// its output so far: a hang fails the test instead of blocking the suite.
+  /// e.g. `["/usr/bin/unshare", "-n"]`), through `ChildProcess.capture`, a few at a time
+  /// (`Turns.processes`). A kiln still running after `timeout` seconds is killed and the call
+  /// throws with its output so far: a hang fails the test instead of blocking the suite.
+  /// `status` is the exit code, or 128 + the signal that ended kiln.
   static func run(
     _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil, input: String? = nil,
     timeout: Double = 300, launcher: [String] = []
   ) async throws -> Result {
     let executable = try executable
-    return try await Turns.processes.withTurn { try await offThePool {
-      let process = Process()
+    return try await Turns.processes.withTurn {
       // With a launcher (`unshare -n`): the launcher's path, its arguments, then kiln's.
-      process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? executable
-      process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [executable.path] + arguments
-      if let directory { process.currentDirectoryURL = directory }
-      process.environment = environment ?? isolatedEnvironment()
-      let out = Pipe()
-      let err = Pipe()
-      process.standardOutput = out
-      process.standardError = err
-      let stdin = Pipe()
-      process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-      try process.run()
-      if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-      }
-      let watchdog = Watchdog(process, after: timeout)
-      // Read both pipes while the process runs, so a large output cannot block it.
-      let group = DispatchGroup()
-      nonisolated(unsafe) var outData = Data()
-      nonisolated(unsafe) var errData = Data()
-      group.enter()
-      DispatchQueue.global().async {
-        outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-      }
-      errData = err.fileHandleForReading.readDataToEndOfFile()
-      group.wait()
-      process.waitUntilExit()
-      let result = Result(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
-      if watchdog.fired() { throw TimedOut(arguments: arguments, seconds: timeout, output: result.stdout + result.stderr) }
+      let captured = try await ChildProcess.capture(
+        launcher.first ?? executable.path, arguments: launcher.isEmpty ? arguments : launcher.dropFirst() + [executable.path] + arguments,
+        environment: environment ?? isolatedEnvironment(), directory: directory?.path, input: input.map { Array($0.utf8) },
+        timeout: .seconds(timeout))
+      let result = Result(status: captured.termination.shellStatus, stdout: captured.outputText, stderr: captured.errorText)
+      if captured.stopped != nil { throw TimedOut(arguments: arguments, seconds: timeout, output: result.stdout + result.stderr) }
       return result
-    } }
+    }
   }
 
   struct TimedOut: Error, CustomStringConvertible {
@@ -89,52 +64,35 @@ struct KilnProcess {
     var description: String { "kiln \(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s; its output so far:\n\(output)" }
   }
 
-  /// A `kiln` process the test talks to while it runs (to interrupt it at a chosen moment).
-  /// Its output (stdout and stderr together) is read by a thread of its own; the waits poll
-  /// it from the test's task, each bounded.
+  /// A `kiln` process the test talks to while it runs (to interrupt it at a chosen moment),
+  /// started with `ChildProcess.start`. Its output (stdout and stderr together) is gathered
+  /// as it comes; the waits poll it from the test's task, each bounded.
   final class Running: Sendable {
-    let process: Process
-    private let output = Pipe()
-    private let input: Pipe?
-    private let received = Mutex<(text: String, closed: Bool)>(("", false))
+    let process: ChildProcess.Running
+    private let received: Received
 
-    var text: String { received.withLock { $0.text } }
+    var text: String { received.text }
 
     /// - Parameter keepStdinOpen: standard input is a pipe the test holds open (a prompt
     ///   waits for a line instead of reading end of input); /dev/null otherwise.
-    init(_ arguments: [String], in directory: URL, environment: [String: String]? = nil, keepStdinOpen: Bool = false) throws {
-      let process = Process()
-      process.executableURL = try KilnProcess.executable
-      process.arguments = arguments
-      process.currentDirectoryURL = directory
-      process.environment = environment ?? KilnProcess.isolatedEnvironment()
-      process.standardOutput = output
-      process.standardError = output
-      input = keepStdinOpen ? Pipe() : nil
-      process.standardInput = input ?? FileHandle.nullDevice
-      try process.run()
-      self.process = process
-      let handle = output.fileHandleForReading
-      let reader = Thread { [self] in
-        while true {
-          let data = handle.availableData
-          if data.isEmpty { break }
-          self.received.withLock { $0.text += String(decoding: data, as: UTF8.self) }
-        }
-        self.received.withLock { $0.closed = true }
-      }
-      reader.name = "kiln-test-output"
-      reader.start()
+    init(_ arguments: [String], in directory: URL, environment: [String: String]? = nil, keepStdinOpen: Bool = false) async throws {
+      let received = Received()
+      self.received = received
+      process = try await ChildProcess.start(
+        try KilnProcess.executable.path, arguments: arguments, environment: environment ?? KilnProcess.isolatedEnvironment(),
+        directory: directory.path, keepInputOpen: keepStdinOpen
+      ) { _, bytes in received.append(bytes) }
     }
 
-    /// Waits until the output contains `marker`; throws, with the output so far, if the
-    /// process closes its output first or `timeout` seconds pass.
+    /// Waits until the output contains `marker`; throws, with the output so far, if kiln
+    /// ends first or `timeout` seconds pass.
     func waitFor(_ marker: String, timeout: Double = 120) async throws {
       let deadline = ContinuousClock.now + .seconds(timeout)
       while true {
-        let (text, closed) = received.withLock { ($0.text, $0.closed) }
+        let ended = process.hasEnded
+        let text = self.text
         if text.contains(marker) { return }
-        if closed { throw NeverSaw(marker: marker, reason: "kiln closed its output", output: text) }
+        if ended { throw NeverSaw(marker: marker, reason: "kiln ended", output: text) }
         if ContinuousClock.now >= deadline { throw NeverSaw(marker: marker, reason: "not within \(Int(timeout)) s", output: text) }
         try await Task.sleep(for: .milliseconds(20))
       }
@@ -147,28 +105,30 @@ struct KilnProcess {
       var description: String { "never saw \"\(marker)\" (\(reason)); output so far:\n\(output)" }
     }
 
-    func interrupt() { kill(process.processIdentifier, SIGINT) }
+    func interrupt() { process.signal(SIGINT) }
 
     /// Writes to kiln's standard input (with `keepStdinOpen`).
-    func send(_ text: String) { input?.fileHandleForWriting.write(Data(text.utf8)) }
+    func send(_ text: String) { process.write(Array(text.utf8)) }
 
-    /// Waits for the exit status and the rest of the output, for at most `timeout` seconds
-    /// (then kills kiln and throws with its output).
+    /// Waits for the exit status (128 + the signal if one ended kiln) and the rest of the
+    /// output, for at most `timeout` seconds (then kills kiln and throws with its output).
     func finish(timeout: Double = 120) async throws -> Int32 {
       let deadline = ContinuousClock.now + .seconds(timeout)
-      while process.isRunning || !received.withLock({ $0.closed }) {
+      while !process.hasEnded {
         if ContinuousClock.now >= deadline {
-          kill(process.processIdentifier, SIGKILL)
+          process.signal(SIGKILL)
           throw NeverSaw(marker: "the exit", reason: "still running after \(Int(timeout)) s", output: text)
         }
         try await Task.sleep(for: .milliseconds(20))
       }
-      process.waitUntilExit()
-      return process.terminationStatus
+      return try await process.termination().shellStatus
     }
 
-    deinit {
-      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    /// Everything kiln wrote so far.
+    final class Received: Sendable {
+      private let bytes = Mutex<[UInt8]>([])
+      func append(_ more: [UInt8]) { bytes.withLock { $0 += more } }
+      var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
     }
   }
 

@@ -21,8 +21,14 @@ import _KilnTestSupport
   /// body returns.
   func withMirror<T>(_ body: (String) async throws -> T) async throws -> T {
     let server = try await LoopbackServer(python: TestPaths.fixture("static_server.py"), arguments: [mirror.path])
-    defer { server.stop() }
-    return try await body(server.baseURL.absoluteString)
+    do {
+      let result = try await body(server.baseURL.absoluteString)
+      await server.stop()
+      return result
+    } catch {
+      await server.stop()
+      throw error
+    }
   }
 
   @discardableResult

@@ -170,9 +170,9 @@ import _KilnTestSupport
             because: "named templates are not implemented; a Packer string is one template"),
   ]
 
-  @Test func everyRowAnswersAsGoDoes() throws {
-    let go = try GoTemplateRenderer.build()
-    let answers = try go.render(Self.rows.map(\.template))
+  @Test func everyRowAnswersAsGoDoes() async throws {
+    let go = try await GoTemplateRenderer.build()
+    let answers = try await go.render(Self.rows.map(\.template))
     try #require(answers.count == Self.rows.count)
     #expect(Self.rows.count >= 60)
     for (row, goAnswer) in zip(Self.rows, answers) {
@@ -218,7 +218,7 @@ struct GoTemplateRenderer {
     var description: String
   }
 
-  static func build() throws -> GoTemplateRenderer {
+  static func build() async throws -> GoTemplateRenderer {
     let directory = try Scratch.directory("kiln-gotemplate")
     let executable = directory.appendingPathComponent("gotemplate")
     var environment = ProcessInfo.processInfo.environment
@@ -228,14 +228,14 @@ struct GoTemplateRenderer {
     if environment["HOME"] == nil, environment["GOCACHE"] == nil {
       environment["GOCACHE"] = directory.appendingPathComponent("cache").path
     }
-    _ = try run(["go", "build", "-o", executable.path, source.path], environment: environment, limit: 300)
+    _ = try await run(["go", "build", "-o", executable.path, source.path], environment: environment, limit: 300)
     return GoTemplateRenderer(executable: executable)
   }
 
-  func render(_ templates: [String]) throws -> [GoTemplateConformanceTests.Answer] {
+  func render(_ templates: [String]) async throws -> [GoTemplateConformanceTests.Answer] {
     let table = executable.deletingLastPathComponent().appendingPathComponent("table.json")
     try JSONEncoder().encode(templates).write(to: table)
-    let output = try Self.run([executable.path, table.path], environment: [:], limit: 60)
+    let output = try await Self.run([executable.path, table.path], environment: [:], limit: 60)
     struct Result: Decodable {
       var output: String?
       var error: String?
@@ -243,38 +243,15 @@ struct GoTemplateRenderer {
     return try JSONDecoder().decode([Result].self, from: output).map { $0.output.map { .output($0) } ?? .error }
   }
 
-  /// Runs a command with a bound on its time; its standard output goes through a file, so a
-  /// large output cannot block it.
-  static func run(_ arguments: [String], environment: [String: String], limit seconds: Double) throws -> Data {
-    let directory = FileManager.default.temporaryDirectory
-    let outURL = directory.appendingPathComponent("kiln-go-out-\(UUID().uuidString)")
-    let errURL = directory.appendingPathComponent("kiln-go-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-      try? FileManager.default.removeItem(at: outURL)
-      try? FileManager.default.removeItem(at: errURL)
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.environment = environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    try process.run()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
+  /// Runs a command (looked up on PATH) with a bound on its time; its standard output.
+  static func run(_ arguments: [String], environment: [String: String], limit seconds: Double) async throws -> Data {
+    let captured = try await ChildProcess.capture("/usr/bin/env", arguments: arguments, environment: environment, timeout: .seconds(seconds))
+    if captured.stopped != nil {
       throw Failure(description: "\(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s")
     }
-    process.waitUntilExit()
-    let errors = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-      throw Failure(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(errors)")
+    guard captured.termination == .exited(0) else {
+      throw Failure(description: "\(arguments.joined(separator: " ")) ended with \(captured.termination): \(captured.errorText)")
     }
-    return try Data(contentsOf: outURL)
+    return Data(captured.output)
   }
 }

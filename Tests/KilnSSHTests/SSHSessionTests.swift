@@ -141,11 +141,7 @@ final class OutputLog: Sendable {
     let log = OutputLog()
     let task = Task { try await session.run("echo started; sleep 30", output: log.handler) }
     while log.stdout.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-    let kill = Process()
-    kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-    kill.arguments = ["-KILL", "-P", String(server.sshdPID)]
-    try kill.run()
-    kill.waitUntilExit()
+    _ = try await TestCommand.run(["pkill", "-KILL", "-P", String(server.sshdPID)])
     let result = try await task.value
     guard case .disconnected(let reason) = result else {
       Issue.record("expected a disconnect, got \(result)")
@@ -220,26 +216,13 @@ final class OutputLog: Sendable {
   @Test func logsInThroughAnSSHAgent() async throws {
     let directory = try Scratch.directory("kiln-agent")
     let socket = directory.appendingPathComponent("agent.sock").path
-    let agent = Process()
-    agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
-    agent.arguments = ["-D", "-a", socket]
-    agent.standardOutput = FileHandle.nullDevice
-    try agent.run()
-    defer {
-      kill(agent.processIdentifier, SIGKILL)
-      agent.waitUntilExit()
-    }
+    let agent = try await ChildProcess.start("/usr/bin/ssh-agent", arguments: ["-D", "-a", socket]) { _, _ in }
+    defer { agent.signal(SIGKILL) }
     while !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(10)) }
     let keyFile = directory.appendingPathComponent("id_ed25519").path
     try SharedSSH.key.get().write(to: keyFile)
-    let add = Process()
-    add.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-add")
-    add.arguments = [keyFile]
-    add.environment = ["SSH_AUTH_SOCK": socket]
-    add.standardError = FileHandle.nullDevice
-    try add.run()
-    add.waitUntilExit()
-    #expect(add.terminationStatus == 0)
+    let added = try await TestCommand.run(["/usr/bin/ssh-add", keyFile], environment: ["SSH_AUTH_SOCK": socket])
+    #expect(added.status == 0, "\(added.output)")
 
     var config = try await SharedSSH.config()
     config.authentication = [.agent(socketPath: socket)]
@@ -264,9 +247,8 @@ final class OutputLog: Sendable {
     let first = try await SSHSession.connect(config)
     #expect(try await first.run("true", output: { _ in }) == .exited(0))
     // sshd and every connection of it go away (as in a reboot).
-    let pkill = try Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-KILL", "-P", String(server!.sshdPID)])
-    pkill.waitUntilExit()
-    server?.server.stop()
+    _ = try await TestCommand.run(["pkill", "-KILL", "-P", String(server!.sshdPID)])
+    await server?.server.stop()
     server = nil
     let dead = try await first.run("true", output: { _ in })
     if case .disconnected = dead {} else { Issue.record("expected a disconnect, got \(dead)") }
@@ -337,8 +319,8 @@ final class OutputLog: Sendable {
   @Test func aRefusedRSAKeyGetsAnExplanation() async throws {
     let directory = try Scratch.directory("kiln-rsa")
     let keyFile = directory.appendingPathComponent("id_rsa").path
-    let keygen = try Process.run(URL(fileURLWithPath: "/usr/bin/ssh-keygen"), arguments: ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", keyFile])
-    keygen.waitUntilExit()
+    let keygen = try await TestCommand.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", keyFile])
+    try #require(keygen.status == 0, "\(keygen.output)")
     let publicKey = try String(contentsOfFile: keyFile + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     let server = try await SSHServer(authorizing: [publicKey])
     let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKeyFile(path: keyFile)])
@@ -359,16 +341,14 @@ final class OutputLog: Sendable {
 struct SSHPasswordTests {
   static let user = "kiln-pw-test"
 
-  func sh(_ command: String) throws -> Int32 {
-    let process = try Process.run(URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", command])
-    process.waitUntilExit()
-    return process.terminationStatus
+  func sh(_ command: String) async throws -> Int32 {
+    try await TestCommand.run(["sh", "-c", command]).status
   }
 
   @Test func passwordAuthentication() async throws {
     let password = "kiln-\(UUID().uuidString)"
-    #expect(try sh("id \(Self.user) >/dev/null 2>&1 || useradd -M -d /tmp -s /bin/sh \(Self.user)") == 0)
-    #expect(try sh("echo '\(Self.user):\(password)' | chpasswd") == 0)
+    #expect(try await sh("id \(Self.user) >/dev/null 2>&1 || useradd -M -d /tmp -s /bin/sh \(Self.user)") == 0)
+    #expect(try await sh("echo '\(Self.user):\(password)' | chpasswd") == 0)
     let server = try await SSHServer(authorizing: [], passwordUser: Self.user)
     let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: Self.user, authentication: [.password(password)])
     let session = try await SSHSession.connect(config)

@@ -122,9 +122,8 @@ final class ResumeOnce<T: Sendable>: Sendable {
     let communicator = ReconnectingCommunicator(connector: connector, first: try await connector.connect())
     #expect(try await communicator.run("true", output: { _ in }) == .exited(0))
     // The machine "reboots"; another server, with another host key, answers at its address.
-    let pkill = try Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-KILL", "-P", String(server!.sshdPID)])
-    pkill.waitUntilExit()
-    server?.server.stop()
+    _ = try await TestCommand.run(["pkill", "-KILL", "-P", String(server!.sshdPID)])
+    await server?.server.stop()
     server = nil
     let dropped = try await within(.seconds(60)) { try await communicator.run("true", output: { _ in }) }
     if case .disconnected = dropped {} else { Issue.record("expected a disconnect, got \(dropped)") }
@@ -148,8 +147,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
     let communicator = ReconnectingCommunicator(connector: connector, first: try await connector.connect())
     #expect(communicator.connector.config.expectedHostKeyFingerprint == server.hostKeyFingerprint)
     // Dropping sshd's connection processes (not sshd): the reconnection meets the same key.
-    let pkill = try Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-KILL", "-P", String(server.sshdPID)])
-    pkill.waitUntilExit()
+    _ = try await TestCommand.run(["pkill", "-KILL", "-P", String(server.sshdPID)])
     _ = try await within(.seconds(60)) { try await communicator.run("true", output: { _ in }) }
     #expect(try await within(.seconds(60)) { try await communicator.run("echo again", output: { _ in }) } == .exited(0))
     await communicator.close()

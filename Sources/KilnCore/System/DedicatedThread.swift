@@ -3,7 +3,7 @@ import Synchronization
 
 /// Starts `body` on a new POSIX thread of its own, detached.
 ///
-/// For work that blocks in a system call (`waitpid`, `poll`, `read`): on the cooperative pool
+/// For work that blocks in a system call (`poll`, `read`): on the cooperative pool
 /// it would hold one of its few threads (two on a 2-core machine) and starve every other task.
 /// Unlike Foundation's `Thread`, a failure to create the thread is reported, not ignored.
 public func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws {
@@ -27,8 +27,8 @@ public func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws 
 }
 
 /// A flag a task's cancellation handler sets and a thread of its own polls (an SSH session's
-/// queue, a prompt's or a child process's watcher): its way to learn of a Ctrl-C while it
-/// blocks in `poll` or `read` in short slices.
+/// queue, a prompt's reader): its way to learn of a Ctrl-C while it blocks in `poll` or
+/// `read` in short slices.
 public final class CancellationFlag: Sendable {
   private let value = Atomic<Bool>(false)
   public init() {}
