@@ -67,7 +67,7 @@ import _KilnTestSupport
   @Test func anInterruptedBuild() async throws {
     let file = work.appendingPathComponent("interrupted.jsonl")
     let path = try template(#"[{"type": "shell-local", "inline": ["echo started", "sleep 30"]}]"#)
-    let kiln = try KilnProcess.Running(["build", "-color=false", "-events", file.path, path], in: work)
+    let kiln = try await KilnProcess.Running(["build", "-color=false", "-events", file.path, path], in: work)
     try await kiln.waitFor("n: started")
     kiln.interrupt()
     #expect(try await kiln.finish() == 1)
