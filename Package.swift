@@ -17,9 +17,12 @@
 //   KilnCLI          argument-parser commands; `kiln` is one file over it
 import PackageDescription
 
+// Kiln's own targets build with every warning an error (dependencies are not ours to fix,
+// and do not get these settings).
 let strictSettings: [SwiftSetting] = [
   .enableUpcomingFeature("MemberImportVisibility"),
   .enableUpcomingFeature("InternalImportsByDefault"),
+  .treatAllWarnings(as: .error),
 ]
 
 // `fuzz/run.sh` builds the fuzz target with KILN_FUZZ=1 and `--sanitize=fuzzer`: libFuzzer
