@@ -52,6 +52,8 @@ import _KilnTestSupport
     let text = try String(contentsOf: Self.repository.appendingPathComponent(file), encoding: .utf8)
     #expect(text.contains("kiln validate -var-file \"Templates/kubernetes/$KUBERNETES.json\" Templates/eks-node.json"))
     #expect(text.contains("kiln build -machine-readable"))
+    #expect(!text.contains("swift build"), "the examples install the release instead of compiling Kiln")
+    #expect(text.contains("sha256sum -c"), "and check it against the release's SHA256SUMS")
     #expect(text.contains("AWS_WEB_IDENTITY_TOKEN_FILE"), "credentials through OIDC web identity, not stored keys")
     #expect(!text.contains("AWS_SECRET_ACCESS_KEY"))
   }
