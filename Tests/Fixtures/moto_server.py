@@ -21,6 +21,11 @@ Every EC2 and STS request is first checked against AWS's own API model with boto
 parser, validator and serializer (`model_check.py`); one the model refuses is answered 400
 `KilnModelCheckFailed` with the reason, and is not passed to moto: a request AWS would refuse
 fails the test that sent it, even where moto would have been lenient.
+
+Where moto 5.2.1 lacks or fakes what AWS does, `moto_patches.py` adds it (each patch citing
+the EC2 API Reference): tags at creation on CreateImage/CopyImage snapshots, CopyImage images,
+RunInstances network interfaces and spot requests; RunInstances ClientToken idempotency;
+EnableImageDeprecation and EnableImageDeregistrationProtection.
 """
 import json
 import os
@@ -39,6 +44,12 @@ os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
 from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
+
+import moto_patches  # noqa: E402
+
+# Where moto lags AWS (tags at creation, spot requests, ClientToken, AMI deprecation and
+# deregistration protection), it is taught AWS's documented behaviour: see moto_patches.py.
+moto_patches.apply()
 
 ready_file = sys.argv[1]
 

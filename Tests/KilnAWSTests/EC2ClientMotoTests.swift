@@ -137,6 +137,43 @@ enum SharedMoto {
     #expect(try await ec2.describeInstances(instanceIDs: [instance.instanceID]).first?.state == "terminated")
   }
 
+  /// A resend of RunInstances with the same ClientToken (a retry after a lost answer)
+  /// launches nothing new; the same token with other parameters is refused.
+  @Test func runInstancesWithTheSameClientTokenLaunchesOnce() async throws {
+    let ec2 = try await SharedMoto.client()
+    var run = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
+    run.clientToken = UUID().uuidString
+    run.tagSpecifications = [("instance", [EC2Tag("kiln:run", "token-test")])]
+    let first = try #require(try await ec2.runInstances(run).first)
+    let again = try #require(try await ec2.runInstances(run).first)
+    #expect(again.instanceID == first.instanceID)
+    #expect(try await ec2.describeInstances(filters: [EC2Filter("tag:kiln:run", ["token-test"])]).count == 1)
+    run.instanceType = "t3.small"
+    do {
+      _ = try await ec2.runInstances(run)
+      Issue.record("a reused ClientToken with other parameters was accepted")
+    } catch let error as AWSServiceError {
+      #expect(error.code == "IdempotentParameterMismatch")
+    }
+    try await ec2.terminateInstances([first.instanceID])
+  }
+
+  /// `deprecate_at` and deregistration protection, as DescribeImages shows them; a protected
+  /// AMI cannot be deregistered.
+  @Test func deprecationAndDeregistrationProtection() async throws {
+    let ec2 = try await SharedMoto.client()
+    let instance = try #require(try await ec2.runInstances(EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")).first)
+    let imageID = try await ec2.createImage(EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-test-protected"))
+    try await ec2.enableImageDeprecation(imageID: imageID, at: try Date("2030-01-02T03:04:00Z", strategy: .iso8601))
+    try await ec2.enableImageDeregistrationProtection(imageID: imageID)
+    let image = try #require(try await ec2.describeImages(imageIDs: [imageID]).first)
+    #expect(image.deprecationTime == "2030-01-02T03:04:00.000Z")
+    #expect(image.deregistrationProtection == "enabled-without-cooldown")
+    await #expect(throws: AWSServiceError.self) { try await ec2.deregisterImage(imageID) }
+    #expect(try await ec2.describeImages(imageIDs: [imageID]).count == 1, "still registered")
+    try await ec2.terminateInstances([instance.instanceID])
+  }
+
   @Test func deletesLeftoverVolumes() async throws {
     let ec2 = try await SharedMoto.client()
     var run = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
