@@ -109,13 +109,14 @@ enum SharedMoto {
 
     #expect(try await ec2.stopInstances([instance.instanceID])[instance.instanceID] != nil)
     var create = EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-test-image-1", description: "made by a test")
-    create.tagSpecifications = [("image", [EC2Tag("kiln:run", "t3")])]
+    create.tagSpecifications = [("image", [EC2Tag("kiln:run", "t3")]), ("snapshot", [EC2Tag("kiln:run", "t3"), EC2Tag("kind", "root")])]
     let imageID = try await ec2.createImage(create)
     let image = try #require(try await ec2.describeImages(imageIDs: [imageID]).first)
     #expect(image.name == "kiln-test-image-1" && image.description == "made by a test")
     #expect(image.tags.contains(EC2Tag("kiln:run", "t3")))
     let snapshots = image.snapshotIDs
     #expect(!snapshots.isEmpty)
+    #expect(try await ec2.describeSnapshots(snapshotIDs: snapshots).allSatisfy { $0.tags.contains(EC2Tag("kind", "root")) }, "CreateImage tags the snapshots")
 
     try await ec2.modifyImageAttribute(imageID: imageID, addUserIDs: ["123456789012"])
     let permissions = try await ec2.describeImageAttribute(imageID: imageID, attribute: "launchPermission").launchPermissions
@@ -126,9 +127,16 @@ enum SharedMoto {
     #expect(tagged.first?.tags.contains(EC2Tag("Component", "kubelet 1.31")) == true)
 
     let west = try await SharedMoto.client(region: "us-west-2")
-    let copyID = try await west.copyImage(sourceImageID: imageID, sourceRegion: "us-east-1", name: "kiln-test-image-1")
-    #expect(try await west.describeImages(imageIDs: [copyID]).first?.name == "kiln-test-image-1")
+    let copyID = try await west.copyImage(
+      sourceImageID: imageID, sourceRegion: "us-east-1", name: "kiln-test-image-1", imageTags: [EC2Tag("kiln:run", "t3")],
+      snapshotTags: [EC2Tag("kiln:run", "t3"), EC2Tag("kind", "copy")])
+    let copy = try #require(try await west.describeImages(imageIDs: [copyID]).first)
+    #expect(copy.name == "kiln-test-image-1")
+    #expect(copy.tags == [EC2Tag("kiln:run", "t3")], "CopyImage tags the copy")
+    let copySnapshots = try await west.describeSnapshots(snapshotIDs: copy.snapshotIDs)
+    #expect(!copySnapshots.isEmpty && copySnapshots.allSatisfy { $0.tags.contains(EC2Tag("kind", "copy")) }, "and its snapshots")
     try await west.deregisterImage(copyID)
+    for snapshot in copy.snapshotIDs { try await west.deleteSnapshot(snapshot) }
 
     try await ec2.deregisterImage(imageID)
     for snapshot in snapshots { try await ec2.deleteSnapshot(snapshot) }

@@ -82,13 +82,14 @@ enum EBSScenario {
 }
 
 @Suite struct EC2StepScenarioTests {
-  /// Every EC2 call of a successful `communicator: none` build, in order.
+  /// Every EC2 call of a successful `communicator: none` build, in order. Everything is
+  /// tagged by the call that creates it: the one CreateTags is the completion mark.
   static let successCalls = [
     "DescribeRegions", "DescribeImages", "DescribeImages",  // pre-validate (AMI name free), source AMI
     "CreateSecurityGroup", "DescribeSecurityGroups", "AuthorizeSecurityGroupIngress",
     "RunInstances", "DescribeInstances",  // wait: running
     "StopInstances", "DescribeInstances",  // wait: stopped
-    "CreateImage", "DescribeImages", "CreateTags",  // wait: available; tag its snapshot
+    "CreateImage", "DescribeImages",  // wait: available
     "CreateTags",  // kiln:state=complete
     "TerminateInstances", "DescribeInstances", "DescribeVolumes",  // cleanup of the instance
     "DeleteSecurityGroup",
@@ -129,16 +130,15 @@ enum EBSScenario {
     Row(call: 11, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 12, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 13, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 14, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     // Cleanup calls: the build has its AMI; the problem is reported, and what could not go stays.
     // The stopped instance holds the group: DependencyViolation five times, 5 s apart.
     Row(
-      call: 15, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
+      call: 14, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
       left: ["instance", "security group", "volume"]),
+    Row(call: 15, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
-    Row(call: 17, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     // Retried 5 s later, and gone.
-    Row(call: 18, after: ["DeleteSecurityGroup"], succeeds: true),
+    Row(call: 17, after: ["DeleteSecurityGroup"], succeeds: true),
     // Answers lost: the resource exists though its id never came; the cleanup finds it.
     Row(call: 4, fault: .answerLost, after: ["DescribeSecurityGroups", "DeleteSecurityGroup"]),
     Row(call: 7, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
@@ -160,6 +160,16 @@ enum EBSScenario {
     #expect(image.tags.contains(EC2Tag("kiln:state", "complete")))
     #expect(fake.leftovers.filter { !$0.hasPrefix("AMI ") && !$0.hasPrefix("snapshot ") }.isEmpty, "\(fake.leftovers)")
     #expect(outcome.ui.errors.isEmpty, "\(outcome.ui.errors)")
+
+    // Every resource is tagged by the call that creates it; the only CreateTags is the
+    // completion mark, on the AMI and its snapshot.
+    let specified = Dictionary(fake.calls.map { ($0.name, $0.arguments["TagSpecifications"] ?? "") }, uniquingKeysWith: { first, _ in first })
+    #expect(specified["CreateSecurityGroup"] == "security-group")
+    #expect(specified["RunInstances"] == "instance,volume,network-interface")
+    #expect(specified["CreateImage"] == "image,snapshot")
+    let tagged = fake.calls.filter { $0.name == "CreateTags" }
+    #expect(tagged.map { $0.arguments["Tags"] } == ["kiln:state=complete"])
+    #expect(tagged.first?.arguments["ResourceId"] == ([image.imageID] + image.snapshotIDs).joined(separator: ","))
   }
 
   @Test(arguments: rows) func failingOneCallCleansUpInOrder(_ row: Row) async throws {
