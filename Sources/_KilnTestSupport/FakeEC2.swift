@@ -275,6 +275,12 @@ public final class FakeEC2: Sendable {
     specifications.filter { $0.resourceType == type }.flatMap(\.tags)
   }
 
+  /// The resource types a call's TagSpecifications tag, as a call argument ("instance,volume"):
+  /// those with tags, as `EC2Client` sends them.
+  static func types(_ specifications: [(resourceType: String, tags: [EC2Tag])]) -> String {
+    specifications.filter { !$0.tags.isEmpty }.map(\.resourceType).joined(separator: ",")
+  }
+
   static func merge(_ tags: [EC2Tag], into existing: inout [EC2Tag]) {
     for tag in tags {
       existing.removeAll { $0.key == tag.key }
@@ -325,7 +331,8 @@ extension FakeEC2 {
 
     func createImage(_ request: EC2Client.CreateImageRequest) async throws -> String {
       let region = self.region
-      return try await perform("CreateImage", ["InstanceId": request.instanceID, "Name": request.name]) { w in
+      let arguments = ["InstanceId": request.instanceID, "Name": request.name, "TagSpecifications": FakeEC2.types(request.tagSpecifications)]
+      return try await perform("CreateImage", arguments) { w in
         guard let instance = w.instances[request.instanceID], instance.region == region else {
           throw Refusal("InvalidInstanceID.NotFound", "The instance ID '\(request.instanceID)' does not exist")
         }
@@ -340,7 +347,10 @@ extension FakeEC2 {
           guard let volumeID = device.volumeID, let volume = w.volumes[volumeID] else { continue }
           let snapshot = w.newID("snap")
           w.snapshots[snapshot] = Held(
-            region: region, value: EC2Snapshot(snapshotID: snapshot, volumeID: volumeID, state: "completed", progress: "100%", ownerID: FakeEC2.accountID))
+            region: region,
+            value: EC2Snapshot(
+              snapshotID: snapshot, volumeID: volumeID, state: "completed", progress: "100%", ownerID: FakeEC2.accountID,
+              tags: FakeEC2.tags(request.tagSpecifications, for: "snapshot")))
           devices.append(
             EC2BlockDevice(
               deviceName: device.deviceName, snapshotID: snapshot, volumeSize: volume.value.size, volumeType: volume.value.volumeType, deleteOnTermination: true))
@@ -358,10 +368,14 @@ extension FakeEC2 {
 
     func copyImage(
       sourceImageID: String, sourceRegion: String, name: String, description: String?, encrypted: Bool?, kmsKeyID: String?,
-      tags: [EC2Tag], snapshotCopyDurationMinutes: Int?
+      imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?
     ) async throws -> String {
       let region = self.region
-      return try await perform("CopyImage", ["SourceImageId": sourceImageID, "SourceRegion": sourceRegion, "Name": name]) { w in
+      let arguments = [
+        "SourceImageId": sourceImageID, "SourceRegion": sourceRegion, "Name": name,
+        "TagSpecifications": FakeEC2.types([("image", imageTags), ("snapshot", snapshotTags)]),
+      ]
+      return try await perform("CopyImage", arguments) { w in
         guard let source = w.images[sourceImageID], source.region == sourceRegion else {
           throw Refusal("InvalidAMIID.NotFound", "The image id '[\(sourceImageID)]' does not exist")
         }
@@ -370,7 +384,7 @@ extension FakeEC2 {
           let snapshot = w.newID("snap")
           w.snapshots[snapshot] = Held(
             region: region,
-            value: EC2Snapshot(snapshotID: snapshot, volumeID: "vol-ffffffff", state: "completed", progress: "100%", ownerID: FakeEC2.accountID, tags: tags))
+            value: EC2Snapshot(snapshotID: snapshot, volumeID: "vol-ffffffff", state: "completed", progress: "100%", ownerID: FakeEC2.accountID, tags: snapshotTags))
           devices[index].snapshotID = snapshot
         }
         let id = w.newID("ami")
@@ -378,7 +392,7 @@ extension FakeEC2 {
           region: region,
           value: EC2Image(
             imageID: id, name: name, description: description ?? "", state: "pending", ownerID: FakeEC2.accountID,
-            creationDate: Date().formatted(.iso8601), blockDevices: devices, tags: tags))
+            creationDate: Date().formatted(.iso8601), blockDevices: devices, tags: imageTags))
         w.imageLooks[id] = w.timing.pollsToAvailable
         return id
       }
@@ -422,7 +436,8 @@ extension FakeEC2 {
 
     func runInstances(_ r: EC2Client.RunInstancesRequest) async throws -> [EC2Instance] {
       let region = self.region
-      return try await perform("RunInstances", ["ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? ""]) { w in
+      let arguments = ["ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? "", "TagSpecifications": FakeEC2.types(r.tagSpecifications)]
+      return try await perform("RunInstances", arguments) { w in
         if let token = r.clientToken, let id = w.clientTokens[token], let existing = w.instances[id] { return [existing.value] }
         guard let image = w.images[r.imageID], image.region == region || r.imageID == FakeEC2.ubuntuImageID else {
           throw Refusal("InvalidAMIID.NotFound", "The image id '[\(r.imageID)]' does not exist")
@@ -541,7 +556,7 @@ extension FakeEC2 {
 
     private func addKeyPair(_ name: String, _ action: String, publicKey: String?, tags: [EC2Tag]) async throws -> EC2KeyPair {
       let region = self.region
-      return try await perform(action, ["KeyName": name]) { w in
+      return try await perform(action, ["KeyName": name, "TagSpecifications": FakeEC2.types([("key-pair", tags)])]) { w in
         guard w.keyPairs[region + "/" + name] == nil else { throw Refusal("InvalidKeyPair.Duplicate", "The keypair '\(name)' already exists.") }
         let pair = EC2KeyPair(keyName: name, keyPairID: w.newID("key"), fingerprint: "fake:\(w.counter)", publicKey: publicKey, tags: tags)
         w.keyPairs[region + "/" + name] = Held(region: region, value: pair)
@@ -586,7 +601,7 @@ extension FakeEC2 {
 
     func createSecurityGroup(name: String, description: String, vpcID: String?, tags: [EC2Tag]) async throws -> String {
       let region = self.region
-      return try await perform("CreateSecurityGroup", ["GroupName": name, "VpcId": vpcID ?? ""]) { w in
+      return try await perform("CreateSecurityGroup", ["GroupName": name, "VpcId": vpcID ?? "", "TagSpecifications": FakeEC2.types([("security-group", tags)])]) { w in
         let vpc: String
         if let vpcID, !vpcID.isEmpty {
           guard w.vpcs[vpcID]?.region == region else { throw Refusal("InvalidVpcID.NotFound", "The vpc ID '\(vpcID)' does not exist") }

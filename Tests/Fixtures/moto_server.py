@@ -23,6 +23,11 @@ parser, validator and serializer (`model_check.py`); one the model refuses is an
 fails the test that sent it, even where moto would have been lenient. With
 KILN_MODEL_CHECK_REPORT set, each verdict is appended there (service, action, accepted or
 refused) for `model_report.py`, which `.ci/run` prints after `swift test`.
+
+Where moto 5.2.1 lacks or fakes what AWS does, `moto_patches.py` adds it (each patch citing
+the EC2 API Reference): tags at creation on CreateImage/CopyImage snapshots, CopyImage images,
+RunInstances network interfaces and spot requests; RunInstances ClientToken idempotency;
+EnableImageDeprecation and EnableImageDeregistrationProtection.
 """
 import json
 import os
@@ -41,6 +46,12 @@ os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
 from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
+
+import moto_patches  # noqa: E402
+
+# Where moto lags AWS (tags at creation, spot requests, ClientToken, AMI deprecation and
+# deregistration protection), it is taught AWS's documented behaviour: see moto_patches.py.
+moto_patches.apply()
 
 ready_file = sys.argv[1]
 

@@ -109,13 +109,14 @@ enum SharedMoto {
 
     #expect(try await ec2.stopInstances([instance.instanceID])[instance.instanceID] != nil)
     var create = EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-test-image-1", description: "made by a test")
-    create.tagSpecifications = [("image", [EC2Tag("kiln:run", "t3")])]
+    create.tagSpecifications = [("image", [EC2Tag("kiln:run", "t3")]), ("snapshot", [EC2Tag("kiln:run", "t3"), EC2Tag("kind", "root")])]
     let imageID = try await ec2.createImage(create)
     let image = try #require(try await ec2.describeImages(imageIDs: [imageID]).first)
     #expect(image.name == "kiln-test-image-1" && image.description == "made by a test")
     #expect(image.tags.contains(EC2Tag("kiln:run", "t3")))
     let snapshots = image.snapshotIDs
     #expect(!snapshots.isEmpty)
+    #expect(try await ec2.describeSnapshots(snapshotIDs: snapshots).allSatisfy { $0.tags.contains(EC2Tag("kind", "root")) }, "CreateImage tags the snapshots")
 
     try await ec2.modifyImageAttribute(imageID: imageID, addUserIDs: ["123456789012"])
     let permissions = try await ec2.describeImageAttribute(imageID: imageID, attribute: "launchPermission").launchPermissions
@@ -126,15 +127,59 @@ enum SharedMoto {
     #expect(tagged.first?.tags.contains(EC2Tag("Component", "kubelet 1.31")) == true)
 
     let west = try await SharedMoto.client(region: "us-west-2")
-    let copyID = try await west.copyImage(sourceImageID: imageID, sourceRegion: "us-east-1", name: "kiln-test-image-1")
-    #expect(try await west.describeImages(imageIDs: [copyID]).first?.name == "kiln-test-image-1")
+    let copyID = try await west.copyImage(
+      sourceImageID: imageID, sourceRegion: "us-east-1", name: "kiln-test-image-1", imageTags: [EC2Tag("kiln:run", "t3")],
+      snapshotTags: [EC2Tag("kiln:run", "t3"), EC2Tag("kind", "copy")])
+    let copy = try #require(try await west.describeImages(imageIDs: [copyID]).first)
+    #expect(copy.name == "kiln-test-image-1")
+    #expect(copy.tags == [EC2Tag("kiln:run", "t3")], "CopyImage tags the copy")
+    let copySnapshots = try await west.describeSnapshots(snapshotIDs: copy.snapshotIDs)
+    #expect(!copySnapshots.isEmpty && copySnapshots.allSatisfy { $0.tags.contains(EC2Tag("kind", "copy")) }, "and its snapshots")
     try await west.deregisterImage(copyID)
+    for snapshot in copy.snapshotIDs { try await west.deleteSnapshot(snapshot) }
 
     try await ec2.deregisterImage(imageID)
     for snapshot in snapshots { try await ec2.deleteSnapshot(snapshot) }
     #expect(try await ec2.describeImages(owners: ["self"], filters: [EC2Filter("name", ["kiln-test-image-1"])]).isEmpty)
     #expect(try await ec2.terminateInstances([instance.instanceID])[instance.instanceID] != nil)
     #expect(try await ec2.describeInstances(instanceIDs: [instance.instanceID]).first?.state == "terminated")
+  }
+
+  /// A resend of RunInstances with the same ClientToken (a retry after a lost answer)
+  /// launches nothing new; the same token with other parameters is refused.
+  @Test func runInstancesWithTheSameClientTokenLaunchesOnce() async throws {
+    let ec2 = try await SharedMoto.client()
+    var run = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
+    run.clientToken = UUID().uuidString
+    run.tagSpecifications = [("instance", [EC2Tag("kiln:run", "token-test")])]
+    let first = try #require(try await ec2.runInstances(run).first)
+    let again = try #require(try await ec2.runInstances(run).first)
+    #expect(again.instanceID == first.instanceID)
+    #expect(try await ec2.describeInstances(filters: [EC2Filter("tag:kiln:run", ["token-test"])]).count == 1)
+    run.instanceType = "t3.small"
+    do {
+      _ = try await ec2.runInstances(run)
+      Issue.record("a reused ClientToken with other parameters was accepted")
+    } catch let error as AWSServiceError {
+      #expect(error.code == "IdempotentParameterMismatch")
+    }
+    try await ec2.terminateInstances([first.instanceID])
+  }
+
+  /// `deprecate_at` and deregistration protection, as DescribeImages shows them; a protected
+  /// AMI cannot be deregistered.
+  @Test func deprecationAndDeregistrationProtection() async throws {
+    let ec2 = try await SharedMoto.client()
+    let instance = try #require(try await ec2.runInstances(EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")).first)
+    let imageID = try await ec2.createImage(EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-test-protected"))
+    try await ec2.enableImageDeprecation(imageID: imageID, at: try Date("2030-01-02T03:04:00Z", strategy: .iso8601))
+    try await ec2.enableImageDeregistrationProtection(imageID: imageID)
+    let image = try #require(try await ec2.describeImages(imageIDs: [imageID]).first)
+    #expect(image.deprecationTime == "2030-01-02T03:04:00.000Z")
+    #expect(image.deregistrationProtection == "enabled-without-cooldown")
+    await #expect(throws: AWSServiceError.self) { try await ec2.deregisterImage(imageID) }
+    #expect(try await ec2.describeImages(imageIDs: [imageID]).count == 1, "still registered")
+    try await ec2.terminateInstances([instance.instanceID])
   }
 
   @Test func deletesLeftoverVolumes() async throws {

@@ -114,6 +114,24 @@ struct EC2Lab {
     return 0
   }
 
+  /// Every resource in `region` that carries a `kiln:run` tag, with all its tags, as moto's
+  /// DescribeTags lists them: resource type ("instance", "volume", "network-interface",
+  /// "key-pair", …) → resource id → tags.
+  func kilnTagged(_ region: String = "us-east-1") async throws -> [String: [String: [EC2Tag]]] {
+    let query = try client(region).query
+    var marked = QueryParameters()
+    marked.add(filters: [EC2Filter("key", ["kiln:run"])])
+    let ids = Set(try await query.call("DescribeTags", marked).items("tagSet").compactMap { $0.string("resourceId") })
+    guard !ids.isEmpty else { return [:] }
+    var all = QueryParameters()
+    all.add(filters: [EC2Filter("resource-id", ids.sorted())])
+    var found: [String: [String: [EC2Tag]]] = [:]
+    for item in try await query.call("DescribeTags", all).items("tagSet") {
+      found[item.string("resourceType") ?? "", default: [:]][item.string("resourceId") ?? "", default: []].append(EC2Tag(item.string("key") ?? "", item.string("value") ?? ""))
+    }
+    return found
+  }
+
   func snapshots(_ regions: [String] = ["us-east-1", "us-west-2"]) async throws -> Set<String> {
     var all: Set<String> = []
     for region in regions { all.formUnion(try await client(region).describeSnapshots(owners: ["self"]).map(\.snapshotID)) }
@@ -231,6 +249,82 @@ struct EC2Lab {
     let stamped = try Regex(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z: ==> eks: "#).anchorsMatchLineEndings()
     #expect(output.contains(stamped), "-timestamp-ui prefixes each line")
     #expect(!output.contains("\u{1B}["), "-color=false")
+  }
+
+  /// Every resource a build creates carries `kiln:run` (and the template's tags) from the
+  /// call that creates it: the instance, its volumes and network interface, the key pair and
+  /// the security group (looked at while the build waits in its provisioner), the AMI and its
+  /// snapshot, and the copy and its snapshot in the other region. moto's request log holds no
+  /// CreateTags but the completion mark, one per region.
+  @Test func everyResourceIsTaggedByTheCallThatCreatesIt() async throws {
+    let lab = try await EC2Lab()
+    let go = lab.work.appendingPathComponent("go").path
+    let path = try lab.template(
+      provisioners: #"[{"type": "shell", "inline": ["echo started", "while [ ! -e '\#(go)' ]; do sleep 0.2; done"]}]"#,
+      extra: #"""
+        "ami_regions": ["us-west-2"],
+        "launch_block_device_mappings": [
+          {"device_name": "/dev/sda1", "volume_size": 8, "volume_type": "gp3", "delete_on_termination": true},
+          {"device_name": "/dev/sdf", "volume_size": 5, "volume_type": "gp2", "delete_on_termination": true}
+        ],
+        "run_tags": {"Name": "kiln-builder", "team": "images"},
+        "run_volume_tags": {"purpose": "build"},
+        "tags": {"Name": "eks-node-{{user `k8s_version`}}", "source": "{{ .SourceAMI }}"},
+        "snapshot_tags": {"kind": "root"}
+        """#)
+    let kiln = try lab.start([path])
+    try await kiln.waitFor("eks: started")
+
+    // While the instance runs: what the launch made, and the temporary key pair and group.
+    let during = try await lab.kilnTagged()
+    let runID = try #require(during["instance"]?.values.first?.first { $0.key == "kiln:run" }?.value, "\(during)")
+    for type in ["instance", "volume", "network-interface", "key-pair", "security-group"] {
+      let resources = during[type] ?? [:]
+      #expect(!resources.isEmpty, "no \(type) tagged with kiln:run: \(during)")
+      for (id, tags) in resources {
+        #expect(tags.contains(EC2Tag("kiln:run", runID)), "\(type) \(id): \(tags)")
+        #expect(tags.contains(EC2Tag("kiln:build", "eks")), "\(type) \(id): \(tags)")
+        #expect(tags.contains { $0.key == "kiln:created" }, "\(type) \(id): \(tags)")
+        if type == "volume" {
+          #expect(tags.contains(EC2Tag("purpose", "build")), "run_volume_tags on \(id): \(tags)")
+        } else {
+          #expect(tags.contains(EC2Tag("team", "images")), "run_tags on \(type) \(id): \(tags)")
+        }
+      }
+    }
+    #expect(during["volume"]?.count == 2, "the root volume and /dev/sdf: \(during)")
+    #expect(FileManager.default.createFile(atPath: go, contents: nil))
+    #expect(try await kiln.finish() == 0, "\(kiln.text)")
+
+    // The AMI and its snapshot, the copy and its snapshot: the template's tags and Kiln's.
+    for region in ["us-east-1", "us-west-2"] {
+      let image = try #require(try await lab.client(region).describeImages(owners: ["self"]).first, "an AMI in \(region)")
+      #expect(image.tags.contains(EC2Tag("Name", "eks-node-1.31.2")), "\(region): \(image.tags)")
+      #expect(image.tags.contains(EC2Tag("source", "ami-785db401")), "\(region): \(image.tags)")
+      #expect(image.tags.contains(EC2Tag("team", "images")), "run_tags go on the AMIs: \(image.tags)")
+      #expect(image.tags.contains(EC2Tag("kiln:run", runID)))
+      #expect(image.tags.contains(EC2Tag("kiln:state", "complete")))
+      #expect(!image.snapshotIDs.isEmpty)
+      for snapshot in try await lab.client(region).describeSnapshots(snapshotIDs: image.snapshotIDs) {
+        #expect(snapshot.tags.contains(EC2Tag("kind", "root")), "\(region) \(snapshot.snapshotID): \(snapshot.tags)")
+        #expect(snapshot.tags.contains(EC2Tag("Name", "eks-node-1.31.2")), "\(region) \(snapshot.snapshotID): \(snapshot.tags)")
+        #expect(snapshot.tags.contains(EC2Tag("kiln:run", runID)))
+        #expect(snapshot.tags.contains(EC2Tag("kiln:state", "complete")))
+      }
+    }
+
+    // Tagged by the create calls themselves: the only CreateTags are the completion marks.
+    let created = lab.moto.requests("CreateImage") + lab.moto.requests("CopyImage")
+    #expect(created.count == 2)
+    for call in created {
+      #expect(Set([call["TagSpecification.1.ResourceType"], call["TagSpecification.2.ResourceType"]]) == ["image", "snapshot"], "\(call)")
+    }
+    let tagCalls = lab.moto.requests("CreateTags")
+    #expect(tagCalls.count == 2, "one completion mark per region: \(tagCalls)")
+    for call in tagCalls {
+      #expect(call["Tag.1.Key"] == "kiln:state" && call["Tag.1.Value"] == "complete" && call["Tag.2.Key"] == nil, "\(call)")
+      #expect(call.filter { $0.key.hasPrefix("ResourceId.") }.values.allSatisfy { $0.hasPrefix("ami-") || $0.hasPrefix("snap-") }, "\(call)")
+    }
   }
 
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
@@ -428,6 +522,12 @@ struct EC2Lab {
     let instance = try #require(try await lab.client().describeInstances().first)
     #expect(instance.lifecycle == "spot", "RunInstances asked for the spot market")
     #expect(instance.tags.contains(EC2Tag("market", "spot")))
+    // The Spot Instance request the launch made carries the same tags, from RunInstances.
+    let requests = try await lab.kilnTagged().filter { $0.key.hasPrefix("spot-instance") }.flatMap(\.value.values)
+    #expect(requests.count == 1)
+    #expect(requests.first?.contains(EC2Tag("market", "spot")) == true, "\(requests)")
+    #expect(requests.first?.contains { $0.key == "kiln:run" } == true, "\(requests)")
+    #expect(!lab.moto.requests("CreateTags").contains { $0["Tag.1.Key"] != "kiln:state" }, "only the completion mark is added later")
     #expect(try await lab.client().describeImages(owners: ["self"]).count == 1)
   }
 

@@ -82,13 +82,14 @@ enum EBSScenario {
 }
 
 @Suite struct EC2StepScenarioTests {
-  /// Every EC2 call of a successful `communicator: none` build, in order.
+  /// Every EC2 call of a successful `communicator: none` build, in order. Everything is
+  /// tagged by the call that creates it: the one CreateTags is the completion mark.
   static let successCalls = [
     "DescribeRegions", "DescribeImages", "DescribeImages",  // pre-validate (AMI name free), source AMI
-    "CreateSecurityGroup", "DescribeSecurityGroups", "AuthorizeSecurityGroupIngress",
+    "CreateSecurityGroup", "AuthorizeSecurityGroupIngress",
     "RunInstances", "DescribeInstances",  // wait: running
     "StopInstances", "DescribeInstances",  // wait: stopped
-    "CreateImage", "DescribeImages", "CreateTags",  // wait: available; tag its snapshot
+    "CreateImage", "DescribeImages",  // wait: available
     "CreateTags",  // kiln:state=complete
     "TerminateInstances", "DescribeInstances", "DescribeVolumes",  // cleanup of the instance
     "DeleteSecurityGroup",
@@ -103,8 +104,9 @@ enum EBSScenario {
     var fault: FakeEC2.Fault = .refused(code: "UnauthorizedOperation", status: 403)
     /// The calls made after the failed one, in order.
     var after: [String]
-    /// Whether the build still succeeds (a cleanup call failed), and then the cleanup problem
-    /// it reports; what the fake still holds besides the AMI and its snapshot.
+    /// Whether the build still succeeds (a cleanup call failed, or the failure is one it
+    /// waits out), and then the cleanup problem it reports; what the fake still holds besides
+    /// the AMI and its snapshot.
     var succeeds = false
     var reportsCleanupProblem = false
     var left: [String] = []
@@ -120,30 +122,32 @@ enum EBSScenario {
     // Refused: nothing was made, but a group by its name is looked for (three looks, 2 s apart).
     Row(call: 4, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups"]),
     Row(call: 5, after: ["DeleteSecurityGroup"]),
+    // The new group not visible yet (eventual consistency): the rule is asked for again.
+    Row(
+      call: 5, fault: .refused(code: "InvalidGroup.NotFound", status: 400), after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)),
+      succeeds: true),
     Row(call: 6, after: ["DeleteSecurityGroup"]),
-    Row(call: 7, after: ["DeleteSecurityGroup"]),
+    Row(call: 7, after: instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 8, after: instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 9, after: instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 10, after: instanceCleanup + ["DeleteSecurityGroup"]),
     // CreateImage refused: the AMI a request in flight may have made is looked for by tag and name.
-    Row(call: 11, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 10, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 11, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 12, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 13, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 14, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     // Cleanup calls: the build has its AMI; the problem is reported, and what could not go stays.
     // The stopped instance holds the group: DependencyViolation five times, 5 s apart.
     Row(
-      call: 15, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
+      call: 13, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
       left: ["instance", "security group", "volume"]),
-    Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
-    Row(call: 17, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
+    Row(call: 14, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
+    Row(call: 15, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     // Retried 5 s later, and gone.
-    Row(call: 18, after: ["DeleteSecurityGroup"], succeeds: true),
+    Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true),
     // Answers lost: the resource exists though its id never came; the cleanup finds it.
     Row(call: 4, fault: .answerLost, after: ["DescribeSecurityGroups", "DeleteSecurityGroup"]),
-    Row(call: 7, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 6, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(
-      call: 11, fault: .answerLost,
+      call: 10, fault: .answerLost,
       after: ["DescribeImages", "DescribeImages", "DeregisterImage", "DescribeSnapshots", "DeleteSnapshot"] + instanceCleanup + ["DeleteSecurityGroup"]),
   ]
 
@@ -160,6 +164,16 @@ enum EBSScenario {
     #expect(image.tags.contains(EC2Tag("kiln:state", "complete")))
     #expect(fake.leftovers.filter { !$0.hasPrefix("AMI ") && !$0.hasPrefix("snapshot ") }.isEmpty, "\(fake.leftovers)")
     #expect(outcome.ui.errors.isEmpty, "\(outcome.ui.errors)")
+
+    // Every resource is tagged by the call that creates it; the only CreateTags is the
+    // completion mark, on the AMI and its snapshot.
+    let specified = Dictionary(fake.calls.map { ($0.name, $0.arguments["TagSpecifications"] ?? "") }, uniquingKeysWith: { first, _ in first })
+    #expect(specified["CreateSecurityGroup"] == "security-group")
+    #expect(specified["RunInstances"] == "instance,volume,network-interface")
+    #expect(specified["CreateImage"] == "image,snapshot")
+    let tagged = fake.calls.filter { $0.name == "CreateTags" }
+    #expect(tagged.map { $0.arguments["Tags"] } == ["kiln:state=complete"])
+    #expect(tagged.first?.arguments["ResourceId"] == ([image.imageID] + image.snapshotIDs).joined(separator: ","))
   }
 
   @Test(arguments: rows) func failingOneCallCleansUpInOrder(_ row: Row) async throws {
@@ -196,17 +210,18 @@ enum EBSScenario {
   /// Every failure here comes before SSH connects, so no sshd is needed.
   static let sshCalls = [
     "DescribeRegions", "DescribeImages", "DescribeImages", "ImportKeyPair",
-    "CreateSecurityGroup", "DescribeSecurityGroups", "AuthorizeSecurityGroupIngress", "RunInstances", "DescribeInstances",
+    "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances", "DescribeInstances",
   ]
-  static let keyPairCleanup = ["DeleteKeyPair", "DescribeKeyPairs"]
 
   static let keyPairRows: [Row] = [
     // Refused: nothing was made, and a same-named key pair that is not the build's is not deleted.
     Row(call: 4, after: []),
-    Row(call: 4, fault: .answerLost, after: keyPairCleanup),
-    Row(call: 5, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups"] + keyPairCleanup),
-    Row(call: 8, after: ["DeleteSecurityGroup"] + keyPairCleanup),
-    Row(call: 9, after: instanceCleanup + ["DeleteSecurityGroup"] + keyPairCleanup),
+    // Unanswered: deleted, then looked for until it is gone (a late create could land after).
+    Row(call: 4, fault: .answerLost, after: ["DeleteKeyPair", "DescribeKeyPairs"]),
+    // Answered: one DeleteKeyPair removes it.
+    Row(call: 5, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups", "DeleteKeyPair"]),
+    Row(call: 7, after: ["DeleteSecurityGroup", "DeleteKeyPair"]),
+    Row(call: 8, after: instanceCleanup + ["DeleteSecurityGroup", "DeleteKeyPair"]),
   ]
 
   @Test(arguments: keyPairRows) func theTemporaryKeyPairGoesAfterTheInstanceAndTheGroup(_ row: Row) async throws {

@@ -80,7 +80,12 @@ public struct EC2Client: Sendable {
     return try await query.call("CreateImage", p).string("imageId") ?? ""
   }
 
-  public func copyImage(sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil, tags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil) async throws -> String {
+  /// Copies an AMI from `sourceRegion` into this region; the copy and its snapshots carry
+  /// `imageTags` and `snapshotTags` from the moment they exist (TagSpecifications).
+  public func copyImage(
+    sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil,
+    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil
+  ) async throws -> String {
     var p = QueryParameters()
     p.add("SourceImageId", sourceImageID)
     p.add("SourceRegion", sourceRegion)
@@ -89,7 +94,7 @@ public struct EC2Client: Sendable {
     p.add("Encrypted", encrypted)
     p.add("KmsKeyId", kmsKeyID.flatMap { $0.isEmpty ? nil : $0 })
     p.add("SnapshotCopyCompletionDurationMinutes", snapshotCopyDurationMinutes)
-    p.add(tagSpecifications: [("image", tags), ("snapshot", tags)])
+    p.add(tagSpecifications: [("image", imageTags), ("snapshot", snapshotTags)])
     return try await query.call("CopyImage", p).string("imageId") ?? ""
   }
 

@@ -60,6 +60,8 @@ public struct EC2Image: Sendable, Equatable {
   public var tags: [EC2Tag]
   public var stateReason: String?
   public var deprecationTime: String?
+  /// "disabled", "enabled-with-cooldown" or "enabled-without-cooldown" (nil when EC2 does not say).
+  public var deregistrationProtection: String?
 
   /// An image as EC2 describes it (for fakes; the client decodes them from XML).
   public init(
@@ -103,6 +105,7 @@ public struct EC2Image: Sendable, Equatable {
     tags = KilnAWS.tags(node)
     stateReason = node.child("stateReason")?.string("message")
     deprecationTime = node.string("deprecationTime")
+    deregistrationProtection = node.string("deregistrationProtection")
   }
 
   /// Snapshot ids of the image's EBS devices.

@@ -351,7 +351,7 @@ extension AmazonEBSConfig {
       if !isSpot {
         r.error(key: key, "should not be set when not requesting a spot instance")
       } else {
-        r.error(key: key, "is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet, so there is no fleet to tag; 'spot_tags' tag the instance")
+        r.error(key: key, "is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet, so there is no fleet to tag; 'spot_tags' tag the instance and its spot request")
       }
     }
   }

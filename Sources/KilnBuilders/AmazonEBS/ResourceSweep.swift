@@ -50,8 +50,8 @@ public struct ResourceSweep: Sendable {
     for image in try await client.describeImages(owners: ["self"], filters: [tagFilter]) where incomplete(image.tags) {
       guard let item = leftover(.image, image.imageID, image.tags) else { continue }
       found.append(item)
-      // Its snapshots may not carry the tags yet (they are tagged once the image is
-      // available): they go with the image.
+      // Its snapshots go with it, whatever their tags (CreateImage and CopyImage tag them as
+      // they make them; AMIs of older Kiln builds had them tagged later).
       snapshots += image.snapshotIDs.map { Leftover(kind: .snapshot, id: $0, region: region, run: item.run, created: item.created) }
     }
     for snapshot in try await client.describeSnapshots(owners: ["self"], filters: [tagFilter]) where incomplete(snapshot.tags) {

@@ -5,7 +5,9 @@ import KilnCore
 ///
 /// Copies the AMI to `ami_regions`, all regions at once, with `encrypt_boot`, `kms_key_id`
 /// and `region_kms_key_ids`; with an intermediary image, the encrypted copy into the build
-/// region too, after which the intermediary is removed.
+/// region too, after which the intermediary is removed. Each copy and its snapshots get the
+/// AMI's tags from CopyImage itself (TagSpecifications), as the original got them from
+/// CreateImage: no CreateTags follows.
 ///
 /// Creates: the copies in the other regions (and the build region's encrypted copy) and
 /// their snapshots. Cleanup: none of its own; each copy's id goes into `BuildAMIs` as soon as
@@ -23,6 +25,7 @@ struct StepCopyAMI: BuildStep {
     guard !targets.isEmpty else { return }
     let kmsKeys = Dictionary(config.regionKMSKeyIDs.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
     let description = try run.render(config.amiDescription, state)
+    let tags = try run.amiTags(state)
     run.ui.say("Copying/Encrypting AMI (\(source)) to other regions...")
     let ui = run.ui
     let failures = await withTaskGroup(of: String?.self) { group in
@@ -36,7 +39,8 @@ struct StepCopyAMI: BuildStep {
             let copyID = try await client.copyImage(
               sourceImageID: source, sourceRegion: run.region, name: config.amiName,
               description: description.isEmpty ? nil : description, encrypted: config.encryptBoot,
-              kmsKeyID: kmsKey.isEmpty ? nil : kmsKey, tags: run.kilnTags, snapshotCopyDurationMinutes: config.snapshotCopyDurationMinutes)
+              kmsKeyID: kmsKey.isEmpty ? nil : kmsKey, imageTags: tags.image, snapshotTags: tags.snapshot,
+              snapshotCopyDurationMinutes: config.snapshotCopyDurationMinutes)
             // The intermediary's entry in the build region is replaced by its copy here.
             state.update(BuildAMIs.self, default: [:]) { $0[region] = copyID }
             let token = run.resources.record("AMI \(copyID) in \(region)")

@@ -4,9 +4,10 @@ import KilnCore
 
 /// Mirrors Packer's `stepCreateAMI`.
 ///
-/// CreateImage from the stopped instance: the image is tagged at creation with `run_tags`
-/// (unless `skip_ami_run_tags`), `tags` and Kiln's tags; its snapshots get the same plus
-/// `snapshot_tags` as soon as the image is available. With `encrypt_boot` or
+/// CreateImage from the stopped instance: the image and its snapshots are tagged by CreateImage
+/// itself (TagSpecifications), the image with `run_tags` (unless `skip_ami_run_tags`), `tags`
+/// and Kiln's tags, the snapshots with the same plus `snapshot_tags`, so both carry `kiln:run`
+/// from the instant they exist and no CreateTags is needed. With `encrypt_boot` or
 /// `skip_save_build_region` the image is an intermediary that `StepCopyAMI` copies and
 /// removes. The id is in the state the moment EC2 answers; the wait shows snapshot progress.
 ///
@@ -15,7 +16,7 @@ import KilnCore
 /// of this build in every region (copies included, and images whose id never came back
 /// because the request was in flight at Ctrl-C, found by name and run tag) is deregistered
 /// and its snapshots deleted. Writes `BuildAMIs`, `BuildSnapshots`, `ImageRequestsSent`,
-/// `IntermediaryAMI`, `AMIResourceTokens`, `AMIsTaggedAtCreation`.
+/// `IntermediaryAMI`, `AMIResourceTokens`.
 struct StepCreateAMI: BuildStep {
   let name = "create-ami"
   let run: EBSRun
@@ -33,23 +34,21 @@ struct StepCreateAMI: BuildStep {
     request.description = usesIntermediary ? "Intermediary image of a Kiln build" : try run.render(config.amiDescription, state)
     if request.description?.isEmpty == true { request.description = nil }
     request.blockDevices = config.amiBlockDeviceMappings.map(\.input)
-    let tags = try run.amiTags(state)
-    // Snapshots are tagged with CreateTags once their ids are known: the snapshot
-    // TagSpecification of CreateImage is not implemented by moto, which the tests run against.
-    request.tagSpecifications = [("image", usesIntermediary ? run.kilnTags : tags.image)]
+    // The intermediary, removed once copied, carries only Kiln's tags.
+    let tags = usesIntermediary ? (image: run.kilnTags, snapshot: run.kilnTags) : try run.amiTags(state)
+    request.tagSpecifications = [("image", tags.image), ("snapshot", tags.snapshot)]
     run.ui.say("Creating AMI \(imageName) from instance \(instance.instanceID)")
     state.update(ImageRequestsSent.self, default: []) { _ = $0.insert(run.region) }
     let imageID = try await createImage(request)
     state.update(BuildAMIs.self, default: [:]) { $0[run.region] = imageID }
     let token = run.resources.record("AMI \(imageID) in \(run.region)")
     state.update(AMIResourceTokens.self, default: [:]) { $0[run.region] = token }
-    if usesIntermediary { state[IntermediaryAMI.self] = imageID } else { state.update(AMIsTaggedAtCreation.self, default: []) { _ = $0.insert(run.region) } }
+    if usesIntermediary { state[IntermediaryAMI.self] = imageID }
     run.ui.message("AMI: \(imageID)")
     run.ui.say("Waiting for AMI to become ready...")
     let ui = run.ui
     let image = try await run.ec2.waitForImage(imageID, policy: run.waits.image) { ui.progress($0); ui.message($0) }
     state.update(BuildSnapshots.self, default: [:]) { $0[run.region] = image.snapshotIDs }
-    try await run.ec2.createTags(resourceIDs: image.snapshotIDs, tags: usesIntermediary ? run.kilnTags : tags.snapshot)
   }
 
   /// CreateImage, retried while EC2 still reports the instance as not yet stopped.
@@ -149,6 +148,3 @@ enum IntermediaryAMI: StateKey { typealias Value = String }
 /// Each AMI's entry in the list of live resources, region → token (copies' too, from
 /// `StepCopyAMI`); settled once the build completes or the AMI is rolled back.
 enum AMIResourceTokens: StateKey { typealias Value = [String: Int] }
-/// Regions whose AMI got the user's tags from CreateImage itself (`StepFinishAMIs` tags the
-/// others).
-enum AMIsTaggedAtCreation: StateKey { typealias Value = Set<String> }

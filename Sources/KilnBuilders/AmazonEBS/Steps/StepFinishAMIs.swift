@@ -4,9 +4,17 @@ import KilnCore
 /// Mirrors Packer's `StepModifyAMIAttributes` and `StepCreateTags`, and the amazon plugin's
 /// `StepEnableDeprecation` and `StepEnableDeregistrationProtection`.
 ///
-/// Sharing, `imds_support`, product codes, user tags on copies, deprecation and
-/// deregistration protection, for every AMI of the build in every region; then the
-/// `kiln:state=complete` tag and `BuildCompleted`, which tells the rollback to keep the AMIs.
+/// Sharing, `imds_support`, product codes, deprecation and deregistration protection, for
+/// every AMI of the build in every region (their tags came with CreateImage and CopyImage);
+/// then the `kiln:state=complete` tag and `BuildCompleted`, which tells the rollback to keep
+/// the AMIs.
+///
+/// The completion mark is the one CreateTags of a build, one per region: it cannot ride on
+/// the create calls, because it must not exist until the build has finished. Put on at
+/// creation, an AMI of a build killed (or whose rollback failed) after CreateImage or CopyImage
+/// would carry it, and `kiln sweep` would keep that leftover as a result; and no cheaper sign
+/// tells a result from a leftover in every region (the instance is in the build region only,
+/// is terminated by a failed build too, and is listed for about an hour after).
 ///
 /// Creates nothing (it changes the AMIs' attributes and tags); no cleanup.
 struct StepFinishAMIs: BuildStep {
@@ -17,19 +25,12 @@ struct StepFinishAMIs: BuildStep {
     let config = run.config
     let amis = state[BuildAMIs.self] ?? [:]
     let snapshotsByRegion = state[BuildSnapshots.self] ?? [:]
-    let taggedAtCreation = state[AMIsTaggedAtCreation.self] ?? []
-    let tags = try run.amiTags(state)
     let ui = run.ui
     try await withThrowingTaskGroup(of: Void.self) { group in
       for (region, imageID) in amis.sorted(by: { $0.key < $1.key }) {
         let client = run.client(region)
         let snapshots = snapshotsByRegion[region] ?? []
         group.addTask {
-          if !taggedAtCreation.contains(region) {
-            ui.say("Adding tags to AMI (\(imageID)) in \(region)...")
-            try await client.createTags(resourceIDs: [imageID], tags: tags.image)
-            try await client.createTags(resourceIDs: snapshots, tags: tags.snapshot)
-          }
           if !config.amiUsers.isEmpty || !config.amiGroups.isEmpty || !config.amiOrgARNs.isEmpty || !config.amiOUARNs.isEmpty {
             ui.say("Modifying attributes on AMI (\(imageID)) in \(region)...")
             try await client.modifyImageAttribute(

@@ -10,18 +10,19 @@ import KilnSSH
 /// key pair: ed25519 (the default `temporary_key_pair_type`) is generated here and imported,
 /// so the private key never crosses the network; "rsa" asks EC2 to create one. The key pair
 /// is recorded under its name before the call goes out, so a Ctrl-C while the call is in
-/// flight still deletes what EC2 may have made.
+/// flight still deletes what EC2 may have made. The key pair carries `run_tags` and Kiln's tags
+/// from ImportKeyPair/CreateKeyPair itself.
 ///
 /// Creates: the temporary EC2 key pair, and with `-debug` its private key in
-/// `ec2_<build>.pem`. Cleanup: deletes the key pair (asking again until EC2 no longer lists
-/// it) and the `-debug` key file. Writes `LaunchKeyPair`.
+/// `ec2_<build>.pem`. Cleanup: deletes the key pair (when its create call was never answered,
+/// asking again until EC2 no longer lists it) and the `-debug` key file. Writes `LaunchKeyPair`.
 struct StepKeyPair: BuildStep {
   let name = "key-pair"
   let run: EBSRun
 
-  /// The temporary key pair's name, and its entry in the list of live resources: written
-  /// before the create call, whether or not EC2 answers it.
-  enum Created: StateKey { typealias Value = (name: String, token: Int) }
+  /// The temporary key pair's name, its entry in the list of live resources, and whether EC2
+  /// answered its create call: written before the call, whether or not EC2 answers it.
+  enum Created: StateKey { typealias Value = (name: String, token: Int, answered: Bool) }
   enum DebugKeyFile: StateKey { typealias Value = String }
 
   func run(_ state: BuildState) async throws {
@@ -37,7 +38,7 @@ struct StepKeyPair: BuildStep {
     let keyName = communicator.temporaryKeyPairName.isEmpty ? EBSRun.temporaryName() : communicator.temporaryKeyPairName
     let tags = run.withKilnTags(try run.renderTags(run.config.runTags, state))
     run.ui.say("Creating temporary keypair: \(keyName)")
-    state[Created.self] = (keyName, run.resources.record("key pair \(keyName) in \(run.region)"))
+    state[Created.self] = (keyName, run.resources.record("key pair \(keyName) in \(run.region)"), false)
     let privateKey: String
     let publicKey: String?
     if communicator.temporaryKeyPairType == "rsa" {
@@ -72,9 +73,11 @@ struct StepKeyPair: BuildStep {
   /// the cleanup would otherwise delete a same-named key pair that is not this build's.
   private func refusalMakesNothing<Value>(_ state: BuildState, _ create: () async throws -> Value) async throws -> Value {
     do {
-      return try await create()
+      let value = try await create()
+      state[Created.self]?.answered = true
+      return value
     } catch let error as AWSServiceError where error.status < 500 {
-      if let (_, token) = state[Created.self] { run.resources.settle(token) }
+      if let (_, token, _) = state[Created.self] { run.resources.settle(token) }
       state[Created.self] = nil
       throw error
     }
@@ -82,9 +85,15 @@ struct StepKeyPair: BuildStep {
 
   func cleanup(_ state: BuildState) async throws {
     if let path = state[DebugKeyFile.self] { try? FileManager.default.removeItem(atPath: path) }
-    guard let (keyName, token) = state[Created.self] else { return }
+    guard let (keyName, token, answered) = state[Created.self] else { return }
     run.ui.say("Deleting temporary keypair...")
     do {
+      if answered {
+        // The key pair exists and nothing else will make it: one delete removes it.
+        try await run.ec2.deleteKeyPair(name: keyName)
+        run.resources.settle(token)
+        return
+      }
       // DeleteKeyPair succeeds whether or not the key exists: ask again until it is gone
       // (a create call cut short by a Ctrl-C may land after the first delete).
       let gone: Bool? = try await run.lookAgain {

@@ -13,7 +13,10 @@ import KilnCore
 /// call may have launched by this build's `kiln:run` and `kiln:build` tags, which EC2 puts on
 /// the instance as it creates it.
 ///
-/// Creates: the instance and the volumes launched with it. Cleanup: terminates the
+/// Creates: the instance, the volumes and network interface launched with it (and a spot
+/// build's Spot Instance request), all tagged by RunInstances: the instance, its interface
+/// and the request with `run_tags` (and `spot_tags`), the volumes with `run_volume_tags`, each
+/// with Kiln's tags. Cleanup: terminates the
 /// instance, waits until it is terminated, then deletes every volume launched with it that
 /// is left `available` (found by this build's `kiln:run` and `kiln:build` tags), including
 /// `launch_block_device_mappings` volumes with `delete_on_termination: false` (Packer leaves
@@ -88,7 +91,10 @@ struct StepRunInstance: BuildStep {
     let runTags = try run.renderTags(config.runTags, state)
     let instanceTags = run.withKilnTags(isSpot ? EBSRun.overlay(runTags, with: try run.renderTags(config.spotTags, state)) : runTags)
     let volumeTags = run.withKilnTags(try run.renderTags(config.runVolumeTags, state))
-    request.tagSpecifications = [("instance", instanceTags), ("volume", volumeTags)]
+    // Everything the launch creates is tagged by RunInstances itself: the instance, its
+    // volumes, its network interface and, for a spot build, the Spot Instance request.
+    request.tagSpecifications = [("instance", instanceTags), ("volume", volumeTags), ("network-interface", instanceTags)]
+    if isSpot { request.tagSpecifications.append(("spot-instances-request", instanceTags)) }
     state[LaunchIdentity.self] = instanceTags.filter { ["kiln:run", "kiln:build"].contains($0.key) }
 
     run.ui.say(isSpot ? "Launching a spot AWS instance..." : "Launching a source AWS instance...")

@@ -9,7 +9,8 @@ import KilnCore
 /// `temporary_security_group_source_public_ip`). The group is recorded under the name Kiln
 /// chose before CreateSecurityGroup goes out.
 ///
-/// Creates: the temporary security group (tagged) and its ingress rule. Cleanup: deletes the
+/// Creates: the temporary security group (tagged by CreateSecurityGroup) and its ingress rule,
+/// added as soon as EC2 sees the group. Cleanup: deletes the
 /// group, retried while the terminated instance's interface lets go of it; when its create
 /// call was never answered (a Ctrl-C while it was in flight), finds it by name first. Writes
 /// `SecurityGroupIDs`.
@@ -56,10 +57,21 @@ struct StepSecurityGroup: BuildStep {
     state[Created.self] = (groupName, groupID, token)
     run.resources.update(token, "security group \(groupID) in \(run.region)")
     state[SecurityGroupIDs.self] = [groupID]
-    try await run.ec2.waitForSecurityGroup(groupID, policy: run.waits.securityGroup)
     let port = config.communicator.kind == .none ? 22 : config.communicator.port
     run.ui.say("Authorizing access to port \(port) from \(cidrs) in the temporary security groups...")
-    try await run.ec2.authorizeSecurityGroupIngress(groupID: groupID, port: port, cidrs: cidrs)
+    // EC2 is eventually consistent: a group just made may not be visible yet. Packer polls
+    // DescribeSecurityGroups until it is, then adds the rule; Kiln adds the rule at once and
+    // asks again (as long as the wait policy allows) while EC2 says the group does not exist:
+    // the same wait, one call fewer when the group is visible at once.
+    let ec2 = run.ec2
+    _ = try await Waiter.wait(for: "security group \(groupID) to exist", resourceID: groupID, policy: run.waits.securityGroup) { () async throws -> PollResult<Bool> in
+      do {
+        try await ec2.authorizeSecurityGroupIngress(groupID: groupID, port: port, cidrs: cidrs)
+        return .done(true)
+      } catch let error as AWSServiceError where error.code == "InvalidGroup.NotFound" {
+        return .pending(state: "not visible yet", progress: nil)
+      }
+    }
   }
 
   func cleanup(_ state: BuildState) async throws {

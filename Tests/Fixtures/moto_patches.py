@@ -1,0 +1,229 @@
+"""Where moto 5.2.1 lags AWS, the behaviour AWS documents, so Kiln's tests can check it.
+
+`moto_server.py` calls `apply()` before it serves. Each patch is small, wraps moto's own code
+(or restates a handler that drops a parameter; it never replaces a model), and cites the page
+of the Amazon EC2 API Reference it follows. The
+product is never bent to moto's gaps: what AWS accepts and does, the emulator learns here.
+
+- CreateImage: tags the snapshots it makes with the `snapshot` TagSpecification (moto raises
+  NotImplementedError for it).
+- CopyImage: applies its TagSpecifications to the new image and its new snapshot (moto reads
+  none of them).
+- RunInstances: applies the `network-interface` TagSpecification to the interfaces the launch
+  creates, and makes the Spot Instance request a one-time spot launch (InstanceMarketOptions)
+  makes, tagged with the `spot-instances-request` TagSpecification (moto makes no request and
+  drops both); and keeps ClientToken's promise (moto stores the token and never checks it): a
+  second RunInstances with the same token and parameters launches nothing and answers the first
+  call's reservation, one with other parameters is refused `IdempotentParameterMismatch`.
+- EnableImageDeprecation, EnableImageDeregistrationProtection (absent from moto): recorded on
+  the image and shown by DescribeImages (`deprecationTime`, `deregistrationProtection`); a
+  protected image cannot be deregistered.
+"""
+import functools
+
+
+def _tags(specifications, resource_type):
+    """The tags of one resource type from TagSpecifications as moto's `_get_param` reads them:
+    [{"ResourceType": ..., "Tags": [{"Key": ..., "Value": ...}]}]."""
+    return {tag["Key"]: tag["Value"] for spec in specifications if spec.get("ResourceType") == resource_type for tag in spec.get("Tags", [])}
+
+
+def _create_image_tags_snapshots():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html
+    # TagSpecification.N: "To tag the snapshots that are created of the
+    # root volume and of other Amazon EBS volumes that are attached to the instance, the value
+    # for ResourceType must be snapshot. The same tag is applied to all of the snapshots that
+    # are created."
+    from moto.ec2.models.amis import AmiBackend
+
+    original = AmiBackend.create_image
+
+    @functools.wraps(original)
+    def create_image(self, instance_id, name, description, tag_specifications):
+        others = [s for s in tag_specifications if s.get("ResourceType") != "snapshot"]
+        ami = original(self, instance_id, name, description, tag_specifications=others)
+        ami.ebs_snapshot.add_tags(_tags(tag_specifications, "snapshot"))
+        return ami
+
+    AmiBackend.create_image = create_image
+
+
+def _copy_image_tags_image_and_snapshots():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
+    # TagSpecification.N: "The tags to apply to the new AMI and new
+    # snapshots. You can tag the AMI, the snapshots, or both. To tag the new AMI, the value for
+    # ResourceType must be image. To tag the new snapshots, the value for ResourceType must be
+    # snapshot. The same tag is applied to all the new snapshots. If you specify other values
+    # for ResourceType, the request fails."
+    from moto.ec2.exceptions import InvalidTaggableResourceType
+    from moto.ec2.models.amis import AmiBackend
+    from moto.ec2.responses.amis import AmisResponse
+
+    original = AmiBackend.copy_image
+
+    @functools.wraps(original)
+    def copy_image(self, source_image_id, source_region, name=None, description=None, tag_specifications=()):
+        for spec in tag_specifications:
+            if spec.get("ResourceType") not in ("image", "snapshot"):
+                raise InvalidTaggableResourceType(spec.get("ResourceType"))
+        ami = original(self, source_image_id, source_region, name, description)
+        ami.add_tags(_tags(tag_specifications, "image"))
+        ami.ebs_snapshot.add_tags(_tags(tag_specifications, "snapshot"))
+        return ami
+
+    AmiBackend.copy_image = copy_image
+
+    def copy_image_response(self):
+        # moto's own handler, passing the TagSpecifications on.
+        from moto.core.responses import ActionResult
+
+        self.error_on_dryrun()
+        image = self.ec2_backend.copy_image(
+            self._get_param("SourceImageId"), self._get_param("SourceRegion"), self._get_param("Name"),
+            self._get_param("Description"), tag_specifications=self._get_param("TagSpecifications", []))
+        return ActionResult({"ImageId": image.id})
+
+    AmisResponse.copy_image = copy_image_response
+
+
+def _run_instances_tags_interfaces_and_spot_requests():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html
+    # TagSpecification.N: "The tags to apply to the resources that are
+    # created during instance launch. You can specify tags for the following resources only:
+    # Instances, Volumes, Spot Instance requests, Network interfaces." and InstanceMarketOptions:
+    # a `spot` market launch is a Spot Instance request (one-time here), which
+    # DescribeSpotInstanceRequests lists with the instance it launched.
+    from moto.ec2.models.instances import InstanceBackend
+    from moto.ec2.models.spot_requests import SpotInstanceRequest
+    from moto.ec2.utils import random_spot_request_id
+
+    class LaunchedSpotRequest(SpotInstanceRequest):
+        """The request a RunInstances spot launch makes: fulfilled by that launch's instance
+        (moto's own SpotInstanceRequest launches one of its own)."""
+
+        __module__ = "moto.ec2.models.spot_requests"  # moto files its model classes by module
+
+        def __init__(self, instance, **kwargs):
+            self._launched = instance
+            super().__init__(**kwargs)
+
+        def launch_instance(self):
+            return self._launched
+
+    original = InstanceBackend.run_instances
+
+    @functools.wraps(original)
+    def run_instances(self, image_id, count, user_data, security_group_names, **kwargs):
+        tags = dict(kwargs.get("tags") or {})
+        market = kwargs.get("instance_market_options")
+        reservation = original(self, image_id, count, user_data, security_group_names, **kwargs)
+        for instance in reservation.instances:
+            for nic in getattr(instance, "nics", {}).values():
+                nic.add_tags(tags.get("network-interface", {}))
+            if market == "spot":
+                request = LaunchedSpotRequest(
+                    instance, ec2_backend=self, spot_request_id=random_spot_request_id(), price=None, image_id=image_id,
+                    spot_instance_type="one-time", valid_from=None, valid_until=None, launch_group=None,
+                    availability_zone_group=None, key_name=kwargs.get("key_name"), security_groups=[],
+                    user_data=user_data, instance_type=kwargs.get("instance_type"), placement=kwargs.get("placement"),
+                    kernel_id=None, ramdisk_id=None, monitoring_enabled=False, subnet_id=kwargs.get("subnet_id"),
+                    tags={"spot-instances-request": tags.get("spot-instances-request", {})}, spot_fleet_id=None,
+                    instance_interruption_behaviour="terminate")
+                self.spot_instance_requests[request.id] = request
+                instance.spot_instance_request_id = request.id
+        return reservation
+
+    InstanceBackend.run_instances = run_instances
+
+
+def _run_instances_client_token():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html
+    # ClientToken: "Unique, case-sensitive identifier you provide to
+    # ensure the idempotency of the request." Ensuring idempotency
+    # (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): a retry with
+    # the same token and parameters returns the first call's result and launches nothing; the
+    # same token with other parameters fails with IdempotentParameterMismatch.
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.responses.instances import InstanceResponse
+
+    respond = InstanceResponse.run_instances
+    seen = {}  # (account, region, token) -> (the other parameters, the reservation)
+
+    @functools.wraps(respond)
+    def run_instances(self):
+        from moto.core.responses import ActionResult
+
+        token = self._get_param("ClientToken")
+        if not token:
+            return respond(self)
+        parameters = sorted((k, v) for k, v in self.querystring.items() if k not in ("ClientToken", "Action", "Version"))
+        key = (self.current_account, self.region, token)
+        if key in seen:
+            first, reservation = seen[key]
+            if first != parameters:
+                raise EC2ClientError("IdempotentParameterMismatch", "Client token already used before with different parameters.")
+            return ActionResult(reservation)
+        result = respond(self)
+        seen[key] = (parameters, result.result)
+        return result
+
+    InstanceResponse.run_instances = run_instances
+
+
+def _image_deprecation_and_deregistration_protection():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html
+    # "Enables deprecation of the specified AMI at the
+    # specified date and time." (DeprecateAt: "the time ... is rounded up to the nearest
+    # minute");
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeregistrationProtection.html
+    # "Enables deregistration protection for an AMI. When deregistration protection is enabled,
+    # the AMI can't be deregistered." (The refusal's error code is not documented: here
+    # InvalidParameterValue.)
+    # DescribeImages shows both (deprecationTime, deregistrationProtection:
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Image.html).
+    import datetime
+
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.amis import AmiBackend
+    from moto.ec2.responses.amis import AmisResponse
+
+    def enable_image_deprecation(self):
+        image = self.ec2_backend.describe_images(ami_ids=[self._get_param("ImageId")])[0]
+        at = self._get_param("DeprecateAt")  # moto parses it by the model: a datetime
+        if isinstance(at, str):
+            at = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        if at.second or at.microsecond:
+            at = at.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+        self.error_on_dryrun()
+        image.deprecation_time = at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return ActionResult({"Return": True})
+
+    def enable_image_deregistration_protection(self):
+        image = self.ec2_backend.describe_images(ami_ids=[self._get_param("ImageId")])[0]
+        self.error_on_dryrun()
+        with_cooldown = self._get_param("WithCooldown") in (True, "true")
+        image.deregistration_protection = "enabled-with-cooldown" if with_cooldown else "enabled-without-cooldown"
+        return ActionResult({"Return": "true"})
+
+    AmisResponse.enable_image_deprecation = enable_image_deprecation
+    AmisResponse.enable_image_deregistration_protection = enable_image_deregistration_protection
+
+    original = AmiBackend.deregister_image
+
+    @functools.wraps(original)
+    def deregister_image(self, ami_id):
+        image = self.amis.get(ami_id)
+        if image is not None and getattr(image, "deregistration_protection", "disabled").startswith("enabled"):
+            raise EC2ClientError("InvalidParameterValue", f"The AMI {ami_id} has deregistration protection enabled.")
+        return original(self, ami_id)
+
+    AmiBackend.deregister_image = deregister_image
+
+
+def apply():
+    _create_image_tags_snapshots()
+    _copy_image_tags_image_and_snapshots()
+    _run_instances_tags_interfaces_and_spot_requests()
+    _run_instances_client_token()
+    _image_deprecation_and_deregistration_protection()
