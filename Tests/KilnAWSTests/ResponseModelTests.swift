@@ -88,9 +88,11 @@ import _KilnTestSupport
       for snapshot in snapshots { try await east.modifySnapshotAttribute(snapshotID: snapshot, addUserIDs: ["123456789012"], addGroups: []) }
       try await east.createTags(resourceIDs: [image], tags: [EC2Tag("Component", "kubelet")])
       await tolerate("EnableImageDeprecation") { try await east.enableImageDeprecation(imageID: image, at: Date().addingTimeInterval(86_400 * 30)) }
-      await tolerate("EnableImageDeregistrationProtection") { try await east.enableImageDeregistrationProtection(imageID: image) }
-      let copy = try await west.copyImage(sourceImageID: image, sourceRegion: "us-east-1", name: "kiln-model-image", tags: [EC2Tag("kiln:run", "model")])
-      try await west.deregisterImage(copy)
+      let copy = try await west.copyImage(
+        sourceImageID: image, sourceRegion: "us-east-1", name: "kiln-model-image", imageTags: [EC2Tag("kiln:run", "model")],
+        snapshotTags: [EC2Tag("kiln:run", "model")])
+      // A protected image cannot be deregistered (this moto is the test's own: the copy stays).
+      await tolerate("EnableImageDeregistrationProtection") { try await west.enableImageDeregistrationProtection(imageID: copy) }
       try await east.deregisterImage(image)
       for snapshot in snapshots { try await east.deleteSnapshot(snapshot) }
 

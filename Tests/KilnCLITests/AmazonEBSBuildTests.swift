@@ -272,7 +272,7 @@ struct EC2Lab {
         "tags": {"Name": "eks-node-{{user `k8s_version`}}", "source": "{{ .SourceAMI }}"},
         "snapshot_tags": {"kind": "root"}
         """#)
-    let kiln = try lab.start([path])
+    let kiln = try await lab.start([path])
     try await kiln.waitFor("eks: started")
 
     // While the instance runs: what the launch made, and the temporary key pair and group.
