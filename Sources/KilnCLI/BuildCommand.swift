@@ -48,11 +48,7 @@ struct BuildCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    var validationOptions = ValidationOptions()
-    validationOptions.assignments = try variables.assignments()
-    validationOptions.variableFiles = variables.varFiles
-    validationOptions.only = filter.onlyNames
-    validationOptions.except = filter.exceptNames
+    let validationOptions = try ValidationOptions(variables, filter)
     let validation = TemplateValidator.validate(path: template, options: validationOptions, registry: registry)
     var uiOptions = ConsoleUI.Options()
     uiOptions.machineReadable = machineReadable

@@ -11,7 +11,7 @@ public struct Kiln: AsyncParsableCommand {
     commandName: "kiln",
     abstract: "Build machine images from Packer JSON templates.",
     version: KilnVersion.kiln,
-    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, VersionCommand.self, SSHBenchCommand.self],
+    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, PruneCommand.self, VersionCommand.self, SSHBenchCommand.self],
     // No short `-h` here: argument-parser reads an unknown single-dash word as grouped short
     // flags, so any typo containing an "h" (`-machine-readble`) asked for help and exited 0.
     // `normalize` turns a lone `-h` into `--help`. Subcommands inherit these names.
@@ -54,10 +54,13 @@ extension Kiln {
 
   /// Packer accepts `-machine-readable` anywhere on the line, before the subcommand too;
   /// argument-parser wants flags after it, so move it there. A lone `-h` asks for help (see
-  /// `helpNames`). Nothing after `--` is touched.
+  /// `helpNames`); a bare Go boolean flag (`-color`, `-dry-run`) is `=true`. Nothing after
+  /// `--` is touched.
   static func normalize(_ arguments: [String]) -> [String] {
     let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
-    var options = arguments[..<end].map { $0 == "-h" ? "--help" : $0 }
+    // Go's boolean flags: a bare `-dry-run` means `-dry-run=true` (as `-color` does).
+    let goBooleans: Set<String> = ["-dry-run", "--dry-run", "-color", "--color"]
+    var options = arguments[..<end].map { $0 == "-h" ? "--help" : goBooleans.contains($0) ? $0 + "=true" : $0 }
     let rest = arguments[end...]
     let flags: Set<String> = ["-machine-readable", "--machine-readable"]
     guard options.contains(where: flags.contains) else { return options + rest }
@@ -97,6 +100,17 @@ struct VariableOptions: ParsableArguments {
       }
       return assignment
     }
+  }
+}
+
+extension ValidationOptions {
+  /// The options a command's `-var`, `-var-file`, `-only` and `-except` give.
+  init(_ variables: VariableOptions, _ filter: BuildFilterOptions) throws {
+    self.init()
+    assignments = try variables.assignments()
+    variableFiles = variables.varFiles
+    only = filter.onlyNames
+    except = filter.exceptNames
   }
 }
 

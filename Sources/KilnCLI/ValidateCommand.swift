@@ -25,12 +25,8 @@ struct ValidateCommand: ParsableCommand {
   var template: String
 
   func run() throws {
-    var options = ValidationOptions()
+    var options = try ValidationOptions(variables, filter)
     options.syntaxOnly = syntaxOnly
-    options.assignments = try variables.assignments()
-    options.variableFiles = variables.varFiles
-    options.only = filter.onlyNames
-    options.except = filter.exceptNames
     let validation = TemplateValidator.validate(path: template, options: options, registry: registry)
 
     var output = Output()

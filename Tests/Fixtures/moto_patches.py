@@ -18,6 +18,8 @@ product is never bent to moto's gaps: what AWS accepts and does, the emulator le
 - EnableImageDeprecation, EnableImageDeregistrationProtection (absent from moto): recorded on
   the image and shown by DescribeImages (`deprecationTime`, `deregistrationProtection`); a
   protected image cannot be deregistered.
+- RunInstances records the image's `lastLaunchedTime` (moto never sets it; AWS reports it
+  within 24 hours, here at once).
 """
 import functools
 
@@ -221,9 +223,33 @@ def _image_deprecation_and_deregistration_protection():
     AmiBackend.deregister_image = deregister_image
 
 
+def _image_last_launched_time():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Image.html
+    # LastLaunchedTime: "The date and time, in ISO 8601 date-time format, when the AMI was
+    # last used to launch an EC2 instance. When the AMI is used to launch an instance, there is
+    # a 24-hour delay before that usage is reported." (Here at once: a test cannot wait a day.)
+    # moto never sets it.
+    import datetime
+
+    from moto.ec2.models.instances import InstanceBackend
+
+    original = InstanceBackend.run_instances
+
+    @functools.wraps(original)
+    def run_instances(self, image_id, *args, **kwargs):
+        reservation = original(self, image_id, *args, **kwargs)
+        image = self.amis.get(image_id)
+        if image is not None:
+            image.last_launched_time = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return reservation
+
+    InstanceBackend.run_instances = run_instances
+
+
 def apply():
     _create_image_tags_snapshots()
     _copy_image_tags_image_and_snapshots()
     _run_instances_tags_interfaces_and_spot_requests()
     _run_instances_client_token()
     _image_deprecation_and_deregistration_protection()
+    _image_last_launched_time()

@@ -62,6 +62,9 @@ public struct EC2Image: Sendable, Equatable {
   public var deprecationTime: String?
   /// "disabled", "enabled-with-cooldown" or "enabled-without-cooldown" (nil when EC2 does not say).
   public var deregistrationProtection: String?
+  /// When an instance was last launched from it (ISO 8601; EC2 updates it within 24 hours of a
+  /// launch; nil when never, or not yet known).
+  public var lastLaunchedTime: String?
 
   /// An image as EC2 describes it (for fakes; the client decodes them from XML).
   public init(
@@ -106,6 +109,7 @@ public struct EC2Image: Sendable, Equatable {
     stateReason = node.child("stateReason")?.string("message")
     deprecationTime = node.string("deprecationTime")
     deregistrationProtection = node.string("deregistrationProtection")
+    lastLaunchedTime = node.string("lastLaunchedTime")
   }
 
   /// Snapshot ids of the image's EBS devices.

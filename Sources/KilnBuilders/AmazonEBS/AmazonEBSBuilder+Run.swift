@@ -1,6 +1,6 @@
 public import KilnCore
 import Foundation
-import KilnAWS
+public import KilnAWS
 
 extension AmazonEBSBuilder: RunnableBuilder {
   /// Packer's amazon-ebs step list (`../shared/docs/packer-reference.md` §1.2), one file per
@@ -55,6 +55,23 @@ extension AmazonEBSBuilder: RunnableBuilder {
   /// The AWS side of the run: credentials (the AWS CLI's chain, see `CredentialsChain`), the
   /// build region, one client per region, Kiln's tags.
   func makeRun(_ context: BuildContext) throws -> EBSRun {
+    let ui = context.ui
+    let debugLog = context.log
+    if config.insecureSkipTLSVerify {
+      ui.error("Warning: insecure_skip_tls_verify is set: TLS certificates of the AWS endpoints are not checked")
+    }
+    let aws = try clients(
+      environment: context.environment, sessionName: "kiln-\(context.runUUID.prefix(8))",
+      log: AWSClientLog(debug: { debugLog?.log($0) }, console: { ui.message($0) }))
+    return try makeRun(context, region: aws.region, caBundle: aws.caBundle, clients: aws.make)
+  }
+
+  /// The build region and a maker of EC2 clients for it and the other regions, with the
+  /// template's credentials, endpoints, TLS settings and retries: what a build uses, and what
+  /// `kiln prune` uses to look at the same regions.
+  public func clients(
+    environment: [String: String], sessionName: String, log: AWSClientLog
+  ) throws -> (region: String, caBundle: String?, make: (_ region: String) throws -> EC2Client) {
     var settings = CredentialsSettings()
     settings.accessKey = config.accessKey
     settings.secretKey = config.secretKey
@@ -63,9 +80,9 @@ extension AmazonEBSBuilder: RunnableBuilder {
     settings.sharedCredentialsFile = config.sharedCredentialsFile
     settings.region = config.region
     settings.customEndpointSTS = config.customEndpointSTS
-    settings.environment = context.environment
+    settings.environment = environment
     if let role = config.assumeRole {
-      var request = STSClient.AssumeRoleRequest(roleARN: role.roleARN, sessionName: role.sessionName.isEmpty ? "kiln-\(context.runUUID.prefix(8))" : role.sessionName)
+      var request = STSClient.AssumeRoleRequest(roleARN: role.roleARN, sessionName: role.sessionName.isEmpty ? sessionName : role.sessionName)
       request.externalID = role.externalID.isEmpty ? nil : role.externalID
       request.durationSeconds = role.durationSeconds == 0 ? nil : role.durationSeconds
       request.policy = role.policy.isEmpty ? nil : role.policy
@@ -78,24 +95,17 @@ extension AmazonEBSBuilder: RunnableBuilder {
     options.insecureSkipTLSVerify = config.insecureSkipTLSVerify
     options.userAgent = "kiln/\(KilnVersion.kiln)"
     options.caBundle = settings.caBundle
-    if config.insecureSkipTLSVerify {
-      context.ui.error("Warning: insecure_skip_tls_verify is set: TLS certificates of the AWS endpoints are not checked")
-    }
     let http = try CurlHTTPClient(options: options)
-    let debugLog = context.log
-    let ui = context.ui
-    let log = AWSClientLog(debug: { debugLog?.log($0) }, console: { ui.message($0) })
     let credentials = try CredentialsChain(settings: settings, http: http, log: log)
     guard let region = credentials.region(), !region.isEmpty else {
       throw BuildError("no region: set 'region' in the template, or AWS_REGION, or a region in the profile")
     }
     let retry = RetryPolicy(maxRetries: config.maxRetries)
     let variant = try settings.endpointVariant()
-    return try makeRun(context, region: region, caBundle: settings.caBundle) { name in
-      try EC2Client(
-        region: name, customEndpoint: config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2, variant: variant,
-        http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs", log: log)
-    }
+    let endpoint = config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2
+    return (region, settings.caBundle, { name in
+      try EC2Client(region: name, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs", log: log)
+    })
   }
 
   /// The run over one client per region from `clients`, with Kiln's tags and the wait policies.
