@@ -49,6 +49,8 @@ let package = Package(
 
     // Libraries
     .target(name: "KilnCore", swiftSettings: strictSettings),
+    // HCL2's language (native and JSON syntax, types, functions); no Kiln dependencies.
+    .target(name: "KilnHCL", swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
     .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
     .target(
@@ -89,6 +91,8 @@ let package = Package(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnHCLTests", dependencies: ["KilnHCL", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
       swiftSettings: strictSettings),
