@@ -172,7 +172,7 @@ enum CollectionFunctions {
   static func length(_ value: HCLValue) throws(HCLFunctionError) -> HCLValue {
     if case .string(let text) = value { return .number(text.count) }
     guard let count = value.length else {
-      throw .argument(0, "argument must be a string, a collection type, or a structural type")
+      throw .general("argument must be a string, a collection type, or a structural type")
     }
     return .number(count)
   }
@@ -241,7 +241,10 @@ enum CollectionFunctions {
     var step = HCLNumber(1)
     switch arguments.count {
     case 1: end = arguments[0].numberValue
-    case 2: (start, end) = (arguments[0].numberValue, arguments[1].numberValue)
+    case 2:
+      (start, end) = (arguments[0].numberValue, arguments[1].numberValue)
+      // Without a step, a range counts down when it ends below its start.
+      if HCLNumber.compare(start, end) > 0 { step = HCLNumber(-1) }
     case 3: (start, end, step) = (arguments[0].numberValue, arguments[1].numberValue, arguments[2].numberValue)
     default: throw .general("must have one, two, or three arguments")
     }

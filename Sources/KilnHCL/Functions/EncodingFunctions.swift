@@ -244,7 +244,7 @@ enum EncodingFunctions {
   static func jsonDecode(_ text: String) throws(HCLFunctionError) -> HCLValue {
     let (node, diagnostics) = JSONSyntax.parse(Array(text.utf8), filename: "<jsondecode>")
     if let first = diagnostics.first(where: { $0.severity == .error }) {
-      throw .argument(0, first.detail.isEmpty ? first.summary : first.summary + ": " + first.detail)
+      throw .general(first.detail.isEmpty ? first.summary : first.summary + ": " + first.detail)
     }
     return try decoded(node)
   }
@@ -261,12 +261,8 @@ enum EncodingFunctions {
       return .tuple(values)
     case .object(let properties, _, _):
       var attributes: [String: HCLValue] = [:]
-      for property in properties {
-        guard attributes[property.name] == nil else {
-          throw .argument(0, "duplicate \(GoQuote.quote(property.name)) property in JSON object")
-        }
-        attributes[property.name] = try decoded(property.value)
-      }
+      // A repeated key: the last one wins, as in cty.
+      for property in properties { attributes[property.name] = try decoded(property.value) }
       return .object(attributes)
     }
   }

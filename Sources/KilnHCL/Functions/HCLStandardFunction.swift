@@ -205,7 +205,8 @@ public enum HCLStandardFunction: String, CaseIterable, Sendable {
 
   /// cty's `MakeToFunc`: the value converted, with the messages cty gives when it cannot be.
   private static func to(_ value: HCLValue, _ type: HCLType) throws(HCLFunctionError) -> HCLValue {
-    if value.type == type { return value }
+    // cty: an argument of type `dynamic` (a bare null) makes the result type dynamic too.
+    if value.type == type || value.type == .dynamic { return value }
     guard HCLConvert.canConvert(from: value.type, to: type) else {
       switch (value.type, type) {
       case (.tuple, .tuple):

@@ -63,7 +63,7 @@ enum NumberFunctions {
       negative = first == UInt8(ascii: "-")
       bytes.removeFirst()
     }
-    let failure = HCLFunctionError.general("cannot parse \(GoQuote.quote(string)) as a base \(base) integer")
+    let failure = HCLFunctionError.argument(0, "cannot parse \(GoQuote.quote(string)) as a base \(base) integer")
     guard !bytes.isEmpty else { throw failure }
     var magnitude = BigUInt.zero
     for byte in bytes {

@@ -507,7 +507,12 @@ struct RegexEngine: Sendable {
         var seen = Set(threads.map(\.0))
         addThread(&threads, &seen, 0, [Int](repeating: -1, count: slots), input, position)
       }
-      if threads.isEmpty { break }
+      if threads.isEmpty {
+        // Nothing running: done after a match, else try the next start position.
+        if matched != nil || position >= input.count { break }
+        position += 1
+        continue
+      }
       var next: [(Int, [Int])] = []
       var seen = Set<Int>()
       let scalar: Unicode.Scalar? = position < input.count ? input[position] : nil

@@ -22,7 +22,7 @@ enum RegexFunctions {
   static func resultType(_ engine: RegexEngine) throws(HCLFunctionError) -> HCLType {
     if engine.groupCount == 0 { return .string }
     let named = engine.groupNames.compactMap { $0 }
-    if named.isEmpty { return .list(.string) }
+    if named.isEmpty { return .tuple([HCLType](repeating: .string, count: engine.groupCount)) }
     guard named.count == engine.groupCount else {
       throw .argument(0, "invalid regexp pattern: cannot use both named and unnamed capture groups in the same pattern")
     }
@@ -37,7 +37,7 @@ enum RegexFunctions {
     }
     if engine.groupCount == 0 { return text(0) }
     if engine.groupNames.allSatisfy({ $0 == nil }) {
-      return .list((1...engine.groupCount).map(text), elementType: .string)
+      return .tuple((1...engine.groupCount).map(text))
     }
     var attributes: [String: HCLValue] = [:]
     for (offset, name) in engine.groupNames.enumerated() {

@@ -47,7 +47,7 @@ enum StringFunctions {
   }
 
   static func indent(_ spaces: HCLValue, _ text: String, _ limits: EvalLimits) throws(HCLFunctionError) -> HCLValue {
-    guard let count = spaces.numberValue.exactInt else { throw .argument(0, "value must be a whole number, between -9223372036854775808 and 9223372036854775807") }
+    guard let count = spaces.numberValue.exactInt else { throw .general(NumberFunctions.wholeNumber) }
     let pad = String(repeating: " ", count: max(0, min(count, limits.stringBytes)))
     let lines = text.utf8.filter { $0 == UInt8(ascii: "\n") }.count
     guard text.utf8.count + lines * pad.utf8.count <= limits.stringBytes else { throw .general("the result would be too large") }
@@ -106,11 +106,8 @@ enum StringFunctions {
   /// cty's `substr`: offsets and lengths in grapheme clusters, a negative offset from the end,
   /// a length of -1 to the end.
   static func substr(_ text: String, _ offsetValue: HCLValue, _ lengthValue: HCLValue) throws(HCLFunctionError) -> HCLValue {
-    guard var offset = offsetValue.numberValue.exactInt else {
-      throw .argument(1, "value must be a whole number, between -9223372036854775808 and 9223372036854775807")
-    }
-    guard let length = lengthValue.numberValue.exactInt else {
-      throw .argument(2, "value must be a whole number, between -9223372036854775808 and 9223372036854775807")
+    guard var offset = offsetValue.numberValue.exactInt, let length = lengthValue.numberValue.exactInt else {
+      throw .general(NumberFunctions.wholeNumber)
     }
     let characters = Array(text)
     if offset < 0 {

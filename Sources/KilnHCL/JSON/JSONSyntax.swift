@@ -396,15 +396,15 @@ enum JSONSyntax {
     }
     while i < end {
       let b = bytes[i]
-      if b < 0x20 { return .failure(i) }
-      if b == UInt8(ascii: "\"") { return .failure(i) }
+      if b < 0x20 { return .failure(i + 1) }
+      if b == UInt8(ascii: "\"") { return .failure(i + 1) }
       guard b == UInt8(ascii: "\\") else {
         raw.append(b)
         i += 1
         continue
       }
       flushRaw()
-      guard i + 1 < end else { return .failure(i + 1) }
+      guard i + 1 < end else { return .failure(i + 2) }
       switch bytes[i + 1] {
       case UInt8(ascii: "\""): out.append("\"")
       case UInt8(ascii: "\\"): out.append("\\")
@@ -415,7 +415,7 @@ enum JSONSyntax {
       case UInt8(ascii: "r"): out.append("\r")
       case UInt8(ascii: "t"): out.append("\t")
       case UInt8(ascii: "u"):
-        guard let first = hex4(i + 2) else { return .failure(i + 2) }
+        guard let first = hex4(i + 2) else { return .failure(i + 3) }
         i += 6
         if (0xD800..<0xDC00).contains(first), i + 1 < end, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u"),
           let second = hex4(i + 2), (0xDC00..<0xE000).contains(second)
@@ -428,7 +428,7 @@ enum JSONSyntax {
         }
         continue
       default:
-        return .failure(i + 1)
+        return .failure(i + 2)
       }
       i += 2
     }

@@ -22,6 +22,9 @@ struct Scanner {
   private var states: [State]
   private var braces = 0
   private var returnBraces: [Int] = []
+  /// Byte offset of `bytes[0]` in the file (a JSON string's template starts inside it).
+  private let base: Int
+  private let startIndex: Int
 
   /// The tokens of `bytes`, ending with an `eof` token. A UTF-8 byte order mark is skipped.
   static func scan(_ bytes: [UInt8], filename: String, mode: Mode, start: HCLPosition = .start) -> [Token] {
@@ -33,8 +36,10 @@ struct Scanner {
   private init(bytes: [UInt8], filename: String, mode: Mode, start: HCLPosition) {
     self.bytes = bytes
     self.filename = filename
+    self.base = start.byte
     var start = start
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start.byte += 3 }
+    self.startIndex = start.byte - base
     self.position = start
     self.states = [mode == .normal ? .normal : .bare]
   }
@@ -42,7 +47,7 @@ struct Scanner {
   // MARK: - Driver
 
   private mutating func run() {
-    var index = position.byte
+    var index = startIndex
     while index < bytes.count {
       guard let state = states.last else { break }
       switch state {
@@ -59,10 +64,10 @@ struct Scanner {
   /// moves one per skipped byte (spaces), the end by the token's grapheme clusters.
   private mutating func emit(_ type: TokenType, _ start: Int, _ end: Int) {
     var from = position
-    from.column += start - position.byte
-    from.byte = start
+    from.column += base + start - position.byte
+    from.byte = base + start
     var to = from
-    to.byte = end
+    to.byte = base + end
     if end > start {
       let text = String(decoding: bytes[start..<end], as: UTF8.self)
       for character in text {
