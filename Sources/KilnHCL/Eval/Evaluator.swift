@@ -3,7 +3,7 @@ public struct Evaluated: Sendable {
   public var value: HCLValue
   public var diagnostics: [HCLDiagnostic]
 
-  init(_ value: HCLValue, _ diagnostics: [HCLDiagnostic] = []) {
+  public init(_ value: HCLValue, _ diagnostics: [HCLDiagnostic] = []) {
     self.value = value
     self.diagnostics = diagnostics
   }
