@@ -23,11 +23,15 @@ public struct EvalLimits: Sendable {
   public var elements: Int
   /// Bytes in one string a template or function builds.
   public var stringBytes: Int
+  /// Bytes of strings (and elements of collections) built by templates and functions over
+  /// the whole evaluation, so that many large results cannot add up either.
+  public var totalBytes: Int
 
-  public init(steps: Int = 2_000_000, elements: Int = 1 << 20, stringBytes: Int = 16 << 20) {
+  public init(steps: Int = 2_000_000, elements: Int = 1 << 20, stringBytes: Int = 16 << 20, totalBytes: Int = 64 << 20) {
     self.steps = steps
     self.elements = elements
     self.stringBytes = stringBytes
+    self.totalBytes = totalBytes
   }
 
   public static let standard = EvalLimits()

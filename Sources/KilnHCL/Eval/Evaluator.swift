@@ -19,7 +19,11 @@ extension HCLExpression {
       case .native(let expression): evaluator.value(expression, Scope())
       case .json(let node): evaluator.jsonValue(node, Scope())
       }
-    if evaluator.exhausted {
+    if evaluator.overflowed {
+      result.value = .dynamicUnknown
+      result.diagnostics.append(.error(
+        "Result too large", "Evaluating this expression built more than \(limits.totalBytes) bytes of values, more than Kiln allows.", range))
+    } else if evaluator.exhausted {
       result.value = .dynamicUnknown
       result.diagnostics.append(.error(
         "Evaluation too costly", "Evaluating this expression took more than \(limits.steps) steps, more than Kiln allows.", range))
@@ -46,7 +50,9 @@ final class Evaluator {
   let context: EvalContext
   let limits: EvalLimits
   private var steps = 0
+  private var produced = 0
   private(set) var exhausted = false
+  private(set) var overflowed = false
 
   init(context: EvalContext, limits: EvalLimits) {
     self.context = context
@@ -57,6 +63,19 @@ final class Evaluator {
     steps += 1
     if steps > limits.steps { exhausted = true }
     return !exhausted
+  }
+
+  /// Counts what a template or function built against `totalBytes`; past it, evaluation
+  /// stops as when out of steps.
+  private func account(_ value: HCLValue) {
+    switch value {
+    case .string(let text): produced += text.utf8.count
+    default: produced += value.length ?? 1
+    }
+    if produced > limits.totalBytes {
+      overflowed = true
+      exhausted = true
+    }
   }
 
   // MARK: - Native expressions
@@ -410,7 +429,9 @@ final class Evaluator {
           context: range))
       }
     }
-    return Evaluated(known ? .normalized(text) : .unknown(.string), diagnostics)
+    let result: HCLValue = known ? .normalized(text) : .unknown(.string)
+    account(result)
+    return Evaluated(result, diagnostics)
   }
 
   private func tooLarge(_ range: HCLRange) -> HCLDiagnostic {
@@ -443,6 +464,7 @@ final class Evaluator {
           "Cannot include one of the interpolation results into the string template: \(error.message).", tuple.range))
       }
     }
+    account(.string(text))
     return Evaluated(.normalized(text), diagnostics)
   }
 
@@ -626,8 +648,10 @@ final class Evaluator {
     guard known else { return Evaluated(.dynamicUnknown, diagnostics) }
     if clause.key != nil {
       if clause.grouping { objectValues = groups.mapValues { .tuple($0) } }
+      produced += objectValues.count
       return Evaluated(.object(objectValues), diagnostics)
     }
+    account(.tuple(tupleValues))
     return Evaluated(.tuple(tupleValues), diagnostics)
   }
 
@@ -768,6 +792,7 @@ final class Evaluator {
     guard case .values(let implementation) = function.body else { return Evaluated(.dynamicUnknown, diagnostics) }
     do {
       let result = try implementation(values, limits)
+      account(result)
       return Evaluated(result, diagnostics)
     } catch {
       switch error {

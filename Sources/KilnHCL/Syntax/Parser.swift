@@ -4,7 +4,11 @@
 /// Nesting is bounded: past `maximumDepth` levels it reports one positioned error and stops,
 /// so no input can exhaust the stack (here or in the evaluator, which follows the tree).
 struct Parser {
+  /// Nesting the parser follows: brackets, calls, templates, directives, blocks.
   static let maximumDepth = 100
+  /// Depth of the resulting tree, which the evaluator follows: a template directive adds two
+  /// levels, and a chain of operators one per operator.
+  static let maximumTreeDepth = 250
 
   private var tokens: [Token]
   private var nextIndex = 0
@@ -344,6 +348,12 @@ struct Parser {
       }
     }
     var body: NativeBody?
+    depth += 1
+    defer { depth -= 1 }
+    if depth > Parser.maximumDepth || tooDeep {
+      tooDeeplyNested(at: ident.range)
+      return nil
+    }
     switch peek().type {
     case .newline, .eof, .cBrace:
       body = parseBody(end: .cBrace)
@@ -443,6 +453,13 @@ struct Parser {
     if recovery && diagnostics[before...].hasErrors { return condition }
     guard peek().type == .question else { return condition }
     read()
+    // The branches nest without passing through a term: count them here.
+    depth += 1
+    defer { depth -= 1 }
+    if depth > Parser.maximumDepth || tooDeep {
+      tooDeeplyNested(at: nextRange)
+      return condition
+    }
     let trueBefore = diagnostics.count
     let whenTrue = parseExpression()
     if recovery && diagnostics[trueBefore...].hasErrors { return condition }
@@ -472,30 +489,28 @@ struct Parser {
     [.star: .multiply, .slash: .divide, .percent: .modulo],
   ]
 
+  /// Precedence climbing over `binaryLevels` (left-associative within a level), in one
+  /// frame per operand rather than one per level, so that nesting costs little stack.
   private mutating func parseBinary(level: Int) -> Expression {
-    guard level < Parser.binaryLevels.count else { return parseExpressionWithTraversals() }
-    let operators = Parser.binaryLevels[level]
     let before = diagnostics.count
-    var lhs = parseBinary(level: level + 1)
+    var lhs = parseExpressionWithTraversals()
     if recovery && diagnostics[before...].hasErrors { return lhs }
-    var pending: (BinaryOperator, Expression)?
-    while let operation = operators[peek().type] {
-      if let (op, rhs) = pending {
-        lhs = checkedDepth(Expression(.binary(op, lhs, rhs), range: .between(lhs.range, rhs.range), startRange: lhs.startRange))
-        if tooDeep { return lhs }
-      }
+    while true {
+      let next = peek().type
+      guard let operatorLevel = Parser.binaryLevels.firstIndex(where: { $0[next] != nil }), operatorLevel >= level,
+        let operation = Parser.binaryLevels[operatorLevel][next]
+      else { return lhs }
       read()
       let rhsBefore = diagnostics.count
-      let rhs = parseBinary(level: level + 1)
-      pending = (operation, rhs)
+      let rhs = parseBinary(level: operatorLevel + 1)
       if recovery && diagnostics[rhsBefore...].hasErrors { return lhs }
+      lhs = checkedDepth(Expression(.binary(operation, lhs, rhs), range: .between(lhs.range, rhs.range), startRange: lhs.startRange))
+      if tooDeep { return lhs }
     }
-    guard let (op, rhs) = pending else { return lhs }
-    return checkedDepth(Expression(.binary(op, lhs, rhs), range: .between(lhs.range, rhs.range), startRange: lhs.startRange))
   }
 
   private mutating func checkedDepth(_ expression: Expression) -> Expression {
-    if expression.depth > Parser.maximumDepth {
+    if expression.depth > Parser.maximumTreeDepth {
       tooDeeplyNested(at: expression.range)
       return .placeholder(expression.range)
     }
@@ -529,8 +544,12 @@ struct Parser {
 
   private mutating func parseTraversals(from source: Expression) -> Expression {
     var result = source
+    if depth > Parser.maximumDepth || tooDeep {
+      if !tooDeep { tooDeeplyNested(at: source.range) }
+      return .placeholder(source.range)
+    }
     traversal: while true {
-      if result.depth > Parser.maximumDepth || tooDeep {
+      if result.depth > Parser.maximumTreeDepth || tooDeep {
         if !tooDeep { tooDeeplyNested(at: result.range) }
         return .placeholder(result.range)
       }
