@@ -170,6 +170,8 @@ enum CollectionFunctions {
 
   /// Packer's `length`: grapheme clusters of a string, elements of anything else.
   static func length(_ value: HCLValue) throws(HCLFunctionError) -> HCLValue {
+    // A collection of unknowns still has a known length; an unknown value does not.
+    guard value.isKnown else { return .unknown(.number) }
     if case .string(let text) = value { return .number(text.count) }
     guard let count = value.length else {
       throw .general("argument must be a string, a collection type, or a structural type")

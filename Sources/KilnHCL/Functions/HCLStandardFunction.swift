@@ -68,7 +68,7 @@ public enum HCLStandardFunction: String, CaseIterable, Sendable {
     case .flatten: return ([P("list", .dynamic)], nil)
     case .index: return ([P("list", .dynamic), P("value", .dynamic)], nil)
     case .keys: return ([P("inputMap", .dynamic)], nil)
-    case .length: return ([P("value", .dynamic)], nil)
+    case .length: return ([P("value", .dynamic, allowUnknown: true)], nil)
     case .lookup: return ([P("inputMap", .dynamic), P("key", .string), P("default", .dynamic, allowNull: true)], nil)
     case .matchkeys: return ([P("values", .list(.dynamic)), P("keys", .list(.dynamic)), P("searchset", .list(.dynamic))], nil)
     case .merge: return ([], P("maps", .dynamic, allowNull: true))
