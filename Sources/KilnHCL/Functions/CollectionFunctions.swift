@@ -242,10 +242,12 @@ enum CollectionFunctions {
     var end: HCLNumber
     var step = HCLNumber(1)
     switch arguments.count {
-    case 1: end = arguments[0].numberValue
+    case 1:
+      end = arguments[0].numberValue
+      // Without a step, a range counts down when it ends below its start.
+      if end.isNegative { step = HCLNumber(-1) }
     case 2:
       (start, end) = (arguments[0].numberValue, arguments[1].numberValue)
-      // Without a step, a range counts down when it ends below its start.
       if HCLNumber.compare(start, end) > 0 { step = HCLNumber(-1) }
     case 3: (start, end, step) = (arguments[0].numberValue, arguments[1].numberValue, arguments[2].numberValue)
     default: throw .general("must have one, two, or three arguments")

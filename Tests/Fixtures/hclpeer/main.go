@@ -4,12 +4,13 @@
 //
 // Usage: hclpeer CASES.json, where the file is a JSON array of
 //
-//	{"kind": "expr" | "template" | "jsonexpr" | "body", "source": "...",
+//	{"kind": "expr" | "template" | "jsonexpr" | "body" | "jsonbody", "source": "...",
 //	 "vars": {"name": {"type": <cty JSON type>, "value": <cty JSON value>}}}
 //
 // It prints a JSON array with, per case, {"value": "...", "type": "...", "diagnostics":
 // [{"summary", "line", "column", "byte"}]}: the value in a canonical text both sides
-// produce (numbers as cty prints them), or for a body a dump of its attributes and blocks.
+// produce (numbers as cty prints them), or for a body a dump of its attributes and blocks
+// (for a JSON body, its attributes).
 //
 // The functions are cty's stdlib ones Packer exposes, plus small equivalents of the few
 // Packer takes from Terraform (length, index, coalesce, replace, base64, urlencode, ...).
@@ -129,6 +130,29 @@ func run(c testCase) (res result) {
 			diags = append(diags, more...)
 			if !diags.HasErrors() {
 				res.Value = dump
+			}
+		}
+	case "jsonbody":
+		file, parseDiags := hcljson.Parse(src, "test.hcl")
+		diags = parseDiags
+		if !diags.HasErrors() {
+			attrs, more := file.Body.JustAttributes()
+			diags = append(diags, more...)
+			names := make([]string, 0, len(attrs))
+			for name := range attrs {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			var b strings.Builder
+			b.WriteString("{")
+			for _, name := range names {
+				val, more := attrs[name].Expr.Value(ctx)
+				diags = append(diags, more...)
+				b.WriteString(name + "=" + render(val) + ":" + typeString(val.Type()) + ";")
+			}
+			b.WriteString("}")
+			if !diags.HasErrors() {
+				res.Value = b.String()
 			}
 		}
 	default:
