@@ -2,9 +2,9 @@ import Foundation
 import KilnHCL
 import _KilnTestSupport
 
-/// `Tests/Fixtures/hclpeer/main.go`: HashiCorp's HCL and cty, built once into a temporary
-/// directory offline (GOPATH mode over Debian's golang-github-hashicorp-hcl-v2-dev and
-/// golang-github-zclconf-go-cty-dev, no proxy), and run on a table of cases.
+/// `Tests/Fixtures/hclpeer/main.go`: HashiCorp's HCL and cty, built offline (GOPATH mode over
+/// Debian's golang-github-hashicorp-hcl-v2-dev and golang-github-zclconf-go-cty-dev, no
+/// proxy) into `.build/kiln-hclpeer`, and run on a table of cases.
 struct HCLPeer {
   let executable: URL
 
@@ -50,9 +50,26 @@ struct HCLPeer {
     var byte: Int
   }
 
-  static func build() throws -> HCLPeer {
+  /// The peer, built at most once per test process and cached on disk under `.build`, keyed
+  /// by a hash of its source, so that later runs skip the Go build.
+  static func build() throws -> HCLPeer { try shared.get() }
+
+  private static let shared: Result<HCLPeer, any Error> = Result { try buildOrReuse() }
+
+  private static func buildOrReuse() throws -> HCLPeer {
+    let code = try Data(contentsOf: source)
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in code {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x100_0000_01B3
+    }
+    let packageRoot = source.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let cache = packageRoot.appendingPathComponent(".build/kiln-hclpeer")
+    let executable = cache.appendingPathComponent("hclpeer-\(String(hash, radix: 16))")
+    if FileManager.default.isExecutableFile(atPath: executable.path) { return HCLPeer(executable: executable) }
+    try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
     let directory = try Scratch.directory("kiln-hclpeer")
-    let executable = directory.appendingPathComponent("hclpeer")
+    let built = directory.appendingPathComponent("hclpeer")
     var environment = ProcessInfo.processInfo.environment
     environment["GO111MODULE"] = "off"
     environment["GOPATH"] = "/usr/share/gocode"
@@ -61,12 +78,15 @@ struct HCLPeer {
     if environment["HOME"] == nil, environment["GOCACHE"] == nil {
       environment["GOCACHE"] = directory.appendingPathComponent("cache").path
     }
-    _ = try run(["go", "build", "-o", executable.path, source.path], environment: environment, limit: 600)
+    _ = try run(["go", "build", "-o", built.path, source.path], environment: environment, limit: 600)
+    // Moved into place whole, so another process never runs a half-written binary.
+    _ = try? FileManager.default.removeItem(at: executable)
+    try FileManager.default.moveItem(at: built, to: executable)
     return HCLPeer(executable: executable)
   }
 
   func answer(_ cases: [Case]) throws -> [Answer] {
-    let table = executable.deletingLastPathComponent().appendingPathComponent("cases-\(UUID().uuidString).json")
+    let table = try Scratch.directory("kiln-hclpeer-cases").appendingPathComponent("cases.json")
     try Data(("[" + cases.map(\.json).joined(separator: ",") + "]").utf8).write(to: table)
     let output = try Self.run([executable.path, table.path], environment: [:], limit: 120)
     return try JSONDecoder().decode([Answer].self, from: output)

@@ -296,7 +296,11 @@ import Testing
           errorRows += 1
           let position = mine.subject.map { ($0.start.line, $0.start.column) }
           if let position, position == (first.line, first.column) { samePosition += 1 }
-          if mine.summary == first.summary { sameSummary += 1 }
+          if mine.summary == first.summary {
+            sameSummary += 1
+          } else {
+            print("HCL peer: \(row.kind) \(row.source.debugDescription): Kiln says \"\(mine.summary)\", HCL \"\(first.summary)\"")
+          }
           if row.difference == nil {
             #expect(
               position.map { $0 == (first.line, first.column) } ?? false,

@@ -291,7 +291,18 @@ public enum HCL {
   }
 
   public static func parseJSONConfig(_ bytes: [UInt8], filename: String) -> HCLFile {
-    let (node, diagnostics) = JSONSyntax.parse(bytes, filename: filename)
+    var (node, diagnostics) = JSONSyntax.parse(bytes, filename: filename)
+    switch node.kind {
+    case .object, .array:
+      break
+    default:
+      diagnostics.append(.error(
+        "Root value must be object",
+        "The root value in a JSON-based configuration must be either a JSON object or a JSON array of objects.", node.startRange))
+      // An empty body stands in, so reading its content does not say the same thing again.
+      let start = HCLRange.empty(filename, at: .start)
+      node = JSONNode(kind: .object([], openRange: start, closeRange: start), range: start)
+    }
     return HCLFile(filename: filename, bytes: bytes, body: .json(node), diagnostics: diagnostics)
   }
 
