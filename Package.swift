@@ -63,6 +63,8 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: strictSettings),
+    // HCL2's language (native and JSON syntax, types, functions); no Kiln dependencies.
+    .target(name: "KilnHCL", swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
     .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
     .target(
@@ -103,6 +105,8 @@ let package = Package(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnHCLTests", dependencies: ["KilnHCL", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
       swiftSettings: strictSettings),
