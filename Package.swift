@@ -80,7 +80,7 @@ let package = Package(
     .target(
       name: "KilnPostProcessors", dependencies: ["KilnCore", "KilnCrypto", "KilnProvisioners"],
       swiftSettings: strictSettings),
-    .target(name: "KilnBuild", dependencies: ["KilnCore"], swiftSettings: strictSettings),
+    .target(name: "KilnBuild", dependencies: ["KilnCore", "KilnCrypto"], swiftSettings: strictSettings),
     .target(
       name: "KilnCLI",
       dependencies: [

@@ -37,6 +37,8 @@ public struct BuildSession: Sendable {
     public var parallelBuilds = 0
     /// `-debug`: pause after each step and before each cleanup; builds run one at a time.
     public var debug = false
+    /// `-skip-unchanged`.
+    public var skipUnchanged = false
     /// Whether the session handles SIGINT/SIGTERM while it runs.
     public var watchesSignals = true
 
@@ -109,6 +111,8 @@ public struct BuildSession: Sendable {
     let log = self.log
     let debug = options.debug
     let readLine = self.readLine
+    let skipUnchanged = options.skipUnchanged
+    let sensitive = Set(template.sensitiveVariables.map(\.value))
     console.event("run-start", ["template": .string(templatePath), "kiln_version": .string(KilnVersion.kiln), "builds": .strings(builds.map(\.name))])
     let runOne: @Sendable (Int) async -> (Int, BuildSessionResult.Build) = { index in
       let build = builds[index]
@@ -123,6 +127,12 @@ public struct BuildSession: Sendable {
       context.log = log
       context.templatePath = templatePath
       context.resources = resources
+      context.skipUnchanged = skipUnchanged
+      do {
+        context.inputsFingerprint = try BuildFingerprint.inputs(of: build, variables: values, sensitive: sensitive, context: context)
+      } catch {
+        return (index, BuildSessionResult.Build(name: build.name, result: .failure(error), duration: .zero))
+      }
       if debug { context.stepHooks = DebugPauses(ui: ui, interrupted: { interrupted.load(ordering: .relaxed) }, readLine: readLine) }
       let begin = ContinuousClock.now
       let result: Result<[any Artifact], any Error>

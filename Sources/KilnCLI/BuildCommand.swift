@@ -33,6 +33,11 @@ struct BuildCommand: AsyncParsableCommand {
   @Flag(name: [.customLong("debug", withSingleDash: true)], help: "Pause after each step and before each cleanup (builds run one at a time).")
   var debug = false
 
+  @Flag(
+    name: [.customLong("skip-unchanged", withSingleDash: true)],
+    help: "Build nothing when AMIs built from the same inputs (template, variables, files, source AMI, Kiln) exist in every region.")
+  var skipUnchanged = false
+
   @Option(
     name: [.customLong("events", withSingleDash: true)],
     help: ArgumentHelp("Write the run's events as JSON Lines to this file (- for standard output).", valueName: "file"))
@@ -69,6 +74,7 @@ struct BuildCommand: AsyncParsableCommand {
     options.onError = BuildSession.OnError(rawValue: onError) ?? .cleanup
     options.parallelBuilds = parallelBuilds
     options.debug = debug
+    options.skipUnchanged = skipUnchanged
     let session = BuildSession(
       validation: validation, validationOptions: validationOptions, options: options, console: console,
       log: log.isEnabled ? log : nil)

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 
 /// A message digest OpenSSL knows by name (`md5`, `sha1`, `sha224`, `sha256`, `sha384`,
 /// `sha512`, …). Holds only the name: OpenSSL's `EVP_MD` for it is looked up when a
@@ -54,6 +55,22 @@ public struct MessageDigest: ~Copyable {
     let result = bytes.withContiguousStorageIfAvailable { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
       ?? Array(bytes).withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
     try OpenSSLError.check(result, "\(algorithm) update")
+  }
+
+  /// Adds the bytes of the file at `path`, read in 1 MiB pieces into one reused buffer
+  /// (constant memory, whatever the file's size). Throws `FileReadError` when it cannot be read.
+  public mutating func update(contentsOfFile path: String) throws {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
+    defer { close(descriptor) }
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count < 0, errno == EINTR { continue }
+      guard count >= 0 else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
+      if count == 0 { return }
+      try update(buffer[..<count])
+    }
   }
 
   /// The digest of everything added; the context is freed after.
@@ -115,4 +132,11 @@ public enum Digest {
     }
     return String(decoding: out, as: UTF8.self)
   }
+}
+
+/// A file a digest could not read, with the system's reason.
+public struct FileReadError: Error, CustomStringConvertible, Sendable {
+  public var path: String
+  public var reason: String
+  public var description: String { "cannot read \(path): \(reason)" }
 }

@@ -43,23 +43,17 @@ extension ChecksumPostProcessor: RunnablePostProcessor {
   /// As Packer's checksum post-processor: the input is kept whatever the template says.
   public var forcesKeepingInput: Bool { true }
 
-  /// The hex digest of a file, read in 1 MiB pieces into one reused buffer (constant memory
-  /// whatever the file's size). An OpenSSL failure throws `OpenSSLError` with its own words.
+  /// The hex digest of a file, streamed (constant memory whatever its size). An OpenSSL
+  /// failure throws `OpenSSLError` with its own words.
   public static func digest(_ type: String, of path: String) throws -> String {
     guard let algorithm = DigestAlgorithm(named: type) else {
       throw BuildError("checksum: OpenSSL has no \(type) digest")
     }
     var digest = try MessageDigest(algorithm)
-    let descriptor = open(path, O_RDONLY)
-    guard descriptor >= 0 else { throw BuildError("checksum: cannot read \(path)") }
-    defer { close(descriptor) }
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-      if count < 0, errno == EINTR { continue }
-      guard count >= 0 else { throw BuildError("checksum: reading \(path) failed: \(String(cString: strerror(errno)))") }
-      if count == 0 { break }
-      try digest.update(buffer[..<count])
+    do {
+      try digest.update(contentsOfFile: path)
+    } catch let error as FileReadError {
+      throw BuildError("checksum: \(error)")
     }
     return Digest.hex(try digest.finalize())
   }

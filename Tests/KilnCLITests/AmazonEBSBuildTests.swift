@@ -327,6 +327,42 @@ struct EC2Lab {
     }
   }
 
+  /// `-skip-unchanged`: a second build of the same inputs launches nothing, makes only
+  /// describe calls and reports the first build's AMIs (the manifest gets them too); one
+  /// changed byte in an uploaded script builds again.
+  @Test func skipUnchangedBuildsOnlyWhenAnInputChanged() async throws {
+    let lab = try await EC2Lab()
+    let script = lab.work.appendingPathComponent("setup.sh")
+    try "#!/bin/sh\necho setting up\n".write(to: script, atomically: true, encoding: .utf8)
+    let path = try lab.template(
+      provisioners: #"[{"type": "shell", "script": "setup.sh"}]"#, extra: #""ami_regions": ["us-west-2"]"#,
+      name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
+    let first = try await lab.build(["-skip-unchanged", path])
+    #expect(first.status == 0, "\(first.stdout)")
+    let image = try #require(try await lab.client().describeImages(owners: ["self"]).first)
+    #expect(image.tags.contains { $0.key == "kiln:fingerprint" && $0.value.count == 64 })
+    let callsBefore = lab.moto.actions().count
+
+    // Another second: {{timestamp}} differs, which is no reason to rebuild.
+    try await Task.sleep(for: .milliseconds(1100))
+    let second = try await lab.build(["-skip-unchanged", path])
+    #expect(second.status == 0, "\(second.stdout)")
+    #expect(second.stdout.contains("skipping the build"), "\(second.stdout)")
+    let secondCalls = lab.moto.actions().dropFirst(callsBefore).map(\.action)
+    #expect(secondCalls.allSatisfy { $0.hasPrefix("Describe") }, "a skipped build only looks: \(secondCalls)")
+    #expect(second.stdout.contains("us-east-1: \(image.imageID)"), "the first build's AMIs are the artifact")
+    let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: lab.work.appendingPathComponent("manifest.json"))) as? [String: Any]
+    let builds = manifest?["builds"] as? [[String: Any]] ?? []
+    #expect(builds.count == 2 && builds[0]["artifact_id"] as? String == builds[1]["artifact_id"] as? String, "\(builds)")
+
+    try "#!/bin/sh\necho setting up!\n".write(to: script, atomically: true, encoding: .utf8)
+    let third = try await lab.build(["-skip-unchanged", path])
+    #expect(third.status == 0, "\(third.stdout)")
+    #expect(third.stdout.contains("Inputs changed since the last build"), "\(third.stdout)")
+    #expect(lab.moto.requests("RunInstances").count == 2, "one changed byte builds again")
+    #expect(try await lab.client().describeImages(owners: ["self"]).count == 2)
+  }
+
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
     let lab = try await EC2Lab()
     let before = try await lab.snapshots()

@@ -26,6 +26,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     var steps: [any BuildStep] = [
       StepPreValidate(run: run),
       StepSourceAMI(run: run),
+      StepSkipUnchanged(run: run),
       StepNetwork(run: run),
       StepKeyPair(run: run),
       StepSecurityGroup(run: run),

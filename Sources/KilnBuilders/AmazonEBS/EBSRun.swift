@@ -83,7 +83,9 @@ struct EBSRun: Sendable {
     let runTags = config.skipAMIRunTags ? [] : try renderTags(config.runTags, state)
     let image = Self.overlay(runTags, with: try renderTags(config.tags, state))
     let snapshot = Self.overlay(image, with: try renderTags(config.snapshotTags, state))
-    return (withKilnTags(image), withKilnTags(snapshot))
+    // The build's fingerprint goes on the AMIs (not their snapshots): what -skip-unchanged finds.
+    let fingerprint = state[InputFingerprint.self].map { [EC2Tag("kiln:fingerprint", $0)] } ?? []
+    return (withKilnTags(image) + fingerprint, withKilnTags(snapshot))
   }
 
   /// `base` with `top` laid over it: a key in both keeps `top`'s value, and appears once (EC2

@@ -53,6 +53,12 @@ public struct BuildContext: Sendable {
   public var onError: OnErrorPolicy = .cleanup
   /// `-debug` pauses, for the builder's step runner.
   public var stepHooks: (any StepHooks)?
+  /// The hash of what the template gives this build (`BuildFingerprint`), which a builder
+  /// completes with what only it knows and tags its artifacts with.
+  public var inputsFingerprint: String?
+  /// `-skip-unchanged`: a builder that finds artifacts of the same fingerprint returns them
+  /// instead of building.
+  public var skipUnchanged = false
   /// The debug log (`KILN_LOG`), when on.
   public var log: DebugLog?
   /// The template file as given on the command line (for the tags on cloud resources).

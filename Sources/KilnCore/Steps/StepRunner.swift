@@ -59,6 +59,12 @@ public final class BuildState: Sendable {
   }
 }
 
+/// Thrown by a step that finds the build's work already done (`-skip-unchanged`): the run
+/// ends as a success without the steps after it, and the started ones are cleaned up.
+public struct StopSteps: Error, Sendable {
+  public init() {}
+}
+
 /// Set before the cleanups when a step failed (not when the run was cancelled): Packer's
 /// "error" in the state bag, which the provisioning step's cleanup reads.
 public enum StepRunFailed: StateKey { public typealias Value = Bool }
@@ -171,6 +177,9 @@ public struct StepRunner: Sendable {
         ended("succeeded")
         try await hooks?.afterRun(step)
         index += 1
+      } catch is StopSteps {
+        ended("succeeded")
+        break
       } catch {
         if error is CancellationError || Task.isCancelled {
           ended("cancelled")
