@@ -58,6 +58,29 @@ import _KilnTestSupport
     #expect(!text.contains("AWS_SECRET_ACCESS_KEY"))
   }
 
+  /// The Kubernetes fleet example: valid against Kubernetes' own schemas (the
+  /// kubernetes-validate package ships them; installed by .ci/install-deps), one Indexed Job
+  /// completion per image line, and every image it names validates with Kiln.
+  @Test func kubernetesFleetExampleIsValidAndEveryImageItNamesValidates() async throws {
+    let file = "examples/kubernetes/eks-node-images.yaml"
+    let (status, output) = try await TestCommand.run(["kubernetes-validate", "--strict", "-k", "1.30.0", file], directory: Self.repository)
+    #expect(status == 0, "kubernetes-validate (installed by .ci/install-deps):\n\(output)")
+    let text = try String(contentsOf: Self.repository.appendingPathComponent(file), encoding: .utf8)
+    #expect(text.contains("completionMode: Indexed"))
+    #expect(text.contains("eks.amazonaws.com/role-arn"), "credentials through IRSA (or Pod Identity), not stored keys")
+    #expect(!text.contains("AWS_SECRET_ACCESS_KEY"))
+    #expect(text.contains("kiln build -machine-readable -timestamp-ui -skip-unchanged"))
+    let block = try #require(text.components(separatedBy: "  images: |\n").last?.components(separatedBy: "\n  kiln-version").first)
+    let images = block.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).split(separator: " ").map(String.init) }
+    #expect(text.contains("completions: \(images.count)"), "one completion per image")
+    for image in images {
+      let result = try await KilnProcess.run(
+        ["validate", "-var-file", "Templates/kubernetes/\(image[0]).json", "-var", "arch=\(image[1])", "Templates/eks-node.json"],
+        in: Self.repository, environment: KilnProcess.isolatedEnvironment(["AWS_REGION": "us-east-1"]))
+      #expect(result.status == 0, "\(image): \(result.stderr)")
+    }
+  }
+
   @Test func shellScriptsAreShellcheckClean() async throws {
     let fm = FileManager.default
     var scripts = try fm.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("Provisioners").path)
