@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import KilnHCL
 import _KilnTestSupport
 
@@ -51,12 +52,13 @@ struct HCLPeer {
   }
 
   /// The peer, built at most once per test process and cached on disk under `.build`, keyed
-  /// by a hash of its source, so that later runs skip the Go build.
-  static func build() throws -> HCLPeer { try shared.get() }
+  /// by a hash of its source, so that later runs skip the Go build. The build (a minute of
+  /// Go on a cold cache) is awaited, never waited for on a thread of the cooperative pool.
+  static func build() async throws -> HCLPeer { try await shared.get() }
 
-  private static let shared: Result<HCLPeer, any Error> = Result { try buildOrReuse() }
+  private static let shared = Shared { try await buildOrReuse() }
 
-  private static func buildOrReuse() throws -> HCLPeer {
+  private static func buildOrReuse() async throws -> HCLPeer {
     let code = try Data(contentsOf: source)
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in code {
@@ -78,52 +80,31 @@ struct HCLPeer {
     if environment["HOME"] == nil, environment["GOCACHE"] == nil {
       environment["GOCACHE"] = directory.appendingPathComponent("cache").path
     }
-    _ = try run(["go", "build", "-o", built.path, source.path], environment: environment, limit: 600)
+    _ = try await run(["go", "build", "-o", built.path, source.path], environment: environment, limit: 600)
     // Moved into place whole, so another process never runs a half-written binary.
     _ = try? FileManager.default.removeItem(at: executable)
     try FileManager.default.moveItem(at: built, to: executable)
     return HCLPeer(executable: executable)
   }
 
-  func answer(_ cases: [Case]) throws -> [Answer] {
+  func answer(_ cases: [Case]) async throws -> [Answer] {
     let table = try Scratch.directory("kiln-hclpeer-cases").appendingPathComponent("cases.json")
     try Data(("[" + cases.map(\.json).joined(separator: ",") + "]").utf8).write(to: table)
-    let output = try Self.run([executable.path, table.path], environment: [:], limit: 120)
+    let output = try await Self.run([executable.path, table.path], environment: [:], limit: 120)
     return try JSONDecoder().decode([Answer].self, from: output)
   }
 
-  /// Runs a command with a bound on its time; its standard output goes through a file.
-  static func run(_ arguments: [String], environment: [String: String], limit seconds: Double) throws -> Data {
-    let directory = FileManager.default.temporaryDirectory
-    let outURL = directory.appendingPathComponent("kiln-hclpeer-out-\(UUID().uuidString)")
-    let errURL = directory.appendingPathComponent("kiln-hclpeer-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-      try? FileManager.default.removeItem(at: outURL)
-      try? FileManager.default.removeItem(at: errURL)
+  /// Runs a command (niced) with a bound on its time, through `ChildProcess`; its output.
+  static func run(_ arguments: [String], environment: [String: String], limit seconds: Double) async throws -> Data {
+    let captured = try await ChildProcess.capture(
+      "/usr/bin/nice", arguments: ["-n", "19"] + arguments, environment: environment, timeout: .seconds(seconds))
+    if captured.stopped != nil {
+      throw Failure(description: "\(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s (or wrote too much)")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
-    process.arguments = ["-n", "19"] + arguments
-    process.environment = environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    try process.run()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
-      throw Failure(description: "\(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s")
+    guard captured.termination == .exited(0) else {
+      throw Failure(description: "\(arguments.joined(separator: " ")) ended \(captured.termination): \(captured.errorText)")
     }
-    process.waitUntilExit()
-    let errors = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-      throw Failure(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(errors)")
-    }
-    return try Data(contentsOf: outURL)
+    return Data(captured.output)
   }
 }
 

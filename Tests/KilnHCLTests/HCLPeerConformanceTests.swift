@@ -275,10 +275,10 @@ import Testing
       "\u{FEFF}{}", "{\"a\":\t\"${nope}\"}", "{\n\t\"a\": \"${nope}\"\n}",
     )
 
-  @Test func everyRowAnswersAsHCLDoes() throws {
-    let peer = try HCLPeer.build()
+  @Test func everyRowAnswersAsHCLDoes() async throws {
+    let peer = try await HCLPeer.build()
     let cases = Self.rows.map { HCLPeer.Case(kind: $0.kind, source: $0.source, variables: Self.variables) }
-    let answers = try peer.answer(cases)
+    let answers = try await peer.answer(cases)
     try #require(answers.count == Self.rows.count)
     #expect(Self.rows.count >= 300)
     var agreed = 0

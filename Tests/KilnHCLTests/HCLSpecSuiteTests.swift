@@ -106,8 +106,8 @@ struct HCLSpecSuiteTests {
   }
 
   /// Every input parsed by HashiCorp's HCL too: both must accept it, or both refuse it.
-  @Test func parsingAgreesWithThePeer() throws {
-    let peer = try HCLPeer.build()
+  @Test func parsingAgreesWithThePeer() async throws {
+    let peer = try await HCLPeer.build()
     var cases: [HCLPeer.Case] = []
     var files: [(String, HCLFile)] = []
     for test in Self.tests() {
@@ -117,7 +117,7 @@ struct HCLSpecSuiteTests {
       cases.append(HCLPeer.Case(kind: "body", source: String(decoding: bytes, as: UTF8.self), variables: [:]))
       files.append((path, HCL.parseConfig(bytes, filename: "test.hcl")))
     }
-    let answers = try peer.answer(cases)
+    let answers = try await peer.answer(cases)
     try #require(answers.count == files.count)
     var agreed = 0
     for ((path, file), answer) in zip(files, answers) {
