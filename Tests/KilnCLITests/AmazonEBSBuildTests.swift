@@ -363,6 +363,57 @@ struct EC2Lab {
     #expect(try await lab.client().describeImages(owners: ["self"]).count == 2)
   }
 
+  /// amazon-ebs side by side with Packer 1.6.6, against the same moto and sshd: the records
+  /// scripts read in `-machine-readable` output (every non-`ui` record: artifacts, errors,
+  /// counts) and the summary lines, with ids, times and durations normalised, and the exit
+  /// codes, for a build that succeeds and one whose provisioner fails. (The step lines in
+  /// between are Kiln's own words for its own steps.)
+  @Test(arguments: [true, false])
+  func machineReadableRecordsAreLikePackers(succeeds: Bool) async throws {
+    let lab = try await EC2Lab()
+    let packerPath = try #require(PackerContractTests.packer, "Packer 1.6.6 is not installed: .ci/install-deps installs Debian's packer")
+    let script = succeeds ? "echo provisioned" : "exit 3"
+    let template = """
+      {"variables": {"k8s_version": "1.31.2"},
+       "builders": [{"type": "amazon-ebs", "name": "eks", "region": "us-east-1",
+         "custom_endpoint_ec2": "\(lab.moto.endpoint.absoluteString)",
+         "source_ami_filter": {"filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*"}, "owners": ["099720109477"], "most_recent": true},
+         "instance_type": "m5.large", "ssh_host": "127.0.0.1", "ssh_port": \(lab.sshd.port), "ssh_username": "\(lab.sshd.user)", "ssh_timeout": "2m",
+         "ami_name": "eks-node-{{user `k8s_version`}}-{{timestamp}}-{{uuid}}", "ami_regions": ["us-west-2"],
+         "tags": {"Name": "eks-node-{{user `k8s_version`}}"}}],
+       "provisioners": [{"type": "shell", "inline": ["\(script)"]}],
+       "post-processors": [{"type": "manifest", "output": "manifest.json", "strip_time": true}]}
+      """
+    let path = lab.work.appendingPathComponent("side-by-side.json")
+    try template.write(to: path, atomically: true, encoding: .utf8)
+    var environment = lab.environment
+    environment["CHECKPOINT_DISABLE"] = "1"
+    environment["HOME"] = lab.work.path
+    let kiln = try await KilnProcess.run(["build", "-machine-readable", path.path], in: lab.work, environment: environment)
+    let packer = try await TestCommand.run(
+      [packerPath, "build", "-machine-readable", path.path], environment: environment, directory: lab.work, includeStderr: false, timeout: 600)
+    #expect(kiln.status == packer.status, "exit codes: kiln \(kiln.status), packer \(packer.status)\n\(packer.output)")
+    #expect(packer.status == (succeeds ? 0 : 1), "\(packer.output)")
+
+    let rules: [(Regex<AnyRegexOutput>, String)] = [
+      (try Regex(#"^[0-9]+,"#), "T,"), (try Regex(#"after [0-9]+ [a-z]+(?: [0-9]+ [a-z]+)?"#), "after D"),
+      (try Regex(#"ami-[0-9a-f]+"#), "AMI"), (try Regex(#"[0-9]{10}-[0-9a-f-]{36}"#), "NAME"),
+      (try Regex(#"/tmp/(?:packer|script)[^ ]*"#), "SCRIPT"), (try Regex(#"provisioner [a-z-]+ \(#[0-9]+\) failed: "#), ""),
+    ]
+    func readBySripts(_ output: String) -> [String] {
+      output.split(separator: "\n").map(String.init).filter { line in
+        guard let record = MachineReadable.parse(line) else { return false }
+        if record.type != "ui" { return true }
+        let text = record.data.dropFirst().first ?? ""
+        return ["Build '", "\n==> Wait completed", "\n==> Builds finished", "\n==> Some builds", "--> "].contains { text.hasPrefix($0) }
+      }.map { line in rules.reduce(line) { $0.replacing($1.0, with: $1.1) } }
+    }
+    let expected = readBySripts(packer.output)
+    let seen = readBySripts(kiln.stdout)
+    #expect(!expected.isEmpty)
+    #expect(seen == expected, "\(PackerContractTests.difference(expected: expected, seen: seen))")
+  }
+
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
     let lab = try await EC2Lab()
     let before = try await lab.snapshots()
