@@ -117,6 +117,29 @@ import _KilnTestSupport
     }
   }
 
+  /// AMIs of several ages against moto, one launched from recently: with a 5 s grace, the
+  /// oldest (superseded long enough ago) goes, the one an instance was just launched from is
+  /// spared, the newest stays; in both regions (the copy was not launched from).
+  @Test func anAMILaunchedWithinTheGraceIsSpared() async throws {
+    let lab = try await EC2Lab()
+    let path = try lab.template(extra: #""ami_regions": ["us-west-2"]"#)
+    let oldest = try await Self.makeImage(lab, name: "eks-1", tags: Self.kilnTags())
+    let used = try await Self.makeImage(lab, name: "eks-2", tags: Self.kilnTags())
+    let newest = try await Self.makeImage(lab, name: "eks-3", tags: Self.kilnTags())
+    // Everything older than eks-3 has been superseded for more than the grace.
+    try await Task.sleep(for: .seconds(6))
+    let instance = try #require(try await lab.client().runInstances(EC2Client.RunInstancesRequest(imageID: used.east.imageID, instanceType: "t3.micro")).first)
+    let run = try await KilnProcess.run(["prune", "-keep", "1", "-delete-after", "5s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
+    try await lab.client().terminateInstances([instance.instanceID])
+    #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+    #expect(run.stdout.contains("us-east-1 \(used.east.imageID) eks-2 (created \(used.east.creationDate)): spare: an instance was launched from it at "), "\(run.stdout)")
+    let east = Set(try await lab.client().describeImages(owners: ["self"]).map(\.imageID))
+    #expect(east == [used.east.imageID, newest.east.imageID], "\(run.stdout)")
+    let west = Set(try await lab.client("us-west-2").describeImages(owners: ["self"]).map(\.imageID))
+    #expect(west == [newest.west.imageID], "in us-west-2 nothing was launched from the copy: \(run.stdout)")
+    #expect(!east.contains(oldest.east.imageID) && !west.contains(oldest.west.imageID))
+  }
+
   @Test func deprecatesTheOlderAMIsOnceAndLaterRunsWait() async throws {
     let lab = try await EC2Lab()
     let path = try lab.template()
