@@ -90,7 +90,7 @@ import _KilnTestSupport
       await tolerate("EnableImageDeprecation") { try await east.enableImageDeprecation(imageID: image, at: Date().addingTimeInterval(86_400 * 30)) }
       let copy = try await west.copyImage(
         sourceImageID: image, sourceRegion: "us-east-1", name: "kiln-model-image", imageTags: [EC2Tag("kiln:run", "model")],
-        snapshotTags: [EC2Tag("kiln:run", "model")])
+        snapshotTags: [EC2Tag("kiln:run", "model")], clientToken: UUID().uuidString)
       // A protected image cannot be deregistered (this moto is the test's own: the copy stays).
       await tolerate("EnableImageDeregistrationProtection") { try await west.enableImageDeregistrationProtection(imageID: copy) }
       try await east.deregisterImage(image)

@@ -81,10 +81,12 @@ public struct EC2Client: Sendable {
   }
 
   /// Copies an AMI from `sourceRegion` into this region; the copy and its snapshots carry
-  /// `imageTags` and `snapshotTags` from the moment they exist (TagSpecifications).
+  /// `imageTags` and `snapshotTags` from the moment they exist (TagSpecifications). With a
+  /// `clientToken` (EC2's idempotency token), a resend of the call (a retry after a lost
+  /// answer) makes no second copy: EC2 answers the first one's id.
   public func copyImage(
     sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil,
-    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil
+    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil, clientToken: String? = nil
   ) async throws -> String {
     var p = QueryParameters()
     p.add("SourceImageId", sourceImageID)
@@ -95,6 +97,7 @@ public struct EC2Client: Sendable {
     p.add("KmsKeyId", kmsKeyID.flatMap { $0.isEmpty ? nil : $0 })
     p.add("SnapshotCopyCompletionDurationMinutes", snapshotCopyDurationMinutes)
     p.add(tagSpecifications: [("image", imageTags), ("snapshot", snapshotTags)])
+    p.add("ClientToken", clientToken)
     return try await query.call("CopyImage", p).string("imageId") ?? ""
   }
 
