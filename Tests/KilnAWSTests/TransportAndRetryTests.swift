@@ -297,6 +297,9 @@ import _KilnTestSupport
     let server = try await proxy(upstream: moto.endpoint)
     let east = try await ec2(through: server, maxRetries: 3)
     let marker = EC2Tag("kiln:test", UUID().uuidString)
+    // A kept-alive connection first: a dropped one is then resent by curl itself, which must
+    // rewind the body (before the seek callback, that failed with CURLE_SEND_FAIL_REWIND).
+    _ = try await east.describeRegions()
 
     try await control(server, ["lose_action": "RunInstances", "lose": lose])
     var request = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
