@@ -10,14 +10,17 @@ public struct EC2Client: Sendable {
   public init(query: AWSQueryClient) { self.query = query }
 
   /// A client for `region` (at `customEndpoint` when given) with the shared rate limiter of
-  /// the account and region; `log` hears its retries.
+  /// the account and region; `log` hears its retries, and `authorizationDecoder` (STS) decodes
+  /// the encoded message of an `UnauthorizedOperation`.
   public init(
     region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient, credentials: any CredentialsProvider,
-    retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil
+    retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil,
+    authorizationDecoder: (any AuthorizationMessageDecoder)? = nil
   ) throws {
     self.query = try AWSQueryClient(
       service: "ec2", apiVersion: Self.apiVersion, region: region, customEndpoint: customEndpoint, variant: variant, http: http,
-      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") }, log: log)
+      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") }, log: log,
+      authorizationDecoder: authorizationDecoder)
   }
 
   /// Calls a paginated Describe action and collects `itemsKey` items from every page.
