@@ -159,6 +159,15 @@ import _KilnTestSupport
     #expect(error.description.contains("What to do: allow ec2:CreateImage"), "\(error)")
   }
 
+  @Test func aRefusedAssumeRoleNamesTheTrustPolicyToo() {
+    let error = AWSServiceError(
+      service: "sts", action: "AssumeRole", status: 403, code: "AccessDenied",
+      message: "User: arn:aws:iam::123456789012:user/kiln-ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/builder",
+      requestID: "r")
+    #expect(error.description.contains("or the role's trust policy does not trust that identity"), "\(error)")
+    #expect(error.description.contains("allow sts:AssumeRole on the role"), "\(error)")
+  }
+
   /// RequestExpired answered with a `Date` an hour ahead of this host's clock, then an hour
   /// behind: the error says which way the clock is off, and by how much.
   @Test(arguments: [3600.0, -3600.0]) func requestExpiredSaysHowFarTheClockIsOff(offset: Double) async throws {

@@ -60,6 +60,11 @@ extension AWSServiceError {
           happened: "AWS refused \(call) for the identity Kiln signs with, and encoded the reason",
           toDo: "run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above (it needs sts:DecodeAuthorizationMessage) to see which policy refused what. The permission missing is most likely \(call)")
       }
+      if service == "sts", action.hasPrefix("AssumeRole") {
+        return Self.advice(
+          happened: "the role was not assumed: either the identity Kiln signs with may not call \(call) on it, or the role's trust policy does not trust that identity (or the external id, session tags or source identity it was given)",
+          toDo: "allow \(call) on the role in a policy of the calling identity, and check the role's trust policy names it (`aws iam get-role --role-name NAME` shows the trust policy)")
+      }
       return Self.advice(
         happened: "the identity Kiln signs with may not call \(call)",
         toDo: "allow \(call) in a policy of that identity (`aws sts get-caller-identity` names it), or use credentials that may")
