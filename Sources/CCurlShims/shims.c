@@ -26,6 +26,10 @@ CURLcode CCurlShims_easy_setopt_xferinfo_callback(CURL *handle,
   return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
 }
 
+CURLcode CCurlShims_easy_setopt_seek_callback(CURL *handle, CCurlShims_seek_callback callback) {
+  return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
 CURLcode CCurlShims_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
   return curl_easy_getinfo(handle, info, value);
 }

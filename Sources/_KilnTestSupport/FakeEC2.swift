@@ -34,6 +34,11 @@ public final class FakeEC2: Sendable {
     case answerLost
     /// The call is performed and its answer never comes: the call waits until cancelled.
     case answerHangs
+    /// The call is performed and its answer is lost (a 5xx or a dropped connection after EC2
+    /// acted), so the client sends it again, as its automatic retry does: the resend is a
+    /// second call, and its answer (a `…Duplicate` refusal where EC2 has no idempotency
+    /// token) is what the caller gets.
+    case answerLostAndResent
   }
 
   /// How many later calls in its region each change of state takes (time passes with each
@@ -123,6 +128,7 @@ public final class FakeEC2: Sendable {
     var transitions: [String: (target: String, looks: Int)] = [:]
     /// Volume id → the instance and whether it goes with it.
     var attachments: [String: (instanceID: String, deleteOnTermination: Bool)] = [:]
+    /// RunInstances' and CopyImage's idempotency tokens: region/token → what the first call made.
     var clientTokens: [String: String] = [:]
     var images: [String: Held<EC2Image>] = [:]
     var imageLooks: [String: Int] = [:]
@@ -215,13 +221,21 @@ public final class FakeEC2: Sendable {
         fault = w.faults.remove(at: position).1
       }
       if case .refused = fault { return (fault, nil, index) }
-      do {
-        return (fault, .success(try body(&w)), index)
-      } catch let refusal as Refusal {
-        return (fault, .failure(AWSServiceError(service: "ec2", action: name, status: 400, code: refusal.code, message: refusal.message, requestID: "fake-\(index)")), index)
-      } catch {
-        return (fault, .failure(AWSServiceError(service: "ec2", action: name, status: 500, code: "InternalError", message: "\(error)", requestID: "fake-\(index)")), index)
+      func attempt(_ index: Int) -> Result<T, AWSServiceError> {
+        do {
+          return .success(try body(&w))
+        } catch let refusal as Refusal {
+          return .failure(AWSServiceError(service: "ec2", action: name, status: 400, code: refusal.code, message: refusal.message, requestID: "fake-\(index)"))
+        } catch {
+          return .failure(AWSServiceError(service: "ec2", action: name, status: 500, code: "InternalError", message: "\(error)", requestID: "fake-\(index)"))
+        }
       }
+      let first = attempt(index)
+      guard fault == .answerLostAndResent else { return (fault, first, index) }
+      // The first answer is lost; the same request again.
+      w.calls.append(Call(name: name, region: region, arguments: arguments))
+      w.advance(region)
+      return (nil, attempt(w.calls.count), w.calls.count)
     }
     switch fault {
     case .refused(let code, let status):
@@ -233,7 +247,7 @@ public final class FakeEC2: Sendable {
     case .answerHangs:
       try await Task.sleep(for: .seconds(24 * 3600))
       throw CancellationError()
-    case nil:
+    case nil, .answerLostAndResent:
       return try result!.get()
     }
   }
@@ -368,7 +382,7 @@ extension FakeEC2 {
 
     func copyImage(
       sourceImageID: String, sourceRegion: String, name: String, description: String?, encrypted: Bool?, kmsKeyID: String?,
-      imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?
+      imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?, clientToken: String?
     ) async throws -> String {
       let region = self.region
       let arguments = [
@@ -376,6 +390,7 @@ extension FakeEC2 {
         "TagSpecifications": FakeEC2.types([("image", imageTags), ("snapshot", snapshotTags)]),
       ]
       return try await perform("CopyImage", arguments) { w in
+        if let clientToken, let id = w.clientTokens[region + "/" + clientToken] { return id }
         guard let source = w.images[sourceImageID], source.region == sourceRegion else {
           throw Refusal("InvalidAMIID.NotFound", "The image id '[\(sourceImageID)]' does not exist")
         }
@@ -394,6 +409,7 @@ extension FakeEC2 {
             imageID: id, name: name, description: description ?? "", state: "pending", ownerID: FakeEC2.accountID,
             creationDate: Date().formatted(.iso8601), blockDevices: devices, tags: imageTags))
         w.imageLooks[id] = w.timing.pollsToAvailable
+        if let clientToken { w.clientTokens[region + "/" + clientToken] = id }
         return id
       }
     }
@@ -438,7 +454,7 @@ extension FakeEC2 {
       let region = self.region
       let arguments = ["ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? "", "TagSpecifications": FakeEC2.types(r.tagSpecifications)]
       return try await perform("RunInstances", arguments) { w in
-        if let token = r.clientToken, let id = w.clientTokens[token], let existing = w.instances[id] { return [existing.value] }
+        if let token = r.clientToken, let id = w.clientTokens[region + "/" + token], let existing = w.instances[id] { return [existing.value] }
         guard let image = w.images[r.imageID], image.region == region || r.imageID == FakeEC2.ubuntuImageID else {
           throw Refusal("InvalidAMIID.NotFound", "The image id '[\(r.imageID)]' does not exist")
         }
@@ -481,7 +497,7 @@ extension FakeEC2 {
           lifecycle: r.spot ? "spot" : nil)
         w.instances[id] = Held(region: region, value: instance)
         w.transitions[id] = ("running", w.timing.pollsToRun)
-        if let token = r.clientToken { w.clientTokens[token] = id }
+        if let token = r.clientToken { w.clientTokens[region + "/" + token] = id }
         return [instance]
       }
     }

@@ -20,6 +20,10 @@ product is never bent to moto's gaps: what AWS accepts and does, the emulator le
   protected image cannot be deregistered.
 - RunInstances records the image's `lastLaunchedTime` (moto never sets it; AWS reports it
   within 24 hours, here at once).
+- CreateImage: refuses a name the account already uses in the region, `InvalidAMIName.Duplicate`
+  (moto makes a second image of the same name).
+- CopyImage: keeps ClientToken's promise, as RunInstances above (moto reads no token).
+- STS DecodeAuthorizationMessage (absent from moto).
 """
 import functools
 
@@ -246,6 +250,92 @@ def _image_last_launched_time():
     InstanceBackend.run_instances = run_instances
 
 
+def _create_image_refuses_a_taken_name():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+    # InvalidAMIName.Duplicate: "The specified AMI name is already in use by another AMI. If you
+    # have recently deregistered an AMI with the same name, allow enough time for the change to
+    # propagate through the system, and then retry your request." (AWS's message: "AMI name N is
+    # already in use by AMI ami-…".) A CreateImage whose answer was lost and that is sent again
+    # meets exactly this: it is how a retry finds out that the first attempt made the image.
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.amis import AmiBackend
+
+    original = AmiBackend.create_image
+
+    @functools.wraps(original)
+    def create_image(self, instance_id, name, description, tag_specifications):
+        for ami in list(self.amis.values()):
+            if ami.name == name and ami.owner_id == self.account_id:
+                raise EC2ClientError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}")
+        return original(self, instance_id, name, description, tag_specifications)
+
+    AmiBackend.create_image = create_image
+
+
+def _copy_image_client_token():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
+    # ClientToken: "Unique, case-sensitive identifier you provide to ensure idempotency of the
+    # request." Ensuring idempotency
+    # (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): a retry with
+    # the same token and parameters returns the first call's result and copies nothing; the
+    # same token with other parameters fails with IdempotentParameterMismatch.
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.responses.amis import AmisResponse
+
+    respond = AmisResponse.copy_image  # the handler _copy_image_tags_image_and_snapshots set
+    seen = {}  # (account, region, token) -> (the other parameters, the answer)
+
+    @functools.wraps(respond)
+    def copy_image(self):
+        token = self._get_param("ClientToken")
+        if not token:
+            return respond(self)
+        parameters = sorted((k, v) for k, v in self.querystring.items() if k not in ("ClientToken", "Action", "Version"))
+        key = (self.current_account, self.region, token)
+        if key in seen:
+            first, answer = seen[key]
+            if first != parameters:
+                raise EC2ClientError("IdempotentParameterMismatch", "Client token already used before with different parameters.")
+            return answer
+        answer = respond(self)
+        seen[key] = (parameters, answer)
+        return answer
+
+    AmisResponse.copy_image = copy_image
+
+
+def _sts_decode_authorization_message():
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html
+    # "Decodes additional information about the authorization status of a request from an
+    # encoded message returned in response to an Amazon Web Services request." Request:
+    # EncodedMessage; response: DecodeAuthorizationMessageResult/DecodedMessage, "The API
+    # returns a response with the decoded message." Error: InvalidAuthorizationMessageException
+    # (HTTP 400), "if the message passed to DecodeAuthorizationMessage was invalid". The caller
+    # needs sts:DecodeAuthorizationMessage (moto's IAM checks it like any action).
+    #
+    # AWS's encoding is opaque and moto issues no encoded messages; the tests that make one
+    # encode the documented JSON document in base64, and that is what is decoded here.
+    # Anything else is refused as AWS refuses a message it did not make.
+    import base64
+    import binascii
+    import json
+
+    from moto.core.responses import ActionResult
+    from moto.sts.exceptions import STSClientError
+    from moto.sts.responses import TokenResponse
+
+    def decode_authorization_message(self):
+        encoded = self._get_param("EncodedMessage") or ""
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+            json.loads(decoded)
+        except (binascii.Error, ValueError):
+            raise STSClientError("InvalidAuthorizationMessageException", "The message is not a valid encoded authorization message.") from None
+        return ActionResult({"DecodedMessage": decoded})
+
+    TokenResponse.decode_authorization_message = decode_authorization_message
+
+
 def apply():
     _create_image_tags_snapshots()
     _copy_image_tags_image_and_snapshots()
@@ -253,3 +343,6 @@ def apply():
     _run_instances_client_token()
     _image_deprecation_and_deregistration_protection()
     _image_last_launched_time()
+    _create_image_refuses_a_taken_name()
+    _copy_image_client_token()
+    _sts_decode_authorization_message()

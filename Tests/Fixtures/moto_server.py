@@ -26,8 +26,9 @@ refused) for `model_report.py`, which `.ci/run` prints after `swift test`.
 
 Where moto 5.2.1 lacks or fakes what AWS does, `moto_patches.py` adds it (each patch citing
 the EC2 API Reference): tags at creation on CreateImage/CopyImage snapshots, CopyImage images,
-RunInstances network interfaces and spot requests; RunInstances ClientToken idempotency;
-EnableImageDeprecation and EnableImageDeregistrationProtection.
+RunInstances network interfaces and spot requests; RunInstances and CopyImage ClientToken
+idempotency; CreateImage's refusal of a taken name; EnableImageDeprecation,
+EnableImageDeregistrationProtection and STS DecodeAuthorizationMessage.
 """
 import json
 import os

@@ -54,6 +54,9 @@ import _KilnTestSupport
       _ = try await sts.assumeRole(STSClient.AssumeRoleRequest(roleARN: "arn:aws:iam::123456789012:role/kiln", sessionName: "kiln"))
       _ = try await sts.assumeRoleWithWebIdentity(
         roleARN: "arn:aws:iam::123456789012:role/kiln", sessionName: "kiln", token: "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+      // moto (patched) decodes a base64 JSON document; AWS's own encoding is opaque.
+      let decoded = try await sts.decodeAuthorizationMessage(Data(#"{"allowed":false,"context":{"action":"ec2:RunInstances"}}"#.utf8).base64EncodedString())
+      #expect(DecodedAuthorizationMessage(json: decoded)?.action == "ec2:RunInstances")
       _ = try await east.describeRegions()
       _ = try await east.describeImages(owners: ["099720109477"], filters: [EC2Filter("name", ["ubuntu/images/*"])], includeDeprecated: true)
       let vpc = try #require(try await east.describeVpcs(filters: [EC2Filter("is-default", ["true"])]).first)
@@ -90,7 +93,7 @@ import _KilnTestSupport
       await tolerate("EnableImageDeprecation") { try await east.enableImageDeprecation(imageID: image, at: Date().addingTimeInterval(86_400 * 30)) }
       let copy = try await west.copyImage(
         sourceImageID: image, sourceRegion: "us-east-1", name: "kiln-model-image", imageTags: [EC2Tag("kiln:run", "model")],
-        snapshotTags: [EC2Tag("kiln:run", "model")])
+        snapshotTags: [EC2Tag("kiln:run", "model")], clientToken: UUID().uuidString)
       // A protected image cannot be deregistered (this moto is the test's own: the copy stays).
       await tolerate("EnableImageDeregistrationProtection") { try await west.enableImageDeregistrationProtection(imageID: copy) }
       try await east.deregisterImage(image)

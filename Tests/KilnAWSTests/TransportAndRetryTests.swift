@@ -277,6 +277,56 @@ import _KilnTestSupport
     #expect(try await recorded(server).count == 1)
   }
 
+  /// The ClientToken of each recorded request named `action`.
+  func clientTokens(_ server: LoopbackServer, _ action: String) async throws -> [String] {
+    try await recorded(server).compactMap { request -> String? in
+      let body = String(decoding: Data(base64Encoded: request["body"] as? String ?? "") ?? Data(), as: UTF8.self)
+      let fields = Dictionary(
+        body.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }.map { ($0[0], $0.count > 1 ? $0[1] : "") },
+        uniquingKeysWith: { first, _ in first })
+      return fields["Action"] == action ? fields["ClientToken"] ?? "" : nil
+    }
+  }
+
+  /// moto acts on RunInstances and CopyImage, then the proxy loses the answer (a 503, or the
+  /// connection dropped): the client's retry resends the same request, ClientToken and all,
+  /// and EC2 (moto, taught ClientToken by `moto_patches.py`) answers the first call's
+  /// resource instead of making a second.
+  @Test(arguments: ["503", "drop"]) func aLostAnswerIsResentWithTheSameClientTokenAndMakesNothingNew(lose: String) async throws {
+    let moto = try await SharedMoto.server.get()
+    let server = try await proxy(upstream: moto.endpoint)
+    let east = try await ec2(through: server, maxRetries: 3)
+    let marker = EC2Tag("kiln:test", UUID().uuidString)
+    // A kept-alive connection first: a dropped one is then resent by curl itself, which must
+    // rewind the body (before the seek callback, that failed with CURLE_SEND_FAIL_REWIND).
+    _ = try await east.describeRegions()
+
+    try await control(server, ["lose_action": "RunInstances", "lose": lose])
+    var request = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
+    request.tagSpecifications = [("instance", [marker])]
+    request.clientToken = UUID().uuidString
+    let instance = try #require(try await east.runInstances(request).first)
+    let tokens = try await clientTokens(server, "RunInstances")
+    #expect(tokens == [request.clientToken, request.clientToken].compactMap { $0 }, "sent twice, with one token")
+    let launched = try await SharedMoto.client().describeInstances(filters: [EC2Filter("tag:kiln:test", [marker.value])])
+    #expect(launched.map(\.instanceID) == [instance.instanceID], "one instance, the one answered")
+
+    try await SharedMoto.client().stopInstances([instance.instanceID])
+    let image = try await SharedMoto.client().createImage(EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-lost-\(marker.value)"))
+    let west = try EC2Client(
+      region: "us-west-2", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
+      credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
+      retry: RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)))
+    try await control(server, ["lose_action": "CopyImage", "lose": lose])
+    let token = UUID().uuidString
+    let copy = try await west.copyImage(
+      sourceImageID: image, sourceRegion: "us-east-1", name: "kiln-lost-\(marker.value)", imageTags: [marker], clientToken: token)
+    #expect(try await clientTokens(server, "CopyImage") == [token, token])
+    let copies = try await SharedMoto.client(region: "us-west-2").describeImages(owners: ["self"], filters: [EC2Filter("tag:kiln:test", [marker.value])])
+    #expect(copies.map(\.imageID) == [copy], "one copy, the one answered")
+    try await SharedMoto.client().terminateInstances([instance.instanceID])
+  }
+
   /// moto does not implement EnableImageDeprecation: check the wire form instead.
   @Test func enableImageDeprecationSendsTheDocumentedParameters() async throws {
     let server = try await proxy()

@@ -566,6 +566,36 @@ struct EC2Lab {
     #expect(left == ["key pair shared-name in us-east-1"], "only the other owner's key pair remains: \(left)")
   }
 
+  /// EC2 refuses RunInstances with an encoded authorization failure message (AWS's documented
+  /// error body, from the fault proxy): the build's error says what STS decoded (asked at
+  /// `custom_endpoint_sts`, here moto through the proxy) instead of the blob, and the failed
+  /// build leaves nothing.
+  @Test func anUnauthorizedLaunchSaysWhatSTSDecoded() async throws {
+    let lab = try await EC2Lab()
+    let before = try await lab.snapshots()
+    let proxy = try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
+    let document = #"""
+      {"allowed":false,"explicitDeny":false,"matchedStatements":{"items":[]},"failures":{"items":[]},
+       "context":{"principal":{"id":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/kiln-ci"},"action":"ec2:RunInstances",
+         "resource":"arn:aws:ec2:us-east-1:123456789012:instance/*",
+         "conditions":{"items":[{"key":"ec2:InstanceType","values":{"items":[{"value":"m5.large"}]}}]}}}
+      """#
+    let encoded = Data(document.utf8).base64EncodedString()
+    try await lab.control(proxy, [
+      "fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation",
+      "message": "You are not authorized to perform this operation. Encoded authorization failure message: \(encoded)",
+    ])
+    let path = try lab.template(endpoint: proxy.baseURL, extra: #""custom_endpoint_sts": "\#(proxy.baseURL.absoluteString)""#)
+    let result = try await lab.build([path])
+    let text = result.stdout + result.stderr
+    #expect(result.status == 1, "\(text)")
+    #expect(text.contains("EC2 RunInstances: UnauthorizedOperation: You are not authorized to perform this operation. (its encoded authorization failure message is decoded below)"), "\(text)")
+    #expect(text.contains("STS decoded the refusal: arn:aws:iam::123456789012:user/kiln-ci may not ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*: no policy statement allows it. The request's context: ec2:InstanceType=m5.large"), "\(text)")
+    #expect(!text.contains(encoded), "\(text)")
+    #expect(lab.moto.requests("DecodeAuthorizationMessage").count == 1)
+    #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
+  }
+
   @Test func encryptBootGoesThroughAnIntermediaryImageThatIsRemoved() async throws {
     let lab = try await EC2Lab()
     let path = try lab.template(extra: #""encrypt_boot": true, "ami_regions": ["us-west-2"], "tags": {"Name": "encrypted"}"#, name: "kiln-encrypted")

@@ -149,6 +149,13 @@ enum EBSScenario {
     Row(
       call: 10, fault: .answerLost,
       after: ["DescribeImages", "DescribeImages", "DeregisterImage", "DescribeSnapshots", "DeleteSnapshot"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    // Answers lost after EC2 acted, and the call resent by the client's retry: the duplicate
+    // refusal finds this build's own resource (by name and its kiln:run/kiln:build tags) and
+    // uses it; RunInstances' ClientToken makes its resend answer the same instance.
+    Row(call: 4, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(4)), succeeds: true),
+    Row(call: 5, fault: .answerLostAndResent, after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)), succeeds: true),
+    Row(call: 6, fault: .answerLostAndResent, after: ["RunInstances"] + Array(successCalls.dropFirst(6)), succeeds: true),
+    Row(call: 10, fault: .answerLostAndResent, after: ["CreateImage", "DescribeImages"] + Array(successCalls.dropFirst(10)), succeeds: true),
   ]
 
   @Test func aSuccessfulBuildMakesTheAMIAndRemovesEverythingElse() async throws {
@@ -189,6 +196,7 @@ enum EBSScenario {
     if row.succeeds {
       #expect(outcome.error == nil, "\(outcome.error.map { "\($0)" } ?? "")")
       #expect(outcome.artifact != nil)
+      #expect(fake.ownedImages(in: "us-east-1").count == 1, "one AMI")
       if row.reportsCleanupProblem {
         #expect(outcome.ui.errors.contains { $0.contains("cleanup of step") && $0.contains(named) }, "\(outcome.ui.errors)")
       } else {
@@ -235,6 +243,39 @@ enum EBSScenario {
     let error = try #require(outcome.error)
     #expect("\(error)".contains("EC2 \(Self.sshCalls[row.call - 1])"), "\(error)")
     #expect(fake.leftovers.isEmpty, "\(fake.leftovers)")
+  }
+}
+
+extension EC2StepScenarioTests {
+  /// ImportKeyPair's answer lost after EC2 made the key pair: the resend is refused as a
+  /// duplicate, the key pair carries this build's tags, and the build goes on with it (to an
+  /// SSH port that is closed: the failure is there, not at the key pair), removing it after.
+  @Test func aResentImportKeyPairUsesTheKeyPairTheFirstAttemptMade() async throws {
+    let fake = FakeEC2()
+    fake.fail(first: "ImportKeyPair", with: .answerLostAndResent)
+    let port = try ClosedPort()
+    let outcome = await EBSScenario.run(try EBSScenario.builder(sshPort: port.port), clients: fake.client)
+    let calls = fake.calls.map(\.name)
+    #expect(Array(calls.prefix(6)) == ["DescribeRegions", "DescribeImages", "DescribeImages", "ImportKeyPair", "ImportKeyPair", "DescribeKeyPairs"])
+    #expect(Array(calls.dropFirst(6).prefix(3)) == ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances"], "\(calls)")
+    let error = try #require(outcome.error)
+    #expect(!"\(error)".contains("KeyPair"), "\(error)")
+    #expect(calls.last == "DeleteKeyPair")
+    #expect(fake.leftovers.isEmpty, "\(fake.leftovers)")
+  }
+
+  /// A `temporary_key_pair_name` taken by a key pair without this build's tags: someone
+  /// else's. The duplicate stays an error, and that key pair is neither used nor deleted.
+  @Test func aDuplicateKeyPairWithoutThisBuildsTagsIsRefusedAndLeftAlone() async throws {
+    let fake = FakeEC2()
+    _ = try await fake.client("us-east-1").importKeyPair(name: "shared-name", publicKey: "ssh-ed25519 AAAA someone-else", tags: [EC2Tag("owner", "someone")])
+    let port = try ClosedPort()
+    let builder = try EBSScenario.builder(#""temporary_key_pair_name": "shared-name""#, sshPort: port.port)
+    let outcome = await EBSScenario.run(builder, clients: fake.client)
+    #expect(outcome.summary == "InvalidKeyPair.Duplicate", "\(outcome.error.map { "\($0)" } ?? "")")
+    let calls = fake.calls.map(\.name).dropFirst()
+    #expect(Array(calls.drop { $0 != "ImportKeyPair" }) == ["ImportKeyPair", "DescribeKeyPairs"], "looked once, deleted nothing: \(calls)")
+    #expect(fake.leftovers == ["key pair shared-name in us-east-1"])
   }
 }
 

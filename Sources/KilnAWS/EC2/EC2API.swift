@@ -17,7 +17,7 @@ public protocol EC2API: Sendable {
   func createImage(_ request: EC2Client.CreateImageRequest) async throws -> String
   func copyImage(
     sourceImageID: String, sourceRegion: String, name: String, description: String?, encrypted: Bool?, kmsKeyID: String?,
-    imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?) async throws -> String
+    imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?, clientToken: String?) async throws -> String
   func deregisterImage(_ imageID: String) async throws
   func modifyImageAttribute(
     imageID: String, addUserIDs: [String], addGroups: [String], addOrganizationARNs: [String],
@@ -71,11 +71,12 @@ extension EC2API {
 
   public func copyImage(
     sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil,
-    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil
+    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil, clientToken: String? = nil
   ) async throws -> String {
     try await copyImage(
       sourceImageID: sourceImageID, sourceRegion: sourceRegion, name: name, description: description, encrypted: encrypted,
-      kmsKeyID: kmsKeyID, imageTags: imageTags, snapshotTags: snapshotTags, snapshotCopyDurationMinutes: snapshotCopyDurationMinutes)
+      kmsKeyID: kmsKeyID, imageTags: imageTags, snapshotTags: snapshotTags, snapshotCopyDurationMinutes: snapshotCopyDurationMinutes,
+      clientToken: clientToken)
   }
 
   public func modifyImageAttribute(

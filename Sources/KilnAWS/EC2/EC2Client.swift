@@ -10,14 +10,17 @@ public struct EC2Client: Sendable {
   public init(query: AWSQueryClient) { self.query = query }
 
   /// A client for `region` (at `customEndpoint` when given) with the shared rate limiter of
-  /// the account and region; `log` hears its retries.
+  /// the account and region; `log` hears its retries, and `authorizationDecoder` (STS) decodes
+  /// the encoded message of an `UnauthorizedOperation`.
   public init(
     region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient, credentials: any CredentialsProvider,
-    retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil
+    retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil,
+    authorizationDecoder: (any AuthorizationMessageDecoder)? = nil
   ) throws {
     self.query = try AWSQueryClient(
       service: "ec2", apiVersion: Self.apiVersion, region: region, customEndpoint: customEndpoint, variant: variant, http: http,
-      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") }, log: log)
+      credentials: credentials, retry: retry, limiter: limiterKey.map { RateLimiter.shared(for: "\($0)/\(region)") }, log: log,
+      authorizationDecoder: authorizationDecoder)
   }
 
   /// Calls a paginated Describe action and collects `itemsKey` items from every page.
@@ -81,10 +84,12 @@ public struct EC2Client: Sendable {
   }
 
   /// Copies an AMI from `sourceRegion` into this region; the copy and its snapshots carry
-  /// `imageTags` and `snapshotTags` from the moment they exist (TagSpecifications).
+  /// `imageTags` and `snapshotTags` from the moment they exist (TagSpecifications). With a
+  /// `clientToken` (EC2's idempotency token), a resend of the call (a retry after a lost
+  /// answer) makes no second copy: EC2 answers the first one's id.
   public func copyImage(
     sourceImageID: String, sourceRegion: String, name: String, description: String? = nil, encrypted: Bool? = nil, kmsKeyID: String? = nil,
-    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil
+    imageTags: [EC2Tag] = [], snapshotTags: [EC2Tag] = [], snapshotCopyDurationMinutes: Int? = nil, clientToken: String? = nil
   ) async throws -> String {
     var p = QueryParameters()
     p.add("SourceImageId", sourceImageID)
@@ -95,6 +100,7 @@ public struct EC2Client: Sendable {
     p.add("KmsKeyId", kmsKeyID.flatMap { $0.isEmpty ? nil : $0 })
     p.add("SnapshotCopyCompletionDurationMinutes", snapshotCopyDurationMinutes)
     p.add(tagSpecifications: [("image", imageTags), ("snapshot", snapshotTags)])
+    p.add("ClientToken", clientToken)
     return try await query.call("CopyImage", p).string("imageId") ?? ""
   }
 

@@ -28,6 +28,22 @@ public struct STSClient: Sendable {
     return CallerIdentity(account: result?.string("Account") ?? "", arn: result?.string("Arn") ?? "", userID: result?.string("UserId") ?? "")
   }
 
+  /// What an encoded authorization failure message says (the `DecodedMessage` JSON: whether
+  /// an explicit Deny refused the request, the statements that matched, and the request's
+  /// principal, action, resource and condition values). The caller needs
+  /// `sts:DecodeAuthorizationMessage`; without it STS answers `AccessDenied`.
+  public func decodeAuthorizationMessage(_ encoded: String) async throws -> String {
+    var p = QueryParameters()
+    p.add("EncodedMessage", encoded)
+    let response = try await query.call("DecodeAuthorizationMessage", p)
+    guard let decoded = response.find("DecodeAuthorizationMessageResult")?.string("DecodedMessage") else {
+      throw AWSServiceError(
+        service: "sts", action: "DecodeAuthorizationMessage", status: 200, code: "MalformedResponse", message: "no DecodedMessage in the response",
+        requestID: "")
+    }
+    return decoded
+  }
+
   public struct AssumeRoleRequest: Sendable {
     public var roleARN: String
     public var sessionName: String
@@ -82,6 +98,8 @@ public struct STSClient: Sendable {
       expiration: credentials.string("Expiration").flatMap(parseAWSDate))
   }
 }
+
+extension STSClient: AuthorizationMessageDecoder {}
 
 /// Credentials with an expiry (STS, containers, instance roles, credential_process).
 public struct TemporaryCredentials: Sendable, Equatable {

@@ -161,6 +161,11 @@ final class CurlEasyHandle: @unchecked Sendable {
       try check(CCurlShims_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count)), "body size", url)
       try check(CCurlShims_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead), "read callback", url)
       try check(CCurlShims_easy_setopt_pointer(handle, CURLOPT_READDATA, userdata), "read data", url)
+      // When a kept-alive connection turns out dead after the request went out (the server
+      // closed it without answering), curl sends the request again on a new connection, and
+      // must rewind the body to do so; without this it fails with CURLE_SEND_FAIL_REWIND.
+      try check(CCurlShims_easy_setopt_seek_callback(handle, curlSeek), "seek callback", url)
+      try check(CCurlShims_easy_setopt_pointer(handle, CURLOPT_SEEKDATA, userdata), "seek data", url)
     }
 
     let code = curl_easy_perform(handle)
@@ -187,8 +192,10 @@ final class CurlEasyHandle: @unchecked Sendable {
 
   static func kind(of code: CURLcode) -> TransportError.Kind {
     switch code {
+    // A rewind that failed is a connection that died with the request sent: the client's own
+    // retry sends the whole request again.
     case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR,
-      CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+      CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND:
       .connection
     case CURLE_OPERATION_TIMEDOUT: .timeout
     case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
@@ -255,6 +262,15 @@ private func curlRead(_ pointer: UnsafeMutablePointer<CChar>?, _ size: Int, _ co
     offset += length
     return length
   }
+}
+
+/// Moves the upload back (curl asks for offset 0 before it resends the body).
+private func curlSeek(_ userdata: UnsafeMutableRawPointer?, _ offset: curl_off_t, _ origin: Int32) -> Int32 {
+  guard let state = transfer(userdata), origin == SEEK_SET, offset >= 0, offset <= state.request.body.count else {
+    return Int32(CURL_SEEKFUNC_CANTSEEK)
+  }
+  state.uploadOffset.withLock { $0 = Int(offset) }
+  return Int32(CURL_SEEKFUNC_OK)
 }
 
 private func curlProgress(_ userdata: UnsafeMutableRawPointer?, _: curl_off_t, _: curl_off_t, _: curl_off_t, _: curl_off_t) -> Int32 {

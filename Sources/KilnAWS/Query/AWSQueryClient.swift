@@ -6,6 +6,13 @@ public protocol CredentialsProvider: Sendable {
   func credentials() async throws -> SigV4.Credentials
 }
 
+/// Decodes the encoded authorization failure message an `UnauthorizedOperation` carries
+/// (STS DecodeAuthorizationMessage; `STSClient` is the conformance).
+public protocol AuthorizationMessageDecoder: Sendable {
+  /// The decoded document (JSON).
+  func decodeAuthorizationMessage(_ encoded: String) async throws -> String
+}
+
 /// Fixed credentials (template keys, tests).
 public struct StaticCredentialsProvider: CredentialsProvider {
   public let value: SigV4.Credentials
@@ -30,13 +37,17 @@ public final class AWSQueryClient: Sendable {
   let observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)?
   /// Hears each retry (the debug log, and the console once a request keeps failing).
   let log: AWSClientLog?
+  /// Decodes the encoded authorization failure message of a refused call, so the error says
+  /// who may not do what and why (Packer leaves the blob: hashicorp/packer#5415).
+  let authorizationDecoder: (any AuthorizationMessageDecoder)?
 
   /// - Throws: `AWSConfigurationError` when `region` is not an AWS region name or `endpoint`
   ///   has no host.
   public init(
     service: String, apiVersion: String, region: String, endpoint: URL, http: any HTTPClient,
     credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil,
-    log: AWSClientLog? = nil, observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)? = nil
+    log: AWSClientLog? = nil, authorizationDecoder: (any AuthorizationMessageDecoder)? = nil,
+    observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)? = nil
   ) throws(AWSConfigurationError) {
     try AWSRegion.validate(region)
     guard let host = endpoint.host, !host.isEmpty else {
@@ -53,6 +64,7 @@ public final class AWSQueryClient: Sendable {
     self.retry = retry
     self.limiter = limiter
     self.log = log
+    self.authorizationDecoder = authorizationDecoder
     self.observer = observer
   }
 
@@ -61,12 +73,12 @@ public final class AWSQueryClient: Sendable {
   public convenience init(
     service: String, apiVersion: String, region: String, customEndpoint: String?, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient,
     credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(), limiter: RateLimiter? = nil,
-    log: AWSClientLog? = nil
+    log: AWSClientLog? = nil, authorizationDecoder: (any AuthorizationMessageDecoder)? = nil
   ) throws(AWSConfigurationError) {
     try self.init(
       service: service, apiVersion: apiVersion, region: region,
       endpoint: try Self.endpoint(service: service, region: region, custom: customEndpoint, variant: variant),
-      http: http, credentials: credentials, retry: retry, limiter: limiter, log: log)
+      http: http, credentials: credentials, retry: retry, limiter: limiter, log: log, authorizationDecoder: authorizationDecoder)
   }
 
   /// The public endpoint of `service` in `region` in any partition (`AWSPartition`), or
@@ -90,8 +102,12 @@ public final class AWSQueryClient: Sendable {
   }
 
   /// Calls `action` and returns the response document. Retries what is worth retrying, saying
-  /// each retry to `log`; throws `AWSServiceError`, `TransportError` (naming the action) or
-  /// `CancellationError`.
+  /// each retry to `log`; throws `AWSServiceError` (with the answer's clock skew, and an
+  /// encoded authorization failure decoded when `authorizationDecoder` can), `TransportError`
+  /// (naming the action) or `CancellationError`.
+  ///
+  /// The request's parameters, a `ClientToken` among them, are the same on every attempt: a
+  /// retry after a lost answer is the same request, which EC2 answers idempotently.
   public func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLElementNode {
     try await call(action, parameters, signed: true)
   }
@@ -106,12 +122,14 @@ public final class AWSQueryClient: Sendable {
         let response = try await send(action: action, body: body, signed: signed)
         observer?(action, attempt, .success(response.status))
         guard (200..<300).contains(response.status) else {
-          throw AWSServiceError.decode(response.body, status: response.status, service: service, action: action)
+          throw AWSServiceError.decode(
+            response.body, status: response.status, service: service, action: action, region: region, date: response.header("Date"))
         }
         do {
           return try XMLElementNode.parse(response.body)
         } catch {
-          throw AWSServiceError(service: service, action: action, status: response.status, code: "MalformedResponse", message: error.description, requestID: "")
+          throw AWSServiceError(
+            service: service, action: action, status: response.status, code: "MalformedResponse", message: error.description, requestID: "", region: region)
         }
       } catch {
         if error is CancellationError { throw error }
@@ -121,7 +139,7 @@ public final class AWSQueryClient: Sendable {
           error = transport
         }
         observer?(action, attempt, .failure(error))
-        guard let delay = retry.delay(after: error, attempt: attempt) else { throw error }
+        guard let delay = retry.delay(after: error, attempt: attempt) else { throw await diagnosed(error) }
         attempt += 1
         log?.retrying(AWSRetryNotice(
           service: service, action: action, failedAttempt: attempt, attempts: retry.maxRetries + 1, delay: delay,
@@ -129,6 +147,27 @@ public final class AWSQueryClient: Sendable {
         try await Task.sleep(for: delay)
       }
     }
+  }
+
+  /// The final error, with its encoded authorization failure message decoded when there is
+  /// one and a decoder: what STS said, or why it could not say.
+  private func diagnosed(_ error: any Error) async -> any Error {
+    guard var failure = error as? AWSServiceError, let encoded = failure.encodedAuthorizationMessage, let decoder = authorizationDecoder else {
+      return error
+    }
+    do {
+      let json = try await decoder.decodeAuthorizationMessage(encoded)
+      if let decoded = DecodedAuthorizationMessage(json: json) {
+        failure.authorization = .decoded(decoded)
+      } else {
+        failure.authorization = .failed("STS answered a document Kiln cannot read: \(json.prefix(200))")
+      }
+    } catch let refusal as AWSServiceError where ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"].contains(refusal.code) {
+      failure.authorization = .notPermitted("STS: \(refusal.code): \(refusal.message)")
+    } catch {
+      failure.authorization = .failed("\(error)")
+    }
+    return failure
   }
 
   /// Calls an action that takes no signature (STS AssumeRoleWithWebIdentity).

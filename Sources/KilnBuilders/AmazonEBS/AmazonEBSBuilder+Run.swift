@@ -104,8 +104,15 @@ extension AmazonEBSBuilder: RunnableBuilder {
     let retry = RetryPolicy(maxRetries: config.maxRetries)
     let variant = try settings.endpointVariant()
     let endpoint = config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2
+    // Decodes the encoded message of an UnauthorizedOperation, when the identity may
+    // (sts:DecodeAuthorizationMessage); a diagnosis, so it gives up sooner than the build's calls.
+    let sts = try STSClient(
+      region: region, customEndpoint: config.customEndpointSTS.isEmpty ? nil : config.customEndpointSTS, variant: variant,
+      http: http, credentials: credentials, retry: RetryPolicy(maxRetries: 2), log: log)
     return (region, settings.caBundle, { name in
-      try EC2Client(region: name, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs", log: log)
+      try EC2Client(
+        region: name, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs",
+        log: log, authorizationDecoder: sts)
     })
   }
 

@@ -35,6 +35,15 @@ struct EBSRun: Sendable {
   }
   var ec2: any EC2API { clients[region]! }
 
+  /// The tags that tell what this build made from anything else: its `kiln:run` (the run's
+  /// UUID) and `kiln:build`.
+  var identityTags: [EC2Tag] { kilnTags.filter { ["kiln:run", "kiln:build"].contains($0.key) } }
+
+  /// Whether a resource with `tags` was made by this build: a create call whose answer was
+  /// lost made it, and its resend was refused as a duplicate. Anything else with the same
+  /// name (a user's own) is never adopted, nor deleted.
+  func isOwn(_ tags: [EC2Tag]) -> Bool { identityTags.allSatisfy(tags.contains) }
+
   func client(_ region: String) -> any EC2API { clients[region]! }
 
   /// Every region an AMI of this build may be in: the build region, then `ami_regions`.

@@ -1,9 +1,11 @@
+import Foundation
 import KilnAWS
 import KilnCore
 
 /// Mirrors Packer's `StepAMIRegionCopy`.
 ///
-/// Copies the AMI to `ami_regions`, all regions at once, with `encrypt_boot`, `kms_key_id`
+/// Copies the AMI to `ami_regions`, all regions at once (each CopyImage with its own
+/// ClientToken, so the client's retry after a lost answer makes no second copy), with `encrypt_boot`, `kms_key_id`
 /// and `region_kms_key_ids`; with an intermediary image, the encrypted copy into the build
 /// region too, after which the intermediary is removed. Each copy and its snapshots get the
 /// AMI's tags from CopyImage itself (TagSpecifications), as the original got them from
@@ -40,7 +42,7 @@ struct StepCopyAMI: BuildStep {
               sourceImageID: source, sourceRegion: run.region, name: config.amiName,
               description: description.isEmpty ? nil : description, encrypted: config.encryptBoot,
               kmsKeyID: kmsKey.isEmpty ? nil : kmsKey, imageTags: tags.image, snapshotTags: tags.snapshot,
-              snapshotCopyDurationMinutes: config.snapshotCopyDurationMinutes)
+              snapshotCopyDurationMinutes: config.snapshotCopyDurationMinutes, clientToken: UUID().uuidString)
             // The intermediary's entry in the build region is replaced by its copy here.
             state.update(BuildAMIs.self, default: [:]) { $0[region] = copyID }
             let token = run.resources.record("AMI \(copyID) in \(region)")

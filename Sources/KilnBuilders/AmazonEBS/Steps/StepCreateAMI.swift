@@ -52,6 +52,11 @@ struct StepCreateAMI: BuildStep {
   }
 
   /// CreateImage, retried while EC2 still reports the instance as not yet stopped.
+  ///
+  /// CreateImage has no idempotency token: when EC2 made the image but the answer was lost
+  /// (a 5xx, a dropped connection), the client's retry is refused `InvalidAMIName.Duplicate`.
+  /// An image of that name with this build's `kiln:run` and `kiln:build` tags (put on by
+  /// CreateImage itself) is the one this call made, and is used; any other stays an error.
   private func createImage(_ request: EC2Client.CreateImageRequest) async throws -> String {
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(900)
@@ -60,7 +65,26 @@ struct StepCreateAMI: BuildStep {
         return try await run.ec2.createImage(request)
       } catch let error as AWSServiceError where error.code == "InvalidParameterValue" && error.message.contains("not in state") && clock.now < deadline {
         try await Task.sleep(for: .seconds(5))
+      } catch let error as AWSServiceError where error.code == "InvalidAMIName.Duplicate" {
+        guard let own = try await ownImage(named: request.name) else { throw error }
+        run.ui.message("EC2 made the AMI but its answer was lost; using it")
+        return own
       }
+    }
+  }
+
+  /// The id of this account's AMI `name` in the build region if it carries this build's
+  /// `kiln:run` and `kiln:build` tags, else nil; asked again while EC2 does not list it.
+  private func ownImage(named name: String) async throws -> String? {
+    do {
+      let found: String?? = try await run.lookAgain {
+        let images = try await run.ec2.describeImages(owners: ["self"], filters: [EC2Filter("name", [name])])
+        guard !images.isEmpty else { return nil }
+        return .some(images.first { run.isOwn($0.tags) }?.imageID)
+      }
+      return found ?? nil
+    } catch {
+      throw BuildError("AMI \(name) in \(run.region): EC2 says the name is taken, and whether by this build's AMI could not be checked: \(error)")
     }
   }
 

@@ -13,6 +13,13 @@ import KilnSSH
 /// flight still deletes what EC2 may have made. The key pair carries `run_tags` and Kiln's tags
 /// from ImportKeyPair/CreateKeyPair itself.
 ///
+/// Neither call has an idempotency token: when EC2 made the key pair but its answer was lost
+/// (a 5xx, a dropped connection), the client's retry is refused `InvalidKeyPair.Duplicate`.
+/// A duplicate that carries this build's `kiln:run` and `kiln:build` tags is the one this
+/// call made, and is used (for "rsa", whose private key came only in the lost answer, it is
+/// deleted and created again); one without them is someone else's and stays an error, and is
+/// never deleted.
+///
 /// Creates: the temporary EC2 key pair, and with `-debug` its private key in
 /// `ec2_<build>.pem`. Cleanup: deletes the key pair (when its create call was never answered,
 /// asking again until EC2 no longer lists it) and the `-debug` key file. Writes `LaunchKeyPair`.
@@ -42,14 +49,23 @@ struct StepKeyPair: BuildStep {
     let privateKey: String
     let publicKey: String?
     if communicator.temporaryKeyPairType == "rsa" {
-      let created = try await refusalMakesNothing(state) { try await run.ec2.createKeyPair(name: keyName, type: "rsa", tags: tags) }
+      let create = { try await run.ec2.createKeyPair(name: keyName, type: "rsa", tags: tags) }
+      let created = try await refusalMakesNothing(state, create) { _ in
+        // Ours, but its private key was in the lost answer: make it again.
+        run.ui.message("EC2 made the key pair but its answer was lost; making it again to get its private key")
+        try await run.ec2.deleteKeyPair(name: keyName)
+        return try await create()
+      }
       privateKey = created.privateKey
       publicKey = nil
       run.ui.message("Note: libssh2 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse; \"temporary_key_pair_type\": \"ed25519\" (the default) works everywhere")
     } else {
       let pair = try SSHKeyPair.generateEd25519(comment: keyName)
       state[LaunchKeyPair.self] = (keyName, pair.privateKeyPEM, pair.publicKeyLine)
-      _ = try await refusalMakesNothing(state) { try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags) }
+      _ = try await refusalMakesNothing(state, { try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags) }) { made in
+        run.ui.message("EC2 made the key pair but its answer was lost; using it")
+        return made
+      }
       privateKey = pair.privateKeyPEM
       publicKey = pair.publicKeyLine
     }
@@ -71,16 +87,51 @@ struct StepKeyPair: BuildStep {
   /// flight still deletes it. But when EC2 refuses the call (a 4xx, e.g. `InvalidKeyPair.Duplicate`
   /// for a `temporary_key_pair_name` that exists), nothing was made, and the record must go:
   /// the cleanup would otherwise delete a same-named key pair that is not this build's.
-  private func refusalMakesNothing<Value>(_ state: BuildState, _ create: () async throws -> Value) async throws -> Value {
+  ///
+  /// Except a `InvalidKeyPair.Duplicate` whose key pair is this build's (`ownKeyPair`): the
+  /// client resent a call whose answer was lost, and `adopt` makes the most of what the first
+  /// attempt made.
+  private func refusalMakesNothing<Value>(
+    _ state: BuildState, _ create: () async throws -> Value, adopt: (EC2KeyPair) async throws -> Value
+  ) async throws -> Value {
     do {
       let value = try await create()
       state[Created.self]?.answered = true
       return value
     } catch let error as AWSServiceError where error.status < 500 {
-      if let (_, token, _) = state[Created.self] { run.resources.settle(token) }
-      state[Created.self] = nil
+      if error.code == "InvalidKeyPair.Duplicate", let name = state[Created.self]?.name {
+        let own: EC2KeyPair?
+        do {
+          own = try await ownKeyPair(named: name)
+        } catch let lookup {
+          forget(state)
+          throw BuildError("\(error.description)\nWhether key pair \(name) is this build's could not be checked, so it is left alone: \(lookup)")
+        }
+        if let own {
+          let value = try await adopt(own)
+          state[Created.self]?.answered = true
+          return value
+        }
+      }
+      forget(state)
       throw error
     }
+  }
+
+  private func forget(_ state: BuildState) {
+    if let (_, token, _) = state[Created.self] { run.resources.settle(token) }
+    state[Created.self] = nil
+  }
+
+  /// The key pair `name` if it carries this build's `kiln:run` and `kiln:build` tags (the run's
+  /// UUID is unique, so no one else's does), else nil. Asked again while EC2 does not list it
+  /// yet (a key pair just made can take a moment to be listed).
+  private func ownKeyPair(named name: String) async throws -> EC2KeyPair? {
+    let found: EC2KeyPair?? = try await run.lookAgain {
+      guard let pair = try await run.ec2.describeKeyPairs(filters: [EC2Filter("key-name", [name])]).first else { return nil }
+      return .some(run.isOwn(pair.tags) ? pair : nil)
+    }
+    return found ?? nil
   }
 
   func cleanup(_ state: BuildState) async throws {

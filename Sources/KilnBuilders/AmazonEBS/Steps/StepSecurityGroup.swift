@@ -14,6 +14,13 @@ import KilnCore
 /// group, retried while the terminated instance's interface lets go of it; when its create
 /// call was never answered (a Ctrl-C while it was in flight), finds it by name first. Writes
 /// `SecurityGroupIDs`.
+///
+/// Neither CreateSecurityGroup nor AuthorizeSecurityGroupIngress has an idempotency token:
+/// when EC2 acted but the answer was lost (a 5xx, a dropped connection), the client's retry
+/// is refused as a duplicate. An `InvalidGroup.Duplicate` whose group (by name and VPC)
+/// carries this build's `kiln:run` and `kiln:build` tags is the group this call made, and is
+/// used; one without them is someone else's, stays an error and is never deleted. An
+/// `InvalidPermission.Duplicate` on the group Kiln just made is the rule the first attempt added.
 struct StepSecurityGroup: BuildStep {
   let name = "security-group"
   let run: EBSRun
@@ -53,7 +60,27 @@ struct StepSecurityGroup: BuildStep {
     let tags = run.withKilnTags(try run.renderTags(config.runTags, state))
     let token = run.resources.record("security group \(groupName) in \(run.region)")
     state[Created.self] = (groupName, nil, token)
-    let groupID = try await run.ec2.createSecurityGroup(name: groupName, description: "Temporary group for Kiln", vpcID: vpcID, tags: tags)
+    let groupID: String
+    do {
+      groupID = try await run.ec2.createSecurityGroup(name: groupName, description: "Temporary group for Kiln", vpcID: vpcID, tags: tags)
+    } catch let error as AWSServiceError where error.code == "InvalidGroup.Duplicate" {
+      let own: String?
+      do {
+        own = try await ownGroup(named: groupName, vpcID: vpcID)
+      } catch let lookup {
+        state[Created.self] = nil
+        run.resources.settle(token)
+        throw lookup
+      }
+      guard let own else {
+        // Someone else's group: nothing of this build's to look for or delete.
+        state[Created.self] = nil
+        run.resources.settle(token)
+        throw error
+      }
+      run.ui.message("EC2 made the security group but its answer was lost; using it: \(own)")
+      groupID = own
+    }
     state[Created.self] = (groupName, groupID, token)
     run.resources.update(token, "security group \(groupID) in \(run.region)")
     state[SecurityGroupIDs.self] = [groupID]
@@ -70,6 +97,10 @@ struct StepSecurityGroup: BuildStep {
         return .done(true)
       } catch let error as AWSServiceError where error.code == "InvalidGroup.NotFound" {
         return .pending(state: "not visible yet", progress: nil)
+      } catch let error as AWSServiceError where error.code == "InvalidPermission.Duplicate" {
+        // The group is this build's, made just now: the rule is there from an attempt whose
+        // answer was lost.
+        return .done(true)
       }
     }
   }
@@ -99,6 +130,23 @@ struct StepSecurityGroup: BuildStep {
       }
     }
     throw BuildError("security group \(groupID) in \(run.region) is left: \(lastError.map { "\($0)" } ?? "")")
+  }
+
+  /// The id of the group `groupName` in `vpcID` (the default VPC when empty) if it carries this
+  /// build's `kiln:run` and `kiln:build` tags, else nil; asked again while EC2 does not list it.
+  private func ownGroup(named groupName: String, vpcID: String) async throws -> String? {
+    var filters = [EC2Filter("group-name", [groupName])]
+    if !vpcID.isEmpty { filters.append(EC2Filter("vpc-id", [vpcID])) }
+    do {
+      let found: String?? = try await run.lookAgain {
+        let groups = try await run.ec2.describeSecurityGroups(filters: filters)
+        guard !groups.isEmpty else { return nil }
+        return .some(groups.first { run.isOwn($0.tags) }?.groupID)
+      }
+      return found ?? nil
+    } catch {
+      throw BuildError("security group \(groupName) in \(run.region): EC2 says it exists, and whether it is this build's could not be checked, so it is left alone: \(error)")
+    }
   }
 
   /// The group a CreateSecurityGroup whose answer never came may have made, by its name,
