@@ -29,8 +29,8 @@ public struct ShellProvisioner: ProvisionerPlugin {
     environment = ScriptSource.environment(&r)
     useEnvVarFile = r.bool("use_env_var_file") ?? false
     envVarFormat = r.string("env_var_format") ?? (useEnvVarFile ? "export %s='%s'\n" : "%s='%s' ")
-    executeCommand = r.string("execute_command")
-      ?? (useEnvVarFile ? "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}" : "chmod +x {{.Path}}; {{.Vars}} {{.Path}}")
+    let defaultCommand = useEnvVarFile ? "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}" : "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
+    executeCommand = r.string("execute_command") ?? defaultCommand
     inlineShebang = r.string("inline_shebang") ?? "/bin/sh -e"
     remoteFolder = r.string("remote_folder") ?? "/tmp"
     remoteFile = r.string("remote_file") ?? "script_\(Int.random(in: 0...9998)).sh"

@@ -12,7 +12,8 @@ import _KilnTestSupport
   @Test func pollsUntilDoneAndReportsEachChange() async throws {
     let polls = Mutex(0)
     let reports = Mutex<[String]>([])
-    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.patient, progress: { line in reports.withLock { $0.append(line) } }) { () async throws -> PollResult<String> in
+    let progress: @Sendable (String) -> Void = { line in reports.withLock { $0.append(line) } }
+    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.patient, progress: progress) { () async throws -> PollResult<String> in
       let n = polls.withLock { $0 += 1; return $0 }
       return n < 4 ? .pending(state: "pending", progress: "\(n * 25)%") : .done("snap-1")
     }

@@ -117,7 +117,8 @@ import _KilnTestSupport
     }
   }
 
-  /// AMIs of several ages against moto, one launched from recently: with a 5 s grace, the
+  /// AMIs of several ages against moto, one launched from recently: with a 30 s grace (room
+  /// for a loaded machine between the launch and the plan), the
   /// oldest (superseded long enough ago) goes, the one an instance was just launched from is
   /// spared, the newest stays; in both regions (the copy was not launched from).
   @Test func anAMILaunchedWithinTheGraceIsSpared() async throws {
@@ -127,9 +128,9 @@ import _KilnTestSupport
     let used = try await Self.makeImage(lab, name: "eks-2", tags: Self.kilnTags())
     let newest = try await Self.makeImage(lab, name: "eks-3", tags: Self.kilnTags())
     // Everything older than eks-3 has been superseded for more than the grace.
-    try await Task.sleep(for: .seconds(6))
+    try await Task.sleep(for: .seconds(31))
     let instance = try #require(try await lab.client().runInstances(EC2Client.RunInstancesRequest(imageID: used.east.imageID, instanceType: "t3.micro")).first)
-    let run = try await KilnProcess.run(["prune", "-keep", "1", "-delete-after", "5s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
+    let run = try await KilnProcess.run(["prune", "-keep", "1", "-delete-after", "30s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
     try await lab.client().terminateInstances([instance.instanceID])
     #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
     #expect(run.stdout.contains("us-east-1 \(used.east.imageID) eks-2 (created \(used.east.creationDate)): spare: an instance was launched from it at "), "\(run.stdout)")

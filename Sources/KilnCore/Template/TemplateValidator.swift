@@ -176,8 +176,8 @@ public enum TemplateValidator {
         do { try Interpolator.check(text) } catch {
           diagnostics.warning("template expression will not render: \(error.message)", at: node.location(ofDecodedByte: error.offset))
         }
-      case .array(let items): items.forEach(visit)
-      case .object(let members): members.forEach { visit($0.value) }
+      case .array(let items): for item in items { visit(item) }
+      case .object(let members): for member in members { visit(member.value) }
       default: break
       }
     }

@@ -62,7 +62,8 @@ struct StepKeyPair: BuildStep {
     } else {
       let pair = try SSHKeyPair.generateEd25519(comment: keyName)
       state[LaunchKeyPair.self] = (keyName, pair.privateKeyPEM, pair.publicKeyLine)
-      _ = try await refusalMakesNothing(state, { try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags) }) { made in
+      let importKeyPair = { try await run.ec2.importKeyPair(name: keyName, publicKey: pair.publicKeyLine, tags: tags) }
+      _ = try await refusalMakesNothing(state, importKeyPair) { made in
         run.ui.message("EC2 made the key pair but its answer was lost; using it")
         return made
       }
