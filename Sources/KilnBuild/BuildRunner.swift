@@ -79,7 +79,9 @@ struct BuildRunner: Sendable {
   }
 
   /// One provisioner with its template keys: pause_before, timeout, max_retries.
-  static func provision(_ provisioner: PreparedProvisioner, _ context: BuildContext, _ communicator: (any Communicator)?, _ values: [String: String]) async throws {
+  static func provision(_ provisioner: PreparedProvisioner, _ context: BuildContext, _ communicator: (any Communicator)?, _ values: [String: String])
+    async throws
+  {
     guard let plugin = provisioner.plugin as? any RunnableProvisioner else { return }
     let ui = context.ui
     if let pause = provisioner.pauseBefore, pause > 0 {

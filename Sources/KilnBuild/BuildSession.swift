@@ -73,11 +73,12 @@ public struct BuildSession: Sendable {
     self.log = log
     runUUID = console.events?.runUUID ?? UUID().uuidString.lowercased()
     resources = ResourceJournal { change, owner, resource in
-      let type = switch change {
-      case .created: "resource-created"
-      case .updated: "resource-updated"
-      case .deleted: "resource-deleted"
-      }
+      let type =
+        switch change {
+        case .created: "resource-created"
+        case .updated: "resource-updated"
+        case .deleted: "resource-deleted"
+        }
       console.event(type, build: owner.build, ["plugin": .string(owner.plugin), "resource": .string(resource)])
     }
   }
@@ -113,7 +114,8 @@ public struct BuildSession: Sendable {
     let readLine = self.readLine
     let skipUnchanged = options.skipUnchanged
     let sensitive = Set(template.sensitiveVariables.map(\.value))
-    console.event("run-start", ["template": .string(templatePath), "kiln_version": .string(KilnVersion.kiln), "builds": .strings(builds.map(\.name))])
+    console.event(
+      "run-start", ["template": .string(templatePath), "kiln_version": .string(KilnVersion.kiln), "builds": .strings(builds.map(\.name))])
     let runOne: @Sendable (Int) async -> (Int, BuildSessionResult.Build) = { index in
       let build = builds[index]
       let ui = console.forBuild(build.name)
@@ -144,10 +146,12 @@ public struct BuildSession: Sendable {
       let ended = BuildSessionResult.Build(name: build.name, result: result, duration: ContinuousClock.now - begin)
       if case .success(let artifacts) = result {
         for (position, artifact) in artifacts.enumerated() {
-          ui.event("artifact", [
-            "index": .int(position), "builder_id": .string(artifact.builderID), "id": .string(artifact.id), "string": .string(artifact.summary),
-            "files": .strings(artifact.files),
-          ])
+          ui.event(
+            "artifact",
+            [
+              "index": .int(position), "builder_id": .string(artifact.builderID), "id": .string(artifact.id), "string": .string(artifact.summary),
+              "files": .strings(artifact.files),
+            ])
         }
       }
       var fields: [String: EventStream.Value] = ["outcome": .string(ended.outcome), "seconds": .double(ended.duration.inSeconds)]
@@ -157,22 +161,26 @@ public struct BuildSession: Sendable {
     }
     // Watch for signals before any build starts, so an early Ctrl-C is never fatal.
     let buildTask = Mutex<Task<[BuildSessionResult.Build], Never>?>(nil)
-    let signals = options.watchesSignals ? SignalWatcher { count, signal in
-      console.event("interrupt", ["signal": .string(goSignalName(signal)), "count": .int(count)])
-      if count == 1 {
-        interrupted.store(true, ordering: .relaxed)
-        console.error("Cancelling build after receiving \(goSignalName(signal))")
-        buildTask.withLock { $0?.cancel() }
-      } else {
-        let left = resources.outstanding
-        if left.isEmpty {
-          console.error("Interrupted again: exiting at once. Nothing kiln created is known to be left behind.")
+    let signals =
+      options.watchesSignals
+      ? SignalWatcher { count, signal in
+        console.event("interrupt", ["signal": .string(goSignalName(signal)), "count": .int(count)])
+        if count == 1 {
+          interrupted.store(true, ordering: .relaxed)
+          console.error("Cancelling build after receiving \(goSignalName(signal))")
+          buildTask.withLock { $0?.cancel() }
         } else {
-          console.error("Interrupted again: exiting at once. Left behind (kiln tags what it creates in the cloud, so it can be found):\n" + left.map { "  - " + $0 }.joined(separator: "\n"))
+          let left = resources.outstanding
+          if left.isEmpty {
+            console.error("Interrupted again: exiting at once. Nothing kiln created is known to be left behind.")
+          } else {
+            console.error(
+              "Interrupted again: exiting at once. Left behind (kiln tags what it creates in the cloud, so it can be found):\n"
+                + left.map { "  - " + $0 }.joined(separator: "\n"))
+          }
+          Foundation.exit(130)
         }
-        Foundation.exit(130)
-      }
-    } : nil
+      } : nil
     let work = Task { () -> [BuildSessionResult.Build] in
       await withTaskGroup(of: (Int, BuildSessionResult.Build).self) { group in
         var results: [(Int, BuildSessionResult.Build)] = []
@@ -201,9 +209,12 @@ public struct BuildSession: Sendable {
     let report = BuildReport(
       builds: results, elapsed: ContinuousClock.now - started,
       interrupted: interrupted.load(ordering: .relaxed), left: resources.outstanding)
-    console.event("run-end", [
-      "outcome": .string(report.interrupted ? "cancelled" : report.succeeded ? "succeeded" : "failed"), "seconds": .double(report.elapsed.inSeconds),
-    ])
+    console.event(
+      "run-end",
+      [
+        "outcome": .string(report.interrupted ? "cancelled" : report.succeeded ? "succeeded" : "failed"),
+        "seconds": .double(report.elapsed.inSeconds),
+      ])
     return .ran(report)
   }
 

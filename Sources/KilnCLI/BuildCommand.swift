@@ -122,8 +122,12 @@ struct BuildCommand: AsyncParsableCommand {
         console.say("Cleanly cancelled builds after being interrupted.")
       } else {
         var lines = report.left.map { "  - " + $0 }
-        if !unfinished.isEmpty { lines.append("  - whatever the failed cleanups of build(s) \(unfinished.map { "'\($0)'" }.joined(separator: ", ")) were removing (above)") }
-        console.error("Cancelled builds after being interrupted, but the cleanup did not finish. May be left behind (kiln tags what it creates in the cloud; `kiln sweep` finds it):\n" + lines.joined(separator: "\n"))
+        if !unfinished.isEmpty {
+          lines.append("  - whatever the failed cleanups of build(s) \(unfinished.map { "'\($0)'" }.joined(separator: ", ")) were removing (above)")
+        }
+        console.error(
+          "Cancelled builds after being interrupted, but the cleanup did not finish. May be left behind (kiln tags what it creates in the cloud; `kiln sweep` finds it):\n"
+            + lines.joined(separator: "\n"))
       }
       return
     }

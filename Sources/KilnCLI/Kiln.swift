@@ -11,7 +11,9 @@ public struct Kiln: AsyncParsableCommand {
     commandName: "kiln",
     abstract: "Build machine images from Packer JSON templates.",
     version: KilnVersion.kiln,
-    subcommands: [BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, PruneCommand.self, VersionCommand.self, SSHBenchCommand.self],
+    subcommands: [
+      BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, PruneCommand.self, VersionCommand.self, SSHBenchCommand.self,
+    ],
     // No short `-h` here: argument-parser reads an unknown single-dash word as grouped short
     // flags, so any typo containing an "h" (`-machine-readble`) asked for help and exited 0.
     // `normalize` turns a lone `-h` into `--help`. Subcommands inherit these names.
@@ -85,12 +87,14 @@ let registry = PluginRegistry.kiln
 /// Options shared by the commands that read variables, with Packer's spelling: `-var k=v`,
 /// `-var-file=F` (both repeatable), also accepted with two dashes.
 struct VariableOptions: ParsableArguments {
-  @Option(name: [.customLong("var", withSingleDash: true), .customLong("var")],
-          help: ArgumentHelp("Set a template variable (repeatable).", valueName: "name=value"))
+  @Option(
+    name: [.customLong("var", withSingleDash: true), .customLong("var")],
+    help: ArgumentHelp("Set a template variable (repeatable).", valueName: "name=value"))
   var vars: [String] = []
 
-  @Option(name: [.customLong("var-file", withSingleDash: true), .customLong("var-file")],
-          help: ArgumentHelp("JSON file of variable values (repeatable; later files win).", valueName: "path"))
+  @Option(
+    name: [.customLong("var-file", withSingleDash: true), .customLong("var-file")],
+    help: ArgumentHelp("JSON file of variable values (repeatable; later files win).", valueName: "path"))
   var varFiles: [String] = []
 
   func assignments() throws -> [VariableResolver.Assignment] {
@@ -116,12 +120,14 @@ extension ValidationOptions {
 
 /// `-only` / `-except`, comma-separated and repeatable.
 struct BuildFilterOptions: ParsableArguments {
-  @Option(name: [.customLong("only", withSingleDash: true), .customLong("only")],
-          help: ArgumentHelp("Only these builds (comma-separated).", valueName: "names"))
+  @Option(
+    name: [.customLong("only", withSingleDash: true), .customLong("only")],
+    help: ArgumentHelp("Only these builds (comma-separated).", valueName: "names"))
   var only: [String] = []
 
-  @Option(name: [.customLong("except", withSingleDash: true), .customLong("except")],
-          help: ArgumentHelp("All builds but these (comma-separated; post-processor names too).", valueName: "names"))
+  @Option(
+    name: [.customLong("except", withSingleDash: true), .customLong("except")],
+    help: ArgumentHelp("All builds but these (comma-separated; post-processor names too).", valueName: "names"))
   var except: [String] = []
 
   var onlyNames: [String] { only.flatMap { $0.split(separator: ",").map(String.init) } }

@@ -24,10 +24,13 @@ struct PruneCommand: AsyncParsableCommand {
   @Option(name: [.customLong("keep", withSingleDash: true)], help: "How many of the newest AMIs to keep in each region.")
   var keep: Int
 
-  @Option(name: [.customLong("deprecate-after", withSingleDash: true)], help: "Deprecate an AMI this long after it was superseded (a Go duration: 720h).")
+  @Option(
+    name: [.customLong("deprecate-after", withSingleDash: true)], help: "Deprecate an AMI this long after it was superseded (a Go duration: 720h).")
   var deprecateAfter: String?
 
-  @Option(name: [.customLong("delete-after", withSingleDash: true)], help: "Deregister an AMI and delete its snapshots this long after it was superseded, unless launched within as long.")
+  @Option(
+    name: [.customLong("delete-after", withSingleDash: true)],
+    help: "Deregister an AMI and delete its snapshots this long after it was superseded, unless launched within as long.")
   var deleteAfter: String?
 
   @Option(name: [.customLong("dry-run", withSingleDash: true)], help: "Only print the plan (the default); -dry-run=false carries it out.")

@@ -23,7 +23,8 @@ struct SweepCommand: AsyncParsableCommand {
   @Option(name: [.customLong("run", withSingleDash: true)], help: "Only this run's resources (the build's PACKER_RUN_UUID, as in the kiln:run tag).")
   var run: String?
 
-  @Option(name: [.customLong("older-than", withSingleDash: true)], help: "Only resources created longer ago than this (a Go duration such as 2h or 90m).")
+  @Option(
+    name: [.customLong("older-than", withSingleDash: true)], help: "Only resources created longer ago than this (a Go duration such as 2h or 90m).")
   var olderThan: String?
 
   @Option(name: [.customLong("endpoint", withSingleDash: true)], help: "A custom EC2 endpoint (like custom_endpoint_ec2).")
@@ -65,7 +66,9 @@ struct SweepCommand: AsyncParsableCommand {
       let found: [ResourceSweep.Leftover]
       let sweep: ResourceSweep
       do {
-        sweep = ResourceSweep(client: try EC2Client(region: region, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, log: log), run: run, createdBefore: cutoff)
+        sweep = ResourceSweep(
+          client: try EC2Client(region: region, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, log: log), run: run,
+          createdBefore: cutoff)
         found = try await sweep.find()
       } catch {
         problems.append("could not look in \(region), so what builds left there is unknown: \(error)")

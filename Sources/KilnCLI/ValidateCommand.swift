@@ -11,8 +11,9 @@ struct ValidateCommand: ParsableCommand {
       is any error, 0 otherwise (warnings alone do not fail).
       """)
 
-  @Flag(name: [.customLong("syntax-only", withSingleDash: true), .customLong("syntax-only")],
-        help: "Only check the template's structure, not variables or plugin options.")
+  @Flag(
+    name: [.customLong("syntax-only", withSingleDash: true), .customLong("syntax-only")],
+    help: "Only check the template's structure, not variables or plugin options.")
   var syntaxOnly = false
 
   @Flag(name: [.customLong("machine-readable", withSingleDash: true)], help: "Packer's machine-readable output.")
@@ -39,7 +40,9 @@ struct ValidateCommand: ParsableCommand {
     if machineReadable {
       let now = Int(Date().timeIntervalSince1970)
       for diagnostic in diagnostics {
-        output.out(MachineReadable.line(timestamp: now, type: "ui", [diagnostic.severity == .error ? "error" : "message", output.masked(diagnostic).description]))
+        output.out(
+          MachineReadable.line(
+            timestamp: now, type: "ui", [diagnostic.severity == .error ? "error" : "message", output.masked(diagnostic).description]))
       }
       // Packer 1.6.6 writes nothing for a valid template (the -syntax-only line excepted);
       // Kiln adds `error-count` when there are errors.

@@ -52,7 +52,8 @@ public struct MessageDigest: ~Copyable {
 
   /// Adds `bytes` to the digest.
   public mutating func update(_ bytes: some Collection<UInt8>) throws(OpenSSLError) {
-    let result = bytes.withContiguousStorageIfAvailable { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+    let result =
+      bytes.withContiguousStorageIfAvailable { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
       ?? Array(bytes).withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
     try OpenSSLError.check(result, "\(algorithm) update")
   }

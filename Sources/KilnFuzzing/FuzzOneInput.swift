@@ -1,6 +1,6 @@
 import Foundation
-public import KilnCore
 import KilnCLI
+public import KilnCore
 
 /// One fuzz input through every stage that reads untrusted text, as `kiln validate` would,
 /// without the network, the process environment or the file system beyond `stat`:

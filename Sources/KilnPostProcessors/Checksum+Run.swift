@@ -11,7 +11,9 @@ extension ChecksumPostProcessor: RunnablePostProcessor {
   ///
   /// The result is Packer's checksum artifact: the input's files and the checksum files, no
   /// id, "Created artifact from files: …". Keeps its input.
-  public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool) {
+  public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (
+    artifact: any Artifact, keepInput: Bool
+  ) {
     // Each checksum file by its path as rendered (relative to the working directory when the
     // template says so, as Packer lists it).
     var contents: [(path: String, text: String)] = []

@@ -1,12 +1,14 @@
-public import KilnCore
 import Foundation
+public import KilnCore
 import KilnProvisioners
 
 extension ManifestPostProcessor: RunnablePostProcessor {
   /// Appends this build to the manifest (reference §5): entries of earlier runs stay;
   /// `last_run_uuid` is this run's; with `-force` and a different run, the file starts over.
   /// Always keeps its input artifact.
-  public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool) {
+  public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (
+    artifact: any Artifact, keepInput: Bool
+  ) {
     let path = try context.render(output, phase: .postProcessor, buildValues: buildValues)
     let url = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: context.workingDirectory, isDirectory: true))
     var document: [String: Any] = ["builds": [Any]()]
@@ -22,10 +24,13 @@ extension ManifestPostProcessor: RunnablePostProcessor {
       "packer_run_uuid": context.runUUID,
     ]
     if !stripTime { entry["build_time"] = Int(Date().timeIntervalSince1970) }
-    entry["files"] = artifact.files.isEmpty ? NSNull() : artifact.files.map { file -> [String: Any] in
-      let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-      return ["name": stripPath ? (file as NSString).lastPathComponent : file, "size": size]
-    }
+    entry["files"] =
+      artifact.files.isEmpty
+      ? NSNull()
+      : artifact.files.map { file -> [String: Any] in
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        return ["name": stripPath ? (file as NSString).lastPathComponent : file, "size": size]
+      }
     if customData.isEmpty {
       entry["custom_data"] = NSNull()
     } else {
@@ -51,7 +56,9 @@ extension ManifestPostProcessor: RunnablePostProcessor {
 }
 
 extension ShellLocalPostProcessor: RunnablePostProcessor {
-  public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool) {
+  public func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (
+    artifact: any Artifact, keepInput: Bool
+  ) {
     try await config.runAsPostProcessor(context, buildValues: buildValues)
     return (artifact, true)
   }

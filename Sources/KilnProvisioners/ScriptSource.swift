@@ -1,3 +1,4 @@
+import Foundation
 public import KilnCore
 
 /// What a shell-like plugin runs: inline lines, one script or several, decoded with Packer's
@@ -42,7 +43,9 @@ public enum ScriptSource: Sendable, Equatable {
       source = .scripts(scripts)
     }
     if given.count > 1 {
-      r.error("only one of \(allowCommand ? "'command', " : "")'inline', 'script' or 'scripts' can be set (found \(given.map { "'\($0)'" }.joined(separator: " and ")))", at: nil)
+      r.error(
+        "only one of \(allowCommand ? "'command', " : "")'inline', 'script' or 'scripts' can be set (found \(given.map { "'\($0)'" }.joined(separator: " and ")))",
+        at: nil)
     } else if given.isEmpty, !["command", "inline", "script", "scripts"].contains(where: { Self.present(r, $0) }) {
       // (A key that is present but failed to render was reported already.)
       r.error("either a script file ('script', 'scripts') or 'inline' commands must be specified", at: nil)
@@ -88,8 +91,6 @@ public enum ScriptSource: Sendable, Equatable {
     return codes
   }
 }
-
-import Foundation
 
 extension ScriptSource {
   /// The error of a script whose exit code is not in `valid_exit_codes`, in the words of

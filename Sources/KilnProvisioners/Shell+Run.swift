@@ -1,12 +1,14 @@
-public import KilnCore
 import Foundation
+public import KilnCore
 import Synchronization
 
 /// Environment variables as Packer builds them for scripts: `PACKER_BUILD_NAME`,
 /// `PACKER_BUILDER_TYPE`, then the user's, sorted by name, values single-quote escaped
 /// (`'` becomes `'"'"'`), each formatted with `env_var_format`.
 enum ScriptEnvironment {
-  static func pairs(_ user: [(key: String, value: String)], _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) throws -> [(String, String)] {
+  static func pairs(_ user: [(key: String, value: String)], _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) throws
+    -> [(String, String)]
+  {
     var all: [String: String] = ["PACKER_BUILD_NAME": context.buildName, "PACKER_BUILDER_TYPE": context.buildType]
     for (key, value) in user { all[key] = try context.render(value, phase: phase, buildValues: buildValues) }
     return all.keys.sorted().map { ($0, all[$0]!) }
@@ -29,7 +31,8 @@ enum ScriptEnvironment {
   static func inlineScript(
     _ lines: [String], shebang: String, _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase, fileExtension: String = ""
   ) async throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-inline-\(UUID().uuidString).\(fileExtension.isEmpty ? "sh" : fileExtension)")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "kiln-inline-\(UUID().uuidString).\(fileExtension.isEmpty ? "sh" : fileExtension)")
     var text = "#!\(shebang)\n"
     for line in lines { text += try context.render(line, phase: phase, buildValues: buildValues) + "\n" }
     try await ChildProcess.writeExecutable(text, to: url.path)
@@ -128,7 +131,9 @@ extension ShellProvisioner: RunnableProvisioner {
         throw BuildError("Script was killed by signal \(signal)")
       case .disconnected(let reason):
         if !expectDisconnect {
-          throw BuildError("Script disconnected unexpectedly (\(reason)). If you expected your script to disconnect, i.e. from a restart, set \"expect_disconnect\": true")
+          throw BuildError(
+            "Script disconnected unexpectedly (\(reason)). If you expected your script to disconnect, i.e. from a restart, set \"expect_disconnect\": true"
+          )
         }
         ui.say("Remote end disconnected while executing the script; expected, as \"expect_disconnect\" is set")
       }
@@ -251,7 +256,8 @@ enum LocalScriptRunner {
     for (shown, script, command) in scripts {
       ui.say("Running local shell script: \(shown)")
       let arguments = try config.executeCommand.map {
-        try context.render($0, phase: phase, buildValues: buildValues, fields: ["Vars": .string(vars), "Script": .string(script), "Command": .string(command)])
+        try context.render(
+          $0, phase: phase, buildValues: buildValues, fields: ["Vars": .string(vars), "Script": .string(script), "Command": .string(command)])
       }
       var environment = context.environment
       for (key, value) in pairs { environment[key] = value }

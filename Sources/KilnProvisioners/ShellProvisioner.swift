@@ -1,5 +1,5 @@
-public import KilnCore
 import Foundation
+public import KilnCore
 
 /// Packer's remote `shell` provisioner (reference §4.1): uploads a script and runs it over the
 /// build's communicator.

@@ -62,7 +62,11 @@ public struct SSHConnector: Sendable {
         case .authentication:
           authenticationFailures += 1
           if authenticationFailures >= handshakeAttempts {
-            throw SSHError(kind: .authentication, message: "\(error.message) (gave up after \(authenticationFailures) attempts; check ssh_username and the key or password: a wrong one never starts working)")
+            throw SSHError(
+              kind: .authentication,
+              message:
+                "\(error.message) (gave up after \(authenticationFailures) attempts; check ssh_username and the key or password: a wrong one never starts working)"
+            )
           }
         case .hostKeyMismatch:
           throw error
@@ -75,10 +79,11 @@ public struct SSHConnector: Sendable {
       if clock.now + delay >= deadline {
         throw SSHError(
           kind: lastError?.kind ?? .connect,
-          message: "timeout waiting for SSH on \(config.host):\(config.port) after \(timeout.components.seconds)s; the last attempt said: \(lastError?.message ?? "nothing")")
+          message:
+            "timeout waiting for SSH on \(config.host):\(config.port) after \(timeout.components.seconds)s; the last attempt said: \(lastError?.message ?? "nothing")"
+        )
       }
       try await Task.sleep(for: delay)
     }
   }
 }
-

@@ -83,7 +83,9 @@ extension SSHSession {
     }
   }
 
-  private func uploadFile(_ local: String, _ remote: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?) throws {
+  private func uploadFile(_ local: String, _ remote: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?)
+    throws
+  {
     let descriptor = Foundation.open(local, O_RDONLY)
     guard descriptor >= 0 else {
       throw SSHError(kind: .channel, message: "upload: cannot read \(local): \(String(cString: strerror(errno)))")
@@ -151,7 +153,9 @@ extension SSHSession {
     }
   }
 
-  private func downloadDirectory(_ remote: String, _ local: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?) throws {
+  private func downloadDirectory(
+    _ remote: String, _ local: String, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?
+  ) throws {
     try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     let entries = try withRemoteFile(remote, flags: 0, mode: 0, sftp, cancelled, type: LIBSSH2_SFTP_OPENDIR) { handle in
       var entries: [(String, LIBSSH2_SFTP_ATTRIBUTES)] = []
@@ -178,7 +182,9 @@ extension SSHSession {
     }
   }
 
-  private func downloadFile(_ remote: String, _ local: String, _ total: Int64, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?) throws {
+  private func downloadFile(
+    _ remote: String, _ local: String, _ total: Int64, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, _ progress: TransferProgress?
+  ) throws {
     let directory = (local as NSString).deletingLastPathComponent
     if !directory.isEmpty {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -284,7 +290,9 @@ extension SSHSession {
       let count = libssh2_channel_read_ex(channel, 0, &answer, answer.count)
       if count > 0 { break }
       if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
-        throw SSHError(kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel, message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
+        throw SSHError(
+          kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel,
+          message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
       }
       if libssh2_channel_eof(channel) == 1 {
         var said = ""
@@ -297,7 +305,9 @@ extension SSHSession {
         let status = libssh2_channel_get_exit_status(channel)
         throw SSHError(
           kind: .channel,
-          message: "cannot start SFTP on \(place): the server's sftp subsystem ended without answering (exit status \(status)\(said.isEmpty ? "" : ", it said: \(said)")); sshd does this when it cannot enter its ChrootDirectory (which must be owned by root and not group- or world-writable, with all its parents) or its Subsystem sftp program fails")
+          message:
+            "cannot start SFTP on \(place): the server's sftp subsystem ended without answering (exit status \(status)\(said.isEmpty ? "" : ", it said: \(said)")); sshd does this when it cannot enter its ChrootDirectory (which must be owned by root and not group- or world-writable, with all its parents) or its Subsystem sftp program fails"
+        )
       }
       try waitForSocket(cancelled, deadline: deadline(), "starting SFTP")
     }
@@ -306,7 +316,9 @@ extension SSHSession {
     while libssh2_channel_eof(channel) != 1 {
       let count = libssh2_channel_read_ex(channel, 0, &answer, answer.count)
       if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
-        throw SSHError(kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel, message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
+        throw SSHError(
+          kind: Self.isConnectionError(Int32(count)) ? .connectionLost : .channel,
+          message: "starting SFTP on \(place) failed: \(lastError(Int32(count)))")
       }
       if count == Int(LIBSSH2_ERROR_EAGAIN) { try waitForSocket(cancelled, deadline: deadline(), "starting SFTP") }
     }
@@ -314,7 +326,9 @@ extension SSHSession {
     try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_wait_closed(channel) }
   }
 
-  private func openRemote(_ path: String, flags: UInt, mode: Int, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, type: Int32 = LIBSSH2_SFTP_OPENFILE) throws -> OpaquePointer {
+  private func openRemote(
+    _ path: String, flags: UInt, mode: Int, _ sftp: OpaquePointer, _ cancelled: CancellationFlag, type: Int32 = LIBSSH2_SFTP_OPENFILE
+  ) throws -> OpaquePointer {
     while true {
       if let handle = libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), flags, mode, type) { return handle }
       let code = libssh2_session_last_errno(session)

@@ -16,7 +16,8 @@ extension SSHSession {
       if channel == nil {
         let code = libssh2_session_last_errno(session)
         guard code == LIBSSH2_ERROR_EAGAIN else {
-          throw SSHError(kind: .connect, message: "the bastion \(config.host):\(config.port) could not open a tunnel to \(host):\(port): \(lastError(code))")
+          throw SSHError(
+            kind: .connect, message: "the bastion \(config.host):\(config.port) could not open a tunnel to \(host):\(port): \(lastError(code))")
         }
         try waitForSocket(cancelled, deadline: deadline, "opening a tunnel to \(host):\(port)")
       }
@@ -96,7 +97,10 @@ extension SSHSession {
       }
       if progressed { continue }
       var descriptors = [
-        pollfd(fd: socket, events: Int16(POLLIN) | (libssh2_session_block_directions(session) & Int32(LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0 ? Int16(POLLOUT) : 0), revents: 0),
+        pollfd(
+          fd: socket,
+          events: Int16(POLLIN) | (libssh2_session_block_directions(session) & Int32(LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0 ? Int16(POLLOUT) : 0),
+          revents: 0),
         pollfd(fd: local, events: Int16(POLLIN) | (pendingToLocal.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),
       ]
       _ = poll(&descriptors, 2, 1000)

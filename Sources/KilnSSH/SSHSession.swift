@@ -276,10 +276,13 @@ public final class SSHSession: Communicator, @unchecked Sendable {
       hostKeyFingerprint = "SHA256:" + Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
     if let expected = config.expectedHostKeyFingerprint, !expected.isEmpty, expected != hostKeyFingerprint {
-      let source = config.hostKeyPinnedAtFirstConnection
+      let source =
+        config.hostKeyPinnedAtFirstConnection
         ? "the key seen when this build first connected: the host key is pinned for the build"
         : "ssh_host_key_fingerprint"
-      throw SSHError(kind: .hostKeyMismatch, message: "the host key of \(config.host):\(config.port) is \(hostKeyFingerprint), not the expected \(expected) (\(source))")
+      throw SSHError(
+        kind: .hostKeyMismatch,
+        message: "the host key of \(config.host):\(config.port) is \(hostKeyFingerprint), not the expected \(expected) (\(source))")
     }
     try authenticate(session, cancelled, deadline: deadline)
     established = true
@@ -321,7 +324,8 @@ public final class SSHSession: Communicator, @unchecked Sendable {
       if outcome == 0, libssh2_userauth_authenticated(session) == 1 { return }
       var refusal = "\(what): \(lastError(outcome))"
       if Self.isRSA(method) {
-        refusal += " (this is an RSA key: libssh2 1.10 signs RSA only with SHA-1 \"ssh-rsa\", which OpenSSH 8.8 and later refuse by default; use an ed25519 key, kiln's default for temporary keys)"
+        refusal +=
+          " (this is an RSA key: libssh2 1.10 signs RSA only with SHA-1 \"ssh-rsa\", which OpenSSH 8.8 and later refuse by default; use an ed25519 key, kiln's default for temporary keys)"
       }
       refusals.append(refusal)
     }
@@ -407,7 +411,8 @@ public final class SSHSession: Communicator, @unchecked Sendable {
       if result != Int(LIBSSH2_ERROR_EAGAIN) {
         lastActivity = .now
         if result < 0, !allowFailure {
-          throw SSHError(kind: Self.isConnectionError(Int32(result)) ? .connectionLost : .channel, message: "\(what()) failed: \(lastError(Int32(result)))")
+          throw SSHError(
+            kind: Self.isConnectionError(Int32(result)) ? .connectionLost : .channel, message: "\(what()) failed: \(lastError(Int32(result)))")
         }
         return result
       }
@@ -418,7 +423,8 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   /// Waits for the socket. Keepalives go out only when `idle` (waiting for a command's
   /// output, with no outgoing packet half-sent): one sent in the middle of another operation,
   /// an SFTP write say, breaks libssh2's transport.
-  func waitForSocket(_ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String, idle: Bool = false) throws {
+  func waitForSocket(_ cancelled: CancellationFlag, deadline: ContinuousClock.Instant?, _ what: @autoclosure () -> String, idle: Bool = false) throws
+  {
     if cancelled.isCancelled { throw CancellationError() }
     if let deadline, ContinuousClock.now >= deadline {
       throw SSHError(kind: .connectionLost, message: "\(what()) timed out: no answer from \(config.host):\(config.port)")
@@ -440,9 +446,11 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   }
 
   static func isConnectionError(_ code: Int32) -> Bool {
-    [LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_TIMEOUT,
-     LIBSSH2_ERROR_SOCKET_TIMEOUT, LIBSSH2_ERROR_KEX_FAILURE, LIBSSH2_ERROR_BANNER_RECV, LIBSSH2_ERROR_BANNER_SEND]
-      .map { Int32($0) }.contains(code)
+    [
+      LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_TIMEOUT,
+      LIBSSH2_ERROR_SOCKET_TIMEOUT, LIBSSH2_ERROR_KEX_FAILURE, LIBSSH2_ERROR_BANNER_RECV, LIBSSH2_ERROR_BANNER_SEND,
+    ]
+    .map { Int32($0) }.contains(code)
   }
 
   // MARK: - TCP
@@ -519,7 +527,9 @@ public final class SSHSession: Communicator, @unchecked Sendable {
     try await onQueue(cancellable: { try self.execute(command, $0, output) })
   }
 
-  private func execute(_ command: String, _ cancelled: CancellationFlag, _ output: @escaping @Sendable (RemoteOutput) -> Void) throws -> RemoteCommandResult {
+  private func execute(_ command: String, _ cancelled: CancellationFlag, _ output: @escaping @Sendable (RemoteOutput) -> Void) throws
+    -> RemoteCommandResult
+  {
     guard let session else { throw SSHError(kind: .connectionLost, message: "the SSH session is closed") }
     func deadline() -> ContinuousClock.Instant? { config.readWriteTimeout.map { lastActivity + $0 } }
     let channel: OpaquePointer

@@ -151,16 +151,19 @@ public final class FakeEC2: Sendable {
             region: region, value: EC2Subnet(subnetID: subnet, vpcID: vpc, availabilityZone: region + zone, defaultForAZ: true))
         }
         let group = newID("sg")
-        groups[group] = Held(region: region, value: EC2SecurityGroup(groupID: group, groupName: "default", vpcID: vpc, description: "default VPC security group"))
+        groups[group] = Held(
+          region: region, value: EC2SecurityGroup(groupID: group, groupName: "default", vpcID: vpc, description: "default VPC security group"))
       }
       // A public image, listed in every region (see `inRegion`).
       images[FakeEC2.ubuntuImageID] = Held(
-          region: "",
-          value: EC2Image(
-            imageID: FakeEC2.ubuntuImageID, name: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721",
-            description: "Canonical, Ubuntu, 16.04 LTS, amd64 xenial image build on 2017-07-21", state: "available", ownerID: "099720109477",
-            creationDate: "2017-07-21T00:00:00.000Z",
-            blockDevices: [EC2BlockDevice(deviceName: "/dev/sda1", snapshotID: "snap-ubuntu", volumeSize: 8, volumeType: "gp2", deleteOnTermination: true)]))
+        region: "",
+        value: EC2Image(
+          imageID: FakeEC2.ubuntuImageID, name: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721",
+          description: "Canonical, Ubuntu, 16.04 LTS, amd64 xenial image build on 2017-07-21", state: "available", ownerID: "099720109477",
+          creationDate: "2017-07-21T00:00:00.000Z",
+          blockDevices: [
+            EC2BlockDevice(deviceName: "/dev/sda1", snapshotID: "snap-ubuntu", volumeSize: 8, volumeType: "gp2", deleteOnTermination: true)
+          ]))
     }
 
     /// A moment passes in `region`: instances and images move on to the state they are going to.
@@ -225,9 +228,11 @@ public final class FakeEC2: Sendable {
         do {
           return .success(try body(&w))
         } catch let refusal as Refusal {
-          return .failure(AWSServiceError(service: "ec2", action: name, status: 400, code: refusal.code, message: refusal.message, requestID: "fake-\(index)"))
+          return .failure(
+            AWSServiceError(service: "ec2", action: name, status: 400, code: refusal.code, message: refusal.message, requestID: "fake-\(index)"))
         } catch {
-          return .failure(AWSServiceError(service: "ec2", action: name, status: 500, code: "InternalError", message: "\(error)", requestID: "fake-\(index)"))
+          return .failure(
+            AWSServiceError(service: "ec2", action: name, status: 500, code: "InternalError", message: "\(error)", requestID: "fake-\(index)"))
         }
       }
       let first = attempt(index)
@@ -239,7 +244,8 @@ public final class FakeEC2: Sendable {
     }
     switch fault {
     case .refused(let code, let status):
-      throw AWSServiceError(service: "ec2", action: name, status: status, code: code, message: "refused by the test's fault", requestID: "fake-\(index)")
+      throw AWSServiceError(
+        service: "ec2", action: name, status: status, code: code, message: "refused by the test's fault", requestID: "fake-\(index)")
     case .answerLost:
       throw TransportError(
         kind: .timeout, code: 28, message: "Operation timed out (the fake performed it and lost the answer)",
@@ -367,7 +373,8 @@ extension FakeEC2 {
               tags: FakeEC2.tags(request.tagSpecifications, for: "snapshot")))
           devices.append(
             EC2BlockDevice(
-              deviceName: device.deviceName, snapshotID: snapshot, volumeSize: volume.value.size, volumeType: volume.value.volumeType, deleteOnTermination: true))
+              deviceName: device.deviceName, snapshotID: snapshot, volumeSize: volume.value.size, volumeType: volume.value.volumeType,
+              deleteOnTermination: true))
         }
         let id = w.newID("ami")
         w.images[id] = Held(
@@ -399,7 +406,8 @@ extension FakeEC2 {
           let snapshot = w.newID("snap")
           w.snapshots[snapshot] = Held(
             region: region,
-            value: EC2Snapshot(snapshotID: snapshot, volumeID: "vol-ffffffff", state: "completed", progress: "100%", ownerID: FakeEC2.accountID, tags: snapshotTags))
+            value: EC2Snapshot(
+              snapshotID: snapshot, volumeID: "vol-ffffffff", state: "completed", progress: "100%", ownerID: FakeEC2.accountID, tags: snapshotTags))
           devices[index].snapshotID = snapshot
         }
         let id = w.newID("ami")
@@ -452,7 +460,9 @@ extension FakeEC2 {
 
     func runInstances(_ r: EC2Client.RunInstancesRequest) async throws -> [EC2Instance] {
       let region = self.region
-      let arguments = ["ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? "", "TagSpecifications": FakeEC2.types(r.tagSpecifications)]
+      let arguments = [
+        "ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? "", "TagSpecifications": FakeEC2.types(r.tagSpecifications),
+      ]
       return try await perform("RunInstances", arguments) { w in
         if let token = r.clientToken, let id = w.clientTokens[region + "/" + token], let existing = w.instances[id] { return [existing.value] }
         guard let image = w.images[r.imageID], image.region == region || r.imageID == FakeEC2.ubuntuImageID else {
@@ -475,19 +485,26 @@ extension FakeEC2 {
         var devices: [EC2BlockDevice] = []
         let volumeTags = FakeEC2.tags(r.tagSpecifications, for: "volume")
         let root = EC2BlockDevice(deviceName: image.value.rootDeviceName, volumeSize: 8, volumeType: "gp2", deleteOnTermination: true)
-        for device in [root] + r.blockDevices.filter({ !$0.noDevice && $0.virtualName == nil && $0.deviceName != root.deviceName }).map({
-          EC2BlockDevice(deviceName: $0.deviceName, volumeSize: $0.volumeSize ?? 8, volumeType: $0.volumeType ?? "gp2", deleteOnTermination: $0.deleteOnTermination ?? true)
-        }) {
+        for device in [root]
+          + r.blockDevices.filter({ !$0.noDevice && $0.virtualName == nil && $0.deviceName != root.deviceName }).map({
+            EC2BlockDevice(
+              deviceName: $0.deviceName, volumeSize: $0.volumeSize ?? 8, volumeType: $0.volumeType ?? "gp2",
+              deleteOnTermination: $0.deleteOnTermination ?? true)
+          })
+        {
           let volume = w.newID("vol")
           w.volumes[volume] = Held(
             region: region,
-            value: EC2Volume(volumeID: volume, state: "in-use", size: device.volumeSize ?? 8, volumeType: device.volumeType ?? "gp2", attachedInstanceIDs: [id], tags: volumeTags))
+            value: EC2Volume(
+              volumeID: volume, state: "in-use", size: device.volumeSize ?? 8, volumeType: device.volumeType ?? "gp2", attachedInstanceIDs: [id],
+              tags: volumeTags))
           w.attachments[volume] = (id, device.deleteOnTermination ?? true)
           var attached = device
           attached.volumeID = volume
           devices.append(attached)
         }
-        let securityGroups = r.securityGroupIDs.isEmpty
+        let securityGroups =
+          r.securityGroupIDs.isEmpty
           ? w.inRegion(w.groups, region).filter { $0.groupName == "default" && $0.vpcID == subnet.vpcID }.map(\.groupID) : r.securityGroupIDs
         let instance = EC2Instance(
           instanceID: id, imageID: r.imageID, instanceType: r.instanceType, state: "pending", keyName: r.keyName,
@@ -519,7 +536,8 @@ extension FakeEC2 {
 
     /// StopInstances and TerminateInstances: the state each instance goes through, and where
     /// it ends after `looks` Describe calls.
-    private func change(_ name: String, _ ids: [String], passing: String, to target: String, looks: (Timing) -> Int) async throws -> [String: String] {
+    private func change(_ name: String, _ ids: [String], passing: String, to target: String, looks: (Timing) -> Int) async throws -> [String: String]
+    {
       let region = self.region
       return try await perform(name, ["InstanceId": ids.joined(separator: ",")]) { w in
         try w.requireAll(ids, in: w.instances, region, code: "InvalidInstanceID.NotFound", what: "instance ID")
@@ -617,7 +635,9 @@ extension FakeEC2 {
 
     func createSecurityGroup(name: String, description: String, vpcID: String?, tags: [EC2Tag]) async throws -> String {
       let region = self.region
-      return try await perform("CreateSecurityGroup", ["GroupName": name, "VpcId": vpcID ?? "", "TagSpecifications": FakeEC2.types([("security-group", tags)])]) { w in
+      return try await perform(
+        "CreateSecurityGroup", ["GroupName": name, "VpcId": vpcID ?? "", "TagSpecifications": FakeEC2.types([("security-group", tags)])]
+      ) { w in
         let vpc: String
         if let vpcID, !vpcID.isEmpty {
           guard w.vpcs[vpcID]?.region == region else { throw Refusal("InvalidVpcID.NotFound", "The vpc ID '\(vpcID)' does not exist") }
@@ -639,7 +659,9 @@ extension FakeEC2 {
       try await perform("AuthorizeSecurityGroupIngress", ["GroupId": groupID, "Port": "\(port)", "Cidr": cidrs.joined(separator: ",")]) { w in
         try w.requireAll([groupID], in: w.groups, region, code: "InvalidGroup.NotFound", what: "security group")
         if w.groups[groupID]!.value.ingressPorts.contains(port) {
-          throw Refusal("InvalidPermission.Duplicate", "the specified rule \"peer: \(cidrs.first ?? ""), TCP, from port: \(port), to port: \(port), ALLOW\" already exists")
+          throw Refusal(
+            "InvalidPermission.Duplicate",
+            "the specified rule \"peer: \(cidrs.first ?? ""), TCP, from port: \(port), to port: \(port), ALLOW\" already exists")
         }
         w.groups[groupID]?.value.ingressPorts.append(port)
         w.groups[groupID]?.value.ingressCIDRs += cidrs
@@ -666,7 +688,9 @@ extension FakeEC2 {
         try w.requireAll(groupIDs, in: w.groups, region, code: "InvalidGroup.NotFound", what: "security group")
         return try w.inRegion(w.groups, region).filter { group in
           guard groupIDs.isEmpty || groupIDs.contains(group.groupID) else { return false }
-          let attributes = ["group-name": [group.groupName], "group-id": [group.groupID], "vpc-id": [group.vpcID ?? ""], "description": [group.description]]
+          let attributes = [
+            "group-name": [group.groupName], "group-id": [group.groupID], "vpc-id": [group.vpcID ?? ""], "description": [group.description],
+          ]
           return try FakeEC2.matches(filters, attributes, tags: group.tags)
         }
       }
@@ -707,7 +731,9 @@ extension FakeEC2 {
         return try w.inRegion(w.snapshots, region).filter { snapshot in
           guard snapshotIDs.isEmpty || snapshotIDs.contains(snapshot.snapshotID) else { return false }
           let ownerOK = owners.isEmpty || owners.contains { $0 == snapshot.ownerID || ($0 == "self" && snapshot.ownerID == FakeEC2.accountID) }
-          return try ownerOK && FakeEC2.matches(filters, ["status": [snapshot.state], "snapshot-id": [snapshot.snapshotID], "volume-id": [snapshot.volumeID]], tags: snapshot.tags)
+          return try ownerOK
+            && FakeEC2.matches(
+              filters, ["status": [snapshot.state], "snapshot-id": [snapshot.snapshotID], "volume-id": [snapshot.volumeID]], tags: snapshot.tags)
         }
       }
     }
@@ -746,7 +772,8 @@ extension FakeEC2 {
       try await perform("DeleteVolume", ["VolumeId": volumeID]) { w in
         try w.requireAll([volumeID], in: w.volumes, region, code: "InvalidVolume.NotFound", what: "volume")
         if w.volumes[volumeID]!.value.state == "in-use" {
-          throw Refusal("VolumeInUse", "Volume \(volumeID) is currently attached to \(w.volumes[volumeID]!.value.attachedInstanceIDs.joined(separator: ", "))")
+          throw Refusal(
+            "VolumeInUse", "Volume \(volumeID) is currently attached to \(w.volumes[volumeID]!.value.attachedInstanceIDs.joined(separator: ", "))")
         }
         w.volumes[volumeID] = nil
       }
@@ -756,7 +783,9 @@ extension FakeEC2 {
       // As EC2Client: nothing is sent without resources or tags.
       guard !tags.isEmpty, !resourceIDs.isEmpty else { return }
       let region = self.region
-      try await perform("CreateTags", ["ResourceId": resourceIDs.joined(separator: ","), "Tags": tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")]) { w in
+      try await perform(
+        "CreateTags", ["ResourceId": resourceIDs.joined(separator: ","), "Tags": tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")]
+      ) { w in
         for id in resourceIDs {
           switch id.split(separator: "-").first {
           case "i":

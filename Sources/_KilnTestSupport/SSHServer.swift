@@ -24,7 +24,9 @@ public final class SSHServer: @unchecked Sendable {
   public enum SFTP: String, Sendable { case working, broken, none }
 
   /// - Parameter passwordUser: also let this (existing) user log in with a password.
-  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil, sftp: SFTP = .working) async throws {
+  public init(authorizing publicKeys: [String], port: Int? = nil, debugLog: Bool = false, passwordUser: String? = nil, sftp: SFTP = .working)
+    async throws
+  {
     let directory = try Scratch.directory("kiln-ssh")
     authorizedKeys = directory.appendingPathComponent("authorized_keys")
     try (publicKeys.joined(separator: "\n") + "\n").write(to: authorizedKeys, atomically: true, encoding: .utf8)

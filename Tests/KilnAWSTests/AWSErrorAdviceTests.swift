@@ -45,7 +45,8 @@ import _KilnTestSupport
 
   func control(_ server: LoopbackServer, _ settings: [String: Any]) async throws {
     let body = try JSONSerialization.data(withJSONObject: settings)
-    let response = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("__control"), body: Array(body)))
+    let response = try await CurlHTTPClient().send(
+      HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("__control"), body: Array(body)))
     #expect(response.status == 200)
   }
 
@@ -63,7 +64,8 @@ import _KilnTestSupport
   func clients(ec2Proxy: LoopbackServer, stsProxy: LoopbackServer, moto: MotoServer) throws -> EC2Client {
     let credentials = StaticCredentialsProvider(SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey))
     let retry = RetryPolicy(maxRetries: 1, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20))
-    let sts = try STSClient(region: "us-east-1", customEndpoint: stsProxy.baseURL.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
+    let sts = try STSClient(
+      region: "us-east-1", customEndpoint: stsProxy.baseURL.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
     return try EC2Client(
       region: "us-east-1", customEndpoint: ec2Proxy.baseURL.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry,
       authorizationDecoder: sts)
@@ -82,7 +84,8 @@ import _KilnTestSupport
     let moto = try await SharedMoto.server.get()
     let server = try await proxy(upstream: moto.endpoint)
     let encoded = Self.encode(Self.implicitDeny)
-    try await control(server, ["fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation", "message": Self.unauthorized(encoded)])
+    try await control(
+      server, ["fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation", "message": Self.unauthorized(encoded)])
     let error = try #require(try await runInstances(try clients(ec2Proxy: server, stsProxy: server, moto: moto)))
     #expect(error.code == "UnauthorizedOperation")
     #expect(error.encodedAuthorizationMessage == encoded)
@@ -94,9 +97,15 @@ import _KilnTestSupport
     #expect(decoded.principal == "arn:aws:iam::123456789012:user/kiln-ci")
     #expect(!decoded.explicitDeny)
     let text = error.description
-    #expect(text.contains("STS decoded the refusal: arn:aws:iam::123456789012:user/kiln-ci may not ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*: no policy statement allows it"), "\(text)")
+    #expect(
+      text.contains(
+        "STS decoded the refusal: arn:aws:iam::123456789012:user/kiln-ci may not ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*: no policy statement allows it"
+      ), "\(text)")
     #expect(text.contains("ec2:InstanceType=m5.large, aws:Region=us-east-1"), "\(text)")
-    #expect(text.contains("What to do: add a statement allowing ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/* to a policy of arn:aws:iam::123456789012:user/kiln-ci"), "\(text)")
+    #expect(
+      text.contains(
+        "What to do: add a statement allowing ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/* to a policy of arn:aws:iam::123456789012:user/kiln-ci"
+      ), "\(text)")
     #expect(!text.contains(encoded), "the blob is replaced by what it says: \(text)")
     // The decode went through to moto (whose fixture checks each request against AWS's model).
     #expect(try await actions(server) == ["RunInstances", "DecodeAuthorizationMessage"])
@@ -108,12 +117,15 @@ import _KilnTestSupport
     let ec2Proxy = try await proxy(upstream: moto.endpoint)
     let stsProxy = try await proxy(upstream: moto.endpoint)
     let encoded = Self.encode(Self.implicitDeny)
-    try await control(ec2Proxy, ["fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation", "message": Self.unauthorized(encoded)])
+    try await control(
+      ec2Proxy, ["fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation", "message": Self.unauthorized(encoded)])
     // STS's documented refusal of an identity without sts:DecodeAuthorizationMessage.
-    try await control(stsProxy, [
-      "fail": 5, "fail_action": "DecodeAuthorizationMessage", "status": 403, "code": "AccessDenied",
-      "message": "User: arn:aws:iam::123456789012:user/kiln-ci is not authorized to perform: sts:DecodeAuthorizationMessage",
-    ])
+    try await control(
+      stsProxy,
+      [
+        "fail": 5, "fail_action": "DecodeAuthorizationMessage", "status": 403, "code": "AccessDenied",
+        "message": "User: arn:aws:iam::123456789012:user/kiln-ci is not authorized to perform: sts:DecodeAuthorizationMessage",
+      ])
     let error = try #require(try await runInstances(try clients(ec2Proxy: ec2Proxy, stsProxy: stsProxy, moto: moto)))
     guard case .notPermitted = error.authorization else {
       Issue.record("\(String(describing: error.authorization))")
@@ -132,7 +144,9 @@ import _KilnTestSupport
   @Test func aMessageSTSCannotDecodeSaysSoAndKeepsTheBlob() async throws {
     let moto = try await SharedMoto.server.get()
     let server = try await proxy(upstream: moto.endpoint)
-    try await control(server, ["fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation", "message": Self.unauthorized("not-a-message")])
+    try await control(
+      server,
+      ["fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation", "message": Self.unauthorized("not-a-message")])
     let error = try #require(try await runInstances(try clients(ec2Proxy: server, stsProxy: server, moto: moto)))
     guard case .failed(let why) = error.authorization else {
       Issue.record("\(String(describing: error.authorization))")
@@ -153,7 +167,9 @@ import _KilnTestSupport
   }
 
   @Test func withoutAnEncodedMessageTheMissingPermissionIsNamed() {
-    let error = AWSServiceError(service: "ec2", action: "CreateImage", status: 403, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation.", requestID: "r")
+    let error = AWSServiceError(
+      service: "ec2", action: "CreateImage", status: 403, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation.",
+      requestID: "r")
     #expect(error.encodedAuthorizationMessage == nil)
     #expect(error.description.contains("What happened: the identity Kiln signs with may not call ec2:CreateImage"), "\(error)")
     #expect(error.description.contains("What to do: allow ec2:CreateImage"), "\(error)")
@@ -162,7 +178,8 @@ import _KilnTestSupport
   @Test func aRefusedAssumeRoleNamesTheTrustPolicyToo() {
     let error = AWSServiceError(
       service: "sts", action: "AssumeRole", status: 403, code: "AccessDenied",
-      message: "User: arn:aws:iam::123456789012:user/kiln-ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/builder",
+      message:
+        "User: arn:aws:iam::123456789012:user/kiln-ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/builder",
       requestID: "r")
     #expect(error.description.contains("or the role's trust policy does not trust that identity"), "\(error)")
     #expect(error.description.contains("allow sts:AssumeRole on the role"), "\(error)")

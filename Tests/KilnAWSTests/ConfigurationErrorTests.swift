@@ -25,7 +25,8 @@ import Testing
         if region.isEmpty && endpoint == nil {
           #expect(error.message.hasPrefix("no region"), "\(error)")
         } else {
-          #expect(error.message == "region \"\(region)\" is not an AWS region name: it may hold only lowercase letters, digits and hyphens, like us-east-1")
+          #expect(
+            error.message == "region \"\(region)\" is not an AWS region name: it may hold only lowercase letters, digits and hyphens, like us-east-1")
         }
       }
     }

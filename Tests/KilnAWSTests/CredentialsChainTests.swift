@@ -32,8 +32,10 @@ import _KilnTestSupport
   /// Identity as moto sees it, signed with these credentials (moto checks signatures).
   func identity(_ credentials: SigV4.Credentials) async throws -> STSClient.CallerIdentity {
     let moto = try await SharedMoto.server.get()
-    return try await STSClient(region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(),
-                               credentials: StaticCredentialsProvider(credentials)).getCallerIdentity()
+    return try await STSClient(
+      region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(),
+      credentials: StaticCredentialsProvider(credentials)
+    ).getCallerIdentity()
   }
 
   @Test func templateKeysComeFirst() async throws {
@@ -46,7 +48,10 @@ import _KilnTestSupport
   }
 
   @Test func environmentThenProfileAndAnExplicitProfileSkipsTheEnvironment() async throws {
-    try write(".aws/credentials", "[default]\naws_access_key_id = FILEDEFAULT\naws_secret_access_key = s1\n\n[ci]\naws_access_key_id = FILECI\naws_secret_access_key = s2\naws_session_token = t2\n")
+    try write(
+      ".aws/credentials",
+      "[default]\naws_access_key_id = FILEDEFAULT\naws_secret_access_key = s1\n\n[ci]\naws_access_key_id = FILECI\naws_secret_access_key = s2\naws_session_token = t2\n"
+    )
     let env = ["AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_SESSION_TOKEN": "envtoken"]
     let fromEnvironment = try await chain(settings(env)).credentials()
     #expect(fromEnvironment == SigV4.Credentials(accessKeyID: "ENVKEY", secretAccessKey: "envsecret", sessionToken: "envtoken"))
@@ -72,7 +77,10 @@ import _KilnTestSupport
   @Test func roleARNWithSourceProfileAssumesTheRoleThroughSTS() async throws {
     let moto = try await SharedMoto.server.get()
     try write(".aws/credentials", "[base]\naws_access_key_id = \(moto.accessKeyID)\naws_secret_access_key = \(moto.secretAccessKey)\n")
-    try write(".aws/config", "[profile builder]\nrole_arn = arn:aws:iam::123456789012:role/kiln-builder\nsource_profile = base\nrole_session_name = kiln-test\nregion = us-east-1\n")
+    try write(
+      ".aws/config",
+      "[profile builder]\nrole_arn = arn:aws:iam::123456789012:role/kiln-builder\nsource_profile = base\nrole_session_name = kiln-test\nregion = us-east-1\n"
+    )
     var s = settings(["AWS_PROFILE": "builder"])
     s.customEndpointSTS = moto.endpoint.absoluteString
     let chain = try chain(s)
@@ -84,7 +92,9 @@ import _KilnTestSupport
   }
 
   @Test func profilesThatLoopAreAnError() async throws {
-    try write(".aws/config", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n")
+    try write(
+      ".aws/config",
+      "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n")
     do {
       _ = try await chain(settings(["AWS_PROFILE": "a"])).credentials()
       Issue.record("a loop resolved")
@@ -124,9 +134,14 @@ import _KilnTestSupport
   }
 
   @Test func credentialProcessSpeaksTheCLIProtocol() async throws {
-    try write("helper.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"PROCKEY\", \"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n")
+    try write(
+      "helper.sh",
+      "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"PROCKEY\", \"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n"
+    )
     try write("broken.sh", "#!/bin/sh\necho 'vault sealed' >&2\nexit 3\n")
-    try write(".aws/config", "[profile proc]\ncredential_process = sh \(home.path)/helper.sh\n[profile broken]\ncredential_process = sh \(home.path)/broken.sh\n")
+    try write(
+      ".aws/config",
+      "[profile proc]\ncredential_process = sh \(home.path)/helper.sh\n[profile broken]\ncredential_process = sh \(home.path)/broken.sh\n")
     let credentials = try await chain(settings(["AWS_PROFILE": "proc"])).credentials()
     #expect(credentials == SigV4.Credentials(accessKeyID: "PROCKEY", secretAccessKey: "procsecret", sessionToken: "proctoken"))
     do {
@@ -140,7 +155,10 @@ import _KilnTestSupport
   /// 200 KiB on standard error used to fill the pipe while Kiln waited for standard output:
   /// a deadlock. Both are read together now.
   @Test(.timeLimit(.minutes(1))) func credentialProcessWritingMuchToStandardErrorStillWorks() async throws {
-    try write("noisy.sh", "#!/bin/sh\nhead -c 204800 /dev/zero | tr '\\0' 'e' >&2\necho '{\"Version\": 1, \"AccessKeyId\": \"NOISYKEY\", \"SecretAccessKey\": \"noisysecret\"}'\n")
+    try write(
+      "noisy.sh",
+      "#!/bin/sh\nhead -c 204800 /dev/zero | tr '\\0' 'e' >&2\necho '{\"Version\": 1, \"AccessKeyId\": \"NOISYKEY\", \"SecretAccessKey\": \"noisysecret\"}'\n"
+    )
     try write(".aws/config", "[profile noisy]\ncredential_process = sh \(home.path)/noisy.sh\n")
     let s = settings(["AWS_PROFILE": "noisy"])
     #expect(try await chain(s).credentials().accessKeyID == "NOISYKEY")
@@ -246,10 +264,11 @@ import _KilnTestSupport
   @Test func containerCredentialsWithAnAuthorizationToken() async throws {
     let server = try await metadataServer()
     try write("container-token", "Bearer container-secret\n")
-    let chain = try chain(settings([
-      "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL.appendingPathComponent("container").absoluteString,
-      "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": home.appendingPathComponent("container-token").path,
-    ]))
+    let chain = try chain(
+      settings([
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL.appendingPathComponent("container").absoluteString,
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": home.appendingPathComponent("container-token").path,
+      ]))
     let credentials = try await chain.credentials()
     #expect(credentials.accessKeyID == "ROLEKEY" && credentials.sessionToken == "session-token-1")
     #expect(chain.source == "container credentials")

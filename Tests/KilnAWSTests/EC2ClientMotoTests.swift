@@ -71,7 +71,8 @@ enum SharedMoto {
     #expect(vpc.isDefault)
     let subnets = try await ec2.describeSubnets(filters: [EC2Filter("vpc-id", [vpc.vpcID])])
     #expect(!subnets.isEmpty && subnets.allSatisfy { $0.vpcID == vpc.vpcID })
-    let groupID = try await ec2.createSecurityGroup(name: "kiln_sg_test", description: "Temporary group for kiln", vpcID: vpc.vpcID, tags: [EC2Tag("kiln:run", "t2")])
+    let groupID = try await ec2.createSecurityGroup(
+      name: "kiln_sg_test", description: "Temporary group for kiln", vpcID: vpc.vpcID, tags: [EC2Tag("kiln:run", "t2")])
     try await ec2.authorizeSecurityGroupIngress(groupID: groupID, port: 22, cidrs: ["203.0.113.0/24", "2001:db8::/32"])
     let group = try #require(try await ec2.describeSecurityGroups(groupIDs: [groupID]).first)
     #expect(group.groupName == "kiln_sg_test" && group.vpcID == vpc.vpcID)
@@ -116,7 +117,9 @@ enum SharedMoto {
     #expect(image.tags.contains(EC2Tag("kiln:run", "t3")))
     let snapshots = image.snapshotIDs
     #expect(!snapshots.isEmpty)
-    #expect(try await ec2.describeSnapshots(snapshotIDs: snapshots).allSatisfy { $0.tags.contains(EC2Tag("kind", "root")) }, "CreateImage tags the snapshots")
+    #expect(
+      try await ec2.describeSnapshots(snapshotIDs: snapshots).allSatisfy { $0.tags.contains(EC2Tag("kind", "root")) },
+      "CreateImage tags the snapshots")
 
     try await ec2.modifyImageAttribute(imageID: imageID, addUserIDs: ["123456789012"])
     let permissions = try await ec2.describeImageAttribute(imageID: imageID, attribute: "launchPermission").launchPermissions

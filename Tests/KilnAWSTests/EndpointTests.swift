@@ -36,7 +36,8 @@ import _KilnTestSupport
       let variant = EndpointVariant(fips: row.fips, dualStack: row.dualStack)
       let url = try? AWSQueryClient.endpoint(service: row.service, region: row.region, custom: nil, variant: variant).absoluteString
       if url != row.url {
-        wrong.append("\(row.service) \(row.region) fips=\(row.fips) dualstack=\(row.dualStack): kiln \(url ?? "error"), AWS's rules \(row.url ?? "error")")
+        wrong.append(
+          "\(row.service) \(row.region) fips=\(row.fips) dualstack=\(row.dualStack): kiln \(url ?? "error"), AWS's rules \(row.url ?? "error")")
       }
     }
     #expect(wrong.isEmpty, "\(wrong.count) of \(rows.count) differ:\n\(wrong.joined(separator: "\n"))")

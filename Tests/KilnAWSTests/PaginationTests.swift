@@ -48,7 +48,8 @@ final class ScriptedHTTPClient: HTTPClient {
 
   @Test func regionalEndpointsAndCustomOnes() throws {
     #expect(try AWSQueryClient.endpoint(service: "ec2", region: "eu-west-1", custom: nil).absoluteString == "https://ec2.eu-west-1.amazonaws.com")
-    #expect(try AWSQueryClient.endpoint(service: "ec2", region: "cn-north-1", custom: nil).absoluteString == "https://ec2.cn-north-1.amazonaws.com.cn")
+    #expect(
+      try AWSQueryClient.endpoint(service: "ec2", region: "cn-north-1", custom: nil).absoluteString == "https://ec2.cn-north-1.amazonaws.com.cn")
     #expect(try AWSQueryClient.endpoint(service: "ec2", region: "us-east-1", custom: "127.0.0.1:5000").absoluteString == "https://127.0.0.1:5000")
     #expect(try AWSQueryClient.endpoint(service: "sts", region: "x", custom: "http://127.0.0.1:5000").absoluteString == "http://127.0.0.1:5000")
     #expect(throws: AWSConfigurationError.self) { try AWSQueryClient.endpoint(service: "ec2", region: "", custom: nil) }

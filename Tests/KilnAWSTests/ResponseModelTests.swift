@@ -36,7 +36,8 @@ import _KilnTestSupport
     func ec2(_ region: String) throws -> EC2Client {
       try EC2Client(region: region, customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
     }
-    let sts = try STSClient(region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
+    let sts = try STSClient(
+      region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
     let east = try ec2("us-east-1")
     let west = try ec2("us-west-2")
     let recorder = XMLReads.Recorder()
@@ -55,7 +56,8 @@ import _KilnTestSupport
       _ = try await sts.assumeRoleWithWebIdentity(
         roleARN: "arn:aws:iam::123456789012:role/kiln", sessionName: "kiln", token: "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
       // moto (patched) decodes a base64 JSON document; AWS's own encoding is opaque.
-      let decoded = try await sts.decodeAuthorizationMessage(Data(#"{"allowed":false,"context":{"action":"ec2:RunInstances"}}"#.utf8).base64EncodedString())
+      let decoded = try await sts.decodeAuthorizationMessage(
+        Data(#"{"allowed":false,"context":{"action":"ec2:RunInstances"}}"#.utf8).base64EncodedString())
       #expect(DecodedAuthorizationMessage(json: decoded)?.action == "ec2:RunInstances")
       _ = try await east.describeRegions()
       _ = try await east.describeImages(owners: ["099720109477"], filters: [EC2Filter("name", ["ubuntu/images/*"])], includeDeprecated: true)

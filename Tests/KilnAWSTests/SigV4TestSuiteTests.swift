@@ -32,7 +32,8 @@ import Testing
 
   static func load(_ name: String) throws -> Vector {
     let folder = directory.appendingPathComponent(name)
-    let context = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("context.json"))) as? [String: Any])
+    let context = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("context.json"))) as? [String: Any])
     let credentials = try #require(context["credentials"] as? [String: String])
     let raw = try String(contentsOf: folder.appendingPathComponent("request.txt"), encoding: .utf8)
     let (head, body): (Substring, Substring) = {
@@ -56,9 +57,14 @@ import Testing
     return Vector(
       request: SigV4.Request(method: String(words[0]), path: path, query: query, headers: headers, body: Array(body.utf8)),
       requestLine: requestLine, rawHeaderLines: lines.filter { !$0.isEmpty },
-      credentials: SigV4.Credentials(accessKeyID: credentials["access_key_id"]!, secretAccessKey: credentials["secret_access_key"]!, sessionToken: credentials["token"]),
-      scope: SigV4.Scope(date: try #require(formatter.date(from: context["timestamp"] as! String)), region: context["region"] as! String, service: context["service"] as! String),
-      options: SigV4.Options(normalizePath: context["normalize"] as? Bool ?? true, signBody: context["sign_body"] as? Bool ?? false, omitSessionToken: context["omit_session_token"] as? Bool ?? false),
+      credentials: SigV4.Credentials(
+        accessKeyID: credentials["access_key_id"]!, secretAccessKey: credentials["secret_access_key"]!, sessionToken: credentials["token"]),
+      scope: SigV4.Scope(
+        date: try #require(formatter.date(from: context["timestamp"] as! String)), region: context["region"] as! String,
+        service: context["service"] as! String),
+      options: SigV4.Options(
+        normalizePath: context["normalize"] as? Bool ?? true, signBody: context["sign_body"] as? Bool ?? false,
+        omitSessionToken: context["omit_session_token"] as? Bool ?? false),
       expires: context["expiration_in_seconds"] as? Int ?? 3600, directory: folder)
   }
 
@@ -73,7 +79,8 @@ import Testing
     #expect(signing.canonicalRequest == (try vector.file("header-canonical-request.txt")))
     #expect(signing.stringToSign == (try vector.file("header-string-to-sign.txt")))
     #expect(signing.signature == (try vector.file("header-signature.txt")))
-    let signed = ([vector.requestLine] + vector.rawHeaderLines + signing.addedHeaders.map { "\($0.name):\($0.value)" }).joined(separator: "\n")
+    let signed =
+      ([vector.requestLine] + vector.rawHeaderLines + signing.addedHeaders.map { "\($0.name):\($0.value)" }).joined(separator: "\n")
       + "\n\n" + String(decoding: vector.request.body, as: UTF8.self)
     #expect(signed == (try vector.file("header-signed-request.txt")))
   }
@@ -81,7 +88,8 @@ import Testing
   @Test(arguments: cases)
   func querySigning(name: String) throws {
     let vector = try Self.load(name)
-    let signing = try SigV4.presign(vector.request, credentials: vector.credentials, scope: vector.scope, expires: vector.expires, options: vector.options)
+    let signing = try SigV4.presign(
+      vector.request, credentials: vector.credentials, scope: vector.scope, expires: vector.expires, options: vector.options)
     #expect(signing.canonicalRequest == (try vector.file("query-canonical-request.txt")))
     #expect(signing.stringToSign == (try vector.file("query-string-to-sign.txt")))
     #expect(signing.signature == (try vector.file("query-signature.txt")))

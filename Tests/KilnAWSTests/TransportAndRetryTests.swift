@@ -12,7 +12,8 @@ import _KilnTestSupport
 
   func control(_ server: LoopbackServer, _ settings: [String: Any]) async throws {
     let body = try JSONSerialization.data(withJSONObject: settings)
-    let response = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("__control"), body: Array(body)))
+    let response = try await CurlHTTPClient().send(
+      HTTPRequest(method: "POST", url: server.baseURL.appendingPathComponent("__control"), body: Array(body)))
     #expect(response.status == 200)
   }
 
@@ -134,7 +135,8 @@ import _KilnTestSupport
 
     // The profile's ca_bundle (with ~ from HOME), as the AWS CLI reads it from the config file.
     try FileManager.default.copyItem(atPath: ca, toPath: home.appendingPathComponent(".aws/private-ca.pem").path)
-    try "[profile private]\nca_bundle = ~/.aws/private-ca.pem\n".write(to: home.appendingPathComponent(".aws/config"), atomically: true, encoding: .utf8)
+    try "[profile private]\nca_bundle = ~/.aws/private-ca.pem\n".write(
+      to: home.appendingPathComponent(".aws/config"), atomically: true, encoding: .utf8)
     settings.environment = ["HOME": home.path, "AWS_PROFILE": "private"]
     #expect(settings.caBundle == home.path + "/.aws/private-ca.pem")
     #expect(try await regions(settings).map(\.name) == ["us-east-1"])
@@ -312,7 +314,8 @@ import _KilnTestSupport
     #expect(launched.map(\.instanceID) == [instance.instanceID], "one instance, the one answered")
 
     try await SharedMoto.client().stopInstances([instance.instanceID])
-    let image = try await SharedMoto.client().createImage(EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-lost-\(marker.value)"))
+    let image = try await SharedMoto.client().createImage(
+      EC2Client.CreateImageRequest(instanceID: instance.instanceID, name: "kiln-lost-\(marker.value)"))
     let west = try EC2Client(
       region: "us-west-2", customEndpoint: server.baseURL.absoluteString, http: try CurlHTTPClient(),
       credentials: StaticCredentialsProvider(SigV4.Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
@@ -322,7 +325,8 @@ import _KilnTestSupport
     let copy = try await west.copyImage(
       sourceImageID: image, sourceRegion: "us-east-1", name: "kiln-lost-\(marker.value)", imageTags: [marker], clientToken: token)
     #expect(try await clientTokens(server, "CopyImage") == [token, token])
-    let copies = try await SharedMoto.client(region: "us-west-2").describeImages(owners: ["self"], filters: [EC2Filter("tag:kiln:test", [marker.value])])
+    let copies = try await SharedMoto.client(region: "us-west-2").describeImages(
+      owners: ["self"], filters: [EC2Filter("tag:kiln:test", [marker.value])])
     #expect(copies.map(\.imageID) == [copy], "one copy, the one answered")
     try await SharedMoto.client().terminateInstances([instance.instanceID])
   }

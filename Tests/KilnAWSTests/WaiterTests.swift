@@ -13,20 +13,26 @@ import _KilnTestSupport
     let polls = Mutex(0)
     let reports = Mutex<[String]>([])
     let progress: @Sendable (String) -> Void = { line in reports.withLock { $0.append(line) } }
-    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.patient, progress: progress) { () async throws -> PollResult<String> in
-      let n = polls.withLock { $0 += 1; return $0 }
+    let value = try await Waiter.wait(for: "snapshot snap-1 to complete", resourceID: "snap-1", policy: Self.patient, progress: progress) {
+      () async throws -> PollResult<String> in
+      let n = polls.withLock {
+        $0 += 1
+        return $0
+      }
       return n < 4 ? .pending(state: "pending", progress: "\(n * 25)%") : .done("snap-1")
     }
     #expect(value == "snap-1")
-    #expect(reports.withLock { $0 } == [
-      "waiting for snapshot snap-1 to complete: pending (25%)", "waiting for snapshot snap-1 to complete: pending (50%)",
-      "waiting for snapshot snap-1 to complete: pending (75%)",
-    ])
+    #expect(
+      reports.withLock { $0 } == [
+        "waiting for snapshot snap-1 to complete: pending (25%)", "waiting for snapshot snap-1 to complete: pending (50%)",
+        "waiting for snapshot snap-1 to complete: pending (75%)",
+      ])
   }
 
   @Test func aTimeoutNamesTheResourceAndItsLastState() async throws {
     do {
-      _ = try await Waiter.wait(for: "AMI ami-1 in us-east-1 to be available", resourceID: "ami-1", policy: Self.quick) { () async throws -> PollResult<Int> in
+      _ = try await Waiter.wait(for: "AMI ami-1 in us-east-1 to be available", resourceID: "ami-1", policy: Self.quick) {
+        () async throws -> PollResult<Int> in
         .pending(state: "pending", progress: nil)
       }
       Issue.record("no timeout")
@@ -51,7 +57,9 @@ import _KilnTestSupport
     // Without cancellation this would end in a WaitError after 60 s, not a CancellationError.
     let policy = WaitPolicy(delay: .seconds(60), maxDelay: .seconds(60), timeout: .seconds(60))
     let task = Task {
-      try await Waiter.wait(for: "x", resourceID: "x", policy: policy) { () async throws -> PollResult<Int> in .pending(state: "pending", progress: nil) }
+      try await Waiter.wait(for: "x", resourceID: "x", policy: policy) { () async throws -> PollResult<Int> in
+        .pending(state: "pending", progress: nil)
+      }
     }
     try await Task.sleep(for: .milliseconds(100))
     task.cancel()
@@ -76,7 +84,10 @@ import _KilnTestSupport
     (["AWS_POLL_DELAY_SECONDS": "0", "AWS_TIMEOUT_SECONDS": "60"], "AWS_POLL_DELAY_SECONDS is \"0\""),
     (["AWS_POLL_DELAY_SECONDS": "-5", "AWS_MAX_ATTEMPTS": "3"], "AWS_POLL_DELAY_SECONDS is \"-5\""),
     (["AWS_MAX_ATTEMPTS": "0"], "AWS_MAX_ATTEMPTS is \"0\""),
-    (["AWS_MAX_ATTEMPTS": "9223372036854775807", "AWS_POLL_DELAY_SECONDS": "9223372036854775807"], "AWS_POLL_DELAY_SECONDS is \"9223372036854775807\""),
+    (
+      ["AWS_MAX_ATTEMPTS": "9223372036854775807", "AWS_POLL_DELAY_SECONDS": "9223372036854775807"],
+      "AWS_POLL_DELAY_SECONDS is \"9223372036854775807\""
+    ),
     (["AWS_TIMEOUT_SECONDS": "soon"], "AWS_TIMEOUT_SECONDS is \"soon\""),
   ])
   func badPollingVariablesAreErrorsNamingTheValue(environment: [String: String], expected: String) {

@@ -14,10 +14,10 @@ import _KilnTestSupport
   func fingerprint(_ assignments: [String] = [], clockOffset: TimeInterval = 0) throws -> String {
     let path = work.appendingPathComponent("t.json").path
     try """
-      {"variables": {"version": "1.31", "token": "s3cret"}, "sensitive-variables": ["token"],
-       "builders": [{"type": "null", "name": "n", "communicator": "none"}],
-       "provisioners": [{"type": "shell-local", "script": "{{template_dir}}/step.sh", "environment_vars": ["AT={{timestamp}}", "V={{user `version`}}"]}]}
-      """.write(toFile: path, atomically: true, encoding: .utf8)
+    {"variables": {"version": "1.31", "token": "s3cret"}, "sensitive-variables": ["token"],
+     "builders": [{"type": "null", "name": "n", "communicator": "none"}],
+     "provisioners": [{"type": "shell-local", "script": "{{template_dir}}/step.sh", "environment_vars": ["AT={{timestamp}}", "V={{user `version`}}"]}]}
+    """.write(toFile: path, atomically: true, encoding: .utf8)
     var registry = PluginRegistry()
     registry.registerBuilders()
     registry.registerProvisioners()

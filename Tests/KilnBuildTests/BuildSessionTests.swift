@@ -36,7 +36,9 @@ import _KilnTestSupport
 
   /// Runs `template` (JSON text) through a session; returns the session, its result and
   /// what the console printed.
-  func run(_ template: String, _ configure: (inout BuildSession.Options) -> Void = { _ in }) async throws -> (BuildSession, BuildSessionResult, String) {
+  func run(_ template: String, _ configure: (inout BuildSession.Options) -> Void = { _ in }) async throws -> (
+    BuildSession, BuildSessionResult, String
+  ) {
     let path = work.appendingPathComponent("template.json").path
     try template.write(toFile: path, atomically: true, encoding: .utf8)
     var validationOptions = ValidationOptions()
@@ -56,7 +58,8 @@ import _KilnTestSupport
 
   @Test func runsANullBuildWithShellLocalAndReturnsItsArtifact() async throws {
     let made = work.appendingPathComponent("made.txt").path
-    let (session, result, printed) = try await run("""
+    let (session, result, printed) = try await run(
+      """
       {
         "builders": [{"type": "null", "name": "local", "communicator": "none"}],
         "provisioners": [{"type": "shell-local", "inline": ["echo \\"$PACKER_BUILD_NAME {{build `PackerRunUUID`}}\\" > \(made)", "echo said-by-the-script"]}]
@@ -77,12 +80,14 @@ import _KilnTestSupport
   }
 
   @Test func aFailingProvisionerIsTheBuildsErrorAndTheOtherBuildStillRuns() async throws {
-    let (_, result, _) = try await run("""
+    let (_, result, _) = try await run(
+      """
       {
         "builders": [{"type": "null", "name": "bad", "communicator": "none"}, {"type": "null", "name": "good", "communicator": "none"}],
         "provisioners": [{"type": "shell-local", "inline": ["test \\"$PACKER_BUILD_NAME\\" = good || exit 3"]}]
       }
-      """) { $0.parallelBuilds = 1 }
+      """
+    ) { $0.parallelBuilds = 1 }
     guard case .ran(let report) = result else {
       Issue.record("the builds did not run: \(result)")
       return
@@ -103,7 +108,8 @@ import _KilnTestSupport
   }
 
   @Test func whatBuildsRecordIsInTheSessionsLedgerByBuild() async throws {
-    let (session, result, _) = try await run("""
+    let (session, result, _) = try await run(
+      """
       {
         "builders": [{"type": "null", "name": "a", "communicator": "none"}, {"type": "null", "name": "b", "communicator": "none"}],
         "provisioners": [{"type": "test-record"}]

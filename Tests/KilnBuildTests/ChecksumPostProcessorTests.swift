@@ -40,11 +40,11 @@ import _KilnTestSupport
     let work = try Scratch.directory("kiln-checksum")
     let path = work.appendingPathComponent("template.json").path
     try """
-      {"builders": [{"type": "test-files", "name": "f"}],
-       "post-processors": [
-         {"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "{{.BuildName}}.{{.ChecksumType}}"},
-         {"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "all.sums"}]}
-      """.write(toFile: path, atomically: true, encoding: .utf8)
+    {"builders": [{"type": "test-files", "name": "f"}],
+     "post-processors": [
+       {"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "{{.BuildName}}.{{.ChecksumType}}"},
+       {"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "all.sums"}]}
+    """.write(toFile: path, atomically: true, encoding: .utf8)
     // A stale file from an earlier run is replaced, not appended to.
     try "stale\n".write(to: work.appendingPathComponent("all.sums"), atomically: true, encoding: .utf8)
     var validationOptions = ValidationOptions()

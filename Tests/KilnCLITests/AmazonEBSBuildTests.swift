@@ -33,7 +33,8 @@ struct EC2Lab {
 
   /// An amazon-ebs template against this lab; `extra` is merged into the builder.
   func template(
-    endpoint: URL? = nil, provisioners: String = #"[{"type": "shell", "inline": ["echo provisioned on $(id -un) {{build `ID`}} {{build `SourceAMI`}}"]}]"#,
+    endpoint: URL? = nil,
+    provisioners: String = #"[{"type": "shell", "inline": ["echo provisioned on $(id -un) {{build `ID`}} {{build `SourceAMI`}}"]}]"#,
     extra: String = "", name: String = "kiln-test-{{timestamp}}"
   ) throws -> String {
     let text = """
@@ -79,7 +80,9 @@ struct EC2Lab {
       left += try await ec2.describeKeyPairs().map { "key pair \($0.keyName) in \(region)" }
       left += try await ec2.describeSecurityGroups().filter { $0.groupName != "default" }.map { "security group \($0.groupID) in \(region)" }
       left += try await ec2.describeImages(owners: ["self"]).map { "AMI \($0.imageID) \($0.name) in \(region)" }
-      left += try await ec2.describeSnapshots(owners: ["self"]).filter { !snapshotsBefore.contains($0.snapshotID) }.map { "snapshot \($0.snapshotID) in \(region)" }
+      left += try await ec2.describeSnapshots(owners: ["self"]).filter { !snapshotsBefore.contains($0.snapshotID) }.map {
+        "snapshot \($0.snapshotID) in \(region)"
+      }
       left += try await ec2.describeVolumes().filter { $0.state == "available" }.map { "volume \($0.volumeID) in \(region)" }
     }
     return left
@@ -98,7 +101,8 @@ struct EC2Lab {
   /// Changes the proxy's behaviour (see `fault_proxy.py`: "fail", "status", "code", …).
   func control(_ proxy: LoopbackServer, _ settings: [String: Any]) async throws {
     let body = try JSONSerialization.data(withJSONObject: settings)
-    let answer = try await CurlHTTPClient().send(HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(body)))
+    let answer = try await CurlHTTPClient().send(
+      HTTPRequest(method: "POST", url: proxy.baseURL.appendingPathComponent("__control"), body: Array(body)))
     #expect(answer.status == 200)
   }
 
@@ -127,7 +131,8 @@ struct EC2Lab {
     all.add(filters: [EC2Filter("resource-id", ids.sorted())])
     var found: [String: [String: [EC2Tag]]] = [:]
     for item in try await query.call("DescribeTags", all).items("tagSet") {
-      found[item.string("resourceType") ?? "", default: [:]][item.string("resourceId") ?? "", default: []].append(EC2Tag(item.string("key") ?? "", item.string("value") ?? ""))
+      found[item.string("resourceType") ?? "", default: [:]][item.string("resourceId") ?? "", default: []].append(
+        EC2Tag(item.string("key") ?? "", item.string("value") ?? ""))
     }
     return found
   }
@@ -143,22 +148,23 @@ struct EC2Lab {
   @Test func buildsCopiesSharesAndTagsTheAMIAndLeavesNothingElse() async throws {
     let lab = try await EC2Lab()
     let before = try await lab.snapshots()
-    let path = try lab.template(extra: #"""
-      "ami_description": "EKS node {{user `k8s_version`}} from {{ .SourceAMIName }}",
-      "ami_regions": ["us-west-2"],
-      "ami_users": ["111122223333"],
-      "snapshot_users": ["111122223333"],
-      "launch_block_device_mappings": [
-        {"device_name": "/dev/sda1", "volume_size": 20, "volume_type": "gp3", "delete_on_termination": true},
-        {"device_name": "/dev/sdf", "volume_size": 5, "volume_type": "gp2", "delete_on_termination": false}
-      ],
-      "ami_block_device_mappings": [{"device_name": "/dev/sdg", "virtual_name": "ephemeral0"}],
-      "run_tags": {"Name": "kiln-test-builder"},
-      "run_volume_tags": {"purpose": "build"},
-      "tags": {"Name": "eks-node-{{user `k8s_version`}}", "source": "{{ .SourceAMI }}", "region": "{{ .BuildRegion }}"},
-      "snapshot_tags": {"kind": "root", "Name": "eks-node-root"},
-      "imds_support": "v2.0"
-      """#, name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
+    let path = try lab.template(
+      extra: #"""
+        "ami_description": "EKS node {{user `k8s_version`}} from {{ .SourceAMIName }}",
+        "ami_regions": ["us-west-2"],
+        "ami_users": ["111122223333"],
+        "snapshot_users": ["111122223333"],
+        "launch_block_device_mappings": [
+          {"device_name": "/dev/sda1", "volume_size": 20, "volume_type": "gp3", "delete_on_termination": true},
+          {"device_name": "/dev/sdf", "volume_size": 5, "volume_type": "gp2", "delete_on_termination": false}
+        ],
+        "ami_block_device_mappings": [{"device_name": "/dev/sdg", "virtual_name": "ephemeral0"}],
+        "run_tags": {"Name": "kiln-test-builder"},
+        "run_volume_tags": {"purpose": "build"},
+        "tags": {"Name": "eks-node-{{user `k8s_version`}}", "source": "{{ .SourceAMI }}", "region": "{{ .BuildRegion }}"},
+        "snapshot_tags": {"kind": "root", "Name": "eks-node-root"},
+        "imds_support": "v2.0"
+        """#, name: "eks-node-{{user `k8s_version`}}-{{timestamp}}")
     let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("eks: provisioned on \(lab.sshd.user) i-"))
@@ -178,7 +184,10 @@ struct EC2Lab {
     #expect(tags["kiln:build"] == "eks")
     let runID = try #require(tags["kiln:run"])
     #expect(!image.blockDevices.isEmpty)
-    #expect(try await east.describeImageAttribute(imageID: image.imageID, attribute: "launchPermission").launchPermissions.contains { $0.userID == "111122223333" })
+    #expect(
+      try await east.describeImageAttribute(imageID: image.imageID, attribute: "launchPermission").launchPermissions.contains {
+        $0.userID == "111122223333"
+      })
     let snapshot = try #require(try await east.describeSnapshots(snapshotIDs: image.snapshotIDs).first)
     let snapshotTags = Dictionary(snapshot.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
     #expect(snapshotTags["kind"] == "root")
@@ -191,7 +200,10 @@ struct EC2Lab {
     #expect(copy.name == image.name)
     #expect(copy.tags.contains(EC2Tag("source", "ami-785db401")))
     #expect(copy.tags.contains(EC2Tag("kiln:run", runID)))
-    #expect(try await west.describeImageAttribute(imageID: copy.imageID, attribute: "launchPermission").launchPermissions.contains { $0.userID == "111122223333" })
+    #expect(
+      try await west.describeImageAttribute(imageID: copy.imageID, attribute: "launchPermission").launchPermissions.contains {
+        $0.userID == "111122223333"
+      })
 
     // imds_support on both AMIs. moto accepts ModifyImageAttribute's ImdsSupport but keeps
     // nothing (its DescribeImageAttribute imdsSupport fails: its images have no such field),
@@ -214,7 +226,9 @@ struct EC2Lab {
     let build = try #require((manifest?["builds"] as? [[String: Any]])?.first)
     #expect(build["artifact_id"] as? String == "us-east-1:\(image.imageID),us-west-2:\(copy.imageID)")
     #expect(build["builder_type"] as? String == "amazon-ebs")
-    #expect(build["custom_data"] as? [String: String] == ["source": "ami-785db401", "region": "us-east-1"], "post-processors see the builder's generated data")
+    #expect(
+      build["custom_data"] as? [String: String] == ["source": "ami-785db401", "region": "us-east-1"],
+      "post-processors see the builder's generated data")
     #expect(result.stdout.contains("--> eks: AMIs were created:\nus-east-1: \(image.imageID)\nus-west-2: \(copy.imageID)"))
   }
 
@@ -581,16 +595,24 @@ struct EC2Lab {
          "conditions":{"items":[{"key":"ec2:InstanceType","values":{"items":[{"value":"m5.large"}]}}]}}}
       """#
     let encoded = Data(document.utf8).base64EncodedString()
-    try await lab.control(proxy, [
-      "fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation",
-      "message": "You are not authorized to perform this operation. Encoded authorization failure message: \(encoded)",
-    ])
+    try await lab.control(
+      proxy,
+      [
+        "fail": 1, "fail_action": "RunInstances", "status": 403, "code": "UnauthorizedOperation",
+        "message": "You are not authorized to perform this operation. Encoded authorization failure message: \(encoded)",
+      ])
     let path = try lab.template(endpoint: proxy.baseURL, extra: #""custom_endpoint_sts": "\#(proxy.baseURL.absoluteString)""#)
     let result = try await lab.build([path])
     let text = result.stdout + result.stderr
     #expect(result.status == 1, "\(text)")
-    #expect(text.contains("EC2 RunInstances: UnauthorizedOperation: You are not authorized to perform this operation. (its encoded authorization failure message is decoded below)"), "\(text)")
-    #expect(text.contains("STS decoded the refusal: arn:aws:iam::123456789012:user/kiln-ci may not ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*: no policy statement allows it. The request's context: ec2:InstanceType=m5.large"), "\(text)")
+    #expect(
+      text.contains(
+        "EC2 RunInstances: UnauthorizedOperation: You are not authorized to perform this operation. (its encoded authorization failure message is decoded below)"
+      ), "\(text)")
+    #expect(
+      text.contains(
+        "STS decoded the refusal: arn:aws:iam::123456789012:user/kiln-ci may not ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*: no policy statement allows it. The request's context: ec2:InstanceType=m5.large"
+      ), "\(text)")
     #expect(!text.contains(encoded), "\(text)")
     #expect(lab.moto.requests("DecodeAuthorizationMessage").count == 1)
     #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
@@ -657,7 +679,9 @@ struct EC2Lab {
     #expect(result.stdout.contains("provisioned on"))
     #expect(result.stdout.contains("Builds finished but no artifacts were created."))
     #expect(try await lab.leftovers(snapshotsBefore: before).isEmpty)
-    #expect(!FileManager.default.fileExists(atPath: lab.work.appendingPathComponent("manifest.json").path), "post-processors do not run without an artifact")
+    #expect(
+      !FileManager.default.fileExists(atPath: lab.work.appendingPathComponent("manifest.json").path), "post-processors do not run without an artifact"
+    )
   }
 
   @Test func sweepFindsAndRemovesWhatAKilledBuildLeftButKeepsFinishedAMIs() async throws {
@@ -691,7 +715,9 @@ struct EC2Lab {
 
     let removed = try await KilnProcess.run(sweep + ["-delete"], in: lab.work, environment: lab.environment)
     #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
-    let left = try await lab.leftovers(["us-east-1"], snapshotsBefore: before).filter { !$0.contains(finished.imageID) && !finished.snapshotIDs.contains(where: $0.contains) }
+    let left = try await lab.leftovers(["us-east-1"], snapshotsBefore: before).filter {
+      !$0.contains(finished.imageID) && !finished.snapshotIDs.contains(where: $0.contains)
+    }
     #expect(left.isEmpty, "left after the sweep: \(left)")
     #expect(try await east.describeImages(owners: ["self"]).map(\.imageID) == [finished.imageID])
     let again = try await KilnProcess.run(sweep, in: lab.work, environment: lab.environment)
@@ -702,7 +728,8 @@ struct EC2Lab {
     let lab = try await EC2Lab()
     var environment = lab.environment
     environment["AWS_SECRET_ACCESS_KEY"] = "wrong" + lab.moto.secretAccessKey
-    let result = try await KilnProcess.run(["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString], in: lab.work, environment: environment)
+    let result = try await KilnProcess.run(
+      ["sweep", "-region", "us-east-1", "-endpoint", lab.moto.endpoint.absoluteString], in: lab.work, environment: environment)
     #expect(result.status == 1)
     #expect(!result.stdout.contains("Nothing left"), "\(result.stdout)")
     #expect(result.stderr.contains("error: could not look in us-east-1"), "\(result.stderr)")
@@ -714,7 +741,8 @@ struct EC2Lab {
     // The first request (the first region's first look) is refused; the rest pass to moto.
     let proxy = try await LoopbackServer(python: TestPaths.fixture("fault_proxy.py"), arguments: [lab.moto.endpoint.absoluteString])
     try await lab.control(proxy, ["fail": 1, "status": 401, "code": "AuthFailure"])
-    let result = try await KilnProcess.run(["sweep", "-region", "us-west-2,us-east-1", "-endpoint", proxy.baseURL.absoluteString], in: lab.work, environment: lab.environment)
+    let result = try await KilnProcess.run(
+      ["sweep", "-region", "us-west-2,us-east-1", "-endpoint", proxy.baseURL.absoluteString], in: lab.work, environment: lab.environment)
     #expect(result.status == 1)
     #expect(result.stdout.contains("Nothing left by kiln builds in us-east-1."), "\(result.stdout)")
     #expect(!result.stdout.contains("us-west-2"), "\(result.stdout)")

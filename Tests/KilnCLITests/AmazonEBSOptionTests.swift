@@ -48,11 +48,15 @@ import _KilnTestSupport
     let run = try #require(lab.moto.requests("RunInstances").first)
     #expect(run["Placement.Tenancy"] == "host", "placement.tenancy overrides tenancy")
     #expect(run["Placement.HostResourceGroupArn"] == "arn:aws:resource-groups:us-east-1:123456789012:group/hosts")
-    #expect(run["LicenseSpecification.1.LicenseConfigurationArn"] == "arn:aws:license-manager:us-east-1:123456789012:license-configuration:lic-0123456789abcdef0123456789abcdef")
+    #expect(
+      run["LicenseSpecification.1.LicenseConfigurationArn"]
+        == "arn:aws:license-manager:us-east-1:123456789012:license-configuration:lic-0123456789abcdef0123456789abcdef")
     #expect(run["CreditSpecification.CpuCredits"] == "unlimited")
     #expect(run["EnclaveOptions.Enabled"] == "true")
     #expect(run["CapacityReservationSpecification.CapacityReservationPreference"] == "open")
-    #expect(run["CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationResourceGroupArn"] == "arn:aws:resource-groups:us-east-1:123456789012:group/reservations")
+    #expect(
+      run["CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationResourceGroupArn"]
+        == "arn:aws:resource-groups:us-east-1:123456789012:group/reservations")
     let noDevices = run.filter { $0.key.hasSuffix(".NoDevice") }.count
     let names = Set(run.filter { $0.key.hasPrefix("BlockDeviceMapping.") && $0.key.hasSuffix(".DeviceName") }.map(\.value))
     #expect(noDevices == 26 && names.contains("xvdca") && names.contains("xvdcz"), "no_ephemeral hides xvdca-xvdcz")
@@ -68,7 +72,8 @@ import _KilnTestSupport
     environment["KILN_CHECKIP_URL"] = checkIP.url
     let result = try await KilnProcess.run(["build", "-color=false", path], in: lab.work, environment: environment)
     #expect(result.status == 1)
-    #expect(result.stdout.contains("cannot find this host's public IP for 'temporary_security_group_source_public_ip'"), "\(result.stdout)\(result.stderr)")
+    #expect(
+      result.stdout.contains("cannot find this host's public IP for 'temporary_security_group_source_public_ip'"), "\(result.stdout)\(result.stderr)")
     #expect(!lab.moto.actions().contains { $0.action == "CreateSecurityGroup" || $0.action == "RunInstances" })
   }
 
@@ -93,7 +98,8 @@ import _KilnTestSupport
   /// vouches for the image when enhanced networking is asked for (Packer's check).
   @Test func copyDurationReachesCopyImage() async throws {
     let lab = try await EC2Lab()
-    let path = try lab.template(extra: #""ami_regions": ["us-west-2"], "snapshot_copy_duration_minutes": 30, "ami_virtualization_type": "hvm", "ena_support": true"#)
+    let path = try lab.template(
+      extra: #""ami_regions": ["us-west-2"], "snapshot_copy_duration_minutes": 30, "ami_virtualization_type": "hvm", "ena_support": true"#)
     let result = try await lab.build([path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     let copies = lab.moto.requests("CopyImage")
@@ -117,11 +123,19 @@ import _KilnTestSupport
     (#""uefi_data": "QU1aTlVFRkk=""#, "'uefi_data' is not an amazon-ebs option"),
     (#""fast_launch": {"enable_fast_launch": true}"#, "'fast_launch' is not supported by kiln: fast launch pre-provisions Windows AMIs"),
     (#""fleet_tags": {"a": "b"}"#, "'fleet_tags' should not be set when not requesting a spot instance"),
-    (#""fleet_tags": {"a": "b"}, "spot_price": "auto""#, "'fleet_tags' is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet"),
-    (#""temporary_security_group_source_public_ip": true, "temporary_security_group_source_cidrs": ["10.0.0.0/8"]"#,
-     "only one of 'temporary_security_group_source_cidrs' or 'temporary_security_group_source_public_ip' can be specified"),
+    (
+      #""fleet_tags": {"a": "b"}, "spot_price": "auto""#,
+      "'fleet_tags' is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet"
+    ),
+    (
+      #""temporary_security_group_source_public_ip": true, "temporary_security_group_source_cidrs": ["10.0.0.0/8"]"#,
+      "only one of 'temporary_security_group_source_cidrs' or 'temporary_security_group_source_public_ip' can be specified"
+    ),
     (#""ami_virtualization_type": "paravirtual", "ena_support": true"#, "'ami_virtualization_type' is \"paravirtual\""),
-    (#""temporary_key_pair_type": "rsa", "temporary_key_pair_bits": 4096"#, "'temporary_key_pair_bits' must be 2048 with \"temporary_key_pair_type\": \"rsa\""),
+    (
+      #""temporary_key_pair_type": "rsa", "temporary_key_pair_bits": 4096"#,
+      "'temporary_key_pair_bits' must be 2048 with \"temporary_key_pair_type\": \"rsa\""
+    ),
     (#""ssh_proxy_host": "proxy.example""#, "'ssh_proxy_host' is not supported by kiln"),
   ])
   func optionsKilnCannotHonourAreRefused(builder: String, message: String) async throws {
@@ -133,6 +147,8 @@ import _KilnTestSupport
   @Test func keySizeOfAnEd25519KeyIsAWarningAsInPacker() async throws {
     let result = try await Self.validate(#""temporary_key_pair_bits": 4096"#)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-    #expect((result.stdout + result.stderr).contains("'temporary_key_pair_bits' is accepted for compatibility and has no effect: kiln's temporary keys are ed25519"))
+    #expect(
+      (result.stdout + result.stderr).contains(
+        "'temporary_key_pair_bits' is accepted for compatibility and has no effect: kiln's temporary keys are ed25519"))
   }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import KilnCore
+import KilnPostProcessors
 import KilnSSH
+import Synchronization
 import Testing
 import _KilnTestSupport
 
@@ -45,8 +47,9 @@ import _KilnTestSupport
 
   func remoteLines(_ command: String) async throws -> [String] {
     let server = try await Self.server.get()
-    let session = try await SSHSession.connect(SSHConnectionConfig(
-      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: try Self.key.get().privateKeyPEM)]))
+    let session = try await SSHSession.connect(
+      SSHConnectionConfig(
+        host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: try Self.key.get().privateKeyPEM)]))
     let lines = LinesBox()
     _ = try await session.run(command) { if case .stdout(let text) = $0 { lines.append(text) } }
     return lines.all
@@ -55,8 +58,11 @@ import _KilnTestSupport
   @Test func provisionsOverSSHAndWritesTheManifest() async throws {
     try "from the file provisioner\n".write(to: work.appendingPathComponent("files/sub/hello.txt"), atomically: true, encoding: .utf8)
     let script = work.appendingPathComponent("script.sh").path
-    try "#!/bin/sh\nset -e\necho \"script sees $PACKER_BUILD_NAME/$PACKER_BUILDER_TYPE\"\nprintf made > \"$REMOTE/made-remotely.txt\"\necho to-stderr >&2\n".write(toFile: script, atomically: true, encoding: .utf8)
-    let path = try await template(#"""
+    try
+      "#!/bin/sh\nset -e\necho \"script sees $PACKER_BUILD_NAME/$PACKER_BUILDER_TYPE\"\nprintf made > \"$REMOTE/made-remotely.txt\"\necho to-stderr >&2\n"
+      .write(toFile: script, atomically: true, encoding: .utf8)
+    let path = try await template(
+      #"""
       [
         {"type": "shell", "remote_folder": "{{user `remote`}}-scripts",
          "inline": ["mkdir -p {{user `remote`}}", "echo \"$GREETING from $(id -un)\"", "echo \"secret is $SECRET\""],
@@ -66,7 +72,10 @@ import _KilnTestSupport
         {"type": "file", "direction": "download", "source": "{{user `remote`}}/made-remotely.txt", "destination": "\#(work.path)/downloaded.txt"},
         {"type": "shell-local", "inline": ["echo local sees {{build `Host`}}"]}
       ]
-      """#, postProcessors: #"[{"type": "manifest", "output": "\#(work.path)/manifest.json", "custom_data": {"greeting": "{{user `greeting`}}", "secret": "{{user `secret`}}"}}]"#)
+      """#,
+      postProcessors:
+        #"[{"type": "manifest", "output": "\#(work.path)/manifest.json", "custom_data": {"greeting": "{{user `greeting`}}", "secret": "{{user `secret`}}"}}]"#
+    )
     _ = try await remoteLines("mkdir -p \(remote)-scripts")
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
@@ -84,7 +93,8 @@ import _KilnTestSupport
     #expect(try String(contentsOf: work.appendingPathComponent("downloaded.txt"), encoding: .utf8) == "made")
     #expect(try await remoteLines("ls -A \(remote)-scripts | wc -l") == ["0"], "uploaded scripts were removed")
 
-    let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("manifest.json"))) as? [String: Any])
+    let manifest = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("manifest.json"))) as? [String: Any])
     let builds = try #require(manifest["builds"] as? [[String: Any]])
     #expect(builds.count == 1)
     let build = builds[0]
@@ -120,7 +130,8 @@ import _KilnTestSupport
 
   @Test func retriesAProvisionerAndAcceptsValidExitCodes() async throws {
     let marker = remote + "-attempts"
-    let path = try await template(#"""
+    let path = try await template(
+      #"""
       [{"type": "shell", "max_retries": 2, "inline": ["echo x >> \#(marker)", "test $(wc -l < \#(marker)) -ge 2"]},
        {"type": "shell", "inline": ["exit 7"], "valid_exit_codes": [0, 7]}]
       """#)
@@ -166,14 +177,13 @@ final class LinesBox: Sendable {
   var all: [String] { lines.withLock { $0 } }
 }
 
-import Synchronization
-
 extension BuildCommandTests {
   /// The script kills its own SSH connection (as a reboot would).
   static let dropConnection = #"{"type": "shell", "inline": ["echo going down", "kill -9 $PPID"]}"#
 
   @Test func anExpectedDisconnectContinuesOnANewConnection() async throws {
-    let path = try await template(#"[\#(Self.dropConnection.dropLast()), "expect_disconnect": true}, {"type": "shell", "inline": ["echo back again"]}]"#)
+    let path = try await template(
+      #"[\#(Self.dropConnection.dropLast()), "expect_disconnect": true}, {"type": "shell", "inline": ["echo back again"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 0, "\(result.stdout)")
     #expect(result.stdout.contains("Remote end disconnected while executing the script"))
@@ -192,13 +202,17 @@ extension BuildCommandTests {
     let marker = work.appendingPathComponent("error-cleanup-ran").path
     var path = try await template(#"[{"type": "shell", "inline": ["exit 1"]}]"#)
     var text = try String(contentsOfFile: path, encoding: .utf8)
-    text = text.replacingOccurrences(of: "\"post-processors\": []", with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
+    text = text.replacingOccurrences(
+      of: "\"post-processors\": []",
+      with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     #expect(try await KilnProcess.run(["build", "-color=false", path], in: work).status == 1)
     #expect(FileManager.default.fileExists(atPath: marker))
     try FileManager.default.removeItem(atPath: marker)
     path = try await template(#"[{"type": "shell", "inline": ["true"]}]"#)
-    text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"post-processors\": []", with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
+    text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+      of: "\"post-processors\": []",
+      with: #""post-processors": [], "error-cleanup-provisioner": {"type": "shell-local", "inline": ["touch \#(marker)"]}"#)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     #expect(try await KilnProcess.run(["build", "-color=false", path], in: work).status == 0)
     #expect(!FileManager.default.fileExists(atPath: marker))
@@ -284,11 +298,17 @@ extension BuildCommandTests {
 
   /// Packer's own fixture: `override` per build, and `only`/`except` at run time.
   @Test(arguments: [
-    ("hashicorp__packer__command__test-fixtures__provisioners__provisioner-override.json",
-     ["    example1: yes overridden", "    example2: not overridden"]),
-    ("hashicorp__packer__command__test-fixtures__provisioners__provisioner-only-except.json",
-     ["    packer: packer provisioner packer and null", "    null: null provisioner null and null",
-      "    packer (shell-local): packer post-processor packer and null", "    null (shell-local): null post-processor null and null"]),
+    (
+      "hashicorp__packer__command__test-fixtures__provisioners__provisioner-override.json",
+      ["    example1: yes overridden", "    example2: not overridden"]
+    ),
+    (
+      "hashicorp__packer__command__test-fixtures__provisioners__provisioner-only-except.json",
+      [
+        "    packer: packer provisioner packer and null", "    null: null provisioner null and null",
+        "    packer (shell-local): packer post-processor packer and null", "    null (shell-local): null post-processor null and null",
+      ]
+    ),
   ])
   func packerFixturesBuildAsPackerDoes(name: String, expected: [String]) async throws {
     let path = SharedFixtures.root.appendingPathComponent("conformance/templates/\(name)").path
@@ -321,7 +341,8 @@ extension BuildCommandTests {
   }
 
   @Test func provisionerTimeoutAndPauseBefore() async throws {
-    let path = try await template(#"[{"type": "shell", "pause_before": "1s", "inline": ["true"]}, {"type": "shell", "timeout": "1s", "inline": ["sleep 30"]}]"#)
+    let path = try await template(
+      #"[{"type": "shell", "pause_before": "1s", "inline": ["true"]}, {"type": "shell", "timeout": "1s", "inline": ["sleep 30"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work)
     #expect(result.status == 1)
     #expect(result.stdout.contains("Pausing 1s before the next provisioner..."))
@@ -334,9 +355,11 @@ extension BuildCommandTests {
   /// `BuildSessionTests`).
   @Test func checksumOfAnArtifactWithoutFilesWritesNothing() async throws {
     let first = work.appendingPathComponent("local-ssh.sha256").path
-    let path = try await template(#"[]"#, postProcessors: #"""
-      [[{"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "\#(work.path)/{{.BuildName}}.{{.ChecksumType}}"}]]
-      """#)
+    let path = try await template(
+      #"[]"#,
+      postProcessors: #"""
+        [[{"type": "checksum", "checksum_types": ["sha256", "md5"], "output": "\#(work.path)/{{.BuildName}}.{{.ChecksumType}}"}]]
+        """#)
     let result = try await KilnProcess.run(["build", "-machine-readable", path], in: work)
     #expect(result.status == 0, "\(result.stdout)")
     #expect(!FileManager.default.fileExists(atPath: first))
@@ -377,8 +400,6 @@ extension BuildCommandTests {
   }
 }
 
-import KilnPostProcessors
-
 extension BuildCommandTests {
   @Test func oneFailingBuildDoesNotStopTheOthers() async throws {
     let server = try await Self.server.get()
@@ -402,7 +423,8 @@ extension BuildCommandTests {
   }
 
   @Test func environmentVariablesThroughAFileAndACustomFormat() async throws {
-    let path = try await template(#"""
+    let path = try await template(
+      #"""
       [{"type": "shell", "use_env_var_file": true, "environment_vars": ["A=it's here", "B=two words"],
         "inline": ["echo \"$A|$B|$PACKER_BUILD_NAME\""]},
        {"type": "shell", "env_var_format": "export %s='%s'; ", "execute_command": "{{.Vars}} sh {{.Path}}",
@@ -479,10 +501,13 @@ extension BuildCommandTests {
   /// In a network namespace whose loopback is down, Foundation's Process cannot make its
   /// run loop's wakeup sockets and never reported the scripts' exit: kiln hung forever.
   /// A network namespace needs root (CI runs as root, and so the test runs there).
-  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") && getuid() == 0, "needs root and unshare(1) for a network namespace"))
+  @Test(
+    .enabled(
+      if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") && getuid() == 0, "needs root and unshare(1) for a network namespace"))
   func shellLocalProvisionersFinishWithoutANetwork() async throws {
     let unshare = "/usr/bin/unshare"
-    let path = try localTemplate(#"[{"type": "shell-local", "inline": ["echo first script"]}, {"type": "shell-local", "inline": ["echo to stderr >&2", "echo second script"]}]"#)
+    let path = try localTemplate(
+      #"[{"type": "shell-local", "inline": ["echo first script"]}, {"type": "shell-local", "inline": ["echo to stderr >&2", "echo second script"]}]"#)
     let result = try await KilnProcess.run(["build", "-color=false", path], in: work, timeout: 60, launcher: [unshare, "-n"])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("    null: first script"))

@@ -1,10 +1,11 @@
 import Foundation
 import KilnAWS
-@testable import KilnBuilders
 import KilnCore
 import Synchronization
 import Testing
 import _KilnTestSupport
+
+@testable import KilnBuilders
 
 /// The whole amazon-ebs step list over an in-memory EC2 (`FakeEC2`), through the builder's
 /// `run(_:hooks:clients:)` seam: no moto, no sshd (`communicator: none`, or a failure before
@@ -38,14 +39,16 @@ enum EBSScenario {
   /// With `sshPort`, the SSH communicator (a temporary key pair) to that port, else none.
   /// `sourceAMI` replaces the image filter.
   static func builder(_ extra: String = "", sourceAMI: String? = nil, sshPort: Int? = nil) throws -> AmazonEBSBuilder {
-    let communicator = sshPort.map { #""ssh_username": "ubuntu", "ssh_host": "127.0.0.1", "ssh_port": \#($0), "ssh_timeout": "2s""# }
+    let communicator =
+      sshPort.map { #""ssh_username": "ubuntu", "ssh_host": "127.0.0.1", "ssh_port": \#($0), "ssh_timeout": "2s""# }
       ?? #""communicator": "none""#
-    let source = sourceAMI.map { #""source_ami": "\#($0)""# } ?? """
-      "source_ami_filter": {
-        "filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", "virtualization-type": "hvm"},
-        "owners": ["099720109477"], "most_recent": true
-      }
-      """
+    let source =
+      sourceAMI.map { #""source_ami": "\#($0)""# } ?? """
+        "source_ami_filter": {
+          "filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", "virtualization-type": "hvm"},
+          "owners": ["099720109477"], "most_recent": true
+        }
+        """
     let json = """
       {
         "region": "us-east-1", \(source),
@@ -85,13 +88,13 @@ enum EBSScenario {
   /// Every EC2 call of a successful `communicator: none` build, in order. Everything is
   /// tagged by the call that creates it: the one CreateTags is the completion mark.
   static let successCalls = [
-    "DescribeRegions", "DescribeImages", "DescribeImages",  // pre-validate (AMI name free), source AMI
+    "DescribeRegions", "DescribeImages", "DescribeImages", // pre-validate (AMI name free), source AMI
     "CreateSecurityGroup", "AuthorizeSecurityGroupIngress",
-    "RunInstances", "DescribeInstances",  // wait: running
-    "StopInstances", "DescribeInstances",  // wait: stopped
-    "CreateImage", "DescribeImages",  // wait: available
-    "CreateTags",  // kiln:state=complete
-    "TerminateInstances", "DescribeInstances", "DescribeVolumes",  // cleanup of the instance
+    "RunInstances", "DescribeInstances", // wait: running
+    "StopInstances", "DescribeInstances", // wait: stopped
+    "CreateImage", "DescribeImages", // wait: available
+    "CreateTags", // kiln:state=complete
+    "TerminateInstances", "DescribeInstances", "DescribeVolumes", // cleanup of the instance
     "DeleteSecurityGroup",
   ]
 
@@ -124,7 +127,8 @@ enum EBSScenario {
     Row(call: 5, after: ["DeleteSecurityGroup"]),
     // The new group not visible yet (eventual consistency): the rule is asked for again.
     Row(
-      call: 5, fault: .refused(code: "InvalidGroup.NotFound", status: 400), after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)),
+      call: 5, fault: .refused(code: "InvalidGroup.NotFound", status: 400),
+      after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)),
       succeeds: true),
     Row(call: 6, after: ["DeleteSecurityGroup"]),
     Row(call: 7, after: instanceCleanup + ["DeleteSecurityGroup"]),
@@ -148,11 +152,15 @@ enum EBSScenario {
     Row(call: 6, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(
       call: 10, fault: .answerLost,
-      after: ["DescribeImages", "DescribeImages", "DeregisterImage", "DescribeSnapshots", "DeleteSnapshot"] + instanceCleanup + ["DeleteSecurityGroup"]),
+      after: ["DescribeImages", "DescribeImages", "DeregisterImage", "DescribeSnapshots", "DeleteSnapshot"] + instanceCleanup + [
+        "DeleteSecurityGroup"
+      ]),
     // Answers lost after EC2 acted, and the call resent by the client's retry: the duplicate
     // refusal finds this build's own resource (by name and its kiln:run/kiln:build tags) and
     // uses it; RunInstances' ClientToken makes its resend answer the same instance.
-    Row(call: 4, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(4)), succeeds: true),
+    Row(
+      call: 4, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(4)),
+      succeeds: true),
     Row(call: 5, fault: .answerLostAndResent, after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)), succeeds: true),
     Row(call: 6, fault: .answerLostAndResent, after: ["RunInstances"] + Array(successCalls.dropFirst(6)), succeeds: true),
     Row(call: 10, fault: .answerLostAndResent, after: ["CreateImage", "DescribeImages"] + Array(successCalls.dropFirst(10)), succeeds: true),
@@ -268,7 +276,8 @@ extension EC2StepScenarioTests {
   /// else's. The duplicate stays an error, and that key pair is neither used nor deleted.
   @Test func aDuplicateKeyPairWithoutThisBuildsTagsIsRefusedAndLeftAlone() async throws {
     let fake = FakeEC2()
-    _ = try await fake.client("us-east-1").importKeyPair(name: "shared-name", publicKey: "ssh-ed25519 AAAA someone-else", tags: [EC2Tag("owner", "someone")])
+    _ = try await fake.client("us-east-1").importKeyPair(
+      name: "shared-name", publicKey: "ssh-ed25519 AAAA someone-else", tags: [EC2Tag("owner", "someone")])
     let port = try ClosedPort()
     let builder = try EBSScenario.builder(#""temporary_key_pair_name": "shared-name""#, sshPort: port.port)
     let outcome = await EBSScenario.run(builder, clients: fake.client)

@@ -12,11 +12,11 @@ import _KilnTestSupport
   func template(_ provisioners: String) throws -> String {
     let path = work.appendingPathComponent("t.json").path
     try """
-      {"variables": {"secret": "hunter2-value"}, "sensitive-variables": ["secret"],
-       "builders": [{"type": "null", "name": "n", "communicator": "none"}],
-       "provisioners": \(provisioners),
-       "post-processors": [{"type": "manifest", "output": "m.json"}]}
-      """.write(toFile: path, atomically: true, encoding: .utf8)
+    {"variables": {"secret": "hunter2-value"}, "sensitive-variables": ["secret"],
+     "builders": [{"type": "null", "name": "n", "communicator": "none"}],
+     "provisioners": \(provisioners),
+     "post-processors": [{"type": "manifest", "output": "m.json"}]}
+    """.write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
 

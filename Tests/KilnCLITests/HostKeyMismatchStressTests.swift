@@ -22,10 +22,10 @@ import _KilnTestSupport
     let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     let template = work.appendingPathComponent("template.json").path
     try """
-      {"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": \(server.port), "ssh_username": "\(server.user)",
-        "ssh_private_key_file": "\(keyFile)", "ssh_timeout": "30s", "ssh_host_key_fingerprint": "\(wrong)"}],
-       "provisioners": [{"type": "shell-local", "inline": ["true"]}]}
-      """.write(toFile: template, atomically: true, encoding: .utf8)
+    {"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": \(server.port), "ssh_username": "\(server.user)",
+      "ssh_private_key_file": "\(keyFile)", "ssh_timeout": "30s", "ssh_host_key_fingerprint": "\(wrong)"}],
+     "provisioners": [{"type": "shell-local", "inline": ["true"]}]}
+    """.write(toFile: template, atomically: true, encoding: .utf8)
     let executable = try KilnProcess.executable
     let runs = 200
     // Four at a time; each run is bounded (killed after 60 s, which counts as a failure).

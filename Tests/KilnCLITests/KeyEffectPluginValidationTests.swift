@@ -55,15 +55,21 @@ import _KilnTestSupport
   static let plugins: [Plugin] = {
     func builder(_ type: String, decoding: [String], run: [String]) -> Plugin {
       let plugin = registry.builders[type]!
-      return Plugin(name: "builder \(type)", lateKeys: plugin.lateKeys, decode: { _ = registry.builders[type]!.init(from: &$0) }, decodingCode: decoding, runCode: run)
+      return Plugin(
+        name: "builder \(type)", lateKeys: plugin.lateKeys, decode: { _ = registry.builders[type]!.init(from: &$0) }, decodingCode: decoding,
+        runCode: run)
     }
     func provisioner(_ type: String, decoding: [String], run: [String]) -> Plugin {
       let plugin = registry.provisioners[type]!
-      return Plugin(name: "provisioner \(type)", lateKeys: plugin.lateKeys, decode: { _ = registry.provisioners[type]!.init(from: &$0) }, decodingCode: decoding, runCode: run)
+      return Plugin(
+        name: "provisioner \(type)", lateKeys: plugin.lateKeys, decode: { _ = registry.provisioners[type]!.init(from: &$0) }, decodingCode: decoding,
+        runCode: run)
     }
     func postProcessor(_ type: String, decoding: [String], run: [String]) -> Plugin {
       let plugin = registry.postProcessors[type]!
-      return Plugin(name: "post-processor \(type)", lateKeys: plugin.lateKeys, decode: { _ = registry.postProcessors[type]!.init(from: &$0) }, decodingCode: decoding, runCode: run)
+      return Plugin(
+        name: "post-processor \(type)", lateKeys: plugin.lateKeys, decode: { _ = registry.postProcessors[type]!.init(from: &$0) },
+        decodingCode: decoding, runCode: run)
     }
     let shellLocal = ["Sources/KilnProvisioners/ShellLocalConfig.swift"] + scriptDecoding
     return [
@@ -72,13 +78,17 @@ import _KilnTestSupport
         runCode: ["Sources/KilnSSH", "Sources/KilnBuilders", "Sources/KilnCore/Plugins"]),
       builder("amazon-ebs", decoding: ebsDecoding, run: ["Sources/KilnBuilders/AmazonEBS"]),
       builder("null", decoding: ["Sources/KilnBuilders/Null/NullBuilder.swift"], run: ["Sources/KilnBuilders/Null"]),
-      provisioner("shell", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"] + scriptDecoding, run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
+      provisioner(
+        "shell", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"] + scriptDecoding, run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
       provisioner("file", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"], run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
       provisioner("shell-local", decoding: shellLocal, run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
       provisioner("breakpoint", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"], run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
-      postProcessor("manifest", decoding: ["Sources/KilnPostProcessors/PostProcessors.swift"], run: ["Sources/KilnPostProcessors/PostProcessors+Run.swift"]),
-      postProcessor("checksum", decoding: ["Sources/KilnPostProcessors/PostProcessors.swift"], run: ["Sources/KilnPostProcessors/Checksum+Run.swift"]),
-      postProcessor("shell-local", decoding: shellLocal, run: ["Sources/KilnPostProcessors/PostProcessors+Run.swift", "Sources/KilnProvisioners/Shell+Run.swift"]),
+      postProcessor(
+        "manifest", decoding: ["Sources/KilnPostProcessors/PostProcessors.swift"], run: ["Sources/KilnPostProcessors/PostProcessors+Run.swift"]),
+      postProcessor(
+        "checksum", decoding: ["Sources/KilnPostProcessors/PostProcessors.swift"], run: ["Sources/KilnPostProcessors/Checksum+Run.swift"]),
+      postProcessor(
+        "shell-local", decoding: shellLocal, run: ["Sources/KilnPostProcessors/PostProcessors+Run.swift", "Sources/KilnProvisioners/Shell+Run.swift"]),
     ]
   }()
 
@@ -155,7 +165,7 @@ import _KilnTestSupport
   /// the key must change the verdict of: `generated` lets a source that does not exist yet
   /// (made by an earlier provisioner) pass.
   static let validationOnly: [String: [String: String]] = [
-    "generated": ["source": #""/nonexistent/kiln-generated-file""#, "destination": #""/tmp/x""#],
+    "generated": ["source": #""/nonexistent/kiln-generated-file""#, "destination": #""/tmp/x""#]
   ]
 
   // MARK: - The walk
@@ -206,7 +216,8 @@ import _KilnTestSupport
       let url = TestPaths.repository.appendingPathComponent(path)
       var isDirectory: ObjCBool = false
       guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory) else { throw Missing(path: path) }
-      let files = isDirectory.boolValue
+      let files =
+        isDirectory.boolValue
         ? (fileManager.enumerator(atPath: url.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }.map { "\(path)/\($0)" } ?? [])
         : [path]
       for file in files.sorted() {
@@ -268,21 +279,28 @@ import _KilnTestSupport
     return out
   }
 
-  enum Fate: Equatable { case withoutEffect, refused, validation, used(String) }
+  enum Fate: Equatable {
+    case withoutEffect, refused, validation
+    case used(String)
+  }
 
   /// Why `key` of `plugin` is fine, or what is wrong with it.
-  static func fate(of key: String, _ plugin: Plugin, shapes: [String: DiagnosticSink.KeyShape], noEffect: [String: String]) throws -> Result<Fate, Problem> {
+  static func fate(of key: String, _ plugin: Plugin, shapes: [String: DiagnosticSink.KeyShape], noEffect: [String: String]) throws -> Result<
+    Fate, Problem
+  > {
     let name = String(key.split(separator: ".").last ?? "").replacingOccurrences(of: "[]", with: "")
     if let reason = noEffect[key] {
       let warnings = try decode(plugin, json(shapes, values: [key: "\"1\""])).diagnostics.warnings.map(\.message)
       let expected = "'\(name)' is accepted for compatibility and has no effect: \(reason)"
-      return warnings.contains { $0.hasSuffix(expected) } ? .success(.withoutEffect) : .failure(Problem("\(key): setting it does not warn \"\(expected)\" (warnings: \(warnings))"))
+      return warnings.contains { $0.hasSuffix(expected) }
+        ? .success(.withoutEffect) : .failure(Problem("\(key): setting it does not warn \"\(expected)\" (warnings: \(warnings))"))
     }
     if let value = refused[key] {
       let errors = try decode(plugin, json(shapes, values: [key: value])).diagnostics.errors.map(\.message)
       // A key in a refused block (`fleet_tag[].key`) is refused with its block.
       let names = key.split(separator: ".").map { $0.replacingOccurrences(of: "[]", with: "") }
-      return errors.contains { error in names.contains { error.contains("'\($0)'") } } ? .success(.refused) : .failure(Problem("\(key) is listed as refused, but \(value) is accepted (errors: \(errors))"))
+      return errors.contains { error in names.contains { error.contains("'\($0)'") } }
+        ? .success(.refused) : .failure(Problem("\(key) is listed as refused, but \(value) is accepted (errors: \(errors))"))
     }
     if let base = validationOnly[key] {
       let without = try decode(plugin, json(shapes, values: base)).diagnostics.errors.map(\.message)
@@ -291,11 +309,16 @@ import _KilnTestSupport
     }
     let decoding = try source(plugin.decodingCode)
     guard let property = properties[key] ?? property(of: key, in: decoding) else {
-      return .failure(Problem("\(key): no property found for it in \(plugin.decodingCode.joined(separator: ", ")); if it has no effect, declare it with acceptWithoutEffect (only where Packer ignores it too), refuse it with an error, or name its property in `properties`"))
+      return .failure(
+        Problem(
+          "\(key): no property found for it in \(plugin.decodingCode.joined(separator: ", ")); if it has no effect, declare it with acceptWithoutEffect (only where Packer ignores it too), refuse it with an error, or name its property in `properties`"
+        ))
     }
     let decodingFiles = Set(plugin.decodingCode)
     let run = try source(plugin.runCode).filter { !decodingFiles.contains($0.file) && !$0.file.hasSuffix("Config.swift") }
-    return try isRead(property, in: run) ? .success(.used(property)) : .failure(Problem("\(key) fills '\(property)', which no run code of \(plugin.name) reads: the option is accepted and silently dropped"))
+    return try isRead(property, in: run)
+      ? .success(.used(property))
+      : .failure(Problem("\(key) fills '\(property)', which no run code of \(plugin.name) reads: the option is accepted and silently dropped"))
   }
 
   struct Problem: Error, CustomStringConvertible {
@@ -326,7 +349,8 @@ import _KilnTestSupport
   @Test func shellLocalNamesItsInlineScriptWithTheTempfileExtension() async throws {
     let work = try Scratch.directory("kiln-ext")
     defer { try? FileManager.default.removeItem(at: work) }
-    let template = #"{"builders": [{"type": "null", "communicator": "none"}], "provisioners": [{"type": "shell-local", "inline": ["echo \"script=$0\""], "tempfile_extension": "bash"}]}"#
+    let template =
+      #"{"builders": [{"type": "null", "communicator": "none"}], "provisioners": [{"type": "shell-local", "inline": ["echo \"script=$0\""], "tempfile_extension": "bash"}]}"#
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
     let build = try await KilnProcess.run(["build", "-color=false", "t.json"], in: work)
     #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
@@ -336,8 +360,10 @@ import _KilnTestSupport
   @Test func theWalkFindsNestedKeys() throws {
     let ebs = try #require(Self.plugins.first { $0.name == "builder amazon-ebs" })
     let keys = try Self.keys(of: ebs)
-    for key in ["metadata_options.http_tokens", "launch_block_device_mappings[].iops", "placement.host_id",
-                "license_specifications[].license_configuration_request.license_configuration_arn", "temporary_security_group_source_public_ip"] {
+    for key in [
+      "metadata_options.http_tokens", "launch_block_device_mappings[].iops", "placement.host_id",
+      "license_specifications[].license_configuration_request.license_configuration_arn", "temporary_security_group_source_public_ip",
+    ] {
       #expect(keys[key] == .value, "\(key) was not found")
     }
   }
@@ -345,14 +371,17 @@ import _KilnTestSupport
   @Test func aKeyAcceptedWithoutEffectIsAWarningInValidateAndBuild() async throws {
     let work = try Scratch.directory("kiln-noeffect")
     defer { try? FileManager.default.removeItem(at: work) }
-    let template = #"{"builders": [{"type": "null", "communicator": "none", "winrm_host": "w"}], "provisioners": [{"type": "shell-local", "inline": ["true"], "use_linux_pathing": true}]}"#
+    let template =
+      #"{"builders": [{"type": "null", "communicator": "none", "winrm_host": "w"}], "provisioners": [{"type": "shell-local", "inline": ["true"], "use_linux_pathing": true}]}"#
     try template.write(to: work.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
     let validate = try await KilnProcess.run(["validate", "t.json"], in: work)
     #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
     let build = try await KilnProcess.run(["build", "-color=false", "t.json"], in: work)
     #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
     for output in [validate.stdout + validate.stderr, build.stdout + build.stderr] {
-      #expect(output.contains("'winrm_host' is accepted for compatibility and has no effect: it is used only with \"communicator\": \"winrm\""), "\(output)")
+      #expect(
+        output.contains("'winrm_host' is accepted for compatibility and has no effect: it is used only with \"communicator\": \"winrm\""), "\(output)"
+      )
       #expect(output.contains("'use_linux_pathing' is accepted for compatibility and has no effect"), "\(output)")
     }
   }

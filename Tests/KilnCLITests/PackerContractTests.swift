@@ -176,7 +176,8 @@ import _KilnTestSupport
     ["build", "-on-error=sometimes", "t.json"],
   ])
   func usageErrorsExitAsPackersDo(arguments: [String]) async throws {
-    let testCase = Case(name: arguments.joined(separator: " "), template: #"{"builders": [{"type": "null", "communicator": "none"}]}"#, arguments: arguments)
+    let testCase = Case(
+      name: arguments.joined(separator: " "), template: #"{"builders": [{"type": "null", "communicator": "none"}]}"#, arguments: arguments)
     let packer = try await Self.run("packer", testCase)
     let kiln = try await Self.run("kiln", testCase)
     #expect(packer.status != 0)

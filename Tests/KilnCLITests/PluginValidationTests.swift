@@ -123,7 +123,8 @@ import _KilnTestSupport
     (#"{"type": "ansible", "playbook_file": "x"}"#, "provisioner type \"ansible\" is not supported by kiln"),
   ])
   func provisionerProblems(provisioner: String, expected: String) throws {
-    let template = #"{"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_username": "u", "ssh_password": "p"}], "provisioners": [\#(provisioner)]}"#
+    let template =
+      #"{"builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_username": "u", "ssh_password": "p"}], "provisioners": [\#(provisioner)]}"#
     let messages = try validate(template).diagnostics.errors.map(\.message)
     #expect(messages.contains { $0.contains(expected) }, "\(messages)")
   }
@@ -137,7 +138,8 @@ import _KilnTestSupport
   @Test func nullBuilderNeedsHostUserAndAuthentication() throws {
     let messages = try validate(#"{"builders": [{"type": "null"}]}"#).diagnostics.errors.map(\.message)
     #expect(messages.count == 3, "\(messages)")
-    #expect(try validate(#"{"builders": [{"type": "null", "ssh_host": "h", "ssh_username": "u", "ssh_agent_auth": true}]}"#).diagnostics.hasErrors == false)
+    #expect(
+      try validate(#"{"builders": [{"type": "null", "ssh_host": "h", "ssh_username": "u", "ssh_agent_auth": true}]}"#).diagnostics.hasErrors == false)
   }
 
   @Test func onlySelectsBuildsAndCrossReferencesAreChecked() throws {

@@ -35,7 +35,9 @@ import _KilnTestSupport
   }
 
   @Test func anImageLaunchedWithinTheGracePeriodIsSpared() {
-    let images = [Self.image("old", ageDays: 60, launchedDaysAgo: 2), Self.image("older", ageDays: 90, launchedDaysAgo: 45), Self.image("new", ageDays: 30)]
+    let images = [
+      Self.image("old", ageDays: 60, launchedDaysAgo: 2), Self.image("older", ageDays: 90, launchedDaysAgo: 45), Self.image("new", ageDays: 30),
+    ]
     let actions = plan(images, .init(keep: 1, deleteAfter: 7 * Self.day))
     #expect(actions["old"] == .spare(launched: Self.now.addingTimeInterval(-2 * Self.day)))
     #expect(actions["older"] == .delete(snapshots: ["snap-older"]))
@@ -71,7 +73,8 @@ import _KilnTestSupport
     create.tagSpecifications = [("image", tags), ("snapshot", tags)]
     let imageID = try await east.createImage(create)
     try await east.terminateInstances([instance.instanceID])
-    let copyID = try await lab.client("us-west-2").copyImage(sourceImageID: imageID, sourceRegion: "us-east-1", name: name, imageTags: tags, snapshotTags: tags)
+    let copyID = try await lab.client("us-west-2").copyImage(
+      sourceImageID: imageID, sourceRegion: "us-east-1", name: name, imageTags: tags, snapshotTags: tags)
     let image = try #require(try await east.describeImages(imageIDs: [imageID]).first)
     let copy = try #require(try await lab.client("us-west-2").describeImages(imageIDs: [copyID]).first)
     // moto dates images to the second: the next one must be newer.
@@ -101,7 +104,8 @@ import _KilnTestSupport
     #expect(dry.stdout.contains("Dry run: nothing was changed"))
     #expect(try await lab.client().describeImages(owners: ["self"]).count == 6, "a dry run deregisters nothing")
 
-    let run = try await KilnProcess.run(["prune", "-keep", "1", "-delete-after", "0s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
+    let run = try await KilnProcess.run(
+      ["prune", "-keep", "1", "-delete-after", "0s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
     #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
     for (region, pick) in [("us-east-1", { (pair: (east: EC2Image, west: EC2Image)) in pair.east }), ("us-west-2", { $0.west })] {
       let client = try lab.client(region)
@@ -129,11 +133,15 @@ import _KilnTestSupport
     let newest = try await Self.makeImage(lab, name: "eks-3", tags: Self.kilnTags())
     // Everything older than eks-3 has been superseded for more than the grace.
     try await Task.sleep(for: .seconds(31))
-    let instance = try #require(try await lab.client().runInstances(EC2Client.RunInstancesRequest(imageID: used.east.imageID, instanceType: "t3.micro")).first)
-    let run = try await KilnProcess.run(["prune", "-keep", "1", "-delete-after", "30s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
+    let instance = try #require(
+      try await lab.client().runInstances(EC2Client.RunInstancesRequest(imageID: used.east.imageID, instanceType: "t3.micro")).first)
+    let run = try await KilnProcess.run(
+      ["prune", "-keep", "1", "-delete-after", "30s", "-dry-run=false", path], in: lab.work, environment: lab.environment)
     try await lab.client().terminateInstances([instance.instanceID])
     #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-    #expect(run.stdout.contains("us-east-1 \(used.east.imageID) eks-2 (created \(used.east.creationDate)): spare: an instance was launched from it at "), "\(run.stdout)")
+    #expect(
+      run.stdout.contains("us-east-1 \(used.east.imageID) eks-2 (created \(used.east.creationDate)): spare: an instance was launched from it at "),
+      "\(run.stdout)")
     let east = Set(try await lab.client().describeImages(owners: ["self"]).map(\.imageID))
     #expect(east == [used.east.imageID, newest.east.imageID], "\(run.stdout)")
     let west = Set(try await lab.client("us-west-2").describeImages(owners: ["self"]).map(\.imageID))
@@ -146,13 +154,15 @@ import _KilnTestSupport
     let path = try lab.template()
     let older = try await Self.makeImage(lab, name: "eks-1", tags: Self.kilnTags())
     _ = try await Self.makeImage(lab, name: "eks-2", tags: Self.kilnTags())
-    let first = try await KilnProcess.run(["prune", "-keep", "1", "-deprecate-after", "720h", "-dry-run=false", path], in: lab.work, environment: lab.environment)
+    let first = try await KilnProcess.run(
+      ["prune", "-keep", "1", "-deprecate-after", "720h", "-dry-run=false", path], in: lab.work, environment: lab.environment)
     #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
     #expect(first.stdout.contains("\(older.east.imageID) eks-1 (created \(older.east.creationDate)): deprecate at "))
     let deprecated = try #require(try await lab.client().describeImages(imageIDs: [older.east.imageID]).first?.deprecationTime)
     let at = try Date(deprecated, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     #expect(abs(at.timeIntervalSinceNow - 30 * 86_400) < 3_600, "about 30 days from now: \(deprecated)")
-    let second = try await KilnProcess.run(["prune", "-keep", "1", "-deprecate-after", "720h", "-dry-run=false", path], in: lab.work, environment: lab.environment)
+    let second = try await KilnProcess.run(
+      ["prune", "-keep", "1", "-deprecate-after", "720h", "-dry-run=false", path], in: lab.work, environment: lab.environment)
     #expect(second.stdout.contains("\(older.east.imageID) eks-1 (created \(older.east.creationDate)): wait (superseded "), "\(second.stdout)")
     #expect(!lab.moto.requests("EnableImageDeprecation").isEmpty && lab.moto.requests("EnableImageDeprecation").count == 1, "set once")
   }

@@ -29,13 +29,13 @@ import _KilnTestSupport
     for round in 0..<300 {
       var bytes = original
       switch round % 3 {
-      case 0:  // truncate
+      case 0: // truncate
         bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &random)))
-      case 1:  // overwrite a few bytes
+      case 1: // overwrite a few bytes
         for _ in 0..<Int.random(in: 1...4, using: &random) {
           bytes[Int.random(in: 0..<bytes.count, using: &random)] = interesting.randomElement(using: &random)!
         }
-      default:  // insert a few bytes
+      default: // insert a few bytes
         for _ in 0..<Int.random(in: 1...4, using: &random) {
           bytes.insert(interesting.randomElement(using: &random)!, at: Int.random(in: 0...bytes.count, using: &random))
         }
@@ -66,10 +66,10 @@ import _KilnTestSupport
     let directory = try Scratch.directory("kiln-types")
     let path = directory.appendingPathComponent("t.json").path
     try #"""
-      {"builders": [{"type": "amazon-ebs", "region": "us-east-1", "source_ami": "ami-1", "instance_type": "t3.micro",
-        "ssh_username": "u", "ami_name": "name-1",
-        "launch_block_device_mappings": [{"device_name": "/dev/xvda", \#(member)}]}]}
-      """#.write(toFile: path, atomically: true, encoding: .utf8)
+    {"builders": [{"type": "amazon-ebs", "region": "us-east-1", "source_ami": "ami-1", "instance_type": "t3.micro",
+      "ssh_username": "u", "ami_name": "name-1",
+      "launch_block_device_mappings": [{"device_name": "/dev/xvda", \#(member)}]}]}
+    """#.write(toFile: path, atomically: true, encoding: .utf8)
     let validation = TemplateValidator.validate(path: path, options: ValidationOptions(), registry: .kiln)
     let messages = validation.diagnostics.errors.map(\.message)
     #expect(messages.contains { $0.contains(expected) }, "\(messages)")

@@ -34,7 +34,12 @@ import _KilnTestSupport
   @Test func aKeySizeForEd25519KeysIsWarnedAbout() throws {
     let found = try diagnostics(#", "temporary_key_pair_bits": 4096"#)
     #expect(!found.hasErrors, "\(found.items)")
-    #expect(found.warnings.map(\.message).contains { $0.hasSuffix("'temporary_key_pair_bits' is accepted for compatibility and has no effect: kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits") }, "\(found.warnings.map(\.message))")
+    #expect(
+      found.warnings.map(\.message).contains {
+        $0.hasSuffix(
+          "'temporary_key_pair_bits' is accepted for compatibility and has no effect: kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits"
+        )
+      }, "\(found.warnings.map(\.message))")
   }
 
   /// Packer acts on these; kiln cannot, so it refuses them rather than connect differently.

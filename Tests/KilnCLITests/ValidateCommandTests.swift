@@ -43,7 +43,9 @@ import _KilnTestSupport
   }
 
   @Test func everyProblemIsReportedWithFileLineAndColumn() async throws {
-    let path = try write("bad.json", """
+    let path = try write(
+      "bad.json",
+      """
       {
         "variables": {"token": null},
         "builders": [{"type": "null", "communicator": "none", "colour": "red"}],
@@ -73,7 +75,9 @@ import _KilnTestSupport
   }
 
   @Test func machineReadableLinesParseBackAndHideSecrets() async throws {
-    let path = try write("mr.json", """
+    let path = try write(
+      "mr.json",
+      """
       {"variables": {"token": "hunter22"}, "sensitive-variables": ["token"],
        "builders": [{"type": "null", "communicator": "none", "bad, key": "{{user `token`}}"}]}
       """)
@@ -100,7 +104,9 @@ import _KilnTestSupport
   }
 
   @Test func aOneCharacterSecretIsMaskedWhereKilnQuotesItAndNowhereElse() async throws {
-    let path = try write("short-secret.json", """
+    let path = try write(
+      "short-secret.json",
+      """
       {"variables": {"token": "e"}, "sensitive-variables": ["token"],
        "builders": [{"type": "null", "communicator": "none", "ssh_timeout": "{{user `token`}}"}]}
       """)
@@ -112,7 +118,9 @@ import _KilnTestSupport
   }
 
   @Test func sensitiveValuesNeverReachTheTerminal() async throws {
-    let path = try write("secret.json", """
+    let path = try write(
+      "secret.json",
+      """
       {"variables": {"token": "hunter22"}, "sensitive-variables": ["token"],
        "builders": [{"type": "amazon-ebs", "source_ami": "ami-1", "instance_type": "t3.micro", "ssh_username": "u",
                      "region": "us-east-1", "ami_name": "x{{user `token`}}!"}]}
@@ -125,7 +133,9 @@ import _KilnTestSupport
   }
 
   @Test func inspectListsVariablesBuildsAndMasksSensitiveDefaults() async throws {
-    let path = try write("inspect.json", """
+    let path = try write(
+      "inspect.json",
+      """
       {"description": "A node image.", "variables": {"region": "us-east-1", "token": "hunter22", "k8s": null},
        "sensitive-variables": ["token"],
        "builders": [{"type": "null", "name": "local", "communicator": "none"}, {"type": "amazon-ebs"}],

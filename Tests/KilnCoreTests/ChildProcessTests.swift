@@ -8,10 +8,14 @@ import Testing
   /// A line longer than the bound arrives in pieces cut between UTF-8 characters: joined
   /// again they are the output, and no piece holds a replacement character.
   @Test(.timeLimit(.minutes(1))) func aLongLineIsCutBetweenCharacters() async throws {
-    let count = 50_000  // "é" is 2 bytes: 100,000 bytes, past the 64 KiB bound, odd cut
+    let count = 50_000 // "é" is 2 bytes: 100,000 bytes, past the 64 KiB bound, odd cut
     let lines = Mutex<[String]>([])
     let ended = try await ChildProcess.run(
-      "/bin/sh", arguments: ["-c", "printf 'x'; i=0; s=''; while [ $i -lt 100 ]; do s=\"$s\u{e9}\"; i=$((i+1)); done; j=0; while [ $j -lt \(count / 100) ]; do printf '%s' \"$s\"; j=$((j+1)); done; printf '\\nnext\\n'"],
+      "/bin/sh",
+      arguments: [
+        "-c",
+        "printf 'x'; i=0; s=''; while [ $i -lt 100 ]; do s=\"$s\u{e9}\"; i=$((i+1)); done; j=0; while [ $j -lt \(count / 100) ]; do printf '%s' \"$s\"; j=$((j+1)); done; printf '\\nnext\\n'",
+      ],
       environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C"]
     ) { stream, line in
       if stream == .stdout { lines.withLock { $0.append(line) } }

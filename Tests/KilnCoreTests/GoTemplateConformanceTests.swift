@@ -86,16 +86,18 @@ import _KilnTestSupport
     same("{{range `abc`}}{{.}}{{end}}"),
     same("{{range .Count}}{{.}}{{end}}"),
     same("{{range split `a,b` `,` 0}}{{.}}{{end}}"),
-    differs("{{range .Items}}{{break}}{{end}}", kiln: .error,
-            because: "{{break}}/{{continue}} came in Go 1.18; Packer 1.6.6 was built with an older Go that refuses them"),
+    differs(
+      "{{range .Items}}{{break}}{{end}}", kiln: .error,
+      because: "{{break}}/{{continue}} came in Go 1.18; Packer 1.6.6 was built with an older Go that refuses them"),
     // `.` and fields.
     same("{{.Name}}"),
     same("{{.Tags.Team}}"),
     same("{{.Tags.Nope}}"),
     same("{{.Name.X}}"),
     same("{{.}}"),
-    differs("{{.Nope}}", kiln: .error,
-            because: "Packer's data are structs, where an unknown field is an error; Go's map here prints <no value>"),
+    differs(
+      "{{.Nope}}", kiln: .error,
+      because: "Packer's data are structs, where an unknown field is an error; Go's map here prints <no value>"),
     // Logic and comparison.
     same("{{and 1 0}}|{{and 1 `x`}}|{{or 0 ``}}|{{or 0 `y`}}|{{not 0}}|{{not `x`}}"),
     same("{{and}}"),
@@ -164,10 +166,12 @@ import _KilnTestSupport
     same("{{nosuch}}"),
     same("{{ user | }}"),
     same("{{`unterminated}}"),
-    differs("{{$x := `a`}}{{$x}}", kiln: .error,
-            because: "template variables ($x) are not implemented; Kiln refuses them clearly rather than misrender"),
-    differs("{{define `t`}}x{{end}}{{template `t`}}", kiln: .error,
-            because: "named templates are not implemented; a Packer string is one template"),
+    differs(
+      "{{$x := `a`}}{{$x}}", kiln: .error,
+      because: "template variables ($x) are not implemented; Kiln refuses them clearly rather than misrender"),
+    differs(
+      "{{define `t`}}x{{end}}{{template `t`}}", kiln: .error,
+      because: "named templates are not implemented; a Packer string is one template"),
   ]
 
   @Test func everyRowAnswersAsGoDoes() async throws {

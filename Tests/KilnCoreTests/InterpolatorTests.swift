@@ -69,7 +69,10 @@ func render(_ text: String, _ configure: (inout RenderContext) -> Void = { _ in 
 
   @Test func envOnlyInVariables() throws {
     #expect(throws: InterpolationError.self) { try render("{{env `HOME`}}") }
-    let out = try render("{{env `X`}}") { $0.phase = .variables; $0.environment = ["X": "y"] }
+    let out = try render("{{env `X`}}") {
+      $0.phase = .variables
+      $0.environment = ["X": "y"]
+    }
     #expect(out == "y")
   }
 
@@ -87,7 +90,10 @@ func render(_ text: String, _ configure: (inout RenderContext) -> Void = { _ in 
     #expect(throws: InterpolationError.self) { try render("{{build `ID`}}") }
     let deferred = try render("id={{ build `ID` }}") { $0.phase = .provisioner }
     #expect(deferred == "id={{ build `ID` }}")
-    let known = try render("id={{build `ID`}}") { $0.phase = .provisioner; $0.buildValues = ["ID": "i-123"] }
+    let known = try render("id={{build `ID`}}") {
+      $0.phase = .provisioner
+      $0.buildValues = ["ID": "i-123"]
+    }
     #expect(known == "id=i-123")
     #expect(throws: InterpolationError.self) { try render("{{build `Idd`}}") { $0.phase = .provisioner } }
   }

@@ -69,7 +69,8 @@ struct RecordingStep: BuildStep {
     let state = BuildState()
     let outcome = await StepRunner(steps: steps(journal)).run(state)
     #expect(outcome.succeeded)
-    #expect(journal.all == ["run step-1", "run step-2", "run step-3", "run step-4", "cleanup step-4", "cleanup step-3", "cleanup step-2", "cleanup step-1"])
+    #expect(
+      journal.all == ["run step-1", "run step-2", "run step-3", "run step-4", "cleanup step-4", "cleanup step-3", "cleanup step-2", "cleanup step-1"])
     #expect(state[CreatedIDs.self] == ["step-1", "step-2", "step-3", "step-4"])
   }
 
@@ -198,7 +199,13 @@ struct RecordingStep: BuildStep {
     }
     let list: [any BuildStep] = [RecordingStep(name: "first", journal: journal), Flaky(journal: journal)]
     let asked = Mutex(0)
-    let outcome = await StepRunner(steps: list, onError: .ask({ _ in asked.withLock { $0 += 1 }; return .retry })).run(BuildState())
+    let outcome = await StepRunner(
+      steps: list,
+      onError: .ask({ _ in
+        asked.withLock { $0 += 1 }
+        return .retry
+      })
+    ).run(BuildState())
     #expect(outcome.succeeded)
     #expect(asked.withLock { $0 } == 2)
     #expect(journal.all == ["run first", "run flaky", "run flaky", "run flaky", "cleanup flaky", "cleanup first"])
@@ -241,10 +248,11 @@ struct RecordingStep: BuildStep {
     }
     let journal = Journal()
     _ = await StepRunner(steps: steps(journal, count: 2), hooks: Hooks(journal: journal)).run(BuildState())
-    #expect(journal.all == [
-      "run step-1", "paused after step-1", "run step-2", "paused after step-2",
-      "paused before cleanup of step-2", "cleanup step-2", "paused before cleanup of step-1", "cleanup step-1",
-    ])
+    #expect(
+      journal.all == [
+        "run step-1", "paused after step-1", "run step-2", "paused after step-2",
+        "paused before cleanup of step-2", "cleanup step-2", "paused before cleanup of step-1", "cleanup step-1",
+      ])
   }
 }
 

@@ -7,7 +7,8 @@ func load(_ text: String) -> TemplateLoader.Result {
 
 @Suite struct TemplateLoaderTests {
   @Test func readsEveryRootKeyAndShape() throws {
-    let result = load(#"""
+    let result = load(
+      #"""
       {
         "_comment": "ignored",
         "description": "d",

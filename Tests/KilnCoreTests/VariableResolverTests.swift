@@ -21,14 +21,16 @@ import _KilnTestSupport
   @Test func precedenceDefaultsThenFilesInOrderThenVarAlwaysWins() throws {
     let first = try temporaryFile(#"{"a": "file1", "b": "file1", "c": "file1"}"#)
     let second = try temporaryFile(#"{"b": "file2", "c": "file2"}"#)
-    let resolved = try resolve(#"{"variables": {"a": "def", "b": "def", "c": "def", "d": "def"}, "builders": []}"#,
-                               files: [first, second], vars: ["c=flag"])
+    let resolved = try resolve(
+      #"{"variables": {"a": "def", "b": "def", "c": "def", "d": "def"}, "builders": []}"#,
+      files: [first, second], vars: ["c=flag"])
     #expect(resolved.values == ["a": "file1", "b": "file2", "c": "flag", "d": "def"])
     #expect(!resolved.diagnostics.hasErrors)
   }
 
   @Test func variablesReferToEachOtherAndToTheEnvironment() throws {
-    let resolved = try resolve(#"""
+    let resolved = try resolve(
+      #"""
       {"variables": {"region": "{{env `REGION`}}", "name": "eks-{{user `version`}}-{{user `region`}}",
                      "version": "{{user `major`}}.29", "major": "1"}, "builders": []}
       """#, env: ["REGION": "eu-west-1"])
@@ -47,7 +49,7 @@ import _KilnTestSupport
     let resolved = try resolve(#"{"variables": {"b": "{{user `missing`}}", "c": "{{user `b`}}"}, "builders": []}"#)
     #expect(resolved.diagnostics.errors.count == 1)
     #expect(resolved.diagnostics.errors.first?.message.contains("variable 'b'") == true)
-    #expect(resolved.diagnostics.errors.first?.location?.column == 24)  // the `user` call
+    #expect(resolved.diagnostics.errors.first?.location?.column == 24) // the `user` call
   }
 
   @Test func variableFileErrorsHavePositions() throws {
@@ -95,7 +97,8 @@ import _KilnTestSupport
   }
 
   @Test func chainsAndSharedVariablesResolveOnce() throws {
-    let resolved = try resolve(#"""
+    let resolved = try resolve(
+      #"""
       {"variables": {"a": "{{user `b`}}{{user `b`}}", "b": "{{user `c`}}-{{user `c`}}", "c": "{{user `d`}}",
                      "d": "{{env `D`}}", "e": "{{ `{{user \"c\"}}` }}!", "f": "{{user (lower `D`)}}"}, "builders": []}
       """#, env: ["D": "x"])

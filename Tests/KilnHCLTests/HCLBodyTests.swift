@@ -77,12 +77,13 @@ import Testing
     let file = HCL.parseJSONConfig(Array(source.utf8), filename: "t.pkr.json")
     let (_, problems) = file.body.content(Self.schema)
     #expect(
-      problems.map(\.description).sorted() == [
-        "t.pkr.json:1:2: error: Extraneous JSON object property; No argument or block type is named \"regoin\". Did you mean \"region\"?",
-        "t.pkr.json:1:27: error: Incorrect JSON value type; Either a JSON object or JSON array of objects is required here, to specify type labels for this block.",
-        "t.pkr.json:1:27: error: Missing block label; At least one object property is required, whose name represents the source block's type.",
-        "t.pkr.json:1:73: error: Missing required argument; The argument \"region\" is required, but no definition was found.",
-      ].sorted())
+      problems.map(\.description).sorted()
+        == [
+          "t.pkr.json:1:2: error: Extraneous JSON object property; No argument or block type is named \"regoin\". Did you mean \"region\"?",
+          "t.pkr.json:1:27: error: Incorrect JSON value type; Either a JSON object or JSON array of objects is required here, to specify type labels for this block.",
+          "t.pkr.json:1:27: error: Missing block label; At least one object property is required, whose name represents the source block's type.",
+          "t.pkr.json:1:73: error: Missing required argument; The argument \"region\" is required, but no definition was found.",
+        ].sorted())
     // A block's body of the wrong JSON type shows when its content is read, as in HCL.
     let (content, _) = file.body.content(Self.schema)
     let (_, inner) = try #require(content.blocks.first).body.content(BodySchema())

@@ -205,7 +205,8 @@ enum Canonical {
     case .number(let n): n.description
     case .bool(let b): b ? "true" : "false"
     case .list(let e, _), .set(let e, _), .tuple(let e): "[" + e.map(valueJSON).joined(separator: ",") + "]"
-    case .map(let e, _), .object(let e): "{" + byteOrder(e.keys).map { "\(quote($0)):\(valueJSON(e[$0] ?? .dynamicNull))" }.joined(separator: ",") + "}"
+    case .map(let e, _), .object(let e):
+      "{" + byteOrder(e.keys).map { "\(quote($0)):\(valueJSON(e[$0] ?? .dynamicNull))" }.joined(separator: ",") + "}"
     }
   }
 }

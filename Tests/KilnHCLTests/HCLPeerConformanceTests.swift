@@ -125,7 +125,8 @@ import Testing
     + expr(
       "upper(\"héllo ß\")", "lower(\"ÀB\")", "title(\"hello world-wide_web\")", "chomp(\"a\\n\\r\\n\")", "chomp(text)",
       "indent(2, \"a\\nb\\n\")", "join(\",\", regions)", "join(\"-\", [\"a\"], [\"b\", \"c\"])", "join(\",\", [])", "join(\",\", [\"a\", null])",
-      "split(\",\", \"a,b,,c\")", "split(\",\", \"\")", "split(\"\", \"abc\")", "replace(\"aaa\", \"a\", \"b\")", "replace(\"a.b.c\", \"/\\\\./\", \"-\")",
+      "split(\",\", \"a,b,,c\")", "split(\",\", \"\")", "split(\"\", \"abc\")", "replace(\"aaa\", \"a\", \"b\")",
+      "replace(\"a.b.c\", \"/\\\\./\", \"-\")",
       "replace(\"hello\", \"\", \"-\")", "substr(\"hello world\", 1, 4)", "substr(\"hello\", -3, -1)", "substr(\"héllo\", 1, 2)",
       "substr(\"abc\", 5, 1)", "substr(\"abc\", 0, 0)", "substr(\"abc\", 1.5, 1)", "strrev(\"abc\")", "trim(\"?!hello?!\", \"!?\")",
       "trimprefix(\"helloworld\", \"hello\")", "trimsuffix(\"helloworld\", \"world\")", "trimspace(text)", "trimprefix(\"a\", \"b\")",
@@ -146,7 +147,8 @@ import Testing
       "regex_replace(\"hello world\", \"o\", \"0\")", "regex_replace(\"a-b-c\", \"(\\\\w)-\", \"$1+\")", "regex_replace(\"abc\", \"\", \"-\")",
       "regex_replace(\"aaa\", \"a*\", \"x\")", "regex_replace(\"Hello\", \"(?i)h\", \"J\")", "regex_replace(\"a.b\", \"[.]\", \"${0}${0}\")",
       "regex(\"(\", \"x\")", "regex(\"^(a+)+$\", \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\")",
-      "regex(\"a{2,3}\", \"aaaa\")", "regex(\"a{2,3}?\", \"aaaa\")", "regex(\"^\\\\s*(\\\\S+)\\\\s*$\", \"  word  \")", "regex(\"\\\\bwo\", \"a word\")",
+      "regex(\"a{2,3}\", \"aaaa\")", "regex(\"a{2,3}?\", \"aaaa\")", "regex(\"^\\\\s*(\\\\S+)\\\\s*$\", \"  word  \")",
+      "regex(\"\\\\bwo\", \"a word\")",
       "regex(\"[^[:alpha:]]+\", \"ab12cd\")", "regex(\"(?s)a.b\", \"a\\nb\")", "regex(\"a.b\", \"a\\nb\")", "regex(\"(?m)^b\", \"a\\nb\")",
       "regexall(\"(?i)[A-Z]\", \"aBc\")", "regex(\"(a)|(b)\", \"b\")",
     )
@@ -304,7 +306,8 @@ import Testing
           if row.difference == nil {
             #expect(
               position.map { $0 == (first.line, first.column) } ?? false,
-              "\(row.kind) \(row.source.debugDescription): Kiln's first error \(mine) is not at \(first.line):\(first.column) (\(first.summary): \(first.detail))")
+              "\(row.kind) \(row.source.debugDescription): Kiln's first error \(mine) is not at \(first.line):\(first.column) (\(first.summary): \(first.detail))"
+            )
           }
         }
       } else {
@@ -316,10 +319,13 @@ import Testing
       } else {
         #expect(
           same,
-          "\(row.kind) \(row.source.debugDescription): Kiln gave \(kiln.value) : \(kiln.type) \(kiln.diagnostics.map(\.description)), HCL gave \(go.value) : \(go.type) \((go.diagnostics ?? []).map { "\($0.line):\($0.column) \($0.summary): \($0.detail)" })")
+          "\(row.kind) \(row.source.debugDescription): Kiln gave \(kiln.value) : \(kiln.type) \(kiln.diagnostics.map(\.description)), HCL gave \(go.value) : \(go.type) \((go.diagnostics ?? []).map { "\($0.line):\($0.column) \($0.summary): \($0.detail)" })"
+        )
       }
     }
-    print("HCL peer: \(agreed)/\(Self.rows.count) rows agree; of \(errorRows) rows both refuse, \(samePosition) at the same position, \(sameSummary) with the same summary")
+    print(
+      "HCL peer: \(agreed)/\(Self.rows.count) rows agree; of \(errorRows) rows both refuse, \(samePosition) at the same position, \(sameSummary) with the same summary"
+    )
   }
 
   /// Kiln's answer in the peer's terms.

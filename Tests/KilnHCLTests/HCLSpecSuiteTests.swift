@@ -264,9 +264,10 @@ indirect enum Spec {
       case "block_list":
         return .blockList(type: type, nested: try nested())
       default:
-        let labels = (try attribute("labels"))?.sequenceElements?.compactMap { value -> String? in
-          if case .string(let text) = value { text } else { nil }
-        } ?? []
+        let labels =
+          (try attribute("labels"))?.sequenceElements?.compactMap { value -> String? in
+            if case .string(let text) = value { text } else { nil }
+          } ?? []
         return .blockMap(type: type, labels: labels, nested: try nested())
       }
     case "literal":
@@ -321,20 +322,32 @@ indirect enum Spec {
       do throws(ConversionError) {
         return Evaluated(try HCLConvert.convert(result.value, to: type), result.diagnostics)
       } catch {
-        return Evaluated(.unknown(type), result.diagnostics + [HCLDiagnostic(
-          summary: "Incorrect attribute value type", detail: "Inappropriate value for attribute \"\(name)\": \(error.message).",
-          subject: attribute.expression.range)])
+        return Evaluated(
+          .unknown(type),
+          result.diagnostics + [
+            HCLDiagnostic(
+              summary: "Incorrect attribute value type", detail: "Inappropriate value for attribute \"\(name)\": \(error.message).",
+              subject: attribute.expression.range)
+          ])
       }
     case .block(let type, let required, let nested):
       let blocks = content.blocks.filter { $0.type == type }
       if blocks.count > 1 {
-        return Evaluated(.dynamicUnknown, [HCLDiagnostic(
-          summary: "Duplicate \(type) block", detail: "Only one block of type \"\(type)\" is allowed.", subject: blocks[1].definitionRange)])
+        return Evaluated(
+          .dynamicUnknown,
+          [
+            HCLDiagnostic(
+              summary: "Duplicate \(type) block", detail: "Only one block of type \"\(type)\" is allowed.", subject: blocks[1].definitionRange)
+          ])
       }
       guard let block = blocks.first else {
         if required {
-          return Evaluated(.dynamicUnknown, [HCLDiagnostic(
-            summary: "Missing \(type) block", detail: "A block of type \"\(type)\" is required here.", subject: content.missingItemRange)])
+          return Evaluated(
+            .dynamicUnknown,
+            [
+              HCLDiagnostic(
+                summary: "Missing \(type) block", detail: "A block of type \"\(type)\" is required here.", subject: content.missingItemRange)
+            ])
         }
         return Evaluated(.dynamicNull)
       }

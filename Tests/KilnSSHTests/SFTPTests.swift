@@ -44,7 +44,8 @@ import _KilnTestSupport
 
   func makeTree() async throws -> String {
     let tree = local.appendingPathComponent("tree").path
-    _ = try await shell("""
+    _ = try await shell(
+      """
       mkdir -p '\(tree)/a/b/c' '\(tree)/empty-dir' && printf 'top' > '\(tree)/top.txt' && : > '\(tree)/a/empty.txt' \
       && printf 'deep' > '\(tree)/a/b/c/deep.sh' && chmod 755 '\(tree)/a/b/c/deep.sh' && chmod 600 '\(tree)/top.txt'
       """)
@@ -131,8 +132,9 @@ import _KilnTestSupport
   @Test func sshdKilledMidTransferIsAnErrorNotAHang() async throws {
     let key = try SSHKeyPair.generateEd25519()
     let server = try await SSHServer(authorizing: [key.publicKeyLine])
-    let session = try await SSHSession.connect(SSHConnectionConfig(
-      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
+    let session = try await SSHSession.connect(
+      SSHConnectionConfig(
+        host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let source = local.appendingPathComponent("big.bin").path
     _ = try await shell("head -c 209715200 /dev/zero > '\(source)'")
     // The first progress report holds the transfer until the connection has been killed, so
@@ -141,7 +143,10 @@ import _KilnTestSupport
     let gate = DispatchSemaphore(value: 0)
     let upload = Task {
       try await session.upload(source, to: "/tmp/kiln-killed-\(UUID().uuidString)") { _, _, _ in
-        let first = started.withLock { wasStarted in defer { wasStarted = true }; return !wasStarted }
+        let first = started.withLock { wasStarted in
+          defer { wasStarted = true }
+          return !wasStarted
+        }
         if first { gate.wait() }
       }
     }

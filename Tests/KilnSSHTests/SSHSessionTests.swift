@@ -62,7 +62,12 @@ final class OutputLog: Sendable {
     let count = Mutex((lines: 0, bytes: 0))
     // 163,840 lines of 64 bytes = 10 MiB.
     let result = try await session.run("yes 012345678901234567890123456789012345678901234567890123456789abc | head -n 163840") { line in
-      if case .stdout(let text) = line { count.withLock { $0.lines += 1; $0.bytes += text.utf8.count + 1 } }
+      if case .stdout(let text) = line {
+        count.withLock {
+          $0.lines += 1
+          $0.bytes += text.utf8.count + 1
+        }
+      }
     }
     #expect(result == .exited(0))
     #expect(count.withLock { $0 }.lines == 163_840)
@@ -136,8 +141,9 @@ final class OutputLog: Sendable {
     // A server of its own: this test kills sshd's connection processes.
     let key = try SSHKeyPair.generateEd25519()
     let server = try await SSHServer(authorizing: [key.publicKeyLine])
-    let session = try await SSHSession.connect(SSHConnectionConfig(
-      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
+    let session = try await SSHSession.connect(
+      SSHConnectionConfig(
+        host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let log = OutputLog()
     let task = Task { try await session.run("echo started; sleep 30", output: log.handler) }
     while log.stdout.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
@@ -189,7 +195,10 @@ final class OutputLog: Sendable {
       Issue.record("connected to a closed port")
     } catch let error as SSHError {
       #expect(error.kind == .connect)
-      #expect(error.message == "timeout waiting for SSH on 127.0.0.1:\(closed.port) after 1s; the last attempt said: dial tcp 127.0.0.1:\(closed.port): Connection refused")
+      #expect(
+        error.message
+          == "timeout waiting for SSH on 127.0.0.1:\(closed.port) after 1s; the last attempt said: dial tcp 127.0.0.1:\(closed.port): Connection refused"
+      )
     }
   }
 
@@ -243,7 +252,8 @@ final class OutputLog: Sendable {
     let key = try SSHKeyPair.generateEd25519()
     var server: SSHServer? = try await SSHServer(authorizing: [key.publicKeyLine])
     let port = try #require(server?.port)
-    let config = SSHConnectionConfig(host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
+    let config = SSHConnectionConfig(
+      host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
     let first = try await SSHSession.connect(config)
     #expect(try await first.run("true", output: { _ in }) == .exited(0))
     // sshd and every connection of it go away (as in a reboot).
@@ -268,7 +278,8 @@ final class OutputLog: Sendable {
     let key = try SSHKeyPair.generateEd25519()
     let bastion = try await SSHServer(authorizing: [key.publicKeyLine], debugLog: true)
     let target = try await SSHServer(authorizing: [key.publicKeyLine])
-    var config = SSHConnectionConfig(host: "127.0.0.1", port: target.port, username: target.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
+    var config = SSHConnectionConfig(
+      host: "127.0.0.1", port: target.port, username: target.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
     config.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, username: bastion.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
     let session = try await SSHSession.connect(config)
     #expect(session.hostKeyFingerprint == target.hostKeyFingerprint, "the host key is the target's, not the bastion's")
@@ -288,7 +299,9 @@ final class OutputLog: Sendable {
     let key = try SSHKeyPair.generateEd25519()
     let bastion = try await SSHServer(authorizing: [key.publicKeyLine])
     var config = try await SharedSSH.config()
-    config.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, username: bastion.user, authentication: [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)])
+    config.bastion = SSHBastion(
+      host: "127.0.0.1", port: bastion.port, username: bastion.user,
+      authentication: [.privateKey(pem: try SSHKeyPair.generateEd25519().privateKeyPEM)])
     do {
       _ = try await SSHSession.connect(config)
       Issue.record("logged in to the bastion with a wrong key")
@@ -337,7 +350,9 @@ final class OutputLog: Sendable {
 /// sshd checks passwords against the system's accounts, so this creates (once) a throwaway
 /// user `kiln-pw-test` and sets its password: only as root on a CI machine, or when asked
 /// with KILN_SYSTEM_TESTS=1.
-@Suite(.enabled(if: getuid() == 0 && (ProcessInfo.processInfo.environment["CI"] == "true" || ProcessInfo.processInfo.environment["KILN_SYSTEM_TESTS"] == "1")))
+@Suite(
+  .enabled(
+    if: getuid() == 0 && (ProcessInfo.processInfo.environment["CI"] == "true" || ProcessInfo.processInfo.environment["KILN_SYSTEM_TESTS"] == "1")))
 struct SSHPasswordTests {
   static let user = "kiln-pw-test"
 

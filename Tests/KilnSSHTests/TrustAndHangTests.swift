@@ -43,8 +43,9 @@ final class ResumeOnce<T: Sendable>: Sendable {
   func aRefusedSFTPSubsystemIsAnErrorNotAHang(sftp: SSHServer.SFTP) async throws {
     let key = try SSHKeyPair.generateEd25519()
     let server = try await SSHServer(authorizing: [key.publicKeyLine], sftp: sftp)
-    let session = try await SSHSession.connect(SSHConnectionConfig(
-      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
+    let session = try await SSHSession.connect(
+      SSHConnectionConfig(
+        host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)]))
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-sftp-refused-\(UUID().uuidString)")
     try Data("x".utf8).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
@@ -85,7 +86,12 @@ final class ResumeOnce<T: Sendable>: Sendable {
       guard case .stdout(let text) = line else { return }
       let count = text.utf8.count
       let other = text.utf8.filter { $0 != UInt8(ascii: "a") }.count
-      seen.withLock { $0.bytes += count; $0.pieces += 1; $0.largest = max($0.largest, count); $0.other += other }
+      seen.withLock {
+        $0.bytes += count
+        $0.pieces += 1
+        $0.largest = max($0.largest, count)
+        $0.other += other
+      }
     }
     #expect(result == .exited(0))
     let total = seen.withLock { $0 }
@@ -115,7 +121,8 @@ final class ResumeOnce<T: Sendable>: Sendable {
     var server: SSHServer? = try await SSHServer(authorizing: [key.publicKeyLine])
     let port = try #require(server?.port)
     let firstKey = try #require(server?.hostKeyFingerprint)
-    let config = SSHConnectionConfig(host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
+    let config = SSHConnectionConfig(
+      host: "127.0.0.1", port: port, username: try #require(server?.user), authentication: [.privateKey(pem: key.privateKeyPEM)])
     var connector = SSHConnector(config: config)
     connector.retryDelay = .milliseconds(50)
     connector.timeout = .seconds(60)
@@ -142,7 +149,8 @@ final class ResumeOnce<T: Sendable>: Sendable {
   @Test func theSameHostKeyAfterARestartIsAccepted() async throws {
     let key = try SSHKeyPair.generateEd25519()
     let server = try await SSHServer(authorizing: [key.publicKeyLine])
-    let config = SSHConnectionConfig(host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
+    let config = SSHConnectionConfig(
+      host: "127.0.0.1", port: server.port, username: server.user, authentication: [.privateKey(pem: key.privateKeyPEM)])
     let connector = SSHConnector(config: config)
     let communicator = ReconnectingCommunicator(connector: connector, first: try await connector.connect())
     #expect(communicator.connector.config.expectedHostKeyFingerprint == server.hostKeyFingerprint)

@@ -183,7 +183,8 @@ public final class CredentialsChain: CredentialsProvider {
 
   private func fromProfile(_ name: String, _ files: SharedConfigFiles, chain: [String]) async throws -> (TemporaryCredentials, String) {
     guard let profile = files.profiles[name] else {
-      throw AWSConfigurationError("profile '\(name)' (source of profile '\(chain.last ?? "")') was not found in \(files.credentialsPath) or \(files.configPath)")
+      throw AWSConfigurationError(
+        "profile '\(name)' (source of profile '\(chain.last ?? "")') was not found in \(files.credentialsPath) or \(files.configPath)")
     }
     guard !chain.contains(name) else {
       throw AWSConfigurationError("profiles form a loop: \((chain + [name]).joined(separator: " -> "))")
@@ -209,7 +210,8 @@ public final class CredentialsChain: CredentialsProvider {
         case "Environment":
           let env = settings.environment
           guard let key = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"] else {
-            throw AWSConfigurationError("profile '\(name)' has credential_source Environment, but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
+            throw AWSConfigurationError(
+              "profile '\(name)' has credential_source Environment, but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
           }
           base = Self.permanent(key, secret, env["AWS_SESSION_TOKEN"] ?? "")
         case "Ec2InstanceMetadata":
@@ -239,7 +241,9 @@ public final class CredentialsChain: CredentialsProvider {
       let process = CredentialProcess(command: command, profile: name, timeout: settings.credentialProcessTimeout)
       return (try await process.credentials(), "profile \(name) (credential_process)")
     }
-    throw AWSConfigurationError("profile '\(name)' has no credentials: it needs aws_access_key_id and aws_secret_access_key, role_arn, web_identity_token_file or credential_process")
+    throw AWSConfigurationError(
+      "profile '\(name)' has no credentials: it needs aws_access_key_id and aws_secret_access_key, role_arn, web_identity_token_file or credential_process"
+    )
   }
 
   private func stsClient(_ credentials: any CredentialsProvider) throws -> STSClient {
@@ -293,8 +297,9 @@ public final class CredentialsChain: CredentialsProvider {
     guard let root = URL(string: base.hasSuffix("/") ? String(base.dropLast()) : base) else {
       throw AWSConfigurationError("AWS_EC2_METADATA_SERVICE_ENDPOINT is not a URL")
     }
-    let tokenResponse = try await metadataHTTP.send(HTTPRequest(
-      method: "PUT", url: root.appendingPathComponent("latest/api/token"), headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
+    let tokenResponse = try await metadataHTTP.send(
+      HTTPRequest(
+        method: "PUT", url: root.appendingPathComponent("latest/api/token"), headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
     guard tokenResponse.status == 200 else { throw AWSConfigurationError("IMDSv2 token request answered HTTP \(tokenResponse.status)") }
     let token = tokenResponse.text
     let auth = [("X-aws-ec2-metadata-token", token)]

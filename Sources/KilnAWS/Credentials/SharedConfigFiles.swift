@@ -16,8 +16,9 @@ public struct SharedConfigFiles: Sendable {
     if let text = try? String(contentsOfFile: configPath, encoding: .utf8) {
       found.append(configPath)
       for (section, values) in Self.parse(text) {
-        let name = section == "default" ? "default" : section.hasPrefix("profile ") ? String(section.dropFirst(8)).trimmingCharacters(in: .whitespaces) : nil
-        guard let name else { continue }  // sso-session, services, ...
+        let name =
+          section == "default" ? "default" : section.hasPrefix("profile ") ? String(section.dropFirst(8)).trimmingCharacters(in: .whitespaces) : nil
+        guard let name else { continue } // sso-session, services, ...
         profiles[name, default: [:]].merge(values) { old, _ in old }
       }
     }

@@ -17,7 +17,8 @@ public protocol EC2API: Sendable {
   func createImage(_ request: EC2Client.CreateImageRequest) async throws -> String
   func copyImage(
     sourceImageID: String, sourceRegion: String, name: String, description: String?, encrypted: Bool?, kmsKeyID: String?,
-    imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?, clientToken: String?) async throws -> String
+    imageTags: [EC2Tag], snapshotTags: [EC2Tag], snapshotCopyDurationMinutes: Int?, clientToken: String?
+  ) async throws -> String
   func deregisterImage(_ imageID: String) async throws
   func modifyImageAttribute(
     imageID: String, addUserIDs: [String], addGroups: [String], addOrganizationARNs: [String],
@@ -65,7 +66,9 @@ extension EC2API {
     try await describeRegions(names: names)
   }
 
-  public func describeImages(imageIDs: [String] = [], owners: [String] = [], filters: [EC2Filter] = [], includeDeprecated: Bool? = nil) async throws -> [EC2Image] {
+  public func describeImages(imageIDs: [String] = [], owners: [String] = [], filters: [EC2Filter] = [], includeDeprecated: Bool? = nil) async throws
+    -> [EC2Image]
+  {
     try await describeImages(imageIDs: imageIDs, owners: owners, filters: filters, includeDeprecated: includeDeprecated)
   }
 

@@ -13,7 +13,8 @@ public struct EC2Client: Sendable {
   /// the account and region; `log` hears its retries, and `authorizationDecoder` (STS) decodes
   /// the encoded message of an `UnauthorizedOperation`.
   public init(
-    region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient, credentials: any CredentialsProvider,
+    region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient,
+    credentials: any CredentialsProvider,
     retry: RetryPolicy = RetryPolicy(), limiterKey: String? = nil, log: AWSClientLog? = nil,
     authorizationDecoder: (any AuthorizationMessageDecoder)? = nil
   ) throws {
@@ -47,7 +48,9 @@ public struct EC2Client: Sendable {
     }
   }
 
-  public func describeImages(imageIDs: [String] = [], owners: [String] = [], filters: [EC2Filter] = [], includeDeprecated: Bool? = nil) async throws -> [EC2Image] {
+  public func describeImages(imageIDs: [String] = [], owners: [String] = [], filters: [EC2Filter] = [], includeDeprecated: Bool? = nil) async throws
+    -> [EC2Image]
+  {
     var p = QueryParameters()
     p.add(list: "ImageId", imageIDs)
     p.add(list: "Owner", owners)
@@ -111,7 +114,9 @@ public struct EC2Client: Sendable {
   }
 
   /// The image's launch permissions (`launchPermission`) or description (`description`).
-  public func describeImageAttribute(imageID: String, attribute: String) async throws -> (launchPermissions: [EC2LaunchPermission], description: String?) {
+  public func describeImageAttribute(imageID: String, attribute: String) async throws -> (
+    launchPermissions: [EC2LaunchPermission], description: String?
+  ) {
     var p = QueryParameters()
     p.add("ImageId", imageID)
     p.add("Attribute", attribute)

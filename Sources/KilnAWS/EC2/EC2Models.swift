@@ -14,7 +14,10 @@ public struct EC2BlockDevice: Sendable, Equatable {
   public var encrypted: Bool?
   public var virtualName: String?
 
-  public init(deviceName: String, snapshotID: String? = nil, volumeID: String? = nil, volumeSize: Int? = nil, volumeType: String? = nil, deleteOnTermination: Bool? = nil, encrypted: Bool? = nil, virtualName: String? = nil) {
+  public init(
+    deviceName: String, snapshotID: String? = nil, volumeID: String? = nil, volumeSize: Int? = nil, volumeType: String? = nil,
+    deleteOnTermination: Bool? = nil, encrypted: Bool? = nil, virtualName: String? = nil
+  ) {
     self.deviceName = deviceName
     self.snapshotID = snapshotID
     self.volumeID = volumeID
@@ -182,7 +185,8 @@ public struct EC2Instance: Sendable, Equatable {
     privateIPAddress = node.string("privateIpAddress")
     publicDNSName = node.string("dnsName").flatMap { $0.isEmpty ? nil : $0 }
     privateDNSName = node.string("privateDnsName").flatMap { $0.isEmpty ? nil : $0 }
-    ipv6Address = (node.string("ipv6Address")
+    ipv6Address =
+      (node.string("ipv6Address")
       ?? node.items("networkInterfaceSet").lazy.compactMap { $0.items("ipv6AddressesSet").first?.string("ipv6Address") }.first)
       .flatMap { $0.isEmpty ? nil : $0 }
     hostID = node.child("placement")?.string("hostId").flatMap { $0.isEmpty ? nil : $0 }
@@ -233,7 +237,10 @@ public struct EC2SecurityGroup: Sendable, Equatable {
   /// The source CIDR blocks (IPv4 and IPv6) of all ingress rules.
   public var ingressCIDRs: [String]
 
-  public init(groupID: String, groupName: String, vpcID: String? = nil, description: String = "", tags: [EC2Tag] = [], ingressPorts: [Int] = [], ingressCIDRs: [String] = []) {
+  public init(
+    groupID: String, groupName: String, vpcID: String? = nil, description: String = "", tags: [EC2Tag] = [], ingressPorts: [Int] = [],
+    ingressCIDRs: [String] = []
+  ) {
     self.groupID = groupID
     self.groupName = groupName
     self.vpcID = vpcID
@@ -264,7 +271,10 @@ public struct EC2Subnet: Sendable, Equatable {
   public var defaultForAZ: Bool
   public var state: String
 
-  public init(subnetID: String, vpcID: String, availabilityZone: String, availableIPAddressCount: Int = 4091, defaultForAZ: Bool = false, state: String = "available") {
+  public init(
+    subnetID: String, vpcID: String, availabilityZone: String, availableIPAddressCount: Int = 4091, defaultForAZ: Bool = false,
+    state: String = "available"
+  ) {
     self.subnetID = subnetID
     self.vpcID = vpcID
     self.availabilityZone = availabilityZone
@@ -314,7 +324,10 @@ public struct EC2Snapshot: Sendable, Equatable {
   public var description: String
   public var tags: [EC2Tag]
 
-  public init(snapshotID: String, volumeID: String, state: String, progress: String = "", ownerID: String, encrypted: Bool = false, description: String = "", tags: [EC2Tag] = []) {
+  public init(
+    snapshotID: String, volumeID: String, state: String, progress: String = "", ownerID: String, encrypted: Bool = false, description: String = "",
+    tags: [EC2Tag] = []
+  ) {
     self.snapshotID = snapshotID
     self.volumeID = volumeID
     self.state = state

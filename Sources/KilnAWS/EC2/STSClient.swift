@@ -8,7 +8,8 @@ public struct STSClient: Sendable {
   public init(query: AWSQueryClient) { self.query = query }
 
   public init(
-    region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient, credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(),
+    region: String, customEndpoint: String? = nil, variant: EndpointVariant = EndpointVariant(), http: any HTTPClient,
+    credentials: any CredentialsProvider, retry: RetryPolicy = RetryPolicy(),
     log: AWSClientLog? = nil
   ) throws {
     // STS is global at sts.amazonaws.com, but the regional endpoints are preferred.
@@ -78,7 +79,9 @@ public struct STSClient: Sendable {
 
   /// Exchanges an OIDC token (GitHub Actions, EKS service accounts) for role credentials. The
   /// call is not signed: the token is the proof.
-  public func assumeRoleWithWebIdentity(roleARN: String, sessionName: String, token: String, durationSeconds: Int? = nil) async throws -> TemporaryCredentials {
+  public func assumeRoleWithWebIdentity(roleARN: String, sessionName: String, token: String, durationSeconds: Int? = nil) async throws
+    -> TemporaryCredentials
+  {
     var p = QueryParameters()
     p.add("RoleArn", roleARN)
     p.add("RoleSessionName", sessionName)
@@ -91,7 +94,8 @@ public struct STSClient: Sendable {
     guard let credentials = response.find("Credentials"), let key = credentials.string("AccessKeyId"),
       let secret = credentials.string("SecretAccessKey")
     else {
-      throw AWSServiceError(service: "sts", action: action, status: 200, code: "MalformedResponse", message: "no Credentials in the response", requestID: "")
+      throw AWSServiceError(
+        service: "sts", action: action, status: 200, code: "MalformedResponse", message: "no Credentials in the response", requestID: "")
     }
     return TemporaryCredentials(
       credentials: SigV4.Credentials(accessKeyID: key, secretAccessKey: secret, sessionToken: credentials.string("SessionToken")),

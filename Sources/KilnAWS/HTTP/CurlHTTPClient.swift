@@ -1,7 +1,7 @@
-import KilnCore
 internal import CCurl
 internal import CCurlShims
 import Foundation
+import KilnCore
 import Synchronization
 
 /// `HTTPClient` over libcurl.

@@ -14,16 +14,25 @@ extension AWSServiceError {
       return authorizationAdvice(call)
     case "InsufficientInstanceCapacity":
       return Self.advice(
-        happened: "AWS has no spare capacity for this instance type in this Availability Zone right now: a shortage on AWS's side, not a mistake in the template",
-        toDo: "build again in a few minutes; or let the instance go to another zone (another subnet_id or subnet_filter, or no availability_zone); or use another instance_type (a spot build can list several in spot_instance_types, which Kiln tries in turn)")
+        happened:
+          "AWS has no spare capacity for this instance type in this Availability Zone right now: a shortage on AWS's side, not a mistake in the template",
+        toDo:
+          "build again in a few minutes; or let the instance go to another zone (another subnet_id or subnet_filter, or no availability_zone); or use another instance_type (a spot build can list several in spot_instance_types, which Kiln tries in turn)"
+      )
     case "Unsupported":
       return Self.advice(
-        happened: "EC2 does not offer what the request asks for where it asks for it: most often the instance type is not offered in the chosen Availability Zone (AWS's message names the zones that have it), or it does not go with another setting (the AMI's architecture, tenancy, an option of the type)",
-        toDo: "launch in a zone that offers the type (subnet_id, subnet_filter or availability_zone; `aws ec2 describe-instance-type-offerings --location-type availability-zone --filters Name=instance-type,Values=TYPE --region \(regionHint)` lists them), or choose another instance_type")
+        happened:
+          "EC2 does not offer what the request asks for where it asks for it: most often the instance type is not offered in the chosen Availability Zone (AWS's message names the zones that have it), or it does not go with another setting (the AMI's architecture, tenancy, an option of the type)",
+        toDo:
+          "launch in a zone that offers the type (subnet_id, subnet_filter or availability_zone; `aws ec2 describe-instance-type-offerings --location-type availability-zone --filters Name=instance-type,Values=TYPE --region \(regionHint)` lists them), or choose another instance_type"
+      )
     case "InvalidAMIID.NotFound":
       return Self.advice(
-        happened: "EC2 does not know this AMI here. If it was created moments ago (by this build, or just before it), this is EC2's eventual consistency: a new AMI can take a few seconds to be visible to every call, and Kiln's own waits treat that as \"not visible yet\". Otherwise the id does not exist in this region (AMIs are regional: an id from another region is not found here), was deregistered, or is not shared with this account",
-        toDo: "for a just-created AMI, run the call (or the build) again in a few seconds; otherwise check the id against the region (`aws ec2 describe-images --image-ids ID --region \(regionHint)`) and that its owner shares it with this account")
+        happened:
+          "EC2 does not know this AMI here. If it was created moments ago (by this build, or just before it), this is EC2's eventual consistency: a new AMI can take a few seconds to be visible to every call, and Kiln's own waits treat that as \"not visible yet\". Otherwise the id does not exist in this region (AMIs are regional: an id from another region is not found here), was deregistered, or is not shared with this account",
+        toDo:
+          "for a just-created AMI, run the call (or the build) again in a few seconds; otherwise check the id against the region (`aws ec2 describe-images --image-ids ID --region \(regionHint)`) and that its owner shares it with this account"
+      )
     case "RequestExpired", "RequestTimeTooSkewed":
       return clockAdvice()
     case "SignatureDoesNotMatch", "AuthFailure", "InvalidSignatureException":
@@ -48,22 +57,32 @@ extension AWSServiceError {
       return decoded.advice
     case .notPermitted(let why):
       return Self.advice(
-        happened: "AWS refused \(call) for the identity Kiln signs with, and encoded the reason; Kiln could not decode it, because that identity may not call sts:DecodeAuthorizationMessage (\(why))",
-        toDo: "allow sts:DecodeAuthorizationMessage to this identity, and Kiln will show which policy refused what; or have someone who may run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above. The permission missing is most likely \(call)")
+        happened:
+          "AWS refused \(call) for the identity Kiln signs with, and encoded the reason; Kiln could not decode it, because that identity may not call sts:DecodeAuthorizationMessage (\(why))",
+        toDo:
+          "allow sts:DecodeAuthorizationMessage to this identity, and Kiln will show which policy refused what; or have someone who may run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above. The permission missing is most likely \(call)"
+      )
     case .failed(let why):
       return Self.advice(
         happened: "AWS refused \(call) for the identity Kiln signs with, and encoded the reason; decoding it with STS failed (\(why))",
-        toDo: "run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above to see which policy refused what. The permission missing is most likely \(call)")
+        toDo:
+          "run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above to see which policy refused what. The permission missing is most likely \(call)"
+      )
     case nil:
       if encodedAuthorizationMessage != nil {
         return Self.advice(
           happened: "AWS refused \(call) for the identity Kiln signs with, and encoded the reason",
-          toDo: "run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above (it needs sts:DecodeAuthorizationMessage) to see which policy refused what. The permission missing is most likely \(call)")
+          toDo:
+            "run `aws sts decode-authorization-message --encoded-message MESSAGE` with the encoded message above (it needs sts:DecodeAuthorizationMessage) to see which policy refused what. The permission missing is most likely \(call)"
+        )
       }
       if service == "sts", action.hasPrefix("AssumeRole") {
         return Self.advice(
-          happened: "the role was not assumed: either the identity Kiln signs with may not call \(call) on it, or the role's trust policy does not trust that identity (or the external id, session tags or source identity it was given)",
-          toDo: "allow \(call) on the role in a policy of the calling identity, and check the role's trust policy names it (`aws iam get-role --role-name NAME` shows the trust policy)")
+          happened:
+            "the role was not assumed: either the identity Kiln signs with may not call \(call) on it, or the role's trust policy does not trust that identity (or the external id, session tags or source identity it was given)",
+          toDo:
+            "allow \(call) on the role in a policy of the calling identity, and check the role's trust policy names it (`aws iam get-role --role-name NAME` shows the trust policy)"
+        )
       }
       return Self.advice(
         happened: "the identity Kiln signs with may not call \(call)",
@@ -74,19 +93,26 @@ extension AWSServiceError {
   private func clockAdvice() -> String {
     guard let skew = clockSkew else {
       return Self.advice(
-        happened: "AWS refused the request as too old: a signed request is good for 5 minutes from the time in its signature. The answer had no Date header, so Kiln cannot tell how far this host's clock is off",
-        toDo: "check this host's clock against a time server (`date -u`; enable NTP with `timedatectl set-ntp true` or `chronyc makestep`), then build again")
+        happened:
+          "AWS refused the request as too old: a signed request is good for 5 minutes from the time in its signature. The answer had no Date header, so Kiln cannot tell how far this host's clock is off",
+        toDo:
+          "check this host's clock against a time server (`date -u`; enable NTP with `timedatectl set-ntp true` or `chronyc makestep`), then build again"
+      )
     }
     let amount = Self.duration(abs(skew))
     if abs(skew) < 60 {
       return Self.advice(
-        happened: "AWS refused the request as too old (a signed request is good for 5 minutes), though this host's clock agrees with AWS's within \(amount): the request itself took that long to arrive",
+        happened:
+          "AWS refused the request as too old (a signed request is good for 5 minutes), though this host's clock agrees with AWS's within \(amount): the request itself took that long to arrive",
         toDo: "look for what held it (a slow proxy, a paused machine), then build again")
     }
     let direction = skew > 0 ? "behind" : "ahead of"
     return Self.advice(
-      happened: "AWS refused the request as signed at the wrong time: this host's clock is \(amount) \(direction) AWS's (from the answer's Date header), and a signature is good for 5 minutes either way",
-      toDo: "set this host's clock right (enable NTP: `timedatectl set-ntp true`, or `chronyc makestep`; in a container or VM, the host's clock), then build again")
+      happened:
+        "AWS refused the request as signed at the wrong time: this host's clock is \(amount) \(direction) AWS's (from the answer's Date header), and a signature is good for 5 minutes either way",
+      toDo:
+        "set this host's clock right (enable NTP: `timedatectl set-ntp true`, or `chronyc makestep`; in a container or VM, the host's clock), then build again"
+    )
   }
 
   /// "1h 0m 5s", "4m 2s", "12s".
@@ -147,7 +173,8 @@ public struct DecodedAuthorizationMessage: Sendable, Equatable {
     let effect = (item["effect"] as? String ?? "").capitalized
     let actions = values(item["actions"])
     let resources = values(item["resources"])
-    var text = "\(effect.isEmpty ? "?" : effect) \(actions.isEmpty ? "?" : actions.joined(separator: ", ")) on \(resources.isEmpty ? "?" : resources.joined(separator: ", "))"
+    var text =
+      "\(effect.isEmpty ? "?" : effect) \(actions.isEmpty ? "?" : actions.joined(separator: ", ")) on \(resources.isEmpty ? "?" : resources.joined(separator: ", "))"
     if let id = item["statementId"] as? String, !id.isEmpty { text += " (statement \(id))" }
     let conditions = Self.conditions(item["conditions"])
     if !conditions.isEmpty {

@@ -129,7 +129,8 @@ public final class AWSQueryClient: Sendable {
           return try XMLElementNode.parse(response.body)
         } catch {
           throw AWSServiceError(
-            service: service, action: action, status: response.status, code: "MalformedResponse", message: error.description, requestID: "", region: region)
+            service: service, action: action, status: response.status, code: "MalformedResponse", message: error.description, requestID: "",
+            region: region)
         }
       } catch {
         if error is CancellationError { throw error }
@@ -141,9 +142,10 @@ public final class AWSQueryClient: Sendable {
         observer?(action, attempt, .failure(error))
         guard let delay = retry.delay(after: error, attempt: attempt) else { throw await diagnosed(error) }
         attempt += 1
-        log?.retrying(AWSRetryNotice(
-          service: service, action: action, failedAttempt: attempt, attempts: retry.maxRetries + 1, delay: delay,
-          cause: error, elapsed: ContinuousClock.now - started))
+        log?.retrying(
+          AWSRetryNotice(
+            service: service, action: action, failedAttempt: attempt, attempts: retry.maxRetries + 1, delay: delay,
+            cause: error, elapsed: ContinuousClock.now - started))
         try await Task.sleep(for: delay)
       }
     }
@@ -200,11 +202,14 @@ public enum AWSRegion {
   /// - Throws: `AWSConfigurationError` naming the region.
   public static func validate(_ region: String) throws(AWSConfigurationError) {
     let bytes = Array(region.utf8)
-    func allowed(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+    func allowed(_ byte: UInt8) -> Bool {
+      (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
     guard let first = bytes.first, let last = bytes.last, bytes.count <= 63, allowed(first), allowed(last),
       bytes.allSatisfy({ allowed($0) || $0 == UInt8(ascii: "-") })
     else {
-      throw AWSConfigurationError("region \"\(region)\" is not an AWS region name: it may hold only lowercase letters, digits and hyphens, like us-east-1")
+      throw AWSConfigurationError(
+        "region \"\(region)\" is not an AWS region name: it may hold only lowercase letters, digits and hyphens, like us-east-1")
     }
   }
 }

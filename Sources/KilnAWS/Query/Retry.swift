@@ -1,5 +1,5 @@
-import KilnCore
 import Foundation
+import KilnCore
 import Synchronization
 
 /// When and how long to wait before trying a request again: exponential backoff with full

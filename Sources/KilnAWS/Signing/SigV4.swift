@@ -110,10 +110,11 @@ public enum SigV4 {
     if let token = credentials.sessionToken, options.omitSessionToken {
       added.insert(("X-Amz-Security-Token", token), at: 0)
     }
-    added.append((
-      "Authorization",
-      "\(algorithm) Credential=\(credentials.accessKeyID)/\(scope.credentialScope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
-    ))
+    added.append(
+      (
+        "Authorization",
+        "\(algorithm) Credential=\(credentials.accessKeyID)/\(scope.credentialScope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+      ))
     return Signing(canonicalRequest: canonical, stringToSign: toSign, signature: signature, addedHeaders: added, query: request.query)
   }
 
@@ -272,4 +273,3 @@ public enum SigV4 {
     return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
   }
 }
-

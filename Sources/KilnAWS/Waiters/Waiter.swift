@@ -1,5 +1,5 @@
-import KilnCore
 import Foundation
+import KilnCore
 
 /// How long and how often to poll one kind of resource.
 public struct WaitPolicy: Sendable, Equatable {
@@ -43,10 +43,12 @@ public struct WaitPolicy: Sendable, Equatable {
     let envAttempts = try setting("AWS_MAX_ATTEMPTS", Self.maxAttemptsRange)
     let envTimeout = try setting("AWS_TIMEOUT_SECONDS", 1...(30 * 24 * 3600))
     if let delaySeconds, !Self.delaySecondsRange.contains(delaySeconds) {
-      throw AWSConfigurationError("aws_polling delay_seconds is \(delaySeconds): it must be from \(Self.delaySecondsRange.lowerBound) to \(Self.delaySecondsRange.upperBound)")
+      throw AWSConfigurationError(
+        "aws_polling delay_seconds is \(delaySeconds): it must be from \(Self.delaySecondsRange.lowerBound) to \(Self.delaySecondsRange.upperBound)")
     }
     if let maxAttempts, !Self.maxAttemptsRange.contains(maxAttempts) {
-      throw AWSConfigurationError("aws_polling max_attempts is \(maxAttempts): it must be from \(Self.maxAttemptsRange.lowerBound) to \(Self.maxAttemptsRange.upperBound)")
+      throw AWSConfigurationError(
+        "aws_polling max_attempts is \(maxAttempts): it must be from \(Self.maxAttemptsRange.lowerBound) to \(Self.maxAttemptsRange.upperBound)")
     }
     var delay = delaySeconds ?? envDelay
     var attempts = maxAttempts ?? envAttempts
@@ -138,7 +140,9 @@ public enum Waiter {
 extension EC2API {
   /// Waits for an instance to reach `target` ("running", "stopped", "terminated"), failing
   /// early on states it cannot reach it from.
-  public func waitForInstance(_ id: String, toBe target: String, policy: WaitPolicy = .instanceState, progress: (@Sendable (String) -> Void)? = nil) async throws -> EC2Instance {
+  public func waitForInstance(_ id: String, toBe target: String, policy: WaitPolicy = .instanceState, progress: (@Sendable (String) -> Void)? = nil)
+    async throws -> EC2Instance
+  {
     let hopeless: [String: Set<String>] = [
       "running": ["shutting-down", "terminated", "stopping"], "stopped": ["pending", "terminated"], "terminated": [],
     ]
@@ -158,7 +162,8 @@ extension EC2API {
   }
 
   /// Waits for an AMI to be available, reporting its snapshots' progress.
-  public func waitForImage(_ id: String, policy: WaitPolicy = .imageAvailable, progress: (@Sendable (String) -> Void)? = nil) async throws -> EC2Image {
+  public func waitForImage(_ id: String, policy: WaitPolicy = .imageAvailable, progress: (@Sendable (String) -> Void)? = nil) async throws -> EC2Image
+  {
     try await Waiter.wait(for: "AMI \(id) in \(region) to be available", resourceID: id, policy: policy, progress: progress) {
       let images: [EC2Image]
       do {
@@ -181,7 +186,9 @@ extension EC2API {
   }
 
   /// Waits for a snapshot to complete, reporting its percentage.
-  public func waitForSnapshot(_ id: String, policy: WaitPolicy = .snapshotCompleted, progress: (@Sendable (String) -> Void)? = nil) async throws -> EC2Snapshot {
+  public func waitForSnapshot(_ id: String, policy: WaitPolicy = .snapshotCompleted, progress: (@Sendable (String) -> Void)? = nil) async throws
+    -> EC2Snapshot
+  {
     try await Waiter.wait(for: "snapshot \(id) to complete", resourceID: id, policy: policy, progress: progress) {
       guard let snapshot = try await describeSnapshots(snapshotIDs: [id]).first else { return .pending(state: "not visible yet", progress: nil) }
       switch snapshot.state {

@@ -1,6 +1,6 @@
-public import KilnCore
 import Foundation
 public import KilnAWS
+public import KilnCore
 
 extension AmazonEBSBuilder: RunnableBuilder {
   /// Packer's amazon-ebs step list (`../shared/docs/packer-reference.md` §1.2), one file per
@@ -109,15 +109,20 @@ extension AmazonEBSBuilder: RunnableBuilder {
     let sts = try STSClient(
       region: region, customEndpoint: config.customEndpointSTS.isEmpty ? nil : config.customEndpointSTS, variant: variant,
       http: http, credentials: credentials, retry: RetryPolicy(maxRetries: 2), log: log)
-    return (region, settings.caBundle, { name in
-      try EC2Client(
-        region: name, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs",
-        log: log, authorizationDecoder: sts)
-    })
+    return (
+      region, settings.caBundle,
+      { name in
+        try EC2Client(
+          region: name, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs",
+          log: log, authorizationDecoder: sts)
+      }
+    )
   }
 
   /// The run over one client per region from `clients`, with Kiln's tags and the wait policies.
-  func makeRun(_ context: BuildContext, region: String, caBundle: String?, clients makeClient: (_ region: String) throws -> any EC2API) throws -> EBSRun {
+  func makeRun(_ context: BuildContext, region: String, caBundle: String?, clients makeClient: (_ region: String) throws -> any EC2API) throws
+    -> EBSRun
+  {
     var clients: [String: any EC2API] = [:]
     for name in [region] + config.amiRegions where clients[name] == nil {
       clients[name] = try makeClient(name)

@@ -10,7 +10,9 @@ extension AmazonEBSConfig {
   ]
 
   static let lateKeys: [String: Set<String>] = Dictionary(
-    uniqueKeysWithValues: ["ami_description", "tags", "snapshot_tags", "run_tags", "run_volume_tags", "spot_tags", "fleet_tags"].map { ($0, buildInfoFields) })
+    uniqueKeysWithValues: ["ami_description", "tags", "snapshot_tags", "run_tags", "run_volume_tags", "spot_tags", "fleet_tags"].map {
+      ($0, buildInfoFields)
+    })
 
   static let volumeTypes = ["standard", "io1", "io2", "gp2", "gp3", "sc1", "st1"]
 
@@ -54,7 +56,10 @@ extension AmazonEBSConfig {
       r.error(key: "vault_aws_engine", "is not supported by kiln: give credentials through the environment, a profile or 'assume_role'")
     }
     if let code = r.string("mfa_code"), !code.isEmpty {
-      r.error(key: "mfa_code", "is not supported by kiln: use a profile whose role kiln can assume without a code, 'assume_role', or temporary credentials in the environment")
+      r.error(
+        key: "mfa_code",
+        "is not supported by kiln: use a profile whose role kiln can assume without a code, 'assume_role', or temporary credentials in the environment"
+      )
     }
     customEndpointEC2 = r.string("custom_endpoint_ec2") ?? ""
     customEndpointSTS = r.string("custom_endpoint_sts") ?? ""
@@ -72,16 +77,21 @@ extension AmazonEBSConfig {
     skipRegionValidation = r.bool("skip_region_validation") ?? false
     maxRetries = r.int("max_retries", range: 0...100) ?? 10
     if var block = r.object("aws_polling") {
-      polling = Polling(delaySeconds: block.int("delay_seconds", range: WaitPolicy.delaySecondsRange), maxAttempts: block.int("max_attempts", range: WaitPolicy.maxAttemptsRange))
+      polling = Polling(
+        delaySeconds: block.int("delay_seconds", range: WaitPolicy.delaySecondsRange),
+        maxAttempts: block.int("max_attempts", range: WaitPolicy.maxAttemptsRange))
       block.finish()
     }
     if r.bool("decode_authorization_messages") == true {
-      r.error(key: "decode_authorization_messages", "is not supported by kiln: it cannot decode EC2's encoded authorization failures (run `aws sts decode-authorization-message` on the message)")
+      r.error(
+        key: "decode_authorization_messages",
+        "is not supported by kiln: it cannot decode EC2's encoded authorization failures (run `aws sts decode-authorization-message` on the message)")
     }
     if r.bool("skip_metadata_api_check") == true {
       r.error(key: "skip_metadata_api_check", "is not supported by kiln: its credential chain always ends with the instance metadata service")
     }
-    r.acceptWithoutEffect("skip_credential_validation", because: "kiln does not check the credentials before the build (no STS GetCallerIdentity call)")
+    r.acceptWithoutEffect(
+      "skip_credential_validation", because: "kiln does not check the credentials before the build (no STS GetCallerIdentity call)")
     r.acceptWithoutEffect("skip_requesting_account_id", because: "kiln never asks for the account id")
   }
 
@@ -95,7 +105,9 @@ extension AmazonEBSConfig {
       filter.includeDeprecated = block.bool("include_deprecated") ?? false
       block.finish()
       if filter.owners.isEmpty, sourceAMI.isEmpty {
-        r.error("'source_ami_filter' must list 'owners': for security reasons kiln, like Packer, does not pick an image from any account", at: r.location(of: "source_ami_filter"))
+        r.error(
+          "'source_ami_filter' must list 'owners': for security reasons kiln, like Packer, does not pick an image from any account",
+          at: r.location(of: "source_ami_filter"))
       }
       sourceAMIFilter = filter
     }
@@ -121,14 +133,19 @@ extension AmazonEBSConfig {
       r.error(key: "block_duration_minutes", "is not supported: EC2 no longer offers spot blocks (defined-duration spot instances)")
     }
     if let strategy = r.string("spot_allocation_strategy"), !strategy.isEmpty {
-      r.error(key: "spot_allocation_strategy", "is not supported by kiln: it launches a spot instance with RunInstances (a one-time spot request, trying 'spot_instance_types' in order), not an EC2 fleet")
+      r.error(
+        key: "spot_allocation_strategy",
+        "is not supported by kiln: it launches a spot instance with RunInstances (a one-time spot request, trying 'spot_instance_types' in order), not an EC2 fleet"
+      )
     }
     ebsOptimized = r.bool("ebs_optimized") ?? false
     unlimitedCredits = r.bool("enable_unlimited_credits") ?? false
     r.deprecated["enable_t2_unlimited"] = "use 'enable_unlimited_credits'"
     if r.bool("enable_t2_unlimited") == true { unlimitedCredits = true }
     if unlimitedCredits, isSpot {
-      r.error("unlimited CPU credits ('enable_unlimited_credits') cannot be used with spot instances", at: r.location(of: r.has("enable_t2_unlimited") ? "enable_t2_unlimited" : "enable_unlimited_credits"))
+      r.error(
+        "unlimited CPU credits ('enable_unlimited_credits') cannot be used with spot instances",
+        at: r.location(of: r.has("enable_t2_unlimited") ? "enable_t2_unlimited" : "enable_unlimited_credits"))
     }
     enableNitroEnclave = r.bool("enable_nitro_enclave") ?? false
     for var entry in r.objectList("license_specifications") ?? [] {
@@ -144,7 +161,9 @@ extension AmazonEBSConfig {
     capacityReservationID = r.string("capacity_reservation_id") ?? ""
     capacityReservationGroupARN = r.string("capacity_reservation_group_arn") ?? ""
     if !capacityReservationID.isEmpty, !capacityReservationGroupARN.isEmpty {
-      r.error("only one of 'capacity_reservation_id' or 'capacity_reservation_group_arn' can be specified", at: r.location(of: "capacity_reservation_group_arn"))
+      r.error(
+        "only one of 'capacity_reservation_id' or 'capacity_reservation_group_arn' can be specified",
+        at: r.location(of: "capacity_reservation_group_arn"))
     }
     noEphemeral = r.bool("no_ephemeral") ?? false
     r.acceptWithoutEffect("skip_profile_validation", because: "kiln does not look the instance profile up in IAM before the build")
@@ -152,11 +171,16 @@ extension AmazonEBSConfig {
     // AMI's boot mode, UEFI variables and NitroTPM support. Packer offers them only where the
     // builder registers the image itself (amazon-ebssurrogate, amazon-chroot).
     for key in ["boot_mode", "uefi_data", "tpm_support"] where r.raw(key) != nil {
-      r.error(key: key, "is not an amazon-ebs option: the AMI takes the source AMI's \(key == "tpm_support" ? "NitroTPM support" : key == "uefi_data" ? "UEFI variables" : "boot mode") (EC2's CreateImage has no such parameter); choose a source AMI that has it")
+      r.error(
+        key: key,
+        "is not an amazon-ebs option: the AMI takes the source AMI's \(key == "tpm_support" ? "NitroTPM support" : key == "uefi_data" ? "UEFI variables" : "boot mode") (EC2's CreateImage has no such parameter); choose a source AMI that has it"
+      )
     }
     iamInstanceProfile = r.string("iam_instance_profile") ?? ""
     if r.raw("temporary_iam_instance_profile_policy_document") != nil {
-      r.error(key: "temporary_iam_instance_profile_policy_document", "is not supported by kiln yet: create the instance profile and name it in 'iam_instance_profile'")
+      r.error(
+        key: "temporary_iam_instance_profile_policy_document",
+        "is not supported by kiln yet: create the instance profile and name it in 'iam_instance_profile'")
     }
     userData = r.string("user_data") ?? ""
     userDataFile = r.string("user_data_file") ?? ""
@@ -181,7 +205,8 @@ extension AmazonEBSConfig {
     if let duration = r.duration("windows_password_timeout"), duration < 0 {
       r.error(key: "windows_password_timeout", "must not be negative")
     }
-    r.acceptWithoutEffect("windows_password_timeout", because: "the Windows password is only fetched for the WinRM communicator, which kiln does not have")
+    r.acceptWithoutEffect(
+      "windows_password_timeout", because: "the Windows password is only fetched for the WinRM communicator, which kiln does not have")
     if var block = r.object("metadata_options") {
       metadataOptions.httpEndpoint = block.choice("http_endpoint", ["enabled", "disabled"]) ?? "enabled"
       metadataOptions.httpTokens = block.choice("http_tokens", ["optional", "required"]) ?? "required"
@@ -229,7 +254,9 @@ extension AmazonEBSConfig {
     if temporarySecurityGroupSourcePublicIP {
       if !cidrs.isEmpty {
         // Packer says so at build time and drops the public IP; kiln refuses the ambiguity.
-        r.error("only one of 'temporary_security_group_source_cidrs' or 'temporary_security_group_source_public_ip' can be specified", at: r.location(of: "temporary_security_group_source_public_ip"))
+        r.error(
+          "only one of 'temporary_security_group_source_cidrs' or 'temporary_security_group_source_public_ip' can be specified",
+          at: r.location(of: "temporary_security_group_source_public_ip"))
       }
       temporarySecurityGroupSourceCIDRs = []
     }
@@ -253,10 +280,15 @@ extension AmazonEBSConfig {
     amiName = r.requiredString("ami_name") ?? ""
     if !amiName.isEmpty {
       if !AMIName.lengths.contains(amiName.count) {
-        r.error(key: "ami_name", "must be between \(AMIName.lengths.lowerBound) and \(AMIName.lengths.upperBound) characters long, not \(amiName.count): \"\(amiName)\"")
+        r.error(
+          key: "ami_name",
+          "must be between \(AMIName.lengths.lowerBound) and \(AMIName.lengths.upperBound) characters long, not \(amiName.count): \"\(amiName)\"")
       }
       if let bad = AMIName.firstDisallowed(in: amiName) {
-        r.error(key: "ami_name", "contains '\(bad)': an AMI name may only contain letters, digits, parentheses, square brackets, spaces, periods, slashes, dashes, single quotes, at-signs and underscores (\"\(amiName)\"); the clean_resource_name function replaces the rest")
+        r.error(
+          key: "ami_name",
+          "contains '\(bad)': an AMI name may only contain letters, digits, parentheses, square brackets, spaces, periods, slashes, dashes, single quotes, at-signs and underscores (\"\(amiName)\"); the clean_resource_name function replaces the rest"
+        )
       }
     }
     amiDescription = r.string("ami_description") ?? ""
@@ -272,7 +304,8 @@ extension AmazonEBSConfig {
     snapshotUsers = r.stringList("snapshot_users") ?? []
     snapshotGroups = r.stringList("snapshot_groups") ?? []
     for user in amiUsers + snapshotUsers where !(user.count == 12 && user.allSatisfy(\.isNumber)) {
-      r.warning("'\(user)' does not look like a 12-digit AWS account id", at: r.location(of: amiUsers.contains(user) ? "ami_users" : "snapshot_users"))
+      r.warning(
+        "'\(user)' does not look like a 12-digit AWS account id", at: r.location(of: amiUsers.contains(user) ? "ami_users" : "snapshot_users"))
     }
     var regions: [String] = []
     for region in r.stringList("ami_regions") ?? [] where !region.isEmpty && !regions.contains(region) {
@@ -303,7 +336,8 @@ extension AmazonEBSConfig {
       }
     }
     if !regionKMSKeyIDs.isEmpty, regionKMSKeyIDs.count != amiRegions.count {
-      r.error("'region_kms_key_ids' must name a key (\"\" for the default key) for every region in 'ami_regions'", at: r.location(of: "region_kms_key_ids"))
+      r.error(
+        "'region_kms_key_ids' must name a key (\"\" for the default key) for every region in 'ami_regions'", at: r.location(of: "region_kms_key_ids"))
     }
     forceDeregister = r.bool("force_deregister") ?? false
     forceDeleteSnapshot = r.bool("force_delete_snapshot") ?? false
@@ -324,7 +358,10 @@ extension AmazonEBSConfig {
       r.error(key: "snapshot_copy_duration_minutes", "must be a multiple of 15 minutes, not \(minutes)")
     }
     if r.raw("fast_launch") != nil {
-      r.error(key: "fast_launch", "is not supported by kiln: fast launch pre-provisions Windows AMIs (EnableFastLaunch), and kiln builds no Windows images (no WinRM communicator)")
+      r.error(
+        key: "fast_launch",
+        "is not supported by kiln: fast launch pre-provisions Windows AMIs (EnableFastLaunch), and kiln builds no Windows images (no WinRM communicator)"
+      )
     }
   }
 
@@ -351,7 +388,10 @@ extension AmazonEBSConfig {
       if !isSpot {
         r.error(key: key, "should not be set when not requesting a spot instance")
       } else {
-        r.error(key: key, "is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet, so there is no fleet to tag; 'spot_tags' tag the instance and its spot request")
+        r.error(
+          key: key,
+          "is not supported by kiln: it launches the spot instance with RunInstances, not an EC2 fleet, so there is no fleet to tag; 'spot_tags' tag the instance and its spot request"
+        )
       }
     }
   }
@@ -395,22 +435,30 @@ extension AmazonEBSConfig {
 
   private func checkCombinations(_ r: inout ConfigReader) {
     if isSpot, enaSupport == true || sriovSupport {
-      r.error("spot instances do not support modifying 'ena_support' or 'sriov_support'; build with an on-demand instance", at: r.location(of: enaSupport == true ? "ena_support" : "sriov_support"))
+      r.error(
+        "spot instances do not support modifying 'ena_support' or 'sriov_support'; build with an on-demand instance",
+        at: r.location(of: enaSupport == true ? "ena_support" : "sriov_support"))
     }
     if amiVirtualizationType == "paravirtual", enaSupport == true || sriovSupport {
-      r.error("enhanced networking ('ena_support', 'sriov_support') needs an HVM image, and 'ami_virtualization_type' is \"paravirtual\"", at: r.location(of: "ami_virtualization_type"))
+      r.error(
+        "enhanced networking ('ena_support', 'sriov_support') needs an HVM image, and 'ami_virtualization_type' is \"paravirtual\"",
+        at: r.location(of: "ami_virtualization_type"))
     }
     if !isSpot, !spotTags.isEmpty {
       r.error("'spot_tags' needs a spot build ('spot_price')", at: r.location(of: "spot_tags"))
     }
     if !communicator.keyPairName.isEmpty, communicator.privateKeyFile.isEmpty, !communicator.agentAuth {
-      r.error("'ssh_keypair_name' needs 'ssh_private_key_file' or 'ssh_agent_auth': kiln cannot read the key of an existing key pair from EC2", at: r.location(of: "ssh_keypair_name"))
+      r.error(
+        "'ssh_keypair_name' needs 'ssh_private_key_file' or 'ssh_agent_auth': kiln cannot read the key of an existing key pair from EC2",
+        at: r.location(of: "ssh_keypair_name"))
     }
     if skipSaveBuildRegion, amiRegions.isEmpty {
       r.error("'skip_save_build_region' needs 'ami_regions', or no AMI would be kept", at: r.location(of: "skip_save_build_region"))
     }
     if region.isEmpty {
-      r.warning("'region' is empty: the region will come from AWS_REGION, AWS_DEFAULT_REGION or the profile at build time", at: r.has("region") ? r.location(of: "region") : nil)
+      r.warning(
+        "'region' is empty: the region will come from AWS_REGION, AWS_DEFAULT_REGION or the profile at build time",
+        at: r.has("region") ? r.location(of: "region") : nil)
     }
   }
 

@@ -1,5 +1,5 @@
-public import KilnCore
 public import Foundation
+public import KilnCore
 
 /// The `amazon-ebs` builder's configuration: Packer 1.6.6's options plus the Amazon plugin's
 /// newer ones that current templates use (`metadata_options`, `imds_support`,

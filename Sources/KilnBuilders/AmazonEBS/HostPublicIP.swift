@@ -35,7 +35,9 @@ enum HostPublicIP {
     // The answer is one address and a newline; anything else is not trusted.
     let text = String(decoding: response.body.prefix(100), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     guard response.status == 200, let cidr = Self.cidr(of: text) else {
-      throw BuildError("cannot find this host's public IP for 'temporary_security_group_source_public_ip': \(address) answered \(response.status) \"\(text.prefix(60))\"")
+      throw BuildError(
+        "cannot find this host's public IP for 'temporary_security_group_source_public_ip': \(address) answered \(response.status) \"\(text.prefix(60))\""
+      )
     }
     return cidr
   }

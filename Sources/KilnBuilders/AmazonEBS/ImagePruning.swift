@@ -90,7 +90,9 @@ public struct ImagePruning: Sendable {
         }
         return Decision(region: region, image: image, supersededAt: superseded, action: .wait(deprecateAt: current, deleteAt: deleteAt))
       }
-      return Decision(region: region, image: image, supersededAt: superseded, action: .wait(deprecateAt: image.deprecationTime.flatMap(Self.date), deleteAt: deleteAt))
+      return Decision(
+        region: region, image: image, supersededAt: superseded,
+        action: .wait(deprecateAt: image.deprecationTime.flatMap(Self.date), deleteAt: deleteAt))
     }
   }
 

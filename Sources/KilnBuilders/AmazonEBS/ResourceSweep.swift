@@ -7,7 +7,13 @@ public import KilnAWS
 /// `kiln:state=complete` and are never touched: they are results, not leftovers.
 public struct ResourceSweep: Sendable {
   public struct Leftover: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case instance, volume, securityGroup = "security group", keyPair = "key pair", image = "AMI", snapshot }
+    public enum Kind: String, Sendable {
+      case instance, volume
+      case securityGroup = "security group"
+      case keyPair = "key pair"
+      case image = "AMI"
+      case snapshot
+    }
     public var kind: Kind
     public var id: String
     public var region: String
@@ -55,7 +61,9 @@ public struct ResourceSweep: Sendable {
       snapshots += image.snapshotIDs.map { Leftover(kind: .snapshot, id: $0, region: region, run: item.run, created: item.created) }
     }
     for snapshot in try await client.describeSnapshots(owners: ["self"], filters: [tagFilter]) where incomplete(snapshot.tags) {
-      if let item = leftover(.snapshot, snapshot.snapshotID, snapshot.tags), !snapshots.contains(where: { $0.id == item.id }) { snapshots.append(item) }
+      if let item = leftover(.snapshot, snapshot.snapshotID, snapshot.tags), !snapshots.contains(where: { $0.id == item.id }) {
+        snapshots.append(item)
+      }
     }
     found += snapshots
     found += try await client.describeVolumes(filters: [tagFilter]).compactMap { leftover(.volume, $0.volumeID, $0.tags) }

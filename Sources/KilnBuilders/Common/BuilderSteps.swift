@@ -20,7 +20,8 @@ enum BuilderSteps {
   ) async throws {
     let log = context.log
     let runner = StepRunner(
-      steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }, events: context.ui)
+      steps: steps, onError: context.onError, hooks: context.stepHooks, onCleanup: { step in log?.log("cleanup of step \(step)") }, events: context.ui
+    )
     let outcome = await runner.run(state)
     for skipped in outcome.skippedCleanups { context.ui.error("aborted: skipping cleanup of step \"\(skipped)\"") }
     for (step, problem) in outcome.cleanupProblems { context.ui.error("cleanup of step \"\(step)\" failed: \(problem)") }

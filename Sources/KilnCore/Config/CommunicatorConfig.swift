@@ -61,7 +61,9 @@ public struct CommunicatorConfig: Sendable {
     config.temporaryKeyPairName = reader.string("temporary_key_pair_name") ?? ""
     if let type = reader.choice("temporary_key_pair_type", ["rsa", "ed25519", "ecdsa", "dsa"]) {
       if type == "rsa" {
-        reader.warning("'temporary_key_pair_type' rsa: libssh2 1.10 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse by default; ed25519 (kiln's default) works everywhere", at: reader.location(of: "temporary_key_pair_type"))
+        reader.warning(
+          "'temporary_key_pair_type' rsa: libssh2 1.10 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse by default; ed25519 (kiln's default) works everywhere",
+          at: reader.location(of: "temporary_key_pair_type"))
       }
       if type == "dsa" || type == "ecdsa" {
         reader.error(key: "temporary_key_pair_type", "must be \"rsa\" or \"ed25519\" (EC2 key pairs), not \"\(type)\"")
@@ -70,10 +72,13 @@ public struct CommunicatorConfig: Sendable {
     }
     config.temporaryKeyPairBits = reader.int("temporary_key_pair_bits") ?? 0
     if config.temporaryKeyPairType == "rsa", config.temporaryKeyPairBits != 0, config.temporaryKeyPairBits != 2048 {
-      reader.error(key: "temporary_key_pair_bits", "must be 2048 with \"temporary_key_pair_type\": \"rsa\": kiln has EC2 make RSA key pairs (CreateKeyPair), and EC2's are 2048 bits")
+      reader.error(
+        key: "temporary_key_pair_bits",
+        "must be 2048 with \"temporary_key_pair_type\": \"rsa\": kiln has EC2 make RSA key pairs (CreateKeyPair), and EC2's are 2048 bits")
     } else {
       // Packer ignores the size of an ed25519 key too (ed25519 keys have one size).
-      reader.acceptWithoutEffect("temporary_key_pair_bits", because: "kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits")
+      reader.acceptWithoutEffect(
+        "temporary_key_pair_bits", because: "kiln's temporary keys are ed25519, which have one size, or RSA keys made by EC2, which are 2048 bits")
     }
     let timeout = reader.duration("ssh_timeout")
     reader.deprecated["ssh_wait_timeout"] = "use 'ssh_timeout'"
@@ -88,7 +93,9 @@ public struct CommunicatorConfig: Sendable {
     // explicit `false` (Packer: forward when SSH_AUTH_SOCK is set) cannot be honoured.
     // So the key needs no property: `true` is kiln's only behaviour, `false` is refused.
     if reader.bool("ssh_disable_agent_forwarding") == false {
-      reader.error(key: "ssh_disable_agent_forwarding", "kiln cannot forward the ssh agent (libssh2 1.10 refuses the agent channels sshd opens); remove the key or set it to true")
+      reader.error(
+        key: "ssh_disable_agent_forwarding",
+        "kiln cannot forward the ssh agent (libssh2 1.10 refuses the agent channels sshd opens); remove the key or set it to true")
     }
     config.clearAuthorizedKeys = reader.bool("ssh_clear_authorized_keys") ?? false
     // Files always go over SFTP, so "sftp" is what kiln does and "scp" is refused (libssh2's
@@ -107,7 +114,9 @@ public struct CommunicatorConfig: Sendable {
       bastion.privateKeyFile = reader.string("ssh_bastion_private_key_file") ?? config.privateKeyFile
       bastion.agentAuth = reader.bool("ssh_bastion_agent_auth") ?? false
       if bastion.password.isEmpty, bastion.privateKeyFile.isEmpty, !bastion.agentAuth {
-        reader.error("ssh_bastion_password, ssh_bastion_private_key_file or ssh_bastion_agent_auth must be specified for the bastion host", at: reader.location(of: "ssh_bastion_host"))
+        reader.error(
+          "ssh_bastion_password, ssh_bastion_private_key_file or ssh_bastion_agent_auth must be specified for the bastion host",
+          at: reader.location(of: "ssh_bastion_host"))
       }
       if !bastion.privateKeyFile.isEmpty, reader.has("ssh_bastion_private_key_file") {
         reader.checkExists(bastion.privateKeyFile, key: "ssh_bastion_private_key_file", what: "a private key file")
@@ -130,7 +139,10 @@ public struct CommunicatorConfig: Sendable {
     }
     // WinRM keys: accepted so a template written for Packer still reads ("winrm" itself is
     // refused above); with SSH, Packer ignores them too.
-    for key in ["winrm_username", "winrm_password", "winrm_host", "winrm_port", "winrm_timeout", "winrm_use_ssl", "winrm_insecure", "winrm_use_ntlm", "winrm_no_proxy"] {
+    for key in [
+      "winrm_username", "winrm_password", "winrm_host", "winrm_port", "winrm_timeout", "winrm_use_ssl", "winrm_insecure", "winrm_use_ntlm",
+      "winrm_no_proxy",
+    ] {
       reader.acceptWithoutEffect(key, because: "it is used only with \"communicator\": \"winrm\"")
     }
 

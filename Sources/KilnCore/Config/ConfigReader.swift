@@ -171,7 +171,7 @@ public struct ConfigReader {
   public mutating func requiredString(_ key: String, _ why: String = "") -> String? {
     let value = string(key)
     if let value, !value.isEmpty { return value }
-    if value == nil, let node = member(key)?.value, !node.isNull { return nil }  // already reported
+    if value == nil, let node = member(key)?.value, !node.isNull { return nil } // already reported
     error("'\(key)' must be specified\(why.isEmpty ? "" : ": \(why)")", at: has(key) ? location(of: key) : nil)
     return nil
   }
@@ -329,7 +329,9 @@ public struct ConfigReader {
     var isDirectory: ObjCBool = false
     let resolved = resolvePath(path)
     if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) {
-      error(key: key, "names \(what) '\(Diagnostic.quote(path))' that does not exist\(resolved == path ? "" : " (looked in \(Diagnostic.quote(resolved)))")")
+      error(
+        key: key,
+        "names \(what) '\(Diagnostic.quote(path))' that does not exist\(resolved == path ? "" : " (looked in \(Diagnostic.quote(resolved)))")")
     } else if isDirectory.boolValue, !directoryAllowed {
       error(key: key, "names \(what) '\(Diagnostic.quote(path))' that is a directory, not a file")
     }

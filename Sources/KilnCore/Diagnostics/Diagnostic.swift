@@ -124,9 +124,11 @@ public struct SourceExcerpt: Sendable, Hashable {
   /// than tab become "?" (they would move the cursor and misplace the caret).
   static func printable(_ bytes: ArraySlice<UInt8>) -> String {
     let text = String(decoding: bytes, as: UTF8.self)
-    return String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-      scalar == "\t" || scalar.value >= 0x20 && scalar.value != 0x7F ? scalar : "?"
-    }))
+    return String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.map { scalar in
+          scalar == "\t" || scalar.value >= 0x20 && scalar.value != 0x7F ? scalar : "?"
+        }))
   }
 
   /// The two lines, indented by two spaces.
@@ -166,7 +168,7 @@ public struct Diagnostics: Sendable {
       case (nil, nil): return a.offset < b.offset
       case (nil, _): return true
       case (_, nil): return false
-      case let (x?, y?):
+      case (let x?, let y?):
         if x.path != y.path { return a.offset < b.offset }
         if x.line != y.line { return x.line < y.line }
         if x.column != y.column { return x.column < y.column }

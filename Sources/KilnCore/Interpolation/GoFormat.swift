@@ -46,7 +46,10 @@ public enum GoFormat {
     while i < chars.count {
       let c = chars[i]
       i += 1
-      guard c == "%" else { out.append(c); continue }
+      guard c == "%" else {
+        out.append(c)
+        continue
+      }
       var flags = Set<Character>()
       while i < chars.count, "-+# 0".contains(chars[i]) {
         flags.insert(chars[i])
@@ -58,11 +61,20 @@ public enum GoFormat {
         i += 1
         precision = number() ?? 0
       }
-      guard i < chars.count else { out += "%!(NOVERB)"; break }
+      guard i < chars.count else {
+        out += "%!(NOVERB)"
+        break
+      }
       let verb = chars[i]
       i += 1
-      if verb == "%" { out += "%"; continue }
-      guard next < args.count else { out += "%!\(verb)(MISSING)"; continue }
+      if verb == "%" {
+        out += "%"
+        continue
+      }
+      guard next < args.count else {
+        out += "%!\(verb)(MISSING)"
+        continue
+      }
       let arg = args[next]
       next += 1
       let (text, numeric) = formatted(arg, verb: verb, precision: precision, flags: flags)
@@ -70,10 +82,12 @@ public enum GoFormat {
       if out.utf8.count > limit { return nil }
     }
     if next < args.count {
-      out += "%!(EXTRA " + args[next...].map { arg in
-        if case .null = arg { return "<nil>" }
-        return "\(typeName(arg))=\(value(arg))"
-      }.joined(separator: ", ") + ")"
+      out +=
+        "%!(EXTRA "
+        + args[next...].map { arg in
+          if case .null = arg { return "<nil>" }
+          return "\(typeName(arg))=\(value(arg))"
+        }.joined(separator: ", ") + ")"
     }
     return out
   }

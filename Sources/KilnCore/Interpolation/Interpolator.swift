@@ -92,7 +92,8 @@ private struct Evaluation {
       case .conditional(let kind, let pipeline, let then, let otherwise):
         let value = try evaluate(pipeline, dot: dot)
         if value == .deferred {
-          throw InterpolationError("this {{\(kind.rawValue)}} depends on a value that is only known later in the build; it cannot be used here", at: pipeline.offset)
+          throw InterpolationError(
+            "this {{\(kind.rawValue)}} depends on a value that is only known later in the build; it cannot be used here", at: pipeline.offset)
         }
         switch kind {
         case .if:
@@ -137,7 +138,9 @@ private struct Evaluation {
     return previous ?? .null
   }
 
-  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue?, piped: TemplateValue?) throws(InterpolationError) -> TemplateValue {
+  mutating func evaluate(_ command: InterpolationTemplate.Command, dot: TemplateValue?, piped: TemplateValue?) throws(InterpolationError)
+    -> TemplateValue
+  {
     let first = command.operands[0]
     if case .function(let function, let offset) = first {
       var arguments: [TemplateValue] = []
@@ -176,7 +179,8 @@ private struct Evaluation {
           throw InterpolationError(".\(head) is not available here: this field has no template data", at: offset)
         }
         let hint = Suggestions.closest(to: head, in: available).map { "; did you mean .\($0)?" } ?? ""
-        throw InterpolationError(".\(head) is not available here (available: \(available.sorted().map { "." + $0 }.joined(separator: ", ")))\(hint)", at: offset)
+        throw InterpolationError(
+          ".\(head) is not available here (available: \(available.sorted().map { "." + $0 }.joined(separator: ", ")))\(hint)", at: offset)
       }
       return try Self.field(Array(path.dropFirst()), of: current, at: offset)
     }
@@ -227,7 +231,8 @@ private struct Evaluation {
       case .float(let d): if d == d.rounded(), abs(d) < 9e18 { return Int(d) }
       default: break
       }
-      throw InterpolationError("argument \(i + 1) of \(name) must be an integer, not \(args[i].rendered.isEmpty ? args[i].typeName : "\"\(args[i].rendered)\"")", at: offset)
+      throw InterpolationError(
+        "argument \(i + 1) of \(name) must be an integer, not \(args[i].rendered.isEmpty ? args[i].typeName : "\"\(args[i].rendered)\"")", at: offset)
     }
 
     switch function {
@@ -240,15 +245,20 @@ private struct Evaluation {
         throw error
       }
       if context.phase == .variables {
-        throw InterpolationError("variable not set: \(key): make sure the variable you reference is defined; every variable used to build another is required", at: offset)
+        throw InterpolationError(
+          "variable not set: \(key): make sure the variable you reference is defined; every variable used to build another is required", at: offset)
       }
       if !context.declaredVariables.contains(key) {
-        warnings.append(InterpolationError("variable '\(key)' is not declared in \"variables\" and was not given with -var; it renders as an empty string", at: offset))
+        warnings.append(
+          InterpolationError(
+            "variable '\(key)' is not declared in \"variables\" and was not given with -var; it renders as an empty string", at: offset))
       }
       return .string("")
     case .env:
       guard context.phase == .variables else {
-        throw InterpolationError("env vars are not allowed here: {{env}} works only in a variable's default; declare a variable with this default and use {{user}}", at: offset)
+        throw InterpolationError(
+          "env vars are not allowed here: {{env}} works only in a variable's default; declare a variable with this default and use {{user}}",
+          at: offset)
       }
       return .string(context.environment[try string(0)] ?? "")
     case .timestamp:
@@ -266,13 +276,19 @@ private struct Evaluation {
       }
       return .string(AMIName.cleaned(try string(0)))
     case .buildName:
-      guard let buildName = context.buildName else { throw InterpolationError("build_name is not available here (it works in builders, provisioners and post-processors)", at: offset) }
+      guard let buildName = context.buildName else {
+        throw InterpolationError("build_name is not available here (it works in builders, provisioners and post-processors)", at: offset)
+      }
       return .string(buildName)
     case .buildType:
-      guard let buildType = context.buildType else { throw InterpolationError("build_type is not available here (it works in builders, provisioners and post-processors)", at: offset) }
+      guard let buildType = context.buildType else {
+        throw InterpolationError("build_type is not available here (it works in builders, provisioners and post-processors)", at: offset)
+      }
       return .string(buildType)
     case .templateDir:
-      guard let directory = context.templateDirectory else { throw InterpolationError("template_dir is not available: the template was not read from a file", at: offset) }
+      guard let directory = context.templateDirectory else {
+        throw InterpolationError("template_dir is not available: the template was not read from a file", at: offset)
+      }
       return .string(directory)
     case .pwd:
       return .string(context.workingDirectory)
@@ -310,7 +326,8 @@ private struct Evaluation {
       guard context.phase == .variables else {
         throw InterpolationError("\(name) is only allowed in a variable's default", at: offset)
       }
-      throw InterpolationError("\(name) is not supported by kiln: pass the secret with -var or -var-file and list it in \"sensitive-variables\"", at: offset)
+      throw InterpolationError(
+        "\(name) is not supported by kiln: pass the secret with -var or -var-file and list it in \"sensitive-variables\"", at: offset)
     case .and:
       return args.first { !$0.isTruthy } ?? args.last!
     case .or:
@@ -394,7 +411,10 @@ private struct Evaluation {
       while position <= text.count, limit < 0 || count < limit {
         try grow(replacement[...])
         count += 1
-        guard position < text.count else { position += 1; break }
+        guard position < text.count else {
+          position += 1
+          break
+        }
         let next = text[(position + 1)...].firstIndex { $0 & 0xC0 != 0x80 } ?? text.count
         try grow(text[position..<next])
         position = next

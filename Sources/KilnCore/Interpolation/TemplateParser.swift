@@ -26,7 +26,7 @@ extension InterpolationTemplate {
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     struct Terminator {
-      var word: String  // "end" or "else"
+      var word: String // "end" or "else"
       var offset: Int
       var elseIf: (BlockKind, Pipeline)?
     }
@@ -103,7 +103,8 @@ extension InterpolationTemplate {
     /// Enters one more level of nesting at `offset`; the caller leaves it with `depth -= 1`.
     mutating func enterNesting(at offset: Int) throws(InterpolationError) {
       guard depth < InterpolationTemplate.maximumNesting else {
-        throw InterpolationError("nesting deeper than \(InterpolationTemplate.maximumNesting) levels of {{if}}/{{with}}/{{range}}, {{else if}} and parentheses", at: offset)
+        throw InterpolationError(
+          "nesting deeper than \(InterpolationTemplate.maximumNesting) levels of {{if}}/{{with}}/{{range}}, {{else if}} and parentheses", at: offset)
       }
       depth += 1
     }
@@ -322,7 +323,8 @@ extension InterpolationTemplate {
       while index < bytes.count {
         let byte = bytes[index]
         let previous = bytes[index - 1] | 0x20
-        let isExponentSign = (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+"))
+        let isExponentSign =
+          (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+"))
           && (previous == UInt8(ascii: "e") || previous == UInt8(ascii: "p"))
         guard isIdentifierByte(byte) || byte == UInt8(ascii: ".") || isExponentSign else { break }
         index += 1
@@ -346,10 +348,19 @@ extension InterpolationTemplate {
       }
       var radix = 10
       let lower = digits.lowercased()
-      if lower.hasPrefix("0x") { radix = 16; digits = digits.dropFirst(2) }
-      else if lower.hasPrefix("0o") { radix = 8; digits = digits.dropFirst(2) }
-      else if lower.hasPrefix("0b") { radix = 2; digits = digits.dropFirst(2) }
-      else if digits.count > 1, digits.hasPrefix("0") { radix = 8; digits = digits.dropFirst() }
+      if lower.hasPrefix("0x") {
+        radix = 16
+        digits = digits.dropFirst(2)
+      } else if lower.hasPrefix("0o") {
+        radix = 8
+        digits = digits.dropFirst(2)
+      } else if lower.hasPrefix("0b") {
+        radix = 2
+        digits = digits.dropFirst(2)
+      } else if digits.count > 1, digits.hasPrefix("0") {
+        radix = 8
+        digits = digits.dropFirst()
+      }
       // `_` only between digits (or after a base prefix).
       if digits.hasPrefix("_") && radix == 10 || digits.hasSuffix("_") || digits.contains("__") { return nil }
       let clean = digits.replacingOccurrences(of: "_", with: "")
@@ -361,7 +372,8 @@ extension InterpolationTemplate {
 
     func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
     func isIdentifierStart(_ byte: UInt8) -> Bool {
-      (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == UInt8(ascii: "_") || byte >= 0x80
+      (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        || byte == UInt8(ascii: "_") || byte >= 0x80
     }
     func isIdentifierByte(_ byte: UInt8) -> Bool {
       isIdentifierStart(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))

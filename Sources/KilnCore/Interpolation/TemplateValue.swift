@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value while a template is evaluated: Go's dynamic values, narrowed to what Packer
 /// templates produce.
 public indirect enum TemplateValue: Sendable, Equatable {
@@ -53,5 +55,3 @@ public indirect enum TemplateValue: Sendable, Equatable {
     }
   }
 }
-
-import Foundation

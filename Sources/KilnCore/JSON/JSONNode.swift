@@ -81,7 +81,7 @@ public struct JSONNode: Sendable {
   public func location(ofDecodedByte offset: Int) -> SourceLocation {
     guard case .string = value, let origin else { return location }
     let bytes = origin.file.bytes
-    var raw = origin.offset + 1  // after the opening quote
+    var raw = origin.offset + 1 // after the opening quote
     var decoded = 0
     while raw < bytes.count, decoded < offset, bytes[raw] != UInt8(ascii: "\"") {
       if bytes[raw] == UInt8(ascii: "\\"), raw + 1 < bytes.count {

@@ -97,7 +97,7 @@ public struct JSONReader {
   ) throws(Diagnostic) -> JSONNode {
     try enter()
     defer { depth -= 1 }
-    index += 1  // {
+    index += 1 // {
     var members: [JSONMember] = []
     var firstSeen: [String: SourceLocation] = [:]
     skipWhitespace()
@@ -149,7 +149,7 @@ public struct JSONReader {
   ) throws(Diagnostic) -> JSONNode {
     try enter()
     defer { depth -= 1 }
-    index += 1  // [
+    index += 1 // [
     var elements: [JSONNode] = []
     skipWhitespace()
     if peek(UInt8(ascii: "]")) {
@@ -177,7 +177,7 @@ public struct JSONReader {
   }
 
   private mutating func readString() throws(Diagnostic) -> String {
-    index += 1  // opening quote
+    index += 1 // opening quote
     var out: [UInt8] = []
     while true {
       guard index < bytes.count else { throw error("unterminated string") }
@@ -230,7 +230,10 @@ public struct JSONReader {
         }
       default:
         if byte < 0x20 {
-          throw error(byte == 0x0A ? "unterminated string (a newline inside a string must be written \\n)" : "control character 0x\(String(byte, radix: 16)) in string must be escaped")
+          throw error(
+            byte == 0x0A
+              ? "unterminated string (a newline inside a string must be written \\n)"
+              : "control character 0x\(String(byte, radix: 16)) in string must be escaped")
         }
         // The run of plain bytes up to the next quote, escape or control byte, copied at
         // once (a 50 MB value is one run).

@@ -67,7 +67,10 @@ public struct BuildContext: Sendable {
   /// record under their build's name). A context made outside a run has a ledger of its own.
   public var resources = ResourceJournal()
 
-  public init(buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>, templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool) {
+  public init(
+    buildName: String, buildType: String, ui: any BuildUI, clock: BuildClock, variables: [String: String], declaredVariables: Set<String>,
+    templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool
+  ) {
     self.buildName = buildName
     self.buildType = buildType
     self.ui = ui
@@ -83,7 +86,9 @@ public struct BuildContext: Sendable {
 
   /// Renders a string kept from prepare with the build's values known now (`{{build}}`,
   /// `.Fields`).
-  public func render(_ text: String, phase: RenderContext.Phase, buildValues: [String: String], fields: [String: TemplateValue] = [:]) throws -> String {
+  public func render(_ text: String, phase: RenderContext.Phase, buildValues: [String: String], fields: [String: TemplateValue] = [:]) throws
+    -> String
+  {
     guard text.contains("{{") else { return text }
     var context = RenderContext(
       phase: phase, clock: clock, variables: variables, declaredVariables: declaredVariables,
@@ -127,7 +132,9 @@ public protocol RunnableProvisioner: ProvisionerPlugin {
 
 public protocol RunnablePostProcessor: PostProcessorPlugin {
   /// Returns the new artifact and whether the input must be kept.
-  func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (artifact: any Artifact, keepInput: Bool)
+  func postProcess(_ context: BuildContext, artifact: any Artifact, buildValues: [String: String]) async throws -> (
+    artifact: any Artifact, keepInput: Bool
+  )
   /// Whether a `keep_input_artifact: false` in the template is overruled when the
   /// post-processor keeps its input (Packer's `forceOverride`).
   var forcesKeepingInput: Bool { get }

@@ -163,7 +163,9 @@ public struct StepRunner: Sendable {
       let began = ContinuousClock.now
       events?.event("step-start", ["step": .string(step.name)])
       func ended(_ outcome: String, _ error: (any Error)? = nil) {
-        var fields: [String: EventStream.Value] = ["step": .string(step.name), "outcome": .string(outcome), "seconds": .double((ContinuousClock.now - began).inSeconds)]
+        var fields: [String: EventStream.Value] = [
+          "step": .string(step.name), "outcome": .string(outcome), "seconds": .double((ContinuousClock.now - began).inSeconds),
+        ]
         if let error { fields["error"] = .string("\(error)") }
         events?.event("step-end", fields)
       }

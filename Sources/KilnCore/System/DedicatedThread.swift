@@ -13,12 +13,14 @@ public func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws 
   }
   let box = Unmanaged.passRetained(Box(body)).toOpaque()
   var thread = pthread_t()
-  let result = pthread_create(&thread, nil, { context in
-    guard let context else { return nil }
-    let box = Unmanaged<Box>.fromOpaque(context).takeRetainedValue()
-    box.body()
-    return nil
-  }, box)
+  let result = pthread_create(
+    &thread, nil,
+    { context in
+      guard let context else { return nil }
+      let box = Unmanaged<Box>.fromOpaque(context).takeRetainedValue()
+      box.body()
+      return nil
+    }, box)
   guard result == 0 else {
     Unmanaged<Box>.fromOpaque(box).release()
     throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EAGAIN)

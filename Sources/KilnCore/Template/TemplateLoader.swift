@@ -77,7 +77,8 @@ public enum TemplateLoader {
       default:
         if member.key.hasPrefix("_") {
           if value.stringValue == nil {
-            reader.diagnostics.error("comment key '\(Diagnostic.quote(member.key))' must have a string value, not \(value.typeNameWithArticle)", at: value.location)
+            reader.diagnostics.error(
+              "comment key '\(Diagnostic.quote(member.key))' must have a string value, not \(value.typeNameWithArticle)", at: value.location)
           }
           continue
         }
@@ -138,7 +139,9 @@ struct ShapeReader {
         // Packer decodes defaults weakly: a boolean becomes "1" or "0".
         return VariableDeclaration(name: member.key, defaultValue: flag ? "1" : "0", location: member.keyLocation, node: value)
       default:
-        diagnostics.error("variable '\(Diagnostic.quote(member.key))': the default must be a string or null (required), not \(value.typeNameWithArticle)", at: value.location)
+        diagnostics.error(
+          "variable '\(Diagnostic.quote(member.key))': the default must be a string or null (required), not \(value.typeNameWithArticle)",
+          at: value.location)
         return nil
       }
     }
@@ -173,7 +176,9 @@ struct ShapeReader {
       }
       let buildName = name ?? type.value
       if let first = seen[buildName] {
-        diagnostics.error("builder \(index): builder with name '\(Diagnostic.quote(buildName))' already exists (first at line \(first.line)); give each builder a unique \"name\"", at: element.location)
+        diagnostics.error(
+          "builder \(index): builder with name '\(Diagnostic.quote(buildName))' already exists (first at line \(first.line)); give each builder a unique \"name\"",
+          at: element.location)
         continue
       }
       seen[buildName] = element.location
@@ -203,12 +208,15 @@ struct ShapeReader {
       case "except": definition.except = stringList(value, "except") ?? []
       case "override":
         guard let entries = value.members else {
-          diagnostics.error("\(label): 'override' must be an object of build name to configuration, not \(value.typeNameWithArticle)", at: value.location)
+          diagnostics.error(
+            "\(label): 'override' must be an object of build name to configuration, not \(value.typeNameWithArticle)", at: value.location)
           continue
         }
         for entry in entries {
           guard entry.value.members != nil else {
-            diagnostics.error("\(label): override '\(Diagnostic.quote(entry.key))' must be an object, not \(entry.value.typeNameWithArticle)", at: entry.value.location)
+            diagnostics.error(
+              "\(label): override '\(Diagnostic.quote(entry.key))' must be an object, not \(entry.value.typeNameWithArticle)",
+              at: entry.value.location)
             continue
           }
           definition.override.append((Located(entry.key, at: entry.keyLocation), entry.value))

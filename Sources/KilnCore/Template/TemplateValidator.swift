@@ -83,7 +83,8 @@ public enum TemplateValidator {
     checkMinimumVersion(template, &validation.diagnostics)
 
     for name in options.only + options.except {
-      let known = template.builders.contains { $0.name == name }
+      let known =
+        template.builders.contains { $0.name == name }
         || template.postProcessors.joined().contains { $0.name == name }
       if !known {
         validation.diagnostics.warning("-only/-except names '\(name)', which is not a build or post-processor in this template", at: nil)
@@ -163,7 +164,9 @@ public enum TemplateValidator {
     }
     let ours = SemanticVersion(KilnVersion.packerCompatibility)!
     if wanted > ours {
-      diagnostics.error("this template requires Packer version \(Diagnostic.quote(required.value)) or higher; kiln follows Packer \(KilnVersion.packerCompatibility)", at: required.location)
+      diagnostics.error(
+        "this template requires Packer version \(Diagnostic.quote(required.value)) or higher; kiln follows Packer \(KilnVersion.packerCompatibility)",
+        at: required.location)
     }
   }
 
@@ -223,7 +226,9 @@ public enum TemplateValidator {
     provisionerContext.phase = .provisioner
     provisionerContext.buildKeys = buildKeys
     for provisioner in template.provisioners where provisioner.applies(to: definition.name) {
-      if let prepared = prepareProvisioner(provisioner, label: "provisioner \(provisioner.index)", definition.name, builder, provisionerContext, registry, sink) {
+      if let prepared = prepareProvisioner(
+        provisioner, label: "provisioner \(provisioner.index)", definition.name, builder, provisionerContext, registry, sink)
+      {
         provisioners.append(prepared)
       }
     }
@@ -244,7 +249,8 @@ public enum TemplateValidator {
         guard postProcessor.applies(to: definition.name) else { continue }
         let label = "post-processor \(postProcessor.chain).\(postProcessor.index) (\(Diagnostic.quote(postProcessor.type.value)))"
         guard let type = registry.postProcessors[postProcessor.type.value] else {
-          sink.append(.error(unsupported("post-processor", postProcessor.type.value, registry.supportedTypes.postProcessors), at: postProcessor.type.location))
+          sink.append(
+            .error(unsupported("post-processor", postProcessor.type.value, registry.supportedTypes.postProcessors), at: postProcessor.type.location))
           continue
         }
         var reader = ConfigReader(node: postProcessor.configuration, context: postContext, lateKeys: type.lateKeys, label: label, sink: sink)
@@ -277,7 +283,10 @@ public enum TemplateValidator {
     let plugin = type.init(from: &reader)
     reader.finish()
     if type.needsCommunicator, let builder, !builder.hasCommunicator {
-      sink.append(.error("\(label): needs a connection to the machine, but build '\(Diagnostic.quote(buildName))' has \"communicator\": \"none\"", at: provisioner.type.location))
+      sink.append(
+        .error(
+          "\(label): needs a connection to the machine, but build '\(Diagnostic.quote(buildName))' has \"communicator\": \"none\"",
+          at: provisioner.type.location))
     }
     func duration(_ value: Located<String>?, _ key: String) -> Double? {
       guard let value else { return nil }
@@ -301,7 +310,10 @@ public enum TemplateValidator {
       if let text, let value = Int(text), value >= 0 {
         retries = value
       } else if !(text?.isEmpty ?? false) {
-        sink.append(.error("\(label): 'max_retries' must be a non-negative integer, not \(text.map { "\"\(Diagnostic.quote($0))\"" } ?? node.typeNameWithArticle)", at: node.location))
+        sink.append(
+          .error(
+            "\(label): 'max_retries' must be a non-negative integer, not \(text.map { "\"\(Diagnostic.quote($0))\"" } ?? node.typeNameWithArticle)",
+            at: node.location))
       }
     }
     return PreparedProvisioner(definition: provisioner, plugin: plugin, pauseBefore: pause, timeout: timeout, maxRetries: retries)

@@ -69,7 +69,8 @@ public enum VariableResolver {
 
     if checkRequired {
       for variable in template.variables where variable.isRequired && values[variable.name] == nil {
-        diagnostics.error("required variable not set: \(variable.name) (pass it with -var \(variable.name)=VALUE or in a -var-file)", at: variable.location)
+        diagnostics.error(
+          "required variable not set: \(variable.name) (pass it with -var \(variable.name)=VALUE or in a -var-file)", at: variable.location)
       }
     }
 
@@ -138,9 +139,10 @@ public enum VariableResolver {
           return
         }
         let cycle = chain[loopStart...] + [needed]
-        problems.append(Problem(
-          variable: needed, message: "variable \"\(needed)\" refers to itself: \(cycle.joined(separator: " -> "))",
-          offset: waitsAt[needed] ?? 0))
+        problems.append(
+          Problem(
+            variable: needed, message: "variable \"\(needed)\" refers to itself: \(cycle.joined(separator: " -> "))",
+            offset: waitsAt[needed] ?? 0))
         failed.formUnion(chain)
         chain.removeAll()
       }
@@ -200,7 +202,8 @@ public enum VariableResolver {
       return []
     }
     guard let members = root.members else {
-      diagnostics.error("a variable file must be a JSON object of name to value (a string, number or boolean), not \(root.typeNameWithArticle)", at: root.location)
+      diagnostics.error(
+        "a variable file must be a JSON object of name to value (a string, number or boolean), not \(root.typeNameWithArticle)", at: root.location)
       return []
     }
     var result: [(String, JSONNode)] = []
@@ -213,7 +216,9 @@ public enum VariableResolver {
       case .bool(let flag):
         result.append((member.key, JSONNode(.string(flag ? "true" : "false"), at: member.value.location)))
       default:
-        diagnostics.error("variable '\(member.key)': a variable file's value must be a string, number or boolean, not \(member.value.typeNameWithArticle)", at: member.value.location)
+        diagnostics.error(
+          "variable '\(member.key)': a variable file's value must be a string, number or boolean, not \(member.value.typeNameWithArticle)",
+          at: member.value.location)
       }
     }
     return result

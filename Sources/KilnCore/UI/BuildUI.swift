@@ -120,7 +120,12 @@ public final class ConsoleUI: Sendable {
 
   private func emit(_ text: String) {
     lock.withLock { _ in
-      if progressShown.withLock({ shown in defer { shown = false }; return shown }) { write("\r\u{1B}[K") }
+      if progressShown.withLock({ shown in
+        defer { shown = false }
+        return shown
+      }) {
+        write("\r\u{1B}[K")
+      }
       write(text)
     }
   }

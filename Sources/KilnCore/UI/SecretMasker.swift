@@ -1,3 +1,5 @@
+import Foundation
+
 /// Replaces secret values with `<sensitive>` in text bound for any output (terminal, log
 /// file, manifest), as Packer's secret filter does.
 ///
@@ -58,5 +60,3 @@ public struct SecretMasker: Sendable {
     return out + rest
   }
 }
-
-import Foundation

@@ -94,9 +94,11 @@ public struct HCLDiagnostic: Error, Sendable, Hashable, CustomStringConvertible 
   /// Bytes as text for a terminal: invalid UTF-8 as U+FFFD, control characters but tab as "?".
   static func printable(_ bytes: ArraySlice<UInt8>) -> String {
     let text = String(decoding: bytes, as: UTF8.self)
-    return String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-      scalar == "\t" || scalar.value >= 0x20 && scalar.value != 0x7F ? scalar : "?"
-    }))
+    return String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.map { scalar in
+          scalar == "\t" || scalar.value >= 0x20 && scalar.value != 0x7F ? scalar : "?"
+        }))
   }
 }
 

@@ -21,12 +21,14 @@ extension HCLExpression {
       }
     if evaluator.overflowed {
       result.value = .dynamicUnknown
-      result.diagnostics.append(.error(
-        "Result too large", "Evaluating this expression built more than \(limits.totalBytes) bytes of values, more than Kiln allows.", range))
+      result.diagnostics.append(
+        .error(
+          "Result too large", "Evaluating this expression built more than \(limits.totalBytes) bytes of values, more than Kiln allows.", range))
     } else if evaluator.exhausted {
       result.value = .dynamicUnknown
-      result.diagnostics.append(.error(
-        "Evaluation too costly", "Evaluating this expression took more than \(limits.steps) steps, more than Kiln allows.", range))
+      result.diagnostics.append(
+        .error(
+          "Evaluation too costly", "Evaluating this expression took more than \(limits.steps) steps, more than Kiln allows.", range))
     }
     return result
   }
@@ -190,8 +192,13 @@ final class Evaluator {
         : "Can't access attributes on a list of objects. Did you mean to access an attribute for a specific element of the list, or across all elements of the list?"
       return (.dynamicUnknown, [.error(unsupported, detail, range)])
     case .set(.object):
-      return (.dynamicUnknown, [.error(
-        unsupported, "Can't access attributes on a set of objects. Did you mean to access an attribute across all elements of the set?", range)])
+      return (
+        .dynamicUnknown,
+        [
+          .error(
+            unsupported, "Can't access attributes on a set of objects. Did you mean to access an attribute across all elements of the set?", range)
+        ]
+      )
     case .string, .number, .bool:
       return (.dynamicUnknown, [.error(unsupported, "Can't access attributes on a primitive-typed value (\(value.type.friendlyName)).", range)])
     default:
@@ -210,7 +217,10 @@ final class Evaluator {
     }
     if key.type == .dynamic || collection.type == .dynamic { return (.dynamicUnknown, []) }
     func missing(_ detail: String = "") -> (HCLValue, [HCLDiagnostic]) {
-      (.dynamicUnknown, [.error(invalid, "The given key does not identify an element in this collection value\(detail.isEmpty ? "." : ": " + detail + ".")", range)])
+      (
+        .dynamicUnknown,
+        [.error(invalid, "The given key does not identify an element in this collection value\(detail.isEmpty ? "." : ": " + detail + ".")", range)]
+      )
     }
     switch collection.type {
     case .list, .tuple, .map:
@@ -232,7 +242,8 @@ final class Evaluator {
           return missing("indexing a sequence requires a whole number, but the given index has a fractional part")
         }
         if number.isNegative { return missing("a negative number is not a valid index for a sequence") }
-        return missing(elements.isEmpty ? "the collection has no elements" : "the given index is greater than or equal to the length of the collection")
+        return missing(
+          elements.isEmpty ? "the collection has no elements" : "the given index is greater than or equal to the length of the collection")
       }
       guard case .string(let name) = converted, case .map(let elements, _) = collection, let found = elements[name] else { return missing() }
       return (found, [])
@@ -246,17 +257,27 @@ final class Evaluator {
       }
       guard collection.isKnown, case .string(let name) = converted else { return (.dynamicUnknown, []) }
       guard attributes[name] != nil, case .object(let values) = collection, let found = values[name] else {
-        return (.dynamicUnknown, [.error(
-          invalid,
-          "The given key does not identify an element in this collection value.\(wasNumber ? " An object only supports looking up attributes by name, not by numeric index." : "")",
-          range)])
+        return (
+          .dynamicUnknown,
+          [
+            .error(
+              invalid,
+              "The given key does not identify an element in this collection value.\(wasNumber ? " An object only supports looking up attributes by name, not by numeric index." : "")",
+              range)
+          ]
+        )
       }
       return (found, [])
     case .set:
-      return (.dynamicUnknown, [.error(
-        invalid,
-        "Elements of a set are identified only by their value and don't have any separate index or key to select with, so it's only possible to perform operations across all elements of the set.",
-        range)])
+      return (
+        .dynamicUnknown,
+        [
+          .error(
+            invalid,
+            "Elements of a set are identified only by their value and don't have any separate index or key to select with, so it's only possible to perform operations across all elements of the set.",
+            range)
+        ]
+      )
     default:
       return (.dynamicUnknown, [.error(invalid, "This value does not have any indices.", range)])
     }
@@ -282,16 +303,21 @@ final class Evaluator {
       convertFalse = resultType != falseResult.value.type
     }
     guard let resultType else {
-      return Evaluated(.dynamicUnknown, [.error(
-        "Inconsistent conditional result types",
-        "The true and false result expressions must have consistent types. The 'true' value is \(trueResult.value.type.friendlyName), but the 'false' value is \(falseResult.value.type.friendlyName).",
-        .between(whenTrue.range, whenFalse.range), context: range)])
+      return Evaluated(
+        .dynamicUnknown,
+        [
+          .error(
+            "Inconsistent conditional result types",
+            "The true and false result expressions must have consistent types. The 'true' value is \(trueResult.value.type.friendlyName), but the 'false' value is \(falseResult.value.type.friendlyName).",
+            .between(whenTrue.range, whenFalse.range), context: range)
+        ])
     }
     let conditionResult = value(condition, scope)
     var diagnostics = conditionResult.diagnostics
     if conditionResult.value.isNull {
-      diagnostics.append(.error(
-        "Null condition", "The condition value is null. Conditions must either be true or false.", condition.range, context: range))
+      diagnostics.append(
+        .error(
+          "Null condition", "The condition value is null. Conditions must either be true or false.", condition.range, context: range))
       return Evaluated(.unknown(resultType), diagnostics)
     }
     guard conditionResult.value.isKnown else { return Evaluated(.unknown(resultType), diagnostics) }
@@ -307,9 +333,10 @@ final class Evaluator {
       do {
         result = try HCLConvert.convert(result, to: resultType)
       } catch {
-        diagnostics.append(.error(
-          "Inconsistent conditional result types", "The \(which) result value has the wrong type: \(error.message).", expression.range,
-          context: range))
+        diagnostics.append(
+          .error(
+            "Inconsistent conditional result types", "The \(which) result value has the wrong type: \(error.message).", expression.range,
+            context: range))
         result = .unknown(resultType)
       }
     }
@@ -404,9 +431,10 @@ final class Evaluator {
       let result = value(part, scope)
       diagnostics += result.diagnostics
       if result.value.isNull {
-        diagnostics.append(.error(
-          "Invalid template interpolation value",
-          "The expression result is null. Cannot include a null value in a string template.", part.range, context: range))
+        diagnostics.append(
+          .error(
+            "Invalid template interpolation value",
+            "The expression result is null. Cannot include a null value in a string template.", part.range, context: range))
         continue
       }
       guard result.value.isKnown else {
@@ -424,9 +452,10 @@ final class Evaluator {
         }
         text += piece
       } catch {
-        diagnostics.append(.error(
-          "Invalid template interpolation value", "Cannot include the given value in a string template: \(error.message).", part.range,
-          context: range))
+        diagnostics.append(
+          .error(
+            "Invalid template interpolation value", "Cannot include the given value in a string template: \(error.message).", part.range,
+            context: range))
       }
     }
     let result: HCLValue = known ? .normalized(text) : .unknown(.string)
@@ -445,8 +474,9 @@ final class Evaluator {
     var text = ""
     for element in elements {
       if element.isNull {
-        diagnostics.append(.error(
-          "Invalid template interpolation value", "An iteration result is null. Cannot include a null value in a string template.", tuple.range))
+        diagnostics.append(
+          .error(
+            "Invalid template interpolation value", "An iteration result is null. Cannot include a null value in a string template.", tuple.range))
         continue
       }
       if element.type == .dynamic { return Evaluated(.unknown(.string), diagnostics) }
@@ -459,9 +489,10 @@ final class Evaluator {
         }
         text += piece
       } catch {
-        diagnostics.append(.error(
-          "Invalid template interpolation value",
-          "Cannot include one of the interpolation results into the string template: \(error.message).", tuple.range))
+        diagnostics.append(
+          .error(
+            "Invalid template interpolation value",
+            "Cannot include one of the interpolation results into the string template: \(error.message).", tuple.range))
       }
     }
     account(.string(text))
@@ -505,10 +536,14 @@ final class Evaluator {
   private func objectKey(_ inner: Expression, forceNonLiteral: Bool, range: HCLRange, _ scope: Scope) -> Evaluated {
     if !forceNonLiteral {
       if case .scopeTraversal(_, _, let steps) = inner.kind, !steps.isEmpty {
-        return Evaluated(.dynamicUnknown, [.error(
-          "Ambiguous attribute key",
-          "If this expression is intended to be a reference, wrap it in parentheses. If it's instead intended as a literal name containing periods, wrap it in quotes to create a string literal.",
-          range)])
+        return Evaluated(
+          .dynamicUnknown,
+          [
+            .error(
+              "Ambiguous attribute key",
+              "If this expression is intended to be a reference, wrap it in parentheses. If it's instead intended as a literal name containing periods, wrap it in quotes to create a string literal.",
+              range)
+          ])
       }
       if let name = inner.keyword { return Evaluated(.string(name)) }
     }
@@ -519,19 +554,21 @@ final class Evaluator {
     let collection = value(clause.collection, scope)
     var diagnostics = collection.diagnostics
     if collection.value.isNull {
-      diagnostics.append(.error(
-        "Iteration over null value", "A null value cannot be used as the collection in a 'for' expression.", clause.collection.range,
-        context: range))
+      diagnostics.append(
+        .error(
+          "Iteration over null value", "A null value cannot be used as the collection in a 'for' expression.", clause.collection.range,
+          context: range))
       return Evaluated(.dynamicUnknown, diagnostics)
     }
     if collection.value.type == .dynamic { return Evaluated(.dynamicUnknown, diagnostics) }
     switch collection.value.type {
     case .list, .set, .map, .tuple, .object: break
     default:
-      diagnostics.append(.error(
-        "Iteration over non-iterable value",
-        "A value of type \(collection.value.type.friendlyName) cannot be used as the collection in a 'for' expression.",
-        clause.collection.range, context: range))
+      diagnostics.append(
+        .error(
+          "Iteration over non-iterable value",
+          "A value of type \(collection.value.type.friendlyName) cannot be used as the collection in a 'for' expression.",
+          clause.collection.range, context: range))
       return Evaluated(.dynamicUnknown, diagnostics)
     }
     guard collection.value.isKnown, let elements = collection.value.elements else { return Evaluated(.dynamicUnknown, diagnostics) }
@@ -553,8 +590,9 @@ final class Evaluator {
       do {
         _ = try HCLConvert.convert(probe.value, to: .bool)
       } catch {
-        diagnostics.append(.error(
-          "Invalid 'for' condition", "The 'if' clause value is invalid: \(error.message).", condition.range, context: range))
+        diagnostics.append(
+          .error(
+            "Invalid 'for' condition", "The 'if' clause value is invalid: \(error.message).", condition.range, context: range))
         return Evaluated(.dynamicUnknown, diagnostics)
       }
       if probe.diagnostics.hasErrors { return Evaluated(.dynamicUnknown, diagnostics) }
@@ -585,8 +623,9 @@ final class Evaluator {
           flag = try HCLConvert.convert(include.value, to: .bool)
         } catch {
           if known {
-            diagnostics.append(.error(
-              "Invalid 'for' condition", "The 'if' clause value is invalid: \(error.message).", condition.range, context: range))
+            diagnostics.append(
+              .error(
+                "Invalid 'for' condition", "The 'if' clause value is invalid: \(error.message).", condition.range, context: range))
           }
           known = false
           continue
@@ -602,8 +641,9 @@ final class Evaluator {
         diagnostics += keyResult.diagnostics
         if keyResult.value.isNull {
           if known {
-            diagnostics.append(.error(
-              "Invalid object key", "Key expression in 'for' expression must not produce a null value.", keyExpression.range, context: range))
+            diagnostics.append(
+              .error(
+                "Invalid object key", "Key expression in 'for' expression must not produce a null value.", keyExpression.range, context: range))
           }
           known = false
           continue
@@ -621,8 +661,9 @@ final class Evaluator {
           name = text
         } catch {
           if known {
-            diagnostics.append(.error(
-              "Invalid object key", "The key expression produced an invalid result: \(error.message).", keyExpression.range, context: range))
+            diagnostics.append(
+              .error(
+                "Invalid object key", "The key expression produced an invalid result: \(error.message).", keyExpression.range, context: range))
           }
           known = false
           continue
@@ -632,10 +673,11 @@ final class Evaluator {
         if clause.grouping {
           groups[name, default: []].append(item.value)
         } else if objectValues[name] != nil {
-          diagnostics.append(.error(
-            "Duplicate object key",
-            "Two different items produced the key \"\(name)\" in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.",
-            keyExpression.range, context: range))
+          diagnostics.append(
+            .error(
+              "Duplicate object key",
+              "Two different items produced the key \"\(name)\" in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.",
+              keyExpression.range, context: range))
         } else {
           objectValues[name] = item.value
         }
@@ -663,9 +705,10 @@ final class Evaluator {
     let autoUpgrade = !(sourceValue.type.isTuple || sourceValue.type.isList || sourceValue.type.isSet)
     if sourceValue.isNull {
       if autoUpgrade { return Evaluated(.emptyTuple, diagnostics) }
-      diagnostics.append(.error(
-        "Splat of null value", "Splat expressions (with the * symbol) cannot be applied to null sequences.", source.range,
-        context: .between(source.range, markerRange)))
+      diagnostics.append(
+        .error(
+          "Splat of null value", "Splat expressions (with the * symbol) cannot be applied to null sequences.", source.range,
+          context: .between(source.range, markerRange)))
       return Evaluated(.dynamicUnknown, diagnostics)
     }
     if sourceValue.type == .dynamic { return Evaluated(.dynamicUnknown, diagnostics) }
@@ -711,8 +754,12 @@ final class Evaluator {
     }
     guard let function = functions[call.name] else {
       let suggestion = Suggestions.closest(call.name, among: Array(functions.keys)).map { " Did you mean \"\($0)\"?" } ?? ""
-      return Evaluated(.dynamicUnknown, [.error(
-        "Call to unknown function", "There is no function named \"\(call.name)\".\(suggestion)", call.nameRange, context: range)])
+      return Evaluated(
+        .dynamicUnknown,
+        [
+          .error(
+            "Call to unknown function", "There is no function named \"\(call.name)\".\(suggestion)", call.nameRange, context: range)
+        ])
     }
     switch function.body {
     case .firstSuccessful: return tryFunction(call, startRange: startRange, range: range, scope)
@@ -729,32 +776,42 @@ final class Evaluator {
       let spread = expanded.value
       if spread.type == .dynamic || spread.type.isTuple || spread.type.isList || spread.type.isSet {
         if spread.isNull {
-          diagnostics.append(.error(
-            "Invalid expanding argument value", "The expanding argument (indicated by ...) must not be null.", last.range, context: range))
+          diagnostics.append(
+            .error(
+              "Invalid expanding argument value", "The expanding argument (indicated by ...) must not be null.", last.range, context: range))
           return Evaluated(.dynamicUnknown, diagnostics)
         }
         guard spread.isKnown, let elements = spread.sequenceElements else { return Evaluated(.dynamicUnknown, diagnostics) }
         arguments.removeLast()
         arguments += elements.map { ($0, last) }
       } else {
-        diagnostics.append(.error(
-          "Invalid expanding argument value", "The expanding argument (indicated by ...) must be of a tuple, list, or set type.", last.range,
-          context: range))
+        diagnostics.append(
+          .error(
+            "Invalid expanding argument value", "The expanding argument (indicated by ...) must be of a tuple, list, or set type.", last.range,
+            context: range))
         return Evaluated(.dynamicUnknown, diagnostics)
       }
     }
     let parameters = function.parameters
     if arguments.count < parameters.count {
       let missing = parameters[arguments.count]
-      return Evaluated(.dynamicUnknown, diagnostics + [.error(
-        "Not enough function arguments",
-        "Function \"\(call.name)\" expects\(function.variadic == nil ? "" : " at least") \(parameters.count) argument(s). Missing value for \"\(missing.name)\".",
-        call.closeParenRange, context: range)])
+      return Evaluated(
+        .dynamicUnknown,
+        diagnostics + [
+          .error(
+            "Not enough function arguments",
+            "Function \"\(call.name)\" expects\(function.variadic == nil ? "" : " at least") \(parameters.count) argument(s). Missing value for \"\(missing.name)\".",
+            call.closeParenRange, context: range)
+        ])
     }
     if function.variadic == nil && arguments.count > parameters.count {
-      return Evaluated(.dynamicUnknown, diagnostics + [.error(
-        "Too many function arguments", "Function \"\(call.name)\" expects only \(parameters.count) argument(s).",
-        arguments[parameters.count].expression.startRange, context: range)])
+      return Evaluated(
+        .dynamicUnknown,
+        diagnostics + [
+          .error(
+            "Too many function arguments", "Function \"\(call.name)\" expects only \(parameters.count) argument(s).",
+            arguments[parameters.count].expression.startRange, context: range)
+        ])
     }
     var values: [HCLValue] = []
     for (index, argument) in arguments.enumerated() {
@@ -770,9 +827,10 @@ final class Evaluator {
       do {
         given = try HCLConvert.convert(given, to: parameter.type)
       } catch {
-        diagnostics.append(.error(
-          "Invalid function argument", "Invalid value for \"\(parameter.name)\" parameter: \(error.message).",
-          argument.expression.startRange, context: range))
+        diagnostics.append(
+          .error(
+            "Invalid function argument", "Invalid value for \"\(parameter.name)\" parameter: \(error.message).",
+            argument.expression.startRange, context: range))
       }
       values.append(given)
     }
@@ -781,9 +839,13 @@ final class Evaluator {
     for (index, argument) in values.enumerated() {
       guard let parameter = parameterAt(index) else { continue }
       if argument.isNull && !parameter.allowNull {
-        return Evaluated(.dynamicUnknown, diagnostics + [.error(
-          "Invalid function argument", "Invalid value for \"\(parameter.name)\" parameter: argument must not be null.",
-          arguments[index].expression.startRange, context: range)])
+        return Evaluated(
+          .dynamicUnknown,
+          diagnostics + [
+            .error(
+              "Invalid function argument", "Invalid value for \"\(parameter.name)\" parameter: argument must not be null.",
+              arguments[index].expression.startRange, context: range)
+          ])
       }
     }
     for (index, argument) in values.enumerated() where !(parameterAt(index)?.allowUnknown ?? false) && !argument.isWhollyKnown {
@@ -798,9 +860,10 @@ final class Evaluator {
       switch error {
       case .argument(let index, let message):
         if let parameter = parameterAt(index), index < arguments.count {
-          diagnostics.append(.error(
-            "Invalid function argument", "Invalid value for \"\(parameter.name)\" parameter: \(message).",
-            arguments[index].expression.startRange, context: range))
+          diagnostics.append(
+            .error(
+              "Invalid function argument", "Invalid value for \"\(parameter.name)\" parameter: \(message).",
+              arguments[index].expression.startRange, context: range))
         } else {
           diagnostics.append(.error("Error in function call", "Call to function \"\(call.name)\" failed: \(message).", startRange, context: range))
         }
@@ -813,8 +876,12 @@ final class Evaluator {
 
   private func tryFunction(_ call: Expression.FunctionCall, startRange: HCLRange, range: HCLRange, _ scope: Scope) -> Evaluated {
     guard !call.arguments.isEmpty else {
-      return Evaluated(.dynamicUnknown, [.error(
-        "Error in function call", "Call to function \"try\" failed: at least one argument is required.", startRange, context: range)])
+      return Evaluated(
+        .dynamicUnknown,
+        [
+          .error(
+            "Error in function call", "Call to function \"try\" failed: at least one argument is required.", startRange, context: range)
+        ])
     }
     var failures: [String] = []
     for argument in call.arguments {
@@ -826,19 +893,28 @@ final class Evaluator {
       if !result.value.isWhollyKnown { return Evaluated(.dynamicUnknown) }
       return Evaluated(result.value)
     }
-    return Evaluated(.dynamicUnknown, [.error(
-      "Error in function call", "Call to function \"try\" failed: no expression succeeded:\n\(failures.joined(separator: "\n")).",
-      startRange, context: range)])
+    return Evaluated(
+      .dynamicUnknown,
+      [
+        .error(
+          "Error in function call", "Call to function \"try\" failed: no expression succeeded:\n\(failures.joined(separator: "\n")).",
+          startRange, context: range)
+      ])
   }
 
   private func canFunction(_ call: Expression.FunctionCall, range: HCLRange, _ scope: Scope) -> Evaluated {
     guard call.arguments.count == 1 else {
-      let detail = call.arguments.isEmpty
+      let detail =
+        call.arguments.isEmpty
         ? "Function \"can\" expects 1 argument(s). Missing value for \"expression\"."
         : "Function \"can\" expects only 1 argument(s)."
       let subject = call.arguments.count > 1 ? call.arguments[1].startRange : call.closeParenRange
-      return Evaluated(.dynamicUnknown, [.error(
-        call.arguments.isEmpty ? "Not enough function arguments" : "Too many function arguments", detail, subject, context: range)])
+      return Evaluated(
+        .dynamicUnknown,
+        [
+          .error(
+            call.arguments.isEmpty ? "Not enough function arguments" : "Too many function arguments", detail, subject, context: range)
+        ])
     }
     let result = value(call.arguments[0], scope)
     if result.diagnostics.hasErrors { return Evaluated(.bool(false)) }
@@ -883,8 +959,9 @@ final class Evaluator {
         do {
           key = try HCLConvert.convert(name.value, to: .string)
         } catch {
-          diagnostics.append(.error(
-            "Invalid object key expression", "Cannot use this expression as an object key: \(error.message).", property.nameRange))
+          diagnostics.append(
+            .error(
+              "Invalid object key expression", "Cannot use this expression as an object key: \(error.message).", property.nameRange))
           continue
         }
         if key.isNull {
@@ -896,8 +973,9 @@ final class Evaluator {
           continue
         }
         if let earlier = ranges[text] {
-          diagnostics.append(.error(
-            "Duplicate object attribute", "An attribute named \"\(text)\" was already defined at \(earlier).", property.nameRange))
+          diagnostics.append(
+            .error(
+              "Duplicate object attribute", "An attribute named \"\(text)\" was already defined at \(earlier).", property.nameRange))
           continue
         }
         values[text] = item.value

@@ -372,7 +372,9 @@ enum CollectionFunctions {
 
   static func slice(_ list: HCLValue, _ startValue: HCLValue, _ endValue: HCLValue) throws(HCLFunctionError) -> HCLValue {
     if list.type.isSet {
-      throw .argument(0, "cannot slice a set, because its elements do not have indices; explicitly convert to a list if the ordering of the result is not important")
+      throw .argument(
+        0, "cannot slice a set, because its elements do not have indices; explicitly convert to a list if the ordering of the result is not important"
+      )
     }
     guard list.type.isList || list.type.isTuple else { throw .argument(0, "must be a list or tuple value") }
     let elements = list.sequenceElements ?? []

@@ -26,7 +26,8 @@ enum Formatter {
     for (index, argument) in arguments.enumerated() where !argument.isNull {
       guard argument.type.isList || argument.type.isSet || argument.type.isTuple, let count = argument.length else { continue }
       if let length, count != length {
-        throw .argument(index + 1, "argument \(index + 1) has length \(count), which is inconsistent with argument \(chooser + 1) of length \(length)")
+        throw .argument(
+          index + 1, "argument \(index + 1) has length \(count), which is inconsistent with argument \(chooser + 1) of length \(length)")
       }
       if length == nil {
         length = count
@@ -137,7 +138,8 @@ enum Formatter {
 
   private static func append(_ verb: Verb, _ arguments: [HCLValue]) throws(HCLFunctionError) -> String {
     guard verb.argument >= 1, verb.argument <= arguments.count else {
-      throw .general("not enough arguments for \(GoQuote.quote(verb.raw)) at \(verb.offset): need index \(verb.argument) but have \(arguments.count) total")
+      throw .general(
+        "not enough arguments for \(GoQuote.quote(verb.raw)) at \(verb.offset): need index \(verb.argument) but have \(arguments.count) total")
     }
     let argument = arguments[verb.argument - 1]
     if verb.mode != "v" && argument.isNull {
@@ -183,7 +185,9 @@ enum Formatter {
       if let precision = verb.precision, precision > 0 { text = String(text.prefix(precision)) }
       return pad(verb, verb.mode == "s" ? text : JSONText.quote(text))
     default:
-      throw .general("unsupported format verb \(GoQuote.quote(String(verb.mode)).replacingAll("\"", with: "'")) in \(GoQuote.quote(verb.raw)) at offset \(verb.offset)")
+      throw .general(
+        "unsupported format verb \(GoQuote.quote(String(verb.mode)).replacingAll("\"", with: "'")) in \(GoQuote.quote(verb.raw)) at offset \(verb.offset)"
+      )
     }
   }
 

@@ -109,9 +109,11 @@ public enum HCLStandardFunction: String, CaseIterable, Sendable {
     case .can: return HCLFunction(parameters: fixed, variadic: variadic, returnType: .bool, body: .succeeds)
     default:
       let function = self
-      return HCLFunction(parameters: fixed, variadic: variadic, returnType: returnType, body: .values { arguments, limits throws(HCLFunctionError) in
-        try function.call(arguments, limits: limits)
-      })
+      return HCLFunction(
+        parameters: fixed, variadic: variadic, returnType: returnType,
+        body: .values { arguments, limits throws(HCLFunctionError) in
+          try function.call(arguments, limits: limits)
+        })
     }
   }
 
@@ -270,7 +272,9 @@ enum GoQuote {
             || scalar.properties.generalCategory == .paragraphSeparator)
         {
           let hex = String(scalar.value, radix: 16)
-          out += scalar.value > 0xFFFF ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+          out +=
+            scalar.value > 0xFFFF
+            ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         } else {
           out.unicodeScalars.append(scalar)
         }

@@ -79,8 +79,9 @@ enum NumberFunctions {
       guard magnitude.bitWidth <= 1 << 16 else { throw failure }
     }
     // big.Float.SetInt: the precision is the integer's width, at least 64.
-    return .number(HCLNumber.make(
-      negative: negative, mantissa: magnitude, exponent: 0, precision: max(64, magnitude.bitWidth), sticky: false))
+    return .number(
+      HCLNumber.make(
+        negative: negative, mantissa: magnitude, exponent: 0, precision: max(64, magnitude.bitWidth), sticky: false))
   }
 
   /// Packer's `sum`: the total of a list, set or tuple of numbers.

@@ -159,8 +159,11 @@ struct RegexEngine: Sendable {
         default:
           return node
         }
-        if quantified { throw SyntaxError(message: "invalid nested repetition operator: `\(String(String.UnicodeScalarView(scalars[start..<index])))`") }
-        if case .assertion = node {} else if case .empty = node {
+        if quantified {
+          throw SyntaxError(message: "invalid nested repetition operator: `\(String(String.UnicodeScalarView(scalars[start..<index])))`")
+        }
+        if case .assertion = node {
+        } else if case .empty = node {
           throw SyntaxError(message: "missing argument to repetition operator: `\(next)`")
         }
         var greedy = !flags.ungreedy
@@ -543,7 +546,9 @@ struct RegexEngine: Sendable {
 
   /// Follows jumps, splits, saves and assertions from `pc`, adding the threads that wait on
   /// a scalar (or match) in priority order.
-  private func addThread(_ list: inout [(Int, [Int])], _ seen: inout Set<Int>, _ pc: Int, _ captures: [Int], _ input: [Unicode.Scalar], _ position: Int) {
+  private func addThread(
+    _ list: inout [(Int, [Int])], _ seen: inout Set<Int>, _ pc: Int, _ captures: [Int], _ input: [Unicode.Scalar], _ position: Int
+  ) {
     var stack: [(Int, [Int])] = [(pc, captures)]
     while let (pc, captures) = stack.popLast() {
       guard !seen.contains(pc) else { continue }

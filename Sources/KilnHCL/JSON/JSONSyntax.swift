@@ -193,7 +193,8 @@ enum JSONSyntax {
       let token = peek()
       if depth > JSONSyntax.maximumDepth {
         index = tokens.count - 1
-        return fail("Too deeply nested", "This JSON value nests more than \(JSONSyntax.maximumDepth) levels deep, more than Kiln accepts.", token.range)
+        return fail(
+          "Too deeply nested", "This JSON value nests more than \(JSONSyntax.maximumDepth) levels deep, more than Kiln accepts.", token.range)
       }
       let valueStart = "A JSON value must start with a brace, a bracket, a number, a string, or a keyword."
       switch token.kind {

@@ -79,7 +79,8 @@ extension HCLNumber {
     }
     let five = Self.powerOfFive(power.magnitude, precision: Self.literalPrecision + 64)
     do {
-      self = power < 0
+      self =
+        power < 0
         ? try exact.divided(by: five, precision: Self.literalPrecision)
         : try exact.multiplied(by: five, precision: Self.literalPrecision)
     } catch {

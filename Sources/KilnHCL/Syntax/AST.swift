@@ -12,11 +12,19 @@ public enum TraversalStep: Sendable {
 }
 
 public enum BinaryOperator: String, Sendable, CaseIterable {
-  case or = "||", and = "&&"
-  case equal = "==", notEqual = "!="
-  case greaterThan = ">", greaterThanOrEqual = ">=", lessThan = "<", lessThanOrEqual = "<="
-  case add = "+", subtract = "-"
-  case multiply = "*", divide = "/", modulo = "%"
+  case or = "||"
+  case and = "&&"
+  case equal = "=="
+  case notEqual = "!="
+  case greaterThan = ">"
+  case greaterThanOrEqual = ">="
+  case lessThan = "<"
+  case lessThanOrEqual = "<="
+  case add = "+"
+  case subtract = "-"
+  case multiply = "*"
+  case divide = "/"
+  case modulo = "%"
 
   /// The operand type (both sides are converted to it) and the result type.
   var operandType: HCLType {
@@ -36,7 +44,8 @@ public enum BinaryOperator: String, Sendable, CaseIterable {
 }
 
 public enum UnaryOperator: String, Sendable {
-  case negate = "-", not = "!"
+  case negate = "-"
+  case not = "!"
 }
 
 /// An expression of the native syntax, with its source range (every node has one) and the

@@ -57,8 +57,9 @@ public enum HCLBody: Sendable {
       var diagnostics: [HCLDiagnostic] = []
       for property in properties where property.name != "//" {
         if let existing = seen[property.name] {
-          diagnostics.append(.error(
-            "Duplicate attribute definition", "The argument \"\(property.name)\" was already set at \(existing).", property.nameRange))
+          diagnostics.append(
+            .error(
+              "Duplicate attribute definition", "The argument \"\(property.name)\" was already set at \(existing).", property.nameRange))
           continue
         }
         seen[property.name] = property.range
@@ -76,8 +77,9 @@ public enum HCLBody: Sendable {
       if let attribute = body.attributes.first(where: { $0.name == attributeSchema.name }) {
         attributes.append(attribute)
       } else if attributeSchema.required {
-        diagnostics.append(.error(
-          "Missing required argument", "The argument \"\(attributeSchema.name)\" is required, but no definition was found.", missing))
+        diagnostics.append(
+          .error(
+            "Missing required argument", "The argument \"\(attributeSchema.name)\" is required, but no definition was found.", missing))
       }
     }
     var blocks: [Block] = []
@@ -88,15 +90,17 @@ public enum HCLBody: Sendable {
           blockSchema.labelNames.isEmpty
           ? "No labels are expected for \(block.type) blocks."
           : "Only \(blockSchema.labelNames.count) labels (\(blockSchema.labelNames.joined(separator: ", "))) are expected for \(block.type) blocks."
-        diagnostics.append(.error(
-          "Extraneous label for \(block.type)", detail, block.labelRanges[blockSchema.labelNames.count], context: block.definitionRange))
+        diagnostics.append(
+          .error(
+            "Extraneous label for \(block.type)", detail, block.labelRanges[blockSchema.labelNames.count], context: block.definitionRange))
         continue
       }
       if block.labels.count < blockSchema.labelNames.count {
-        diagnostics.append(.error(
-          "Missing \(blockSchema.labelNames[block.labels.count]) for \(block.type)",
-          "All \(block.type) blocks must have \(blockSchema.labelNames.count) labels (\(blockSchema.labelNames.joined(separator: ", "))).",
-          block.openBraceRange, context: block.definitionRange))
+        diagnostics.append(
+          .error(
+            "Missing \(blockSchema.labelNames[block.labels.count]) for \(block.type)",
+            "All \(block.type) blocks must have \(blockSchema.labelNames.count) labels (\(blockSchema.labelNames.joined(separator: ", "))).",
+            block.openBraceRange, context: block.definitionRange))
         continue
       }
       blocks.append(block)
@@ -107,16 +111,18 @@ public enum HCLBody: Sendable {
       if suggestion.isEmpty, schema.blocks.contains(where: { $0.type == attribute.name }) {
         suggestion = " Did you mean to define a block of type \"\(attribute.name)\"?"
       }
-      diagnostics.append(.error(
-        "Unsupported argument", "An argument named \"\(attribute.name)\" is not expected here.\(suggestion)", attribute.nameRange))
+      diagnostics.append(
+        .error(
+          "Unsupported argument", "An argument named \"\(attribute.name)\" is not expected here.\(suggestion)", attribute.nameRange))
     }
     for block in body.blocks where !schema.blocks.contains(where: { $0.type == block.type }) {
       var suggestion = Suggestions.closest(block.type, among: schema.blocks.map(\.type)).map { " Did you mean \"\($0)\"?" } ?? ""
       if suggestion.isEmpty, schema.attributes.contains(where: { $0.name == block.type }) {
         suggestion = " Did you mean to define argument \"\(block.type)\"? If so, use the equals sign to assign it a value."
       }
-      diagnostics.append(.error(
-        "Unsupported block type", "Blocks of type \"\(block.type)\" are not expected here.\(suggestion)", block.typeRange))
+      diagnostics.append(
+        .error(
+          "Unsupported block type", "Blocks of type \"\(block.type)\" are not expected here.\(suggestion)", block.typeRange))
     }
     return (BodyContent(attributes: attributes, blocks: blocks, missingItemRange: missing), diagnostics)
   }
@@ -131,9 +137,10 @@ public enum HCLBody: Sendable {
     for property in properties {
       if schema.attributes.contains(where: { $0.name == property.name }) {
         if let existing = attributes.first(where: { $0.name == property.name }) {
-          diagnostics.append(.error(
-            "Duplicate argument", "The argument \"\(property.name)\" was already set at \(existing.range).", property.nameRange,
-            context: property.range))
+          diagnostics.append(
+            .error(
+              "Duplicate argument", "The argument \"\(property.name)\" was already set at \(existing.range).", property.nameRange,
+              context: property.range))
           continue
         }
         attributes.append(Attribute(name: property.name, expression: .json(property.value), range: property.range, nameRange: property.nameRange))
@@ -147,15 +154,17 @@ public enum HCLBody: Sendable {
     }
     let missingRange = HCLBody.json(node).missingItemRange
     for attributeSchema in schema.attributes where attributeSchema.required && !attributes.contains(where: { $0.name == attributeSchema.name }) {
-      diagnostics.append(.error(
-        "Missing required argument", "The argument \"\(attributeSchema.name)\" is required, but no definition was found.", missingRange))
+      diagnostics.append(
+        .error(
+          "Missing required argument", "The argument \"\(attributeSchema.name)\" is required, but no definition was found.", missingRange))
     }
     let names = schema.attributes.map(\.name) + schema.blocks.map(\.type)
     for property in properties where property.name != "//" && !used.contains(property.name) {
       let suggestion = Suggestions.closest(property.name, among: names).map { " Did you mean \"\($0)\"?" } ?? ""
-      diagnostics.append(.error(
-        "Extraneous JSON object property", "No argument or block type is named \"\(property.name)\".\(suggestion)", property.nameRange,
-        context: property.range))
+      diagnostics.append(
+        .error(
+          "Extraneous JSON object property", "No argument or block type is named \"\(property.name)\".\(suggestion)", property.nameRange,
+          context: property.range))
     }
     return (BodyContent(attributes: attributes, blocks: blocks, missingItemRange: missingRange), diagnostics)
   }
@@ -167,9 +176,10 @@ public enum HCLBody: Sendable {
     if let labelName = labelsLeft.first {
       var (properties, diagnostics) = collectProperties(value, labelName: labelName)
       if properties.isEmpty {
-        diagnostics.append(.error(
-          "Missing block label", "At least one object property is required, whose name represents the \(type) block's \(labelName).",
-          value.startRange))
+        diagnostics.append(
+          .error(
+            "Missing block label", "At least one object property is required, whose name represents the \(type) block's \(labelName).",
+            value.startRange))
         return diagnostics
       }
       for property in properties {
@@ -183,21 +193,25 @@ public enum HCLBody: Sendable {
     case .null:
       return []
     case .object(_, let open, let close):
-      blocks.append(Block(
-        type: type, labels: labels, body: .json(value), typeRange: typeRange, labelRanges: labelRanges, openBraceRange: open,
-        closeBraceRange: close))
+      blocks.append(
+        Block(
+          type: type, labels: labels, body: .json(value), typeRange: typeRange, labelRanges: labelRanges, openBraceRange: open,
+          closeBraceRange: close))
       return []
     case .array(let elements, let open):
       for element in elements {
-        blocks.append(Block(
-          type: type, labels: labels, body: .json(element), typeRange: typeRange, labelRanges: labelRanges, openBraceRange: open,
-          closeBraceRange: open))
+        blocks.append(
+          Block(
+            type: type, labels: labels, body: .json(element), typeRange: typeRange, labelRanges: labelRanges, openBraceRange: open,
+            closeBraceRange: open))
       }
       return []
     default:
-      return [.error(
-        "Incorrect JSON value type",
-        "Either a JSON object or a JSON array is required, representing the contents of one or more \"\(type)\" blocks.", value.startRange)]
+      return [
+        .error(
+          "Incorrect JSON value type",
+          "Either a JSON object or a JSON array is required, representing the contents of one or more \"\(type)\" blocks.", value.startRange)
+      ]
     }
   }
 
@@ -296,9 +310,10 @@ public enum HCL {
     case .object, .array:
       break
     default:
-      diagnostics.append(.error(
-        "Root value must be object",
-        "The root value in a JSON-based configuration must be either a JSON object or a JSON array of objects.", node.startRange))
+      diagnostics.append(
+        .error(
+          "Root value must be object",
+          "The root value in a JSON-based configuration must be either a JSON object or a JSON array of objects.", node.startRange))
       // An empty body stands in, so reading its content does not say the same thing again.
       let start = HCLRange.empty(filename, at: .start)
       node = JSONNode(kind: .object([], openRange: start, closeRange: start), range: start)

@@ -39,7 +39,8 @@ struct Parser {
     let expression = parser.parseExpression()
     let next = parser.peek()
     if next.type != .eof && !parser.recovery {
-      parser.report("Extra characters after expression", "An expression was successfully parsed, but extra characters were found after it.", next.range)
+      parser.report(
+        "Extra characters after expression", "An expression was successfully parsed, but extra characters were found after it.", next.range)
     }
     parser.popNewlines()
     return (expression, parser.diagnostics)
@@ -270,7 +271,7 @@ struct Parser {
   }
 
   private mutating func finishAttribute(_ ident: Token, singleLine: Bool) -> Attribute {
-    read()  // =
+    read() // =
     let before = diagnostics.count
     let expression = parseExpression()
     var endRange: HCLRange
@@ -475,9 +476,10 @@ struct Parser {
     let falseBefore = diagnostics.count
     let whenFalse = parseExpression()
     if recovery && diagnostics[falseBefore...].hasErrors { return condition }
-    return checkedDepth(Expression(
-      .conditional(condition: condition, whenTrue: whenTrue, whenFalse: whenFalse),
-      range: .between(startRange, whenFalse.range), startRange: condition.startRange))
+    return checkedDepth(
+      Expression(
+        .conditional(condition: condition, whenTrue: whenTrue, whenFalse: whenFalse),
+        range: .between(startRange, whenFalse.range), startRange: condition.startRange))
   }
 
   private static let binaryLevels: [[TokenType: BinaryOperator]] = [
@@ -734,8 +736,9 @@ struct Parser {
     case .minus, .bang:
       let token = read()
       let operand = parseExpressionWithTraversals()
-      return checkedDepth(Expression(
-        .unary(token.type == .minus ? .negate : .not, operand), range: .between(token.range, operand.range), startRange: token.range))
+      return checkedDepth(
+        Expression(
+          .unary(token.type == .minus ? .negate : .not, operand), range: .between(token.range, operand.range), startRange: token.range))
     case .oBrack:
       return parseTuple()
     case .oBrace:
@@ -961,7 +964,7 @@ struct Parser {
   private mutating func finishFor(_ open: Token) -> Expression {
     pushNewlines(false)
     defer { popNewlines() }
-    read()  // for
+    read() // for
     let makeObject = open.type == .oBrace
     let closeType: TokenType = makeObject ? .cBrace : .cBrack
     func fail(_ detail: String) -> Expression {
@@ -1533,9 +1536,10 @@ struct Parser {
         }
       case .backtick:
         if toldBacktick % 2 == 0 {
-          diagnostics.append(.error(
-            "Invalid character",
-            "The \"`\" character is not valid. To create a multi-line string, use the \"heredoc\" syntax, like \"<<EOT\".", token.range))
+          diagnostics.append(
+            .error(
+              "Invalid character",
+              "The \"`\" character is not valid. To create a multi-line string, use the \"heredoc\" syntax, like \"<<EOT\".", token.range))
         }
         if toldBacktick <= 2 { toldBacktick += 1 }
       case .apostrophe:
@@ -1545,30 +1549,34 @@ struct Parser {
         if toldApostrophe <= 2 { toldApostrophe += 1 }
       case .semicolon:
         if !toldSemicolon {
-          diagnostics.append(.error(
-            "Invalid character",
-            "The \";\" character is not valid. Use newlines to separate arguments and blocks, and commas to separate items in collection values.",
-            token.range))
+          diagnostics.append(
+            .error(
+              "Invalid character",
+              "The \";\" character is not valid. Use newlines to separate arguments and blocks, and commas to separate items in collection values.",
+              token.range))
           toldSemicolon = true
         }
       case .badUTF8:
         if !toldBadUTF8 {
-          diagnostics.append(.error(
-            "Invalid character encoding",
-            "All input files must be UTF-8 encoded. Ensure that UTF-8 encoding is selected in your editor.", token.range))
+          diagnostics.append(
+            .error(
+              "Invalid character encoding",
+              "All input files must be UTF-8 encoded. Ensure that UTF-8 encoding is selected in your editor.", token.range))
           toldBadUTF8 = true
         }
       case .quotedNewline:
-        diagnostics.append(.error(
-          "Invalid multi-line string",
-          "Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the \"heredoc\" multi-line template syntax.",
-          token.range))
+        diagnostics.append(
+          .error(
+            "Invalid multi-line string",
+            "Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the \"heredoc\" multi-line template syntax.",
+            token.range))
       case .invalid:
         if token.text == "\u{201C}" || token.text == "\u{201D}" {
-          diagnostics.append(.error(
-            "Invalid character",
-            "\"Curly quotes\" are not valid here. These can sometimes be inadvertently introduced when sharing code via documents or discussion forums. It might help to replace the character with a \"straight quote\".",
-            token.range))
+          diagnostics.append(
+            .error(
+              "Invalid character",
+              "\"Curly quotes\" are not valid here. These can sometimes be inadvertently introduced when sharing code via documents or discussion forums. It might help to replace the character with a \"straight quote\".",
+              token.range))
         } else {
           diagnostics.append(.error("Invalid character", "This character is not used within the language.", token.range))
         }

@@ -308,9 +308,10 @@ public enum HCLConvert {
       return output.isSet ? .set(inner) : .list(inner)
     case .tuple(let elements):
       guard case .tuple(let inElements) = input else { return output }
-      return .tuple(elements.enumerated().map { index, type in
-        index < inElements.count ? dynamicReplace(inElements[index], type) : type
-      })
+      return .tuple(
+        elements.enumerated().map { index, type in
+          index < inElements.count ? dynamicReplace(inElements[index], type) : type
+        })
     }
   }
 

@@ -47,7 +47,9 @@ public enum HCLTypeExpression {
         return call.name == "list" ? .list(element) : call.name == "set" ? .set(element) : .map(element)
       case "object":
         guard case .object(let items) = argument.kind else {
-          return invalid("Object type constructor requires a map whose keys are attribute names and whose values are the corresponding attribute types.", argument.range, &diagnostics)
+          return invalid(
+            "Object type constructor requires a map whose keys are attribute names and whose values are the corresponding attribute types.",
+            argument.range, &diagnostics)
         }
         var attributes: [String: HCLType] = [:]
         for item in items {
@@ -72,7 +74,9 @@ public enum HCLTypeExpression {
         return invalid("Keyword \"\(call.name)\" is not a valid type constructor.", call.nameRange, &diagnostics)
       }
     default:
-      return invalid("A type specification is either a primitive type keyword (bool, number, string) or a complex type constructor call, like list(string).", expression.range, &diagnostics)
+      return invalid(
+        "A type specification is either a primitive type keyword (bool, number, string) or a complex type constructor call, like list(string).",
+        expression.range, &diagnostics)
     }
   }
 }

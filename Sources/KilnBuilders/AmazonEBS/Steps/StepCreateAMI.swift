@@ -47,7 +47,10 @@ struct StepCreateAMI: BuildStep {
     run.ui.message("AMI: \(imageID)")
     run.ui.say("Waiting for AMI to become ready...")
     let ui = run.ui
-    let image = try await run.ec2.waitForImage(imageID, policy: run.waits.image) { ui.progress($0); ui.message($0) }
+    let image = try await run.ec2.waitForImage(imageID, policy: run.waits.image) {
+      ui.progress($0)
+      ui.message($0)
+    }
     state.update(BuildSnapshots.self, default: [:]) { $0[run.region] = image.snapshotIDs }
   }
 
@@ -63,7 +66,9 @@ struct StepCreateAMI: BuildStep {
     while true {
       do {
         return try await run.ec2.createImage(request)
-      } catch let error as AWSServiceError where error.code == "InvalidParameterValue" && error.message.contains("not in state") && clock.now < deadline {
+      } catch let error as AWSServiceError
+        where error.code == "InvalidParameterValue" && error.message.contains("not in state") && clock.now < deadline
+      {
         try await Task.sleep(for: .seconds(5))
       } catch let error as AWSServiceError where error.code == "InvalidAMIName.Duplicate" {
         guard let own = try await ownImage(named: request.name) else { throw error }

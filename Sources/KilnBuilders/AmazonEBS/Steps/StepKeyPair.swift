@@ -58,7 +58,9 @@ struct StepKeyPair: BuildStep {
       }
       privateKey = created.privateKey
       publicKey = nil
-      run.ui.message("Note: libssh2 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse; \"temporary_key_pair_type\": \"ed25519\" (the default) works everywhere")
+      run.ui.message(
+        "Note: libssh2 signs RSA keys with SHA-1 only, which OpenSSH 8.8 and later refuse; \"temporary_key_pair_type\": \"ed25519\" (the default) works everywhere"
+      )
     } else {
       let pair = try SSHKeyPair.generateEd25519(comment: keyName)
       state[LaunchKeyPair.self] = (keyName, pair.privateKeyPEM, pair.publicKeyLine)

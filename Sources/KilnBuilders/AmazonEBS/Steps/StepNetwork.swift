@@ -19,7 +19,8 @@ struct StepNetwork: BuildStep {
     if vpcID.isEmpty, !config.vpcFilter.isEmpty {
       let vpcs = try await run.ec2.describeVpcs(filters: config.vpcFilter.map { EC2Filter($0.key, [$0.value]) })
       guard vpcs.count == 1 else {
-        throw BuildError("'vpc_filter' must match exactly one VPC, it matched \(vpcs.count)\(vpcs.isEmpty ? "" : ": " + vpcs.map(\.vpcID).joined(separator: ", "))")
+        throw BuildError(
+          "'vpc_filter' must match exactly one VPC, it matched \(vpcs.count)\(vpcs.isEmpty ? "" : ": " + vpcs.map(\.vpcID).joined(separator: ", "))")
       }
       vpcID = vpcs[0].vpcID
       run.ui.message("Found VPC ID: \(vpcID)")
@@ -38,7 +39,9 @@ struct StepNetwork: BuildStep {
       } else if filter.random {
         subnet = subnets.randomElement()!
       } else {
-        throw BuildError("'subnet_filter' matched \(subnets.count) subnets (\(subnets.map(\.subnetID).joined(separator: ", "))); set \"most_free\" or \"random\", or narrow the filters")
+        throw BuildError(
+          "'subnet_filter' matched \(subnets.count) subnets (\(subnets.map(\.subnetID).joined(separator: ", "))); set \"most_free\" or \"random\", or narrow the filters"
+        )
       }
       subnetID = subnet.subnetID
       run.ui.message("Found Subnet ID: \(subnetID)")

@@ -20,7 +20,9 @@ struct StepPreValidate: BuildStep {
       let known = Set(try await run.ec2.describeRegions().map(\.name))
       let unknown = run.amiRegions.filter { !known.contains($0) }
       if !unknown.isEmpty {
-        throw BuildError("unknown region(s) \(unknown.joined(separator: ", ")): not among the account's \(known.count) regions; check 'region' and 'ami_regions', or set \"skip_region_validation\": true for a new or custom region")
+        throw BuildError(
+          "unknown region(s) \(unknown.joined(separator: ", ")): not among the account's \(known.count) regions; check 'region' and 'ami_regions', or set \"skip_region_validation\": true for a new or custom region"
+        )
       }
     }
     if !config.vpcID.isEmpty, config.subnetID.isEmpty, config.subnetFilter == nil {
@@ -51,7 +53,9 @@ struct StepPreValidate: BuildStep {
     // The build region first, then the copy regions in template order.
     let taken = regions.flatMap { region in (found[region] ?? []).sorted().map { "\($0) in \(region)" } }
     if !taken.isEmpty {
-      throw BuildError("AMI name '\(config.amiName)' is used by an existing AMI: \(taken.joined(separator: ", ")). Use -force (or \"force_deregister\": true) to replace it, or change 'ami_name'")
+      throw BuildError(
+        "AMI name '\(config.amiName)' is used by an existing AMI: \(taken.joined(separator: ", ")). Use -force (or \"force_deregister\": true) to replace it, or change 'ami_name'"
+      )
     }
   }
 }

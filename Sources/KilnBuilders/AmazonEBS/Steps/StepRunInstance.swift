@@ -98,7 +98,8 @@ struct StepRunInstance: BuildStep {
     state[LaunchIdentity.self] = instanceTags.filter { ["kiln:run", "kiln:build"].contains($0.key) }
 
     run.ui.say(isSpot ? "Launching a spot AWS instance..." : "Launching a source AWS instance...")
-    state[Token.self] = run.resources.record("instance launched by build '\(run.context.buildName)' (tagged kiln:run=\(run.context.runUUID)) in \(run.region)")
+    state[Token.self] = run.resources.record(
+      "instance launched by build '\(run.context.buildName)' (tagged kiln:run=\(run.context.runUUID)) in \(run.region)")
     var launched: EC2Instance?
     for (index, type) in types.enumerated() {
       request.instanceType = type
@@ -150,15 +151,20 @@ struct StepRunInstance: BuildStep {
   /// moment to be listed.
   private func findUnansweredLaunches(_ state: BuildState) async throws -> [String] {
     let identity = state[LaunchIdentity.self] ?? []
-    guard !identity.isEmpty else { throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered)") }
-    let filters = identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("instance-state-name", ["pending", "running", "stopping", "stopped"])]
+    guard !identity.isEmpty else {
+      throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered)")
+    }
+    let filters =
+      identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("instance-state-name", ["pending", "running", "stopping", "stopped"])]
     do {
       return try await run.lookAgain {
         let found = try await run.ec2.describeInstances(filters: filters).map(\.instanceID)
         return found.isEmpty ? nil : found
       } ?? []
     } catch {
-      throw BuildError("an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered, and it could not be looked for): \(error)")
+      throw BuildError(
+        "an instance of build '\(run.context.buildName)' in \(run.region) may still be running (RunInstances was not answered, and it could not be looked for): \(error)"
+      )
     }
   }
 
@@ -189,7 +195,8 @@ struct StepRunInstance: BuildStep {
     // This build's volumes only (its kiln:run and kiln:build): in a run of several builds,
     // another build's volumes may be available for a moment too.
     let identity = run.kilnTags.filter { ["kiln:run", "kiln:build"].contains($0.key) }
-    let volumes = try await run.ec2.describeVolumes(filters: identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("status", ["available"])])
+    let volumes = try await run.ec2.describeVolumes(
+      filters: identity.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("status", ["available"])])
     var left: [String] = []
     for volume in volumes {
       do {

@@ -25,9 +25,13 @@ struct StepSSHAddress: BuildStep {
       attempt += 1
       if attempt > 3 {
         if run.config.sshInterface == "ipv6" {
-          throw BuildError("instance \(instance.instanceID) has no IPv6 address to connect to (\"ssh_interface\": \"ipv6\" needs a subnet that assigns IPv6 addresses); set 'ssh_host' or another 'ssh_interface'")
+          throw BuildError(
+            "instance \(instance.instanceID) has no IPv6 address to connect to (\"ssh_interface\": \"ipv6\" needs a subnet that assigns IPv6 addresses); set 'ssh_host' or another 'ssh_interface'"
+          )
         }
-        throw BuildError("instance \(instance.instanceID) has no \(run.config.sshInterface.isEmpty ? "public or private IP address" : run.config.sshInterface) to connect to; set 'ssh_interface' or 'ssh_host'")
+        throw BuildError(
+          "instance \(instance.instanceID) has no \(run.config.sshInterface.isEmpty ? "public or private IP address" : run.config.sshInterface) to connect to; set 'ssh_interface' or 'ssh_host'"
+        )
       }
       try await Task.sleep(for: .seconds(2))
       if let fresh = try await run.ec2.describeInstances(instanceIDs: [instance.instanceID]).first {

@@ -91,7 +91,8 @@ struct StepSecurityGroup: BuildStep {
     // asks again (as long as the wait policy allows) while EC2 says the group does not exist:
     // the same wait, one call fewer when the group is visible at once.
     let ec2 = run.ec2
-    _ = try await Waiter.wait(for: "security group \(groupID) to exist", resourceID: groupID, policy: run.waits.securityGroup) { () async throws -> PollResult<Bool> in
+    _ = try await Waiter.wait(for: "security group \(groupID) to exist", resourceID: groupID, policy: run.waits.securityGroup) {
+      () async throws -> PollResult<Bool> in
       do {
         try await ec2.authorizeSecurityGroupIngress(groupID: groupID, port: port, cidrs: cidrs)
         return .done(true)
@@ -145,7 +146,9 @@ struct StepSecurityGroup: BuildStep {
       }
       return found ?? nil
     } catch {
-      throw BuildError("security group \(groupName) in \(run.region): EC2 says it exists, and whether it is this build's could not be checked, so it is left alone: \(error)")
+      throw BuildError(
+        "security group \(groupName) in \(run.region): EC2 says it exists, and whether it is this build's could not be checked, so it is left alone: \(error)"
+      )
     }
   }
 
@@ -157,7 +160,8 @@ struct StepSecurityGroup: BuildStep {
         try await run.ec2.describeSecurityGroups(filters: [EC2Filter("group-name", [groupName])]).first?.groupID
       }
     } catch {
-      throw BuildError("security group \(groupName) in \(run.region) may be left (its create call was not answered, and it could not be looked for): \(error)")
+      throw BuildError(
+        "security group \(groupName) in \(run.region) may be left (its create call was not answered, and it could not be looked for): \(error)")
     }
   }
 }

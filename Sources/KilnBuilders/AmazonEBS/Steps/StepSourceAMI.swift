@@ -34,7 +34,8 @@ struct StepSourceAMI: BuildStep {
       image = images.max { ($0.creationDate, $1.imageID) < ($1.creationDate, $0.imageID) }!
     } else {
       let sample = images.prefix(5).map { "\($0.imageID) (\($0.name))" }.joined(separator: ", ")
-      throw BuildError("\(images.count) AMIs match \(wanted): \(sample)\(images.count > 5 ? ", …" : ""); narrow the filters or set \"most_recent\": true")
+      throw BuildError(
+        "\(images.count) AMIs match \(wanted): \(sample)\(images.count > 5 ? ", …" : ""); narrow the filters or set \"most_recent\": true")
     }
     if image.rootDeviceType != "ebs" {
       throw BuildError("the source AMI \(image.imageID) has root device type \"\(image.rootDeviceType)\": amazon-ebs needs an EBS-backed image")
@@ -42,7 +43,8 @@ struct StepSourceAMI: BuildStep {
     // Packer's check: "ami_virtualization_type": "hvm" vouches for the image (paravirtual
     // with enhanced networking is refused when the template is read).
     if config.enaSupport == true || config.sriovSupport, config.amiVirtualizationType != "hvm", image.virtualizationType != "hvm" {
-      throw BuildError("enhanced networking ('ena_support', 'sriov_support') needs an HVM source AMI; \(image.imageID) is \(image.virtualizationType)")
+      throw BuildError(
+        "enhanced networking ('ena_support', 'sriov_support') needs an HVM source AMI; \(image.imageID) is \(image.virtualizationType)")
     }
     run.ui.say("Found Image ID: \(image.imageID) (\(image.name))")
     state[SourceImage.self] = image

@@ -32,7 +32,8 @@ struct StepConnectSSH: BuildStep {
       if !bastion.privateKeyFile.isEmpty { hop.append(.privateKeyFile(path: bastion.privateKeyFile)) }
       if bastion.agentAuth { hop.append(.agent()) }
       if !bastion.password.isEmpty { hop.append(.password(bastion.password)) }
-      config.bastion = SSHBastion(host: bastion.host, port: bastion.port, username: bastion.username.isEmpty ? communicator.username : bastion.username, authentication: hop)
+      config.bastion = SSHBastion(
+        host: bastion.host, port: bastion.port, username: bastion.username.isEmpty ? communicator.username : bastion.username, authentication: hop)
     }
     var connector = SSHConnector(config: config)
     connector.timeout = .seconds(communicator.timeout)
