@@ -448,7 +448,7 @@ extension FakeEC2 {
       try await changeImage("ModifyImageAttribute", imageID)
     }
 
-    func enableImageDeregistrationProtection(imageID: String) async throws {
+    func enableImageDeregistrationProtection(imageID: String, withCooldown: Bool) async throws {
       try await changeImage("EnableImageDeregistrationProtection", imageID)
     }
 

@@ -428,6 +428,27 @@ struct EC2Lab {
     #expect(seen == expected, "\(PackerContractTests.difference(expected: expected, seen: seen))")
   }
 
+  /// `deprecate_at` and the amazon plugin's `deregistration_protection` block, asked of moto
+  /// (whose fixture implements EnableImageDeprecation and EnableImageDeregistrationProtection
+  /// as the EC2 API Reference documents them), on the AMI and its copy.
+  @Test func deprecateAtAndDeregistrationProtectionReachEveryAMI() async throws {
+    let lab = try await EC2Lab()
+    let path = try lab.template(
+      extra: #"""
+        "ami_regions": ["us-west-2"],
+        "deprecate_at": "2031-06-01T12:00:00Z",
+        "deregistration_protection": {"enabled": true, "with_cooldown": true}
+        """#)
+    let result = try await lab.build([path])
+    #expect(result.status == 0, "\(result.stdout)")
+    for region in ["us-east-1", "us-west-2"] {
+      let image = try #require(try await lab.client(region).describeImages(owners: ["self"]).first, "an AMI in \(region)")
+      #expect(image.deprecationTime?.hasPrefix("2031-06-01T12:00:00") == true, "\(region): \(image.deprecationTime ?? "none")")
+      #expect(image.deregistrationProtection == "enabled-with-cooldown", "\(region)")
+    }
+    #expect(lab.moto.requests("EnableImageDeregistrationProtection").allSatisfy { $0["WithCooldown"] == "true" })
+  }
+
   @Test func aFailingProvisionerRollsEverythingBack() async throws {
     let lab = try await EC2Lab()
     let before = try await lab.snapshots()

@@ -23,7 +23,7 @@ public protocol EC2API: Sendable {
   func modifyImageAttribute(
     imageID: String, addUserIDs: [String], addGroups: [String], addOrganizationARNs: [String],
     addOrganizationalUnitARNs: [String], description: String?, productCodes: [String], imdsSupport: String?) async throws
-  func enableImageDeregistrationProtection(imageID: String) async throws
+  func enableImageDeregistrationProtection(imageID: String, withCooldown: Bool) async throws
   func enableImageDeprecation(imageID: String, at date: Date) async throws
 
   // Instances

@@ -163,9 +163,11 @@ public struct EC2Client: Sendable {
     _ = try await query.call("ModifyImageAttribute", p)
   }
 
-  public func enableImageDeregistrationProtection(imageID: String) async throws {
+  /// `withCooldown`: after protection is disabled, the AMI stays protected for 24 hours.
+  public func enableImageDeregistrationProtection(imageID: String, withCooldown: Bool = false) async throws {
     var p = QueryParameters()
     p.add("ImageId", imageID)
+    p.add("WithCooldown", withCooldown ? true : nil)
     _ = try await query.call("EnableImageDeregistrationProtection", p)
   }
 

@@ -352,7 +352,11 @@ extension AmazonEBSConfig {
         r.error(key: "deprecate_at", "must be an RFC 3339 time such as 2030-01-02T15:04:05Z, not \"\(text)\"")
       }
     }
-    deregistrationProtection = r.bool("deregistration_protection") ?? false
+    if var block = r.object("deregistration_protection") {
+      deregistrationProtection.enabled = block.bool("enabled") ?? false
+      deregistrationProtection.withCooldown = block.bool("with_cooldown") ?? false
+      block.finish()
+    }
     snapshotCopyDurationMinutes = r.int("snapshot_copy_duration_minutes", range: 15...2880)
     if let minutes = snapshotCopyDurationMinutes, minutes % 15 != 0 {
       r.error(key: "snapshot_copy_duration_minutes", "must be a multiple of 15 minutes, not \(minutes)")

@@ -89,7 +89,14 @@ public struct AmazonEBSConfig: Sendable {
   public var skipCreateAMI = false
   public var skipAMIRunTags = false
   public var deprecateAt: Date?
-  public var deregistrationProtection = false
+  /// The amazon plugin's `deregistration_protection` block.
+  public var deregistrationProtection = DeregistrationProtection()
+
+  public struct DeregistrationProtection: Sendable {
+    public var enabled = false
+    /// Once protection is disabled, the AMI stays protected for 24 more hours.
+    public var withCooldown = false
+  }
   public var snapshotCopyDurationMinutes: Int?
 
   // MARK: Tags (late: rendered with build data)

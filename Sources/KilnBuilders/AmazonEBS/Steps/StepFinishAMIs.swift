@@ -58,11 +58,12 @@ struct StepFinishAMIs: BuildStep {
       }
       try await group.waitForAll()
     }
-    if config.deregistrationProtection {
+    let protection = config.deregistrationProtection
+    if protection.enabled {
       // Last, so that a failure above can still roll the AMIs back.
       for (region, imageID) in amis.sorted(by: { $0.key < $1.key }) {
-        ui.say("Enabling deregistration protection on AMI (\(imageID)) in \(region)...")
-        try await run.client(region).enableImageDeregistrationProtection(imageID: imageID)
+        ui.say("Enabling deregistration protection on AMI (\(imageID)) in \(region)\(protection.withCooldown ? ", with a 24-hour cooldown" : "")...")
+        try await run.client(region).enableImageDeregistrationProtection(imageID: imageID, withCooldown: protection.withCooldown)
       }
     }
     // The mark `kiln sweep` (and a person) tells a result from a leftover by.
