@@ -69,6 +69,9 @@ DURATIONS = {
 # AWS answers it for an AMI still `pending`, e.g. "AMI 'ami-…' is pending, and cannot be run").
 #  - CopyImage of a source image that is not yet `available` is refused (InvalidAMIID.Unavailable).
 #  - RunInstances of an image that is not yet `available` is refused (InvalidAMIID.Unavailable).
+#  - DeleteSecurityGroup of a group an instance still uses (until it is `terminated`, so through
+#    `shutting-down`) is refused: DependencyViolation, "resource sg-… has a dependent object"
+#    (same table: "The specified object has dependent resources").
 # InsufficientInstanceCapacity is a server error in that table (HTTP 500).
 
 ready_file, moto_json, sshd_port, scale, log_dir = sys.argv[1:6]
@@ -121,6 +124,11 @@ def refuse(action, params, now):
         source = params.get("SourceImageId", "")
         if image_pending(source, now):
             return error("InvalidAMIID.Unavailable", f"AMI '{source}' is pending, and cannot be copied")
+    if action == "DeleteSecurityGroup":
+        group = params.get("GroupId", "")
+        for record in instances.values():
+            if group in record["groups"] and (record["terminate"] is None or now < record["terminate"] + D["terminate"]):
+                return error("DependencyViolation", f"resource {group} has a dependent object")
     if action == "RunInstances":
         image = params.get("ImageId", "")
         if image_pending(image, now):
@@ -197,9 +205,10 @@ def track_image(image_id, region, start, kind):
 def after(action, params, region, text, now):
     """Learns from an answer moto gave, then rewrites it as AWS would have answered."""
     if action == "RunInstances":
+        groups = {v for k, v in params.items() if re.fullmatch(r"SecurityGroupId\.\d+|NetworkInterface\.\d+\.SecurityGroupId\.\d+", k)}
         for instance_id in re.findall(r"<instanceId>(i-[0-9a-f]+)</instanceId>", text):
             with lock:
-                instances[instance_id] = {"launched": now, "stop": None, "terminate": None}
+                instances[instance_id] = {"launched": now, "stop": None, "terminate": None, "groups": groups}
             log_hold("launch", instance_id, now, now + D["launch"])
             log_hold("boot", instance_id, now + D["launch"], now + D["launch"] + D["boot"])
     elif action in ("StopInstances", "TerminateInstances"):
