@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Runs a command and measures it with its whole process tree (for bench/build.sh).
 
-    measure.py OUT_JSON -- COMMAND...
+    measure.py OUT_JSON [--cpu-log=PATH] -- COMMAND...
 
 Samples every 20 ms every descendant of the command (Packer runs one plugin process per
 builder, provisioner and post-processor, so the largest single process understates it):
 the summed RSS and the summed PSS (shared pages split between processes: the fair figure),
 and the number of processes. Writes {"wall", "status", "peak_rss_mib", "peak_pss_mib",
-"max_processes"} to OUT_JSON; the command's own output passes through.
+"max_processes", "cpu"} to OUT_JSON (cpu: user + system seconds of the whole tree, from
+getrusage once it has exited); the command's own output passes through. With --cpu-log, each
+sample also appends "epoch<TAB>cpu seconds so far" of the tree (utime + stime of the live
+processes plus cutime + cstime, what their exited and reaped children spent) to PATH, so
+bench/latency.sh can tell the CPU spent in given intervals.
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -18,6 +23,8 @@ import time
 
 out = sys.argv[1]
 command = sys.argv[sys.argv.index("--") + 1:]
+cpu_log = next((a.split("=", 1)[1] for a in sys.argv[2:sys.argv.index("--")] if a.startswith("--cpu-log=")), None)
+ticks = os.sysconf("SC_CLK_TCK")
 
 
 def children_map():
@@ -44,6 +51,15 @@ def tree(root):
     return found
 
 
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def memory(pid):
     rss = pss = 0
     try:
@@ -65,13 +81,18 @@ done = threading.Event()
 
 
 def sample():
+    log = open(cpu_log, "a") if cpu_log else None
     while not done.is_set():
         pids = tree(process.pid)
+        if log:
+            log.write(f"{time.time():.3f}\t{sum(cpu_seconds(pid) for pid in pids):.2f}\n")
         totals = [memory(pid) for pid in pids]
         peak["rss"] = max(peak["rss"], sum(t[0] for t in totals))
         peak["pss"] = max(peak["pss"], sum(t[1] for t in totals))
         peak["procs"] = max(peak["procs"], len(pids))
         done.wait(0.02)
+    if log:
+        log.close()
 
 
 sampler = threading.Thread(target=sample)
@@ -80,6 +101,7 @@ status = process.wait()
 wall = time.monotonic() - start
 done.set()
 sampler.join()
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(out, "w") as f:
     json.dump({"wall": wall, "status": status, "peak_rss_mib": peak["rss"] / 1024, "peak_pss_mib": peak["pss"] / 1024,
-               "max_processes": peak["procs"]}, f)
+               "max_processes": peak["procs"], "cpu": usage.ru_utime + usage.ru_stime}, f)
