@@ -50,12 +50,13 @@ DURATIONS = {
     # CreateImage → image `available` (its snapshots `completed`): base + per GiB of the image's
     # volumes. EC2 User Guide, "Create an Amazon EBS-backed AMI": "Depending on the size of the
     # volumes, it can take several minutes for the AMI-creation process to complete (sometimes up
-    # to 24 hours)"; issue #15: "the snapshot behind CreateImage (minutes)". 8 GiB → 2 min 20 s.
+    # to 24 hours)"; issue #15: "the snapshot behind CreateImage (minutes)". No AWS page gives a
+    # rate: base and per-GiB figures are our estimate inside that range. 8 GiB → 2 min 20 s.
     "image_base": 60.0,
     "image_per_gib": 10.0,
     # CopyImage → the copy `available` in its region: issue #15 "region copies (minutes)"; a copy
     # moves every block (the destination has no earlier snapshot to be incremental on), so its
-    # base is longer than CreateImage's. 8 GiB → 3 min 20 s.
+    # base is longer than CreateImage's. Our estimate too, as for the image. 8 GiB → 3 min 20 s.
     "copy_base": 120.0,
     "copy_per_gib": 10.0,
     # TerminateInstances → `terminated`: ~60 s `shutting-down` in an EKS AMI build log,
