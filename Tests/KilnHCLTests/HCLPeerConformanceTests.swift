@@ -275,7 +275,9 @@ import Testing
       "{\"a\": [1, \"x\", {\"b\": null}]}", "{\"a\": \"${nope}\", \"b\": \"${also_nope}\"}", "{\"a\": 1,}", "{\"a\": 1} {}",
       "{\n  \"a\": \"x\",\n  \"b\": \"${\"\n}", "{\"a\": \"%{ if enabled }y%{ endif }\"}", "{\"a\": 1e1000}", "{\"\\u00e9\": \"é\"}",
       "\u{FEFF}{}", "{\"a\":\t\"${nope}\"}", "{\n\t\"a\": \"${nope}\"\n}",
+      "{\"a\": 1,\u{FEFF} \"b\": 2}", "{\"a\": \"x\u{FEFF}y\"}", "{\u{FEFF}\"a\": 1}",
     )
+    + body("a = 1\n\u{FEFF}b = 2\n", "\u{FEFF}a = 1\n", "a = \"x\u{FEFF}y\"\n", "a = 1 \u{FEFF}+ 2\n")
 
   @Test func everyRowAnswersAsHCLDoes() async throws {
     let peer = try await HCLPeer.build()
