@@ -112,7 +112,14 @@ public final class ConsoleUI: Sendable {
       return
     }
     let stamp = options.timestamps ? Date().formatted(.iso8601) + ": " : ""
-    let lines = masked.split(separator: "\n", omittingEmptySubsequences: false).map { stamp + (style ?? "") + $0 + (style == nil ? "" : "\u{1B}[0m") }
+    let reset = style == nil ? "" : "\u{1B}[0m"
+    // One line (a provisioner's output, nearly always) without splitting by Character, which
+    // costs more than the rest of relaying a line.
+    guard masked.utf8.contains(UInt8(ascii: "\n")) else {
+      emit(stamp + (style ?? "") + masked + reset + "\n")
+      return
+    }
+    let lines = masked.split(separator: "\n", omittingEmptySubsequences: false).map { stamp + (style ?? "") + $0 + reset }
     emit(lines.joined(separator: "\n") + "\n")
   }
 
@@ -186,7 +193,10 @@ public struct TargetedUI: BuildUI {
   /// Packer's `prefixLines`: every line gets the prefix, then trailing white space goes, so an
   /// empty message is `==> build:`.
   private func prefix(_ text: String, _ prefix: String) -> String {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+    let lines =
+      text.utf8.contains(UInt8(ascii: "\n"))
+      ? text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n") : prefix + text
+    guard lines.last?.isWhitespace == true else { return lines }
     return String(lines[..<(lines.lastIndex { !$0.isWhitespace }.map { lines.index(after: $0) } ?? lines.startIndex)])
   }
 }
