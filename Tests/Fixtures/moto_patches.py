@@ -142,38 +142,44 @@ def _run_instances_tags_interfaces_and_spot_requests():
     InstanceBackend.run_instances = run_instances
 
 
-def _run_instances_client_token():
-    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html
-    # ClientToken: "Unique, case-sensitive identifier you provide to
-    # ensure the idempotency of the request." Ensuring idempotency
-    # (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): a retry with
-    # the same token and parameters returns the first call's result and launches nothing; the
-    # same token with other parameters fails with IdempotentParameterMismatch.
+def _keep_client_token_promise(response_class, handler):
+    """Wraps `response_class.handler` so its ClientToken means what AWS documents
+    (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): a retry with the
+    same token and parameters returns the first call's answer and does nothing again; the same
+    token with other parameters fails with IdempotentParameterMismatch."""
+    from moto.core.responses import ActionResult
     from moto.ec2.exceptions import EC2ClientError
-    from moto.ec2.responses.instances import InstanceResponse
 
-    respond = InstanceResponse.run_instances
-    seen = {}  # (account, region, token) -> (the other parameters, the reservation)
+    respond = getattr(response_class, handler)
+    seen = {}  # (account, region, token) -> (the other parameters, the first answer)
 
     @functools.wraps(respond)
-    def run_instances(self):
-        from moto.core.responses import ActionResult
-
+    def idempotent(self):
         token = self._get_param("ClientToken")
         if not token:
             return respond(self)
         parameters = sorted((k, v) for k, v in self.querystring.items() if k not in ("ClientToken", "Action", "Version"))
         key = (self.current_account, self.region, token)
         if key in seen:
-            first, reservation = seen[key]
+            first, answer = seen[key]
             if first != parameters:
                 raise EC2ClientError("IdempotentParameterMismatch", "Client token already used before with different parameters.")
-            return ActionResult(reservation)
-        result = respond(self)
-        seen[key] = (parameters, result.result)
-        return result
+            # An ActionResult is serialised once: answer again with a fresh one.
+            return ActionResult(answer.result) if isinstance(answer, ActionResult) else answer
+        answer = respond(self)
+        seen[key] = (parameters, answer)
+        return answer
 
-    InstanceResponse.run_instances = run_instances
+    setattr(response_class, handler, idempotent)
+
+
+def _run_instances_client_token():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html
+    # ClientToken: "Unique, case-sensitive identifier you provide to
+    # ensure the idempotency of the request."
+    from moto.ec2.responses.instances import InstanceResponse
+
+    _keep_client_token_promise(InstanceResponse, "run_instances")
 
 
 def _image_deprecation_and_deregistration_protection():
@@ -275,33 +281,10 @@ def _create_image_refuses_a_taken_name():
 def _copy_image_client_token():
     # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
     # ClientToken: "Unique, case-sensitive identifier you provide to ensure idempotency of the
-    # request." Ensuring idempotency
-    # (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): a retry with
-    # the same token and parameters returns the first call's result and copies nothing; the
-    # same token with other parameters fails with IdempotentParameterMismatch.
-    from moto.ec2.exceptions import EC2ClientError
+    # request." (Wraps the handler _copy_image_tags_image_and_snapshots set.)
     from moto.ec2.responses.amis import AmisResponse
 
-    respond = AmisResponse.copy_image  # the handler _copy_image_tags_image_and_snapshots set
-    seen = {}  # (account, region, token) -> (the other parameters, the answer)
-
-    @functools.wraps(respond)
-    def copy_image(self):
-        token = self._get_param("ClientToken")
-        if not token:
-            return respond(self)
-        parameters = sorted((k, v) for k, v in self.querystring.items() if k not in ("ClientToken", "Action", "Version"))
-        key = (self.current_account, self.region, token)
-        if key in seen:
-            first, answer = seen[key]
-            if first != parameters:
-                raise EC2ClientError("IdempotentParameterMismatch", "Client token already used before with different parameters.")
-            return answer
-        answer = respond(self)
-        seen[key] = (parameters, answer)
-        return answer
-
-    AmisResponse.copy_image = copy_image
+    _keep_client_token_promise(AmisResponse, "copy_image")
 
 
 def _sts_decode_authorization_message():
