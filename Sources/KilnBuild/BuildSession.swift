@@ -130,11 +130,8 @@ public struct BuildSession: Sendable {
       context.templatePath = templatePath
       context.resources = resources
       context.skipUnchanged = skipUnchanged
-      do {
-        context.inputsFingerprint = try BuildFingerprint.inputs(of: build, variables: values, sensitive: sensitive, context: context)
-      } catch {
-        return (index, BuildSessionResult.Build(name: build.name, result: .failure(error), duration: .zero))
-      }
+      let fingerprintContext = context
+      context.inputsFingerprint = { try BuildFingerprint.inputs(of: build, variables: values, sensitive: sensitive, context: fingerprintContext) }
       if debug { context.stepHooks = DebugPauses(ui: ui, interrupted: { interrupted.load(ordering: .relaxed) }, readLine: readLine) }
       let begin = ContinuousClock.now
       let result: Result<[any Artifact], any Error>

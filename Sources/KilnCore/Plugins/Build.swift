@@ -54,8 +54,10 @@ public struct BuildContext: Sendable {
   /// `-debug` pauses, for the builder's step runner.
   public var stepHooks: (any StepHooks)?
   /// The hash of what the template gives this build (`BuildFingerprint`), which a builder
-  /// completes with what only it knows and tags its artifacts with.
-  public var inputsFingerprint: String?
+  /// completes with what only it knows and tags its artifacts with. Computed when a builder
+  /// asks (it reads every file the provisioners upload): a builder that keeps no artifacts
+  /// pays nothing for it.
+  public var inputsFingerprint: (@Sendable () throws -> String)?
   /// `-skip-unchanged`: a builder that finds artifacts of the same fingerprint returns them
   /// instead of building.
   public var skipUnchanged = false

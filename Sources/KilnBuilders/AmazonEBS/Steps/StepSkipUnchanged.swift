@@ -18,7 +18,8 @@ struct StepSkipUnchanged: BuildStep {
   let run: EBSRun
 
   func run(_ state: BuildState) async throws {
-    guard let inputs = run.context.inputsFingerprint, let source = state[SourceImage.self] else { return }
+    guard let fingerprintInputs = run.context.inputsFingerprint, let source = state[SourceImage.self] else { return }
+    let inputs = try fingerprintInputs()
     let fingerprint = Digest.hex(try Digest.sha256(Array("\(inputs)\nsource-ami \(source.imageID)\n".utf8)))
     state[InputFingerprint.self] = fingerprint
     guard run.context.skipUnchanged else { return }
