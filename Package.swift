@@ -86,7 +86,7 @@ let package = Package(
       dependencies: [
         "KilnCore", "KilnBuild", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
         "KilnPostProcessors",
-        "KilnCrypto",
+        "KilnCrypto", "KilnHCL",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings),

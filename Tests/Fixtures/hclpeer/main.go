@@ -4,13 +4,14 @@
 //
 // Usage: hclpeer CASES.json, where the file is a JSON array of
 //
-//	{"kind": "expr" | "template" | "jsonexpr" | "body" | "jsonbody", "source": "...",
+//	{"kind": "expr" | "template" | "jsonexpr" | "body" | "jsonbody" | "fmt", "source": "...",
 //	 "vars": {"name": {"type": <cty JSON type>, "value": <cty JSON value>}}}
 //
 // It prints a JSON array with, per case, {"value": "...", "type": "...", "diagnostics":
 // [{"summary", "line", "column", "byte"}]}: the value in a canonical text both sides
 // produce (numbers as cty prints them), or for a body a dump of its attributes and blocks
-// (for a JSON body, its attributes).
+// (for a JSON body, its attributes; for "fmt", hclwrite.Format's output, as `packer fmt`
+// writes it).
 //
 // The functions are cty's stdlib ones Packer exposes, plus small equivalents of the few
 // Packer takes from Terraform (length, index, coalesce, replace, base64, urlencode, ...).
@@ -31,6 +32,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -131,6 +133,13 @@ func run(c testCase) (res result) {
 			if !diags.HasErrors() {
 				res.Value = dump
 			}
+		}
+	case "fmt":
+		// What `packer fmt` does with a file: parse it (errors are reported, nothing is
+		// formatted), then hclwrite.Format.
+		_, diags = hclsyntax.ParseConfig(src, "test.hcl", hcl.Pos{Line: 1, Column: 1})
+		if !diags.HasErrors() {
+			res.Value = string(hclwrite.Format(src))
 		}
 	case "jsonbody":
 		file, parseDiags := hcljson.Parse(src, "test.hcl")
