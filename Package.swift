@@ -65,6 +65,8 @@ let package = Package(
       swiftSettings: strictSettings),
     // HCL2's language (native and JSON syntax, types, functions); no Kiln dependencies.
     .target(name: "KilnHCL", swiftSettings: strictSettings),
+    // `kiln hcl2_upgrade`: a JSON template (KilnCore) written as HCL2 (KilnHCL's layout).
+    .target(name: "KilnUpgrade", dependencies: ["KilnCore", "KilnHCL"], swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
     .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
     .target(
@@ -86,7 +88,7 @@ let package = Package(
       dependencies: [
         "KilnCore", "KilnBuild", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
         "KilnPostProcessors",
-        "KilnCrypto", "KilnHCL",
+        "KilnCrypto", "KilnHCL", "KilnUpgrade",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings),
@@ -106,7 +108,7 @@ let package = Package(
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
     .testTarget(
-      name: "KilnHCLTests", dependencies: ["KilnHCL", "_KilnTestSupport"], swiftSettings: strictSettings),
+      name: "KilnHCLTests", dependencies: ["KilnHCL", "KilnUpgrade", "KilnCore", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
       swiftSettings: strictSettings),
