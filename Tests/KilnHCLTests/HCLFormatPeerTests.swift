@@ -54,7 +54,19 @@ import _KilnTestSupport
     "b { }\nc {}\nd { a = 1 }\n",
     "x = foo[\"k\"].bar[0]\ny = foo.0.bar\n",
     "a = !x && - y\n",
+    "x = <<EOT\n%{ for a in b ~}\n  ${ a }\n%{ endfor }\nEOT\n",
+    "a = f(\n  1, # c\n  g(2,\n    3),\n)\n",
+    "a = [\nfor x in y:\nx\n]\n",
+    "a = 1\r\n  # c\r\nb = 2 # d\r\n",
+    "  \n",
+    "a = \"x\"   \n\n\n",
+    "a=1 /* c */\n/* c */ b = 1\n",
+    "a = {\n  # only a comment\n}\nb = [ # open\n  1,\n] # close\n",
+    "locals {\n  x = var.a ? {\n    k = 1\n    } : {\n    k = 2\n  }\n  y = 1\n}\n",
   ]
+
+  /// Inputs where more than spaces change: a byte order mark is dropped (as hclwrite does).
+  static let peerOnly: [String] = ["\u{FEFF}a=1\n", "\u{FEFF}"]
 
   /// The files: the repository's and the shared corpus's, sorted.
   static func corpus() throws -> [URL] {
@@ -75,7 +87,7 @@ import _KilnTestSupport
     let files = try Self.corpus()
     #expect(files.count >= 55, "the shared corpus has 55 HCL2 templates")
     var sources: [(name: String, text: String)] = try files.map { ($0.path, try String(contentsOf: $0, encoding: .utf8)) }
-    sources += Self.awkward.enumerated().map { ("awkward \($0.offset)", $0.element) }
+    sources += (Self.awkward + Self.peerOnly).enumerated().map { ("awkward \($0.offset)", $0.element) }
     // The already formatted corpus, scrambled: every gap widened, so that every rule acts.
     sources += try files.prefix(20).map { url in
       let text = try String(contentsOf: url, encoding: .utf8)
