@@ -96,7 +96,7 @@ let package = Package(
 
     // Fuzzing: one input through every stage (a library, so tests replay crashers through it)
     .target(
-      name: "KilnFuzzing", dependencies: ["KilnCore", "KilnCLI"],
+      name: "KilnFuzzing", dependencies: ["KilnCore", "KilnCLI", "KilnHCL", "KilnUpgrade"],
       swiftSettings: strictSettings),
     .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzzing"], swiftSettings: fuzzSettings),
 

@@ -164,8 +164,10 @@ struct Writer {
       let location = locations[name] ?? template.location
       if calls.locals.contains(name), let defaultValue {
         let value = string(defaultValue, at: location)
-        if sensitive.contains(name) {
-          sensitiveLocals += value.comments + "\nlocal \(HCLText.quoted(name)) {\nsensitive = true\nexpression = \(value.text)\n}\n"
+        // A name that is not an identifier cannot be an attribute of `locals`.
+        if sensitive.contains(name) || !HCLText.isIdentifier(name) {
+          let marking = sensitive.contains(name) ? "sensitive = true\n" : ""
+          sensitiveLocals += value.comments + "\nlocal \(HCLText.quoted(name)) {\n\(marking)expression = \(value.text)\n}\n"
         } else {
           locals += value.comments + "\(name) = \(value.text)\n"
         }

@@ -117,7 +117,7 @@ struct TemplateCalls {
       arguments.append(text)
     }
     switch (function, arguments.count) {
-    case (.user, 1):
+    case (.user, 1) where HCLText.isIdentifier(arguments[0]):
       return locals.contains(arguments[0]) ? "${local.\(arguments[0])}" : "${var.\(arguments[0])}"
     case (.env, 1): return "${env(\(Self.goQuoted(arguments[0])))}"
     case (.timestamp, 0):

@@ -141,6 +141,24 @@ import _KilnTestSupport
       ))
   }
 
+  /// Names HCL2 cannot take as they are still give a file that parses, with what was not
+  /// carried over said in a comment.
+  @Test func oddNamesStillParse() throws {
+    let hcl = try Self.upgrade(
+      #"""
+      {
+        "variables": {"my var": "{{timestamp}}", "a b": "x"},
+        "builders": [{"type": "null", "communicator": "none", "odd.key": "v", "note": "{{user `a b`}} {{user `my var` | lower}}"}]
+      }
+      """#)
+    let file = HCL.parseConfig(Array(hcl.utf8), filename: "odd.pkr.hcl")
+    #expect(!file.diagnostics.hasErrors, "\(file.diagnostics.map(\.description))\n\(hcl)")
+    #expect(hcl.contains("local \"my var\" {\n  expression = \"${local.timestamp}\"\n}\n"))
+    #expect(hcl.contains("# kiln hcl2_upgrade: key \"odd.key\" is not an HCL2 name and was left out"))
+    #expect(hcl.contains("note         = \"{{user `a b`}} {{user `my var` | lower}}\""))
+    #expect(hcl.contains("# kiln hcl2_upgrade: {{user `a b`}} is kept as a Go template"))
+  }
+
   @Test func annotationsAreCommentsOnly() throws {
     let json = #"{"variables": {"a": "b"}, "builders": [{"type": "null", "communicator": "none"}]}"#
     let plain = try Self.upgrade(json)
