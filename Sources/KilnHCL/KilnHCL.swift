@@ -13,6 +13,8 @@
 //   Eval/        `EvalContext` (variables, functions), the evaluator, `EvalLimits`
 //   Functions/   `HCLStandardFunction`, the one table of functions, and their implementations
 //                (including a linear-time RE2-syntax regex engine)
+//   Format/      `kiln fmt`: `HCLCanonicalFormat` (hclwrite.Format's layout, token by token),
+//                `HCLFormatRun` (packer fmt's files, output and exit codes), `UnifiedDiff`
 //   Diagnostics/ `HCLDiagnostic`: `FILE:LINE:COL: error: Summary; detail`, and rendered with
 //                the source line and carets under the range
 //
