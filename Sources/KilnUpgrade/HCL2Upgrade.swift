@@ -30,7 +30,10 @@ import KilnHCL
 /// Where Kiln departs from Packer 1.9, so that the HCL2 builds what the JSON built:
 /// - `source_ami_filter` stays in the source (Packer 1.7.1 and later move it to a
 ///   `data "amazon-ami"` block, which Kiln's amazon-ebs does not need);
-/// - an empty object stays an attribute (`tags = {}`; Packer writes an empty block);
+/// - an empty object stays an attribute (`tags = {}`; Packer writes an empty block), and an
+///   amazon builder's options that its HCL2 schema has as blocks are blocks whatever they
+///   hold (`metadata_options { … }`; Packer guesses from the content and writes a map the
+///   plugin refuses);
 /// - `only`/`except` name sources as HCL2 matches them (`TYPE.NAME`, Packer copies the JSON
 ///   build names), and a provisioner's `override` is kept, keyed by source name (Packer
 ///   drops it);
@@ -74,6 +77,14 @@ public enum HCL2Upgrade {
 
   /// Keys Packer always writes as blocks, whatever their content.
   static let alwaysBlocks: Set<String> = ["linux_options", "network_interface", "shared_image_gallery"]
+
+  /// The options the Amazon plugin's HCL2 schema has as blocks (its struct-typed fields),
+  /// which Packer's guess from the content gets wrong when they hold only plain values
+  /// (`metadata_options = { … }` is refused by the plugin).
+  static let amazonBlocks: Set<String> = [
+    "assume_role", "aws_polling", "deregistration_protection", "metadata_options", "placement", "security_group_filter",
+    "source_ami_filter", "subnet_filter", "temporary_iam_instance_profile_policy_document", "vault_aws_engine", "vpc_filter",
+  ]
 }
 
 /// One upgrade: the template, the translator's state, and the warnings.
@@ -242,7 +253,7 @@ struct Writer {
   }
 
   /// A body from JSON members, Packer's way (`jsonBodyToHCL2Body`), and its comments.
-  mutating func body(_ members: [JSONMember]) -> (text: String, comments: String) {
+  mutating func body(_ members: [JSONMember], blocks: Set<String> = []) -> (text: String, comments: String) {
     var out = ""
     var comments = ""
     for member in HCLText.sortedMembers(members) {
@@ -251,7 +262,8 @@ struct Writer {
       switch node.value {
       case .object(let inner):
         let complex = inner.contains { $0.value.members != nil || $0.value.elements != nil }
-        nested = HCL2Upgrade.alwaysBlocks.contains(member.key) || complex ? [inner] : nil
+        let block = HCL2Upgrade.alwaysBlocks.contains(member.key) || blocks.contains(member.key)
+        nested = block || complex ? [inner] : nil
       case .array(let elements):
         if elements.isEmpty { continue }
         let objects = elements.compactMap(\.members)
@@ -285,7 +297,7 @@ struct Writer {
     var out = ""
     for source in sources {
       let members = source.builder.configuration.members ?? []
-      let block = body(members)
+      let block = body(members, blocks: source.type.hasPrefix("amazon-") ? HCL2Upgrade.amazonBlocks : [])
       out += block.comments + "\nsource \(HCLText.quoted(source.type)) \(HCLText.quoted(source.name)) {\n" + block.text + "}\n"
     }
     return out

@@ -63,7 +63,7 @@ import _KilnTestSupport
            "tags": {"Name": "n", "Build Date": "{{isotime \"2006\"}}"}, "run_tags": {}, "ami_regions": [],
            "launch_block_device_mappings": [{"device_name": "/dev/sda1", "volume_size": 20}, {"device_name": "/dev/sdb", "volume_size": 1.5e1}],
            "source_ami_filter": {"filters": {"name": "ubuntu-*"}, "owners": ["099720109477"], "most_recent": true},
-           "user_data": "#!/bin/sh\necho \"${HOME}\" 100% $%{{user `x`}}"},
+           "user_data": "#!/bin/sh\necho \"${HOME}\" 100% $%{{user `x`}}", "metadata_options": {"http_tokens": "required"}, "placement": {}},
           {"type": "null", "communicator": "none"}
         ]
       }
@@ -73,6 +73,8 @@ import _KilnTestSupport
     #expect(hcl.contains("  ami_name = \"x-${local.timestamp}-${path.root}\"\n"))
     #expect(hcl.contains("  tags = {\n    \"Build Date\" = \"${legacy_isotime(\"2006\")}\"\n    Name         = \"n\"\n  }\n"))
     #expect(hcl.contains("  run_tags = {}\n"))
+    // Blocks in the amazon plugin's schema, whatever they hold.
+    #expect(hcl.contains("  metadata_options {\n    http_tokens = \"required\"\n  }\n  placement {\n  }\n"))
     #expect(!hcl.contains("ami_regions"))
     #expect(
       hcl.contains(
@@ -100,7 +102,7 @@ import _KilnTestSupport
         "provisioners": [
           {"type": "shell-local", "inline": ["echo {{build_name}} {{ .Name }}"], "only": ["one"], "pause_before": "1m", "max_retries": 3,
            "timeout": "5m", "override": {"two": {"inline": ["echo two"]}}},
-          {"type": "shell-local", "inline": ["echo {{user `x` | lower}}"], "except": ["two"]}
+          {"type": "shell-local", "inline": ["echo {{user `x` | clean_resource_name}} {{user `x` | lower}}"], "except": ["two"]}
         ],
         "error-cleanup-provisioner": {"type": "shell-local", "inline": ["echo cleanup"]},
         "post-processors": [
@@ -128,8 +130,8 @@ import _KilnTestSupport
           }
         """))
     // A pipeline stays a Go template; calling `user`, it cannot work: said so.
-    #expect(hcl.contains("  # kiln hcl2_upgrade: {{user `x` | lower}} is kept as a Go template"))
-    #expect(hcl.contains("    except = [\"null.two\"]\n    inline = [\"echo {{user `x` | lower}}\"]\n"))
+    #expect(hcl.contains("  # kiln hcl2_upgrade: {{user `x` | clean_resource_name}} is kept as a Go template"))
+    #expect(hcl.contains("    except = [\"null.two\"]\n    inline = [\"echo {{user `x` | clean_resource_name}} ${lower(var.x)}\"]\n"))
     #expect(hcl.contains("  error-cleanup-provisioner \"shell-local\" {\n    inline = [\"echo cleanup\"]\n  }\n"))
     #expect(
       hcl.contains(
@@ -139,6 +141,58 @@ import _KilnTestSupport
       hcl.contains(
         "  post-processors {\n    post-processor \"shell-local\" {\n      inline = [\"echo a\"]\n    }\n    post-processor \"checksum\" {\n    }\n  }\n}\n"
       ))
+  }
+
+  /// Strings with `{{if}}` blocks, comparisons and `lower`/`upper` of variables: the HCL2
+  /// Kiln writes, evaluated by KilnHCL, gives what the Go template gives (KilnCore's
+  /// interpolation), for every assignment of the variables.
+  @Test func translatedBlocksEvaluateAsTheGoTemplate() throws {
+    let strings = [
+      "{{if eq (user `os`) `al2023`}}/dev/xvda{{else}}/dev/sda1{{end}}",
+      "{{if eq (user `os`) `al2023`}}a-{{user `arch`}}{{else if eq (user `arch`) `arm64`}}b{{else}}c{{end}}!",
+      "{{if ne (user `arch`) `arm64`}}x86{{end}}",
+      "{{if user `flag`}}on{{else}}off{{end}}",
+      "{{if and (user `flag`) (not (eq (user `os`) `ubuntu`))}}yes{{end}}|{{if or (user `empty`) (user `os`)}}or{{end}}",
+      "{{if eq (user `os`) `a` `al2023` `b`}}one of{{end}}",
+      "{{user `os` | upper}}-{{lower (user `arch`)}}",
+      "50%{{if user `flag`}}$%{{end}}${x} %{y}",
+      "{{eq (user `os`) `al2023`}}",
+    ]
+    let builder = strings.enumerated().map { "\"s\($0.offset)\": \(HCLPeer.jsonString($0.element))" }.joined(separator: ", ")
+    let json =
+      ##"{"variables": {"os": "", "arch": "", "flag": "", "empty": ""}, "builders": [{"type": "null", "communicator": "none", "##
+      + builder + "}]}"
+    let hcl = try Self.upgrade(json)
+    #expect(!hcl.contains("{{"), "\(hcl)")
+    let file = HCL.parseConfig(Array(hcl.utf8), filename: "t.pkr.hcl")
+    try #require(!file.diagnostics.hasErrors, "\(file.diagnostics.map(\.description))\n\(hcl)")
+    guard case .native(let body) = file.body, let source = body.blocks.first(where: { $0.type == "source" }),
+      case .native(let sourceBody) = source.body
+    else { throw HCLPeer.Failure(description: "no source block in\n\(hcl)") }
+    for os in ["al2023", "ubuntu", ""] {
+      for (arch, flag) in [("arm64", "1"), ("x86_64", "")] {
+        let values = ["os": os, "arch": arch, "flag": flag, "empty": ""]
+        let context = EvalContext(variables: ["var": .object(values.mapValues { .string($0) })])
+        for (index, text) in strings.enumerated() {
+          let go = try Interpolator.render(
+            text,
+            in: RenderContext(phase: .builder, clock: BuildClock(), variables: values, declaredVariables: Set(values.keys))
+          ).output
+          let attribute = try #require(sourceBody.attributes.first { $0.name == "s\(index)" })
+          let evaluated = attribute.expression.evaluate(in: context)
+          #expect(evaluated.diagnostics.isEmpty, "\(text): \(evaluated.diagnostics.map(\.description))")
+          // A template that is one interpolation is that value (a bool here); as a string
+          // option it converts to "true"/"false", as Go prints it.
+          var value = evaluated.value
+          if case .bool(let flag) = value { value = .string(flag ? "true" : "false") }
+          guard case .string(let hclText) = value else {
+            Issue.record("\(text) with \(values): HCL2 gives \(evaluated.value), not a string")
+            continue
+          }
+          #expect(hclText == go, "\(text) with \(values): HCL2 gives \(hclText), Go \(go)")
+        }
+      }
+    }
   }
 
   /// Names HCL2 cannot take as they are still give a file that parses, with what was not
@@ -303,6 +357,14 @@ import _KilnTestSupport
     },
     Difference(release: "Kiln", what: "a provisioner's override is kept, keyed by source name (Packer drops it)") { path, _, packer, _, _ in
       packer == nil && path.hasSuffix("/override")
+    },
+    Difference(
+      release: "Kiln", what: "an amazon builder's options its HCL2 schema has as blocks are blocks (metadata_options { … })", inCorpus: false
+    ) {
+      path, kiln, packer, _, _ in
+      let key = path.split(separator: "/").last.map(String.init) ?? ""
+      return path.hasPrefix("source.amazon-") && ["metadata_options", "placement", "aws_polling", "assume_role"].contains(key)
+        && (kiln == "" || packer != nil)
     },
     Difference(release: "Kiln", what: "an empty object stays a map attribute (tags = {}); Packer writes an empty block", inCorpus: false) {
       path, kiln, packer, _, _ in
