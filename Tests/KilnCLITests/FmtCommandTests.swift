@@ -78,6 +78,14 @@ import _KilnTestSupport
     #expect(try read("good.pkr.hcl") == Self.tidy)
   }
 
+  @Test func aVariablesFileThatDoesNotParseIsNotEchoed() async throws {
+    try write("secrets.pkrvars.hcl", "password = \"hunter2\" oops\n")
+    let result = try await KilnProcess.run(["fmt", "secrets.pkrvars.hcl"], in: directory)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("secrets.pkrvars.hcl:1:"))
+    #expect(!result.stderr.contains("hunter2"))
+  }
+
   @Test func missingPathIsAUsageError() async throws {
     let result = try await KilnProcess.run(["fmt"], in: directory)
     #expect(result.status == 1)

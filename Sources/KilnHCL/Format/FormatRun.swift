@@ -8,7 +8,8 @@ import Foundation
 ///   `recursive` its subdirectories' too; a file named directly is formatted whatever its
 ///   name; `-` is standard input.
 /// - A file that does not parse is an error with HCL's diagnostics (Packer says only "failed
-///   to parse"), nothing is written, and the run goes on with the next file.
+///   to parse"; the source line is shown too, except for a `.pkrvars.hcl` file, whose lines
+///   may hold secrets), nothing is written, and the run goes on with the next file.
 /// - A file the layout changes: its name is printed; with `write` it is rewritten (standard
 ///   input: the formatted text is printed); with `diff` a unified diff follows. `check`
 ///   turns `write` off. Standard input already formatted is printed back as it was.
@@ -107,7 +108,8 @@ public struct HCLFormatRun {
     let (formatted, diagnostics) = HCLCanonicalFormat.format(source, filename: standardInput ? "<stdin>" : path)
     guard let formatted else {
       for diagnostic in diagnostics where diagnostic.severity == .error {
-        outcome.errors.append(diagnostic.rendered(source: source))
+        // A variables file holds values, secrets among them: its lines are not echoed.
+        outcome.errors.append(path.hasSuffix(".pkrvars.hcl") ? diagnostic.description : diagnostic.rendered(source: source))
       }
       return
     }
