@@ -20,6 +20,8 @@ product is never bent to moto's gaps: what AWS accepts and does, the emulator le
   protected image cannot be deregistered.
 - RunInstances records the image's `lastLaunchedTime` (moto never sets it; AWS reports it
   within 24 hours, here at once).
+- CreateImage: the image's snapshot is of the instance's root volume, its `VolumeId` that
+  volume's id (moto snapshots a new 15 GiB volume it makes and deletes).
 - CreateImage: refuses a name the account already uses in the region, `InvalidAMIName.Duplicate`
   (moto makes a second image of the same name).
 - CopyImage: keeps ClientToken's promise, as RunInstances above (moto reads no token).
@@ -49,6 +51,29 @@ def _create_image_tags_snapshots():
         others = [s for s in tag_specifications if s.get("ResourceType") != "snapshot"]
         ami = original(self, instance_id, name, description, tag_specifications=others)
         ami.ebs_snapshot.add_tags(_tags(tag_specifications, "snapshot"))
+        return ami
+
+    AmiBackend.create_image = create_image
+
+
+def _create_image_snapshots_the_instance_volume():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html: "Creates an
+    # Amazon EBS-backed AMI from an Amazon EBS-backed instance"; TagSpecification.N speaks of
+    # "the snapshots that are created of the root volume and of other Amazon EBS volumes that are
+    # attached to the instance". API_Snapshot.html: VolumeId, "The ID of the volume that was used
+    # to create the snapshot". moto models one snapshot per image: it becomes the root volume's.
+    from moto.ec2.models.amis import AmiBackend
+
+    original = AmiBackend.create_image
+
+    @functools.wraps(original)
+    def create_image(self, instance_id, name, description, tag_specifications):
+        ami = original(self, instance_id, name, description, tag_specifications)
+        instance = self.get_instance(instance_id)
+        mappings = instance.block_device_mapping
+        root = mappings.get(instance.root_device_name) or next(iter(mappings.values()), None)
+        if root is not None:
+            ami.ebs_snapshot.volume = self.get_volume(root.volume_id)
         return ami
 
     AmiBackend.create_image = create_image
@@ -321,6 +346,7 @@ def _sts_decode_authorization_message():
 
 def apply():
     _create_image_tags_snapshots()
+    _create_image_snapshots_the_instance_volume()
     _copy_image_tags_image_and_snapshots()
     _run_instances_tags_interfaces_and_spot_requests()
     _run_instances_client_token()

@@ -10,8 +10,8 @@ Every request after that must carry a valid SigV4 signature from that key. With 
 appends one line per request: epoch, access key id, action, status.
 
 With --authorized-keys=PATH, the file is rewritten (atomically, before the answer goes out)
-after every EC2 request with the public keys of the key pairs named by instances moto calls
-running, in every account and region. A test sshd reading it as its AuthorizedKeysFile then
+after every EC2 request with the public keys that the instances moto calls running were
+launched with, in every account and region (kept after the key pair is deleted, as on EC2). A test sshd reading it as its AuthorizedKeysFile then
 behaves like a launched instance: it accepts exactly the key pair the instance was started
 with, and stops accepting it once the instance is stopped or terminated. (The reference
 harness does this with an AuthorizedKeysCommand, which sshd only runs from a root-owned path;
@@ -126,6 +126,14 @@ def logged(app):
     return wrapper
 
 
+# The public key each instance was launched with, by (account, region, instance id). EC2 puts
+# the key on the instance at launch, and it stays there: "Deleting a public key doesn't remove
+# the public key from any instances to which you've added it, either when you launched the
+# instance or later" (EC2 User Guide, "Delete your key pair"). moto keeps only the key pair's
+# name on the instance, so its key is remembered here the first time the instance is seen.
+launch_keys = {}
+
+
 def write_authorized_keys():
     from moto.ec2.models import ec2_backends
     lines = []
@@ -134,11 +142,14 @@ def write_authorized_keys():
             regions = ec2_backends[account]
             for region in list(regions.keys()):
                 backend = regions[region]
-                running = {i.key_name for i in backend.all_running_instances() if i.key_name}
-                for name in sorted(running):
-                    pair = backend.key_pairs.get(name)
+                for instance in backend.all_instances():
+                    pair = backend.key_pairs.get(instance.key_name) if instance.key_name else None
                     if pair is not None:
-                        lines.append(pair.public_key.strip())
+                        launch_keys.setdefault((account, region, instance.id), pair.public_key.strip())
+                for instance in backend.all_running_instances():
+                    key = launch_keys.get((account, region, instance.id))
+                    if key is not None and key not in lines:
+                        lines.append(key)
         with open(authorized_keys + ".tmp", "w") as f:
             f.write("".join(line + "\n" for line in lines))
         os.rename(authorized_keys + ".tmp", authorized_keys)

@@ -34,7 +34,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     ]
     if config.communicator.kind == .ssh {
       steps.append(StepSSHAddress(run: run))
-      steps.append(StepConnectSSH(communicator: config.communicator, ui: context.ui))
+      steps.append(StepConnectSSH(communicator: config.communicator, ui: context.ui, earlyCleanup: .sourceInstance))
     }
     let communicator = config.communicator
     steps += [
