@@ -49,7 +49,10 @@ import _KilnTestSupport
   }()
 
   static let communicatorDecoding = ["Sources/KilnCore/Config/CommunicatorConfig.swift"]
-  static let ebsDecoding = ["Sources/KilnBuilders/AmazonEBS/AmazonEBSConfig+Decoding.swift"]
+  static let ebsDecoding = [
+    "Sources/KilnBuilders/AmazonEBS/AmazonEBSConfig+Decoding.swift", "Sources/KilnBuilders/AmazonCommon/AWSAccessConfig.swift",
+    "Sources/KilnBuilders/AmazonCommon/AMIFilter.swift",
+  ]
   static let scriptDecoding = ["Sources/KilnProvisioners/ScriptSource.swift"]
 
   static let plugins: [Plugin] = {
@@ -76,7 +79,7 @@ import _KilnTestSupport
       Plugin(
         name: "communicator", lateKeys: [:], decode: { _ = CommunicatorConfig.read(&$0) }, decodingCode: communicatorDecoding,
         runCode: ["Sources/KilnSSH", "Sources/KilnBuilders", "Sources/KilnCore/Plugins"]),
-      builder("amazon-ebs", decoding: ebsDecoding, run: ["Sources/KilnBuilders/AmazonEBS"]),
+      builder("amazon-ebs", decoding: ebsDecoding, run: ["Sources/KilnBuilders/AmazonEBS", "Sources/KilnBuilders/AmazonCommon"]),
       builder("null", decoding: ["Sources/KilnBuilders/Null/NullBuilder.swift"], run: ["Sources/KilnBuilders/Null"]),
       provisioner(
         "shell", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"] + scriptDecoding, run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
