@@ -95,10 +95,22 @@ import _KilnTestSupport
 
   @Test func accessOptionsWithoutEffectWarn() throws {
     let diagnostics = AmazonParameterStoreDataSource.validate(
-      configuration: try Self.body(#"{"name": "/a", "aws_polling": {"delay_seconds": 5}, "skip_region_validation": true}"#), name: "p")
+      configuration: try Self.body(
+        #"{"name": "/a", "aws_polling": {"delay_seconds": 5}, "skip_region_validation": true, "custom_endpoint_ec2": "http://127.0.0.1:1"}"#),
+      name: "p")
     #expect(!diagnostics.hasErrors)
-    #expect(diagnostics.warnings.map(\.message).contains { $0.contains("'aws_polling' is accepted for compatibility and has no effect") })
-    #expect(diagnostics.warnings.map(\.message).contains { $0.contains("'skip_region_validation' is accepted for compatibility and has no effect") })
+    let warnings = diagnostics.warnings.map(\.message)
+    #expect(
+      warnings.contains(
+        #"data "amazon-parameterstore" "p" aws_polling: 'delay_seconds' is accepted for compatibility and has no effect: a data source waits for nothing"#
+      ),
+      "\(warnings)")
+    #expect(warnings.contains { $0.contains("'skip_region_validation' is accepted for compatibility and has no effect") })
+    #expect(
+      warnings.contains { $0.contains("'custom_endpoint_ec2' is accepted for compatibility and has no effect: amazon-parameterstore calls SSM") })
+    let ami = AmazonAMIDataSource.validate(
+      configuration: try Self.body(#"{"owners": ["self"], "custom_endpoint_ec2": "http://127.0.0.1:1"}"#), name: "a")
+    #expect(ami.items.isEmpty, "\(ami.items)")
   }
 
   // MARK: - amazon-parameterstore against moto
