@@ -42,5 +42,4 @@ public struct AmazonAMIDataSource: DataSourcePlugin {
       r.error("'filters' must be specified", at: r.has("filters") ? r.location(of: "filters") : nil)
     }
   }
-
 }

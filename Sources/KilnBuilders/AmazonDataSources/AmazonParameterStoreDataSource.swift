@@ -36,5 +36,4 @@ public struct AmazonParameterStoreDataSource: DataSourcePlugin {
     withDecryption = r.bool("with_decryption") ?? false
     location = r.location(of: "name")
   }
-
 }
