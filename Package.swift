@@ -106,6 +106,9 @@ let package = Package(
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
     .testTarget(
+      name: "KilnBuildersTests", dependencies: ["KilnBuilders", "KilnAWS", "KilnCore", "_KilnTestSupport"],
+      swiftSettings: strictSettings),
+    .testTarget(
       name: "KilnHCLTests", dependencies: ["KilnHCL", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
