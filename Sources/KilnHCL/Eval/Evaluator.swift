@@ -764,6 +764,7 @@ final class Evaluator {
     switch function.body {
     case .firstSuccessful: return tryFunction(call, startRange: startRange, range: range, scope)
     case .succeeds: return canFunction(call, range: range, scope)
+    case .typeConversion: return convertFunction(call, range: range, scope)
     case .values: break
     }
     var diagnostics: [HCLDiagnostic] = []
@@ -900,6 +901,39 @@ final class Evaluator {
           "Error in function call", "Call to function \"try\" failed: no expression succeeded:\n\(failures.joined(separator: "\n")).",
           startRange, context: range)
       ])
+  }
+
+  /// ext/typeexpr's `convert`: two arguments, the second a type expression.
+  private func convertFunction(_ call: Expression.FunctionCall, range: HCLRange, _ scope: Scope) -> Evaluated {
+    guard call.arguments.count == 2, !call.expandFinal else {
+      let subject = call.arguments.count > 2 ? call.arguments[2].startRange : call.closeParenRange
+      let missing = call.arguments.isEmpty ? "value" : "type"
+      return Evaluated(
+        .dynamicUnknown,
+        [
+          call.arguments.count > 2
+            ? .error("Too many function arguments", "Function \"\(call.name)\" expects only 2 argument(s).", subject, context: range)
+            : .error(
+              "Not enough function arguments", "Function \"\(call.name)\" expects 2 argument(s). Missing value for \"\(missing)\".", subject,
+              context: range)
+        ])
+    }
+    let (type, typeProblems) = HCLTypeExpression.type(of: .native(call.arguments[1]))
+    let given = value(call.arguments[0], scope)
+    let diagnostics = given.diagnostics + typeProblems
+    guard let type, !diagnostics.hasErrors else { return Evaluated(.dynamicUnknown, diagnostics) }
+    guard given.value.isKnown else { return Evaluated(.unknown(type), diagnostics) }
+    do {
+      return Evaluated(try HCLConvert.convert(given.value, to: type), diagnostics)
+    } catch {
+      return Evaluated(
+        .dynamicUnknown,
+        diagnostics + [
+          .error(
+            "Invalid function argument", "Invalid value for \"value\" parameter: \(error.message).", call.arguments[0].startRange,
+            context: range)
+        ])
+    }
   }
 
   private func canFunction(_ call: Expression.FunctionCall, range: HCLRange, _ scope: Scope) -> Evaluated {

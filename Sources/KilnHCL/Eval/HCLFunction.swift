@@ -23,6 +23,9 @@ public struct HCLFunction: Sendable {
     case firstSuccessful
     /// `can`: whether the argument expression evaluates without error.
     case succeeds
+    /// `convert(value, type)`: the first argument's value converted to the type the second
+    /// argument writes as a type expression (read statically, as ext/typeexpr does).
+    case typeConversion
   }
 
   public var parameters: [Parameter]
