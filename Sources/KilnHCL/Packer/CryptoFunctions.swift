@@ -1,3 +1,4 @@
+import Foundation
 import KilnCrypto
 
 /// Packer's hash, bcrypt and UUID functions (go-cty-funcs `crypto` and `uuid`). Digests and
@@ -22,6 +23,30 @@ enum CryptoFunctions {
     } catch {
       throw .general("no random bytes: \(error)")
     }
+  }
+
+  /// `rsadecrypt(ciphertext, privatekey)`: base64 ciphertext, PKCS #1 v1.5, a PEM RSA key.
+  static func rsadecrypt(_ ciphertext: String, _ pem: String) throws(HCLFunctionError) -> HCLValue {
+    guard let data = Data(base64Encoded: ciphertext) else {
+      throw .general("failed to decode input \(GoQuote.quote(ciphertext)): cipher text must be base64-encoded")
+    }
+    let key: PrivateKey
+    do {
+      key = try PrivateKey(pem: pem)
+    } catch {
+      throw .general("invalid private key: \(error)")
+    }
+    var plaintext: [UInt8]
+    do {
+      plaintext = try key.decryptRSAPKCS1(Array(data))
+    } catch {
+      throw .general("failed to decrypt: \(error)")
+    }
+    defer { OpenSSL.cleanse(&plaintext) }
+    guard let text = String(validating: plaintext, as: UTF8.self) else {
+      throw .general("the decrypted value is not valid UTF-8")
+    }
+    return .normalized(text)
   }
 
   // MARK: - UUIDs
@@ -83,6 +108,8 @@ enum CryptoFunctions {
 
   // MARK: - bcrypt
 
+  static let maximumCost = 16
+
   /// `bcrypt(str, cost = 10)`: a `$2a$` hash with a random salt, as Go's x/crypto makes one.
   static func bcrypt(_ arguments: [HCLValue]) throws(HCLFunctionError) -> HCLValue {
     var cost = 10
@@ -93,8 +120,14 @@ enum CryptoFunctions {
       }
       cost = whole
     }
-    guard (4...31).contains(cost) else {
+    // x/crypto: a cost below the minimum is the default one; above 31 is an error.
+    if cost < 4 { cost = 10 }
+    guard cost <= 31 else {
       throw .general("error occured generating password crypto/bcrypt: cost \(cost) is outside allowed range (4,31)")
+    }
+    // Each step doubles the work: past `maximumCost` a template would stall the run for minutes.
+    guard cost <= maximumCost else {
+      throw .argument(1, "Kiln computes bcrypt costs up to \(maximumCost) (each step doubles the time; \(cost) would take minutes or more)")
     }
     let password = Array(arguments[0].stringValue.utf8)
     guard password.count <= 72 else { throw .general("error occured generating password bcrypt: password length exceeds 72 bytes") }

@@ -176,7 +176,12 @@ enum FileFunctions {
       guard let first = remaining.first else { return }
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.sorted() ?? []
       if first == "**" {
-        try walk(directory, relative, remaining.dropFirst())
+        if remaining.count == 1 {
+          // A final "**" matches every file below.
+          try walk(directory, relative, ["*"])
+        } else {
+          try walk(directory, relative, remaining.dropFirst())
+        }
         for entry in entries where isDirectory(directory + "/" + entry) {
           try walk(directory + "/" + entry, relative + entry + "/", remaining)
         }
@@ -205,7 +210,10 @@ enum FileFunctions {
     do {
       _ = try Glob.match(pattern, "")
     } catch {
-      throw .general("failed to glob pattern (\(pattern)): syntax error in pattern")
+      if case .general("syntax error in pattern") = error {
+        throw .general("failed to glob pattern (\(pattern)): syntax error in pattern")
+      }
+      throw error
     }
     try walk(root, "", segments[...])
     return HCLValue.makeSet(matches, elementType: .string)

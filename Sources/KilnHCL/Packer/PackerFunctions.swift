@@ -73,12 +73,12 @@ enum PackerFunction: String, CaseIterable, Sendable {
   case convert, yamldecode, yamlencode, base64gzip, textencodebase64, textdecodebase64
   // Context
   case env
+  case rsadecrypt
   // Secrets stores Kiln does not talk to
   case vault
   case consulKey = "consul_key"
   case awsSecretsManager = "aws_secretsmanager"
   case awsSecretsManagerRaw = "aws_secretsmanager_raw"
-  case rsadecrypt
 
   private typealias P = HCLFunction.Parameter
 
@@ -176,7 +176,8 @@ enum PackerFunction: String, CaseIterable, Sendable {
     case .textencodebase64: return try TextEncodings.encode(a[0].stringValue, a[1].stringValue)
     case .textdecodebase64: return try TextEncodings.decode(a[0].stringValue, a[1].stringValue)
     case .env: return .string(context.environment[a[0].stringValue] ?? "")
-    case .vault, .consulKey, .awsSecretsManager, .awsSecretsManagerRaw, .rsadecrypt:
+    case .rsadecrypt: return try CryptoFunctions.rsadecrypt(a[0].stringValue, a[1].stringValue)
+    case .vault, .consulKey, .awsSecretsManager, .awsSecretsManagerRaw:
       throw .general(
         "\(rawValue) is not supported by Kiln: \(unsupportedReason); pass the value in a variable (-var, -var-file or PKR_VAR_) instead")
     }
@@ -186,8 +187,7 @@ enum PackerFunction: String, CaseIterable, Sendable {
     switch self {
     case .vault: "Kiln does not read HashiCorp Vault"
     case .consulKey: "Kiln does not read Consul"
-    case .awsSecretsManager, .awsSecretsManagerRaw: "Kiln's AWS client does not call Secrets Manager"
-    default: "Kiln does not decrypt RSA ciphertexts in templates"
+    default: "Kiln's AWS client does not call Secrets Manager"
     }
   }
 }

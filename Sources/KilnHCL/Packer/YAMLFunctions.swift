@@ -131,8 +131,11 @@ enum YAMLFunctions {
       } else {
         block(value, indent: 0, into: &out)
       }
-    default:
+    case .string:
       out = scalarText(value, indent: 0, column: 0) + "\n"
+    default:
+      // libyaml ends a document whose only content is a plain scalar with "...".
+      out = scalarText(value, indent: 0, column: 0) + "\n...\n"
     }
     return .string(out)
   }

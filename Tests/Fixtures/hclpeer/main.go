@@ -17,7 +17,12 @@
 package main
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +35,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
@@ -37,6 +43,8 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/encoding/ianaindex"
 )
 
 type variable struct {
@@ -326,8 +334,58 @@ func functions() map[string]function.Function {
 		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
 		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)), "tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		// Packer's own functions that cty, HCL or Go's libraries provide.
+		"formatdate": stdlib.FormatDateFunc, "timeadd": stdlib.TimeAddFunc, "convert": typeexpr.ConvertFunc,
+		"md5": hashFunc(func(b []byte) []byte { s := md5.Sum(b); return s[:] }),
+		"sha1": hashFunc(func(b []byte) []byte { s := sha1.Sum(b); return s[:] }),
+		"sha256": hashFunc(func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }),
+		"sha512": hashFunc(func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }),
+		"textencodebase64": textEncodeBase64, "textdecodebase64": textDecodeBase64,
+		// Not Packer's: checks a bcrypt hash Kiln made with x/crypto's bcrypt.
+		"bcrypt_matches": stringFunc([]string{"hash", "password"}, cty.Bool, func(a []string) (cty.Value, error) {
+			return cty.BoolVal(bcrypt.CompareHashAndPassword([]byte(a[0]), []byte(a[1])) == nil), nil
+		}),
 	}
 }
+
+func hashFunc(sum func([]byte) []byte) function.Function {
+	return stringFunc([]string{"str"}, cty.String, func(a []string) (cty.Value, error) {
+		return cty.StringVal(hex.EncodeToString(sum([]byte(a[0])))), nil
+	})
+}
+
+// textEncodeBase64 and textDecodeBase64: Packer's, over x/text's IANA index.
+var textEncodeBase64 = stringFunc([]string{"string", "encoding"}, cty.String, func(a []string) (cty.Value, error) {
+	enc, err := ianaindex.IANA.Encoding(a[1])
+	if err != nil || enc == nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(1, "%q is not a supported IANA encoding name or alias", a[1])
+	}
+	name, err := ianaindex.IANA.Name(enc)
+	if err != nil {
+		name = a[1]
+	}
+	out, err := enc.NewEncoder().Bytes([]byte(a[0]))
+	if err != nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(0, "the given string contains characters that cannot be represented in %s", name)
+	}
+	return cty.StringVal(base64.StdEncoding.EncodeToString(out)), nil
+})
+
+var textDecodeBase64 = stringFunc([]string{"source", "encoding"}, cty.String, func(a []string) (cty.Value, error) {
+	enc, err := ianaindex.IANA.Encoding(a[1])
+	if err != nil || enc == nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(1, "%q is not a supported IANA encoding name or alias", a[1])
+	}
+	raw, err := base64.StdEncoding.DecodeString(a[0])
+	if err != nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(0, "the given value is has an invalid base64 symbol")
+	}
+	out, err := enc.NewDecoder().Bytes(raw)
+	if err != nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(0, "the given string contains symbols that are not defined")
+	}
+	return cty.StringVal(string(out)), nil
+})
 
 func stringFunc(params []string, ret cty.Type, impl func([]string) (cty.Value, error)) function.Function {
 	ps := make([]function.Parameter, len(params))
