@@ -97,7 +97,8 @@ extension HCLPeerConformanceTests {
     #"yamlencode({a = "multi\nline", b = [], c = {}, d = null, e = true, f = 1.5, g = [{x = 1, y = [2]}]})"#,
     #"yamlencode({h = "a very long string that goes on and on and on and on and on and on and on and past eighty columns wide"})"#,
     #"yamlencode("x")"#, #"yamlencode(true)"#, #"yamlencode(1.5)"#, #"yamlencode(["a\nb"])"#,
-    #"yamlencode({a = ["x\ny", {b = "p\nq\n"}]})"#, #"yamlencode([[1, 2], [3]])"#, #"yamlencode({a = {b = {c = "d"}}, e = ""})"#, #"yamlencode(["tab\there", "q\"uote"])"#,
+    #"yamlencode({a = ["x\ny", {b = "p\nq\n"}]})"#, #"yamlencode([[1, 2], [3]])"#, #"yamlencode({a = {b = {c = "d"}}, e = ""})"#,
+    #"yamlencode(["tab\there", "q\"uote"])"#,
     #"yamlencode({"key with: colon" = "é", n = -0.25})"#, #"yamlencode([])"#, #"yamlencode(null)"#, #"yamlencode("trailing\n")"#,
     #"convert([1], list(string))"#, #"convert("x", number)"#,
   ]
@@ -218,6 +219,9 @@ extension HCLPeerConformanceTests {
     ),
     (#"unix_timestamp_parse(851042397).year_day"#, "355"),
     (#"unix_timestamp_parse(0).rfc3339"#, #""1970-01-01T00:00:00Z""#),
+    // Go's extreme: time.Unix(math.MaxInt64, 0) in UTC.
+    (#"unix_timestamp_parse(9223372036854775807).rfc3339"#, #""292277026596-12-04T15:30:07Z""#),
+    (#"unix_timestamp_parse(9223372036854775807).year_day"#, "339"),
     (#"env("KILN_TEST_REGION")"#, #""eu-west-3""#),
     (#"env("KILN_TEST_UNSET")"#, #""""#),
     (#"basename(abspath("/a/b/../c"))"#, #""c""#),
@@ -318,6 +322,16 @@ extension HCLPeerConformanceTests {
     let captured = try await ChildProcess.capture("/bin/gzip", arguments: ["-dc"], input: Array(data), timeout: .seconds(30))
     #expect(captured.termination == .exited(0))
     #expect(String(decoding: captured.output, as: UTF8.self) == "helloworld")
+  }
+
+  @Test func extremesAreValuesOrErrorsNeverTraps() {
+    // Go wraps time.Unix(math.MinInt64, 0) around; Kiln gives the proleptic date.
+    let (minimum, problems) = Self.evaluate(#"unix_timestamp_parse(-9223372036854775808).year"#)
+    #expect(minimum != nil, "\(problems)")
+    let (_, duration) = Self.evaluate(#"timeadd("2017-11-22T00:00:00Z", "2562047h47m16.854775808s")"#)
+    #expect(duration.first?.detail.contains("time: invalid duration") == true, "\(duration)")
+    let (_, tooBig) = Self.evaluate(#"unix_timestamp_parse(1e30)"#)
+    #expect(tooBig.first?.detail.contains("whole number of seconds") == true, "\(tooBig)")
   }
 
   @Test func bcryptRefusesWhatWouldHang() {

@@ -7,7 +7,7 @@ enum CIDRFunctions {
   /// and the prefix length.
   struct Prefix {
     var address: UInt128
-    var bits: Int  // 32 or 128
+    var bits: Int // 32 or 128
     var length: Int
 
     var hostBits: Int { bits - length }

@@ -194,7 +194,10 @@ enum DateFunctions {
 
   static func unixTimestampParse(_ value: HCLValue) throws(HCLFunctionError) -> HCLValue {
     guard case .number(let number) = value, let whole = number.exactInt else {
-      throw .argument(0, "unix_timestamp must be a whole number of seconds representable as a 64-bit integer: value must be a whole number, between -9223372036854775808 and 9223372036854775807")
+      throw .argument(
+        0,
+        "unix_timestamp must be a whole number of seconds representable as a 64-bit integer: value must be a whole number, between -9223372036854775808 and 9223372036854775807"
+      )
     }
     let time = GoTime(unix: Int64(whole), nanosecond: 0, offset: 0)
     var fields = fields(time)

@@ -85,7 +85,8 @@ enum FileFunctions {
     var info = stat()
     guard stat(path, &info) == 0 else {
       if errno == ENOENT {
-        throw .general("no file exists at \(shown); this function works only with files that are distributed as part of the configuration source code")
+        throw .general(
+          "no file exists at \(shown); this function works only with files that are distributed as part of the configuration source code")
       }
       throw .general("failed to read \(shown): \(String(cString: strerror(errno)))")
     }

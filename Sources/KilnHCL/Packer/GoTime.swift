@@ -18,28 +18,34 @@ struct GoTime: Sendable, Equatable {
   /// The civil fields in the time's own offset.
   struct Civil {
     var year: Int64
-    var month: Int  // 1...12
-    var day: Int  // 1...31
+    var month: Int // 1...12
+    var day: Int // 1...31
     var hour: Int
     var minute: Int
     var second: Int
-    var weekday: Int  // 0 = Sunday
-    var yearDay: Int  // 1...366
+    var weekday: Int // 0 = Sunday
+    var yearDay: Int // 1...366
   }
 
   var civil: Civil {
-    let local = unix + Int64(offset)
-    let days = floorDivide(local, 86_400)
-    let secondsOfDay = Int(local - days * 86_400)
+    let (local, overflow) = unix.addingReportingOverflow(Int64(offset))
+    // Unreachable from templates (parsed times have four-digit years; unix_timestamp_parse is
+    // UTC), but never a trap: the instant is then read in UTC.
+    let instant = overflow ? unix : local
+    // Floor division without overflow, for any Int64 (unix_timestamp_parse takes them all).
+    var days = instant / 86_400
+    var secondsOfDay = Int(instant % 86_400)
+    if secondsOfDay < 0 {
+      secondsOfDay += 86_400
+      days -= 1
+    }
     let (year, month, day) = Self.civilFromDays(days)
-    let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
+    let weekday = Int(((days % 7) + 11) % 7) // 1970-01-01 was a Thursday (4)
     let yearDay = Int(days - Self.daysFromCivil(year, 1, 1)) + 1
     return Civil(
       year: year, month: month, day: day, hour: secondsOfDay / 3600, minute: secondsOfDay / 60 % 60, second: secondsOfDay % 60,
       weekday: weekday, yearDay: yearDay)
   }
-
-  private func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
   /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
   static func daysFromCivil(_ year: Int64, _ month: Int, _ day: Int) -> Int64 {
@@ -117,36 +123,26 @@ struct GoTime: Sendable, Equatable {
     }
     let year = try digits(4, "year")
     try literal(UInt8(ascii: "-"))
-    let monthStart = index
-    let month = try digits(2, "month")
-    guard (1...12).contains(month) else {
-      index = monthStart
-      throw fail("month")
+    /// Two digits within `range`; out of range, the error quotes the text from the field on.
+    func field(_ what: String, _ range: ClosedRange<Int>) throws(HCLFunctionError) -> Int {
+      let start = index
+      let value = try digits(2, what)
+      guard range.contains(value) else {
+        index = start
+        throw fail(what)
+      }
+      return value
     }
+    let month = try field("month", 1...12)
     try literal(UInt8(ascii: "-"))
     let dayStart = index
     let day = try digits(2, "day of month")
     try literal(UInt8(ascii: "T"))
-    let hourStart = index
-    let hour = try digits(2, "hour")
-    guard hour < 24 else {
-      index = hourStart
-      throw fail("hour")
-    }
+    let hour = try field("hour", 0...23)
     try literal(UInt8(ascii: ":"))
-    let minuteStart = index
-    let minute = try digits(2, "minute")
-    guard minute < 60 else {
-      index = minuteStart
-      throw fail("minute")
-    }
+    let minute = try field("minute", 0...59)
     try literal(UInt8(ascii: ":"))
-    let secondStart = index
-    let second = try digits(2, "second")
-    guard second < 60 else {
-      index = secondStart
-      throw fail("second")
-    }
+    let second = try field("second", 0...59)
     var nanosecond = 0
     if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: ",") {
       var cursor = index + 1
@@ -244,7 +240,7 @@ struct GoTime: Sendable, Equatable {
     ]
     outer: while i < chars.count {
       // Fractional seconds: ".000" / ",000" (fixed) or ".999" (trailing zeros dropped) after a separator.
-      if (chars[i] == "." || chars[i] == ","), i + 1 < chars.count, chars[i + 1] == "0" || chars[i + 1] == "9" {
+      if chars[i] == "." || chars[i] == ",", i + 1 < chars.count, chars[i + 1] == "0" || chars[i + 1] == "9" {
         let digit = chars[i + 1]
         var j = i + 1
         while j < chars.count, chars[j] == digit { j += 1 }
@@ -318,7 +314,8 @@ struct GoTime: Sendable, Equatable {
       guard !unit.isEmpty else { throw .general("time: missing unit in duration \(quoted)") }
       guard let scale = units[unit] else { throw .general("time: unknown unit \(GoQuote.quote(unit)) in duration \(quoted)") }
       total += (Double(whole.isEmpty ? "0" : whole) ?? 0) * scale + (Double("0." + (fraction.isEmpty ? "0" : fraction)) ?? 0) * scale
-      guard total <= 9.223372036854775807e18 else { throw .general("time: invalid duration \(quoted)") }
+      // 2^63 is exactly representable; anything at or past it overflows Go's int64 too.
+      guard total < 9.223372036854775807e18 else { throw .general("time: invalid duration \(quoted)") }
     }
     return Int64(negative ? -total : total)
   }

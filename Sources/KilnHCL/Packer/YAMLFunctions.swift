@@ -1,5 +1,4 @@
 import Foundation
-
 import Yams
 
 /// `yamldecode` and `yamlencode` as go-cty-yaml does them: YAML 1.1's implicit types (so
