@@ -70,7 +70,10 @@ enum YAMLFunctions {
   private static func scalar(_ scalar: Node.Scalar) throws(HCLFunctionError) -> HCLValue {
     let text = scalar.string
     let tag = scalar.tag.rawValue
+    // Quoted and block scalars are strings, whatever their tag (as go-cty-yaml reads them).
+    guard scalar.style == .plain else { return .normalized(text) }
     switch tag {
+    case "tag:yaml.org,2002:str", "!": return .normalized(text)
     case "tag:yaml.org,2002:null": return .dynamicNull
     case "tag:yaml.org,2002:bool":
       if trueWords.contains(text) { return .bool(true) }
@@ -79,10 +82,11 @@ enum YAMLFunctions {
     case "tag:yaml.org,2002:int", "tag:yaml.org,2002:float":
       guard let number = HCLNumber(parsing: text) else { throw .general("cannot decode \(GoQuote.quote(text)) as a number") }
       return .number(number)
-    default: break
+    // An untagged scalar (Yams leaves its tag implicit, ""): YAML 1.1's rules below, as
+    // go-yaml's resolver (Yams' own follows YAML 1.2's).
+    case Tag.Name.implicit.rawValue: break
+    default: throw .general("unsupported tag \(GoQuote.quote(tag)) on \(GoQuote.quote(text))")
     }
-    // Quoted and block scalars are strings; plain ones get YAML 1.1's implicit types.
-    guard scalar.style == .plain else { return .normalized(text) }
     if nullWords.contains(text) { return .dynamicNull }
     if trueWords.contains(text) { return .bool(true) }
     if falseWords.contains(text) { return .bool(false) }
