@@ -191,13 +191,15 @@ extension HCLPeerConformanceTests {
   /// 2021-04-19T07:44:12Z, the documentation's clock.
   static let now = Date(timeIntervalSince1970: 1_618_818_252)
 
-  static func evaluate(_ source: String, base: String = "/nonexistent", environment: [String: String] = [:]) -> (String?, [HCLDiagnostic]) {
+  static func evaluate(
+    _ source: String, base: String = "/nonexistent", environment: [String: String] = [:], limits: EvalLimits = .standard
+  ) -> (String?, [HCLDiagnostic]) {
     let context = PackerFunctionContext(baseDirectory: base, now: now, environment: environment)
     var functions = PackerFunctions.table(context)
     functions.merge(PackerFunctions.variableDefaultFunctions(context)) { table, _ in table }
     let (expression, problems) = HCL.parseExpression(source, filename: "t.pkr.hcl")
     guard problems.isEmpty else { return (nil, problems) }
-    let result = expression.evaluate(in: EvalContext(variables: [:], functions: functions))
+    let result = expression.evaluate(in: EvalContext(variables: [:], functions: functions), limits: limits)
     return result.diagnostics.isEmpty ? (Canonical.render(result.value), []) : (nil, result.diagnostics)
   }
 
@@ -292,6 +294,13 @@ extension HCLPeerConformanceTests {
     #expect(unknown.first?.detail.contains("vars map does not contain key \"nope\", referenced at unknown.tmpl:1,3-7") == true, "\(unknown)")
     let (_, badVars) = Self.evaluate(#"templatefile("unknown.tmpl", "x")"#, base: directory.path)
     #expect(badVars.first?.detail.contains("invalid vars value: must be a map") == true, "\(badVars)")
+    // Renderings share the calling evaluation's bounds: many costly calls add up, not multiply.
+    try Data("%{ for a in range(100) }x%{ endfor }".utf8).write(to: directory.appendingPathComponent("heavy.tmpl"))
+    let bounded = EvalLimits(steps: 50_000)
+    let (one, oneProblems) = Self.evaluate(#"length(templatefile("heavy.tmpl", {}))"#, base: directory.path, limits: bounded)
+    #expect(one == "100", "\(oneProblems)")
+    let (_, costly) = Self.evaluate(#"[for i in range(1000): templatefile("heavy.tmpl", {})]"#, base: directory.path, limits: bounded)
+    #expect(costly.contains { $0.summary == "Evaluation too costly" }, "\(costly.map(\.description))")
   }
 
   @Test func fileReadsAreBounded() throws {

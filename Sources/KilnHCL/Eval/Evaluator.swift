@@ -765,7 +765,7 @@ final class Evaluator {
     case .firstSuccessful: return tryFunction(call, startRange: startRange, range: range, scope)
     case .succeeds: return canFunction(call, range: range, scope)
     case .typeConversion: return convertFunction(call, range: range, scope)
-    case .values: break
+    case .values, .rendering: break
     }
     var diagnostics: [HCLDiagnostic] = []
     // Arguments, with a final `...` argument spread into its elements.
@@ -852,9 +852,13 @@ final class Evaluator {
     for (index, argument) in values.enumerated() where !(parameterAt(index)?.allowUnknown ?? false) && !argument.isWhollyKnown {
       return Evaluated(.unknown(function.returnType), diagnostics)
     }
-    guard case .values(let implementation) = function.body else { return Evaluated(.dynamicUnknown, diagnostics) }
     do {
-      let result = try implementation(values, limits)
+      let result: HCLValue
+      switch function.body {
+      case .values(let implementation): result = try implementation(values, limits)
+      case .rendering(let prepare): result = try render(try prepare(values))
+      default: return Evaluated(.dynamicUnknown, diagnostics)
+      }
       account(result)
       return Evaluated(result, diagnostics)
     } catch {
@@ -873,6 +877,32 @@ final class Evaluator {
       }
       return Evaluated(.dynamicUnknown, diagnostics)
     }
+  }
+
+  /// A `.rendering` function's expression, in a child evaluator bounded by what remains of
+  /// this evaluation's steps and bytes, which are then counted here.
+  private func render(_ rendering: HCLFunction.Rendering) throws(HCLFunctionError) -> HCLValue {
+    var remaining = limits
+    remaining.steps = max(0, limits.steps - steps)
+    remaining.totalBytes = max(0, limits.totalBytes - produced)
+    let child = Evaluator(context: rendering.context, limits: remaining)
+    let result =
+      switch rendering.expression {
+      case .native(let expression): child.value(expression, Scope())
+      case .json(let node): child.jsonValue(node, Scope())
+      }
+    steps += child.steps
+    produced += child.produced
+    if child.exhausted {
+      exhausted = true
+      overflowed = overflowed || child.overflowed
+      throw .general(
+        child.overflowed
+          ? "rendering built more than the \(remaining.totalBytes) bytes this evaluation had left"
+          : "rendering took more than the \(remaining.steps) steps this evaluation had left")
+    }
+    if let problem = result.diagnostics.first(where: { $0.severity == .error }) { throw .general(rendering.explain(problem)) }
+    return result.value
   }
 
   private func tryFunction(_ call: Expression.FunctionCall, startRange: HCLRange, range: HCLRange, _ scope: Scope) -> Evaluated {

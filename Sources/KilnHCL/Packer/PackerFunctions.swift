@@ -129,6 +129,13 @@ enum PackerFunction: String, CaseIterable, Sendable {
     if self == .convert {
       return HCLFunction(parameters: fixed, variadic: variadic, returnType: .dynamic, body: .typeConversion)
     }
+    if self == .templatefile {
+      return HCLFunction(
+        parameters: fixed, variadic: variadic, returnType: .dynamic,
+        body: .rendering { arguments throws(HCLFunctionError) in
+          try TemplateFile.prepare(arguments[0].stringValue, arguments[1], context)
+        })
+    }
     let function = self
     return HCLFunction(
       parameters: fixed, variadic: variadic, returnType: returnType,
@@ -147,7 +154,7 @@ enum PackerFunction: String, CaseIterable, Sendable {
     case .fileexists: return try FileFunctions.fileexists(a[0].stringValue, context)
     case .fileset: return try FileFunctions.fileset(a[0].stringValue, a[1].stringValue, context)
     case .filebase64: return try FileFunctions.filebase64(a[0].stringValue)
-    case .templatefile: return try TemplateFile.render(a[0].stringValue, a[1], context, limits)
+    case .templatefile, .convert: throw .general("\(rawValue) is evaluated by the evaluator (its HCLFunction body)")
     case .timestamp: return .string(DateFunctions.time(context.now).rfc3339)
     case .formatdate: return try DateFunctions.formatdate(a[0].stringValue, a[1].stringValue)
     case .timeadd: return try DateFunctions.timeadd(a[0].stringValue, a[1].stringValue)
@@ -169,7 +176,6 @@ enum PackerFunction: String, CaseIterable, Sendable {
     case .cidrnetmask: return try CIDRFunctions.cidrnetmask(a[0].stringValue)
     case .cidrsubnet: return try CIDRFunctions.cidrsubnet(a[0].stringValue, a[1], a[2])
     case .cidrsubnets: return try CIDRFunctions.cidrsubnets(a)
-    case .convert: throw .general("convert takes a type expression")
     case .yamldecode: return try YAMLFunctions.decode(a[0].stringValue, limits)
     case .yamlencode: return try YAMLFunctions.encode(a[0])
     case .base64gzip: return .string(EncodingFunctions.base64Encode(Gzip.compress(Array(a[0].stringValue.utf8))))

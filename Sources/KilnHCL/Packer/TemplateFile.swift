@@ -4,8 +4,9 @@ import Foundation
 /// its only variables and Packer's functions, except `templatefile` itself (a template
 /// cannot render templates, so rendering never recurses).
 enum TemplateFile {
-  static func render(_ path: String, _ vars: HCLValue, _ context: PackerFunctionContext, _ limits: EvalLimits) throws(HCLFunctionError)
-    -> HCLValue
+  /// The template and the context to render it in; the evaluator renders it (`.rendering`).
+  static func prepare(_ path: String, _ vars: HCLValue, _ context: PackerFunctionContext) throws(HCLFunctionError)
+    -> HCLFunction.Rendering
   {
     let variables: [String: HCLValue]
     switch vars {
@@ -28,18 +29,14 @@ enum TemplateFile {
       body: .values { _, _ throws(HCLFunctionError) in
         throw .general("cannot recursively call templatefile from inside templatefile call")
       })
-    let result = expression.evaluate(in: EvalContext(variables: variables, functions: functions), limits: limits)
-    if let problem = result.diagnostics.first(where: { $0.severity == .error }) {
-      if problem.summary == "Unknown variable" || problem.summary == "Variables not allowed",
-        let range = problem.subject
-      {
-        throw .general(
-          "vars map does not contain key \(problem.detail.split(separator: "\"").dropFirst().first.map { GoQuote.quote(String($0)) } ?? "?"), referenced at \(range.filename):\(range.start.line),\(range.start.column)-\(range.end.column)"
-        )
+    return HCLFunction.Rendering(expression: expression, context: EvalContext(variables: variables, functions: functions)) { problem in
+      if problem.summary == "Unknown variable", let range = problem.subject {
+        let name = problem.detail.split(separator: "\"").dropFirst().first.map(String.init) ?? "?"
+        return
+          "vars map does not contain key \(GoQuote.quote(name)), referenced at \(range.filename):\(range.start.line),\(range.start.column)-\(range.end.column)"
       }
-      throw .general(problem.description)
+      return problem.description
     }
-    return result.value
   }
 
   static func isIdentifier(_ name: String) -> Bool {
