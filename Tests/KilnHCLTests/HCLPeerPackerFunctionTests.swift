@@ -102,7 +102,8 @@ extension HCLPeerConformanceTests {
     #"md5("hello world")"#, #"sha1("hello world")"#, #"sha256("hello world")"#, #"sha512("hello world")"#,
     #"basename("foo/bar/baz.txt")"#, #"basename("/")"#, #"basename("")"#, #"basename("a/b/")"#,
     #"dirname("foo/bar/baz.txt")"#, #"dirname("/a")"#, #"dirname("a")"#, #"dirname("a//b/../c/")"#,
-    #"pathexpand("/etc/x")"#, #"pathexpand("~user/x")"#, #"abspath("/a/./b/../c//d/")"#, #"abspath("/")"#,
+    #"pathexpand("/etc/x")"#, #"pathexpand("~user/x")"#, #"pathexpand("~/x")"#, #"file("~/hello.txt")"#, #"abspath("/a/./b/../c//d/")"#,
+    #"abspath("/")"#,
     #"file("hello.txt")"#, #"file("sub/a.txt")"#, #"file("nope.txt")"#, #"file("sub")"#, #"file("binary.bin")"#,
     #"fileexists("hello.txt")"#, #"fileexists("nope.txt")"#, #"fileexists("sub")"#,
     #"fileset(".", "*.txt")"#, #"fileset(".", "sub/**/*.txt")"#, #"fileset("sub", "**")"#, #"fileset(".", "sub/*.{txt,md}")"#,
@@ -149,7 +150,7 @@ extension HCLPeerConformanceTests {
   }
 
   static func kiln(_ expression: String, in directory: URL) -> String? {
-    let context = PackerFunctionContext(baseDirectory: directory.path, now: Date(), environment: [:])
+    let context = PackerFunctionContext(baseDirectory: directory.path, now: Date(), environment: ["HOME": directory.path])
     let (parsed, problems) = HCL.parseExpression("jsonencode(\(expression))")
     guard problems.isEmpty else { return nil }
     let result = parsed.evaluate(in: EvalContext(variables: [:], functions: PackerFunctions.table(context)))
@@ -279,6 +280,8 @@ extension HCLPeerConformanceTests {
     (#"unix_timestamp_parse(9223372036854775807).year_day"#, "339"),
     (#"env("KILN_TEST_REGION")"#, #""eu-west-3""#),
     (#"env("KILN_TEST_UNSET")"#, #""""#),
+    (#"pathexpand("~/.ssh/id")"#, #""/home/kiln/.ssh/id""#),
+    (#"pathexpand("~")"#, #""/home/kiln""#),
     (#"basename(abspath("/a/b/../c"))"#, #""c""#),
     (#"uuidv5("dns", "www.example.com")"#, #""2ed6657d-e927-568b-95e1-2665a8aea6a2""#),
     (#"length(uuidv4())"#, "36"),
@@ -290,7 +293,7 @@ extension HCLPeerConformanceTests {
 
   @Test(arguments: examples)
   func documentedExample(_ example: (String, String)) {
-    let (value, problems) = Self.evaluate(example.0, environment: ["KILN_TEST_REGION": "eu-west-3"])
+    let (value, problems) = Self.evaluate(example.0, environment: ["KILN_TEST_REGION": "eu-west-3", "HOME": "/home/kiln"])
     #expect(value == example.1, "\(example.0): \(problems.map(\.description))")
   }
 
@@ -402,5 +405,43 @@ extension HCLPeerConformanceTests {
     #expect(problems.first?.detail.contains("cost") == true, "\(problems)")
     let (_, long) = Self.evaluate("bcrypt(\"\(String(repeating: "y", count: 73))\")")
     #expect(long.first?.detail.contains("password length exceeds 72 bytes") == true, "\(long)")
+  }
+}
+
+/// Every Packer function with every pair of odd arguments (empty, huge, negative, null,
+/// unknown, collections, patterns, malformed timestamps and prefixes): values or positioned
+/// errors, never a trap, each call quick.
+@Suite struct HCLPeerPackerFunctionRobustnessTests {
+  static let arguments = [
+    #""""#, #""x""#, "-1", "1e400", "9223372036854775808", "-9223372036854775809", "0.5", "null", "[]", "{}", #""**""#,
+    #""10.0.0.0/8""#, #""::/0""#, #""2006-01-02T15:04:05Z""#, #""%'""#, #""~""#, #""a: *x""#, "true", "[[1], {a = null}]", "unknown",
+  ]
+
+  @Test func everyFunctionTakesOddArguments() throws {
+    let directory = try Scratch.directory("kiln-packer-robustness")
+    try Data("${x}".utf8).write(to: directory.appendingPathComponent("x"))
+    let context = PackerFunctionContext(baseDirectory: directory.path, now: Date(timeIntervalSince1970: -1e12), environment: [:])
+    let functions = PackerFunctions.table(context).merging(PackerFunctions.variableDefaultFunctions(context)) { table, _ in table }
+    let evalContext = EvalContext(variables: ["unknown": .dynamicUnknown], functions: functions)
+    var calls = 0
+    for name in functions.keys.sorted() where name != "bcrypt" {
+      var lists: [[String]] = [[]]
+      lists += Self.arguments.map { [$0] }
+      lists += Self.arguments.flatMap { a in Self.arguments.map { [a, $0] } }
+      for list in lists {
+        let source = "\(name)(\(list.joined(separator: ", ")))"
+        let (expression, problems) = HCL.parseExpression(source, filename: "odd.pkr.hcl")
+        try #require(problems.isEmpty, "\(source)")
+        let started = ContinuousClock.now
+        let result = expression.evaluate(in: evalContext, limits: EvalLimits(steps: 100_000))
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(5), "\(source) took \(elapsed)")
+        for problem in result.diagnostics {
+          #expect(problem.subject?.filename == "odd.pkr.hcl", "\(source): \(problem)")
+        }
+        calls += 1
+      }
+    }
+    #expect(calls > 30_000)
   }
 }

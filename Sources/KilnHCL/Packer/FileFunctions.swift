@@ -10,16 +10,12 @@ enum FileFunctions {
   static let maximumFilesetMatches = 10_000
   static let maximumFilesetVisits = 100_000
 
-  static func home() -> String? {
-    ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
-  }
-
-  /// mitchellh/go-homedir's `Expand`: a leading `~` or `~/`.
-  static func expandHome(_ path: String) throws(HCLFunctionError) -> String {
+  /// mitchellh/go-homedir's `Expand`: a leading `~` or `~/`, from the run's `HOME`.
+  static func expandHome(_ path: String, _ context: PackerFunctionContext) throws(HCLFunctionError) -> String {
     guard path.hasPrefix("~") else { return path }
     let rest = path.dropFirst()
     guard rest.isEmpty || rest.hasPrefix("/") else { throw .general("cannot expand user-specific home dir") }
-    guard let home = home() else { throw .general("cannot expand ~: HOME is not set") }
+    guard let home = context.environment["HOME"], !home.isEmpty else { throw .general("cannot expand ~: HOME is not set") }
     return home + rest
   }
 
@@ -51,7 +47,7 @@ enum FileFunctions {
   }
 
   static func resolve(_ path: String, _ context: PackerFunctionContext) throws(HCLFunctionError) -> String {
-    join(context.baseDirectory, try expandHome(path))
+    join(context.baseDirectory, try expandHome(path, context))
   }
 
   static func abspath(_ path: String) -> HCLValue {
@@ -76,8 +72,8 @@ enum FileFunctions {
     return .string(clean(head))
   }
 
-  static func pathexpand(_ path: String) throws(HCLFunctionError) -> HCLValue {
-    .string(try expandHome(path))
+  static func pathexpand(_ path: String, _ context: PackerFunctionContext) throws(HCLFunctionError) -> HCLValue {
+    .string(try expandHome(path, context))
   }
 
   /// The bytes of a regular file, bounded.

@@ -8,6 +8,7 @@ public struct PackerFunctionContext: Sendable {
   public var baseDirectory: String
   /// timestamp(), legacy_isotime(), legacy_strftime(): one clock per run.
   public var now: Date
+  /// The run's environment: `env`, and `HOME` for `~` in paths.
   public var environment: [String: String]
 
   public init(baseDirectory: String, now: Date, environment: [String: String]) {
@@ -149,7 +150,7 @@ enum PackerFunction: String, CaseIterable, Sendable {
     case .abspath: return FileFunctions.abspath(a[0].stringValue)
     case .basename: return FileFunctions.basename(a[0].stringValue)
     case .dirname: return FileFunctions.dirname(a[0].stringValue)
-    case .pathexpand: return try FileFunctions.pathexpand(a[0].stringValue)
+    case .pathexpand: return try FileFunctions.pathexpand(a[0].stringValue, context)
     case .file: return try FileFunctions.file(a[0].stringValue, context)
     case .fileexists: return try FileFunctions.fileexists(a[0].stringValue, context)
     case .fileset: return try FileFunctions.fileset(a[0].stringValue, a[1].stringValue, context)
