@@ -38,6 +38,6 @@
 // 10,000 matches (100,000 entries visited), bcrypt at cost 16; `templatefile` cannot call itself.
 //
 // Not yet: `base64gzip` writes stored deflate blocks
-// (valid gzip, other bytes than Go's compressor); text encodings beyond UTF-8/16/32, Latin-1
-// and ASCII; static analysis (variable references, `--var-refs`); marks (sensitive values).
+// (valid gzip, other bytes than Go's compressor); text encodings beyond UTF-8, UTF-16,
+// ISO-8859-1/15, windows-1252 and ASCII; static analysis (variable references, `--var-refs`); marks (sensitive values).
 // Unicode classes (`\p{…}`) in regular expressions are refused.

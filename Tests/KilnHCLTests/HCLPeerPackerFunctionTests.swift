@@ -38,7 +38,11 @@ extension HCLPeerConformanceTests {
       #"textencodebase64("Hello World", "UTF-16LE")"#, #"textencodebase64("Hello", "UTF-16BE")"#, #"textencodebase64("é", "ISO-8859-1")"#,
       #"textencodebase64("é", "US-ASCII")"#, #"textencodebase64("x", "bogus-enc")"#, #"textencodebase64("a€", "UTF-8")"#,
       #"textdecodebase64("SABlAGwAbABvAA==", "UTF-16LE")"#, #"textdecodebase64("6Q==", "ISO-8859-1")"#, #"textdecodebase64("!!", "UTF-8")"#,
-      #"textdecodebase64("aGk=", "latin1")"#,
+      #"textdecodebase64("aGk=", "latin1")"#, #"textencodebase64("Hi€", "UTF-32")"#, #"textencodebase64("Hi", "UTF-16")"#,
+      #"textencodebase64("Hi€Š", "windows-1252")"#, #"textencodebase64("€Ž", "ISO-8859-15")"#, #"textencodebase64("¤", "ISO-8859-15")"#,
+      #"textencodebase64("Hi", "csUTF8")"#, #"textencodebase64("Hi", "cp1252")"#, #"textdecodebase64("//5IAGkA", "UTF-16")"#,
+      #"textdecodebase64("SABp", "UTF-16")"#, #"textdecodebase64("/w==", "US-ASCII")"#, #"textdecodebase64("gIGNj5CdnyA=", "windows-1252")"#,
+      #"textdecodebase64("pKaouLy9vr8=", "ISO-8859-15")"#, #"textencodebase64("\u0081", "windows-1252")"#,
     )
     // Packer's clock functions (the peer formats its fixed clock with Go's time package) and
     // its date parsers (Go's time.Parse, YearDay, ISOWeek).
