@@ -35,9 +35,10 @@
 // Packer's functions are checked against cty/HCL/Go where they have them (the same peer),
 // against Debian's Packer 1.6.6 `packer console` (cidr*, uuidv5, paths, files, YAML), and
 // against Packer's documented examples for the rest. File reads stop at 16 MiB, `fileset` at
-// 10,000 matches (100,000 entries visited), bcrypt at cost 16; `templatefile` cannot call itself.
+// 10,000 matches (100,000 entries visited), bcrypt at cost 16; `templatefile` cannot call
+// itself, and renders within the calling evaluation's steps and bytes (`.rendering`).
 //
-// Not yet: `base64gzip` writes stored deflate blocks
-// (valid gzip, other bytes than Go's compressor); text encodings beyond UTF-8, UTF-16,
-// ISO-8859-1/15, windows-1252 and ASCII; static analysis (variable references, `--var-refs`); marks (sensitive values).
-// Unicode classes (`\p{…}`) in regular expressions are refused.
+// Not yet: `base64gzip` writes stored deflate blocks (valid gzip, other bytes than Go's
+// compressor); text encodings beyond UTF-8, UTF-16, ISO-8859-1/15, windows-1252 and ASCII;
+// static analysis (variable references, `--var-refs`); marks (sensitive values). Unicode
+// classes (`\p{…}`) in regular expressions are refused.
