@@ -44,6 +44,8 @@ let package = Package(
     // its dependency already, named here for `FilePath` (executables, working directories).
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+    // `yamldecode` in HCL templates (KilnHCL): a YAML 1.1 parser with positions and tags.
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
   ],
   targets: [
     // C libraries
@@ -63,8 +65,11 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: strictSettings),
-    // HCL2's language (native and JSON syntax, types, functions); no Kiln dependencies.
-    .target(name: "KilnHCL", swiftSettings: strictSettings),
+    // HCL2's language (native and JSON syntax, types, functions); of Kiln, only KilnCrypto
+    // (the digests, bcrypt's salt and uuidv4's randomness of Packer's functions).
+    .target(
+      name: "KilnHCL", dependencies: ["KilnCrypto", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strictSettings),
     // `kiln hcl2_upgrade`: a JSON template (KilnCore) written as HCL2 (KilnHCL's layout).
     .target(name: "KilnUpgrade", dependencies: ["KilnCore", "KilnHCL"], swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
@@ -107,6 +112,9 @@ let package = Package(
       name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnBuildersTests", dependencies: ["KilnBuilders", "KilnAWS", "KilnCore", "_KilnTestSupport"],
+      swiftSettings: strictSettings),
     .testTarget(
       name: "KilnHCLTests", dependencies: ["KilnHCL", "KilnUpgrade", "KilnCore", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
