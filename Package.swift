@@ -59,11 +59,13 @@ let package = Package(
     .target(
       name: "KilnCore",
       dependencies: [
+        "KilnHCL",
         .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: strictSettings),
     // HCL2's language (native and JSON syntax, types, functions); no Kiln dependencies.
+    // KilnCore reads HCL templates with it (`Template/HCL/`).
     .target(name: "KilnHCL", swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
     .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
