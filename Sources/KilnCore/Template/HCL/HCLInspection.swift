@@ -39,17 +39,7 @@ extension HCLTemplateLoader {
     } else {
       text = "\(value)"
     }
-    var quoted = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": quoted += "\\\""
-      case "\\": quoted += "\\\\"
-      case "\n": quoted += "\\n"
-      case "\t": quoted += "\\t"
-      default: quoted.unicodeScalars.append(scalar)
-      }
-    }
-    return quoted + "\""
+    return GoQuote.quote(text)
   }
 
   func printedVariables() -> String {
