@@ -310,6 +310,14 @@ final class HCLTemplateLoader {
         report("Cycle in data sources", "data.\((chain + [key]).joined(separator: " -> data."))", at: item.block.definitionRange)
         return
       }
+      // Packer's bound (`recursivelyEvaluateDatasources`), which also bounds this recursion.
+      if chain.count > 10 {
+        report(
+          "Max datasource recursion depth exceeded.",
+          "An error occured while recursively evaluating data sources. Either your data source depends on more than ten other data sources, or your data sources have a cyclic dependency. Please simplify your config to continue.",
+          at: item.block.definitionRange)
+        return
+      }
       state[offset] = false
       for traversal in Self.traversals(of: item.block.body) where traversal.root == "data" {
         guard traversal.steps.count >= 2, case .attribute(let type, _) = traversal.steps[0], case .attribute(let name, _) = traversal.steps[1],
@@ -385,38 +393,52 @@ final class HCLTemplateLoader {
   func evaluateLocals() {
     var index: [String: Int] = [:]
     for (offset, local) in locals.enumerated() { index[local.name] = offset }
-    var state: [String: Bool] = [:] // false: in progress, true: done
-    var chain: [String] = []
+    var done: Set<String> = []
     var failed: Set<String> = []
-
-    func visit(_ name: String) {
-      guard state[name] != true, let offset = index[name] else { return }
-      state[name] = false
-      chain.append(name)
-      defer { chain.removeLast() }
-      for traversal in locals[offset].expression.traversals where traversal.root == "local" {
-        guard let dependency = traversal.firstAttribute, index[dependency] != nil else { continue }
-        if state[dependency] == false {
-          let start = chain.firstIndex(of: dependency) ?? 0
-          let cycle = chain[start...] + [dependency]
-          report(
-            "Cycle in local variables", "local.\(dependency) refers to itself: \(cycle.map { "local.\($0)" }.joined(separator: " -> ")).",
-            at: traversal.range)
-          failed.formUnion(cycle)
+    var base = context(source: nil, build: nil)
+    // Depth first without recursion (a chain of thousands of locals must not exhaust the
+    // stack): each entry is a local being visited and the next of its references to follow.
+    var stack: [(name: String, references: [HCLTraversal], next: Int)] = []
+    var onStack: Set<String> = []
+    for local in locals where !done.contains(local.name) {
+      stack.append((local.name, local.expression.traversals, 0))
+      onStack.insert(local.name)
+      while let top = stack.last {
+        if top.next < top.references.count {
+          stack[stack.count - 1].next += 1
+          let traversal = top.references[top.next]
+          guard traversal.root == "local", let dependency = traversal.firstAttribute, let offset = index[dependency],
+            !done.contains(dependency)
+          else { continue }
+          if onStack.contains(dependency) {
+            let names = stack.map(\.name)
+            let cycle = names[(names.firstIndex(of: dependency) ?? 0)...] + [dependency]
+            report(
+              "Cycle in local variables", "local.\(dependency) refers to itself: \(cycle.map { "local.\($0)" }.joined(separator: " -> ")).",
+              at: traversal.range)
+            failed.formUnion(cycle)
+            continue
+          }
+          stack.append((dependency, locals[offset].expression.traversals, 0))
+          onStack.insert(dependency)
           continue
         }
-        visit(dependency)
+        stack.removeLast()
+        onStack.remove(top.name)
+        done.insert(top.name)
+        var value = HCLValue.dynamicUnknown
+        if !failed.contains(top.name), let offset = index[top.name] {
+          base.variables?["local"] = .object(localValues)
+          let result = locals[offset].expression.evaluate(in: base)
+          // Let go of the context's copy before `localValues` changes, or every change
+          // copies the whole dictionary (quadratic in the number of locals).
+          base.variables?["local"] = nil
+          report(result.diagnostics)
+          if !result.diagnostics.hasErrors { value = result.value }
+        }
+        localValues[top.name] = value
       }
-      state[name] = true
-      if failed.contains(name) {
-        localValues[name] = .dynamicUnknown
-        return
-      }
-      let result = locals[offset].expression.evaluate(in: context(source: nil, build: nil))
-      report(result.diagnostics)
-      localValues[name] = result.diagnostics.hasErrors ? .dynamicUnknown : result.value
     }
-    for local in locals { visit(local.name) }
   }
 
   // MARK: - Evaluation contexts
