@@ -61,12 +61,14 @@ let package = Package(
     .target(
       name: "KilnCore",
       dependencies: [
+        "KilnHCL",
         .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: strictSettings),
     // HCL2's language (native and JSON syntax, types, functions); of Kiln, only KilnCrypto
-    // (the digests, bcrypt's salt and uuidv4's randomness of Packer's functions).
+    // (the digests, bcrypt's salt and uuidv4's randomness of Packer's functions). KilnCore
+    // reads HCL templates with it (`Template/HCL/`).
     .target(
       name: "KilnHCL", dependencies: ["KilnCrypto", .product(name: "Yams", package: "Yams")],
       swiftSettings: strictSettings),
