@@ -27,15 +27,19 @@ final class ConsoleRelay: OutputSink {
   private struct Format {
     let matcher: SecretMatcher
     let machineReadable: Bool
-    /// Per stream: the style, the masked prefix, the same without its trailing space (for a
-    /// line that is empty once trailing white space is gone), and the kind (`message`, `error`).
-    let style: [[UInt8]]
+    /// Per stream (stdout, stderr): the masked prefix, and the same without its trailing space
+    /// (for a line that is empty once trailing white space is gone); the kind (`message`,
+    /// `error`).
     let prefix: [[UInt8]]
     let barePrefix: [[UInt8]]
     let kind: [String]
-    let reset: [[UInt8]]
-    /// `-timestamp-ui`'s stamp, or the machine-readable line's timestamp and empty target.
-    let stamp: [UInt8]
+    /// Per stream, what goes before a line's masked text and after it. On a console: the
+    /// `-timestamp-ui` stamp, the style and the prefix (`bareHead`: with the bare prefix); the
+    /// style's reset and the newline. Machine-readable: the record up to its data field (the
+    /// prefix is part of that field, escaped); the newline.
+    let head: [[UInt8]]
+    let bareHead: [[UInt8]]
+    let tail: [[UInt8]]
   }
 
   init(_ ui: TargetedUI) { self.ui = ui }
@@ -108,17 +112,22 @@ final class ConsoleRelay: OutputSink {
       Array(prefix.utf8).withUnsafeBytes { _ = matcher.mask($0, into: &masked) }
       return masked
     }
-    let styles = [ui.color, console.options.color ? "\u{1B}[1;31m" : nil]
-    let stamp: String
+    let barePrefixes = prefixes.map { Array($0.dropLast()) }
+    let kinds = ["message", "error"]
     if console.options.machineReadable {
-      stamp = "\(Int(Date().timeIntervalSince1970)),,ui,"
-    } else {
-      stamp = console.options.timestamps ? Date().formatted(.iso8601) + ": " : ""
+      let record = Array("\(Int(Date().timeIntervalSince1970)),,ui,".utf8)
+      let heads = kinds.map { record + Array($0.utf8) + [UInt8(ascii: ",")] }
+      return Format(
+        matcher: matcher, machineReadable: true, prefix: prefixes, barePrefix: barePrefixes, kind: kinds, head: heads, bareHead: heads,
+        tail: [[UInt8(ascii: "\n")], [UInt8(ascii: "\n")]])
     }
+    let stamp = Array((console.options.timestamps ? Date().formatted(.iso8601) + ": " : "").utf8)
+    let styles = [ui.color, console.options.color ? "\u{1B}[1;31m" : nil]
     return Format(
-      matcher: matcher, machineReadable: console.options.machineReadable,
-      style: styles.map { Array(($0 ?? "").utf8) }, prefix: prefixes, barePrefix: prefixes.map { Array($0.dropLast()) },
-      kind: ["message", "error"], reset: styles.map { $0 == nil ? [] : Array("\u{1B}[0m".utf8) }, stamp: Array(stamp.utf8))
+      matcher: matcher, machineReadable: false, prefix: prefixes, barePrefix: barePrefixes, kind: kinds,
+      head: styles.indices.map { stamp + Array((styles[$0] ?? "").utf8) + prefixes[$0] },
+      bareHead: styles.indices.map { stamp + Array((styles[$0] ?? "").utf8) + barePrefixes[$0] },
+      tail: styles.map { Array(($0 == nil ? "" : "\u{1B}[0m").utf8) + [UInt8(ascii: "\n")] })
   }
 
   /// Formats one line (without its newline) into `state.out`, as `TargetedUI.message` or
@@ -136,22 +145,15 @@ final class ConsoleRelay: OutputSink {
       format.matcher.mask(line, into: &text)
       log.log("ui \(format.kind[index]): " + String(decoding: text, as: UTF8.self))
     }
+    state.out.append(contentsOf: line.isEmpty ? format.bareHead[index] : format.head[index])
     if format.machineReadable {
       var text = line.isEmpty ? format.barePrefix[index] : format.prefix[index]
       format.matcher.mask(line, into: &text)
-      state.out.append(contentsOf: format.stamp)
-      state.out.append(contentsOf: format.kind[index].utf8)
-      state.out.append(UInt8(ascii: ","))
       Self.escapeField(text, into: &state.out)
-      state.out.append(UInt8(ascii: "\n"))
     } else {
-      state.out.append(contentsOf: format.stamp)
-      state.out.append(contentsOf: format.style[index])
-      state.out.append(contentsOf: line.isEmpty ? format.barePrefix[index] : format.prefix[index])
       format.matcher.mask(line, into: &state.out)
-      state.out.append(contentsOf: format.reset[index])
-      state.out.append(UInt8(ascii: "\n"))
     }
+    state.out.append(contentsOf: format.tail[index])
   }
 
   /// `MachineReadable.escape` on bytes.

@@ -15,6 +15,8 @@ public struct SecretMatcher: Sendable {
 
   /// For each byte value, the secrets starting with it, longest first.
   private var byFirstByte: [[Secret]] = Array(repeating: [], count: 256)
+  /// Whether some secret starts with the byte: the test made for every byte of the text.
+  private var isFirstByte = [Bool](repeating: false, count: 256)
   public private(set) var isEmpty = true
   static let placeholder = Array(SecretMasker.placeholder.utf8)
 
@@ -26,6 +28,7 @@ public struct SecretMatcher: Sendable {
       $0.bytes.count > $1.bytes.count || ($0.bytes.count == $1.bytes.count && $0.bytes.lexicographicallyPrecedes($1.bytes))
     }) {
       byFirstByte[Int(secret.bytes[0])].append(secret)
+      isFirstByte[Int(secret.bytes[0])] = true
       isEmpty = false
     }
   }
@@ -40,10 +43,8 @@ public struct SecretMatcher: Sendable {
     }
     var copied = 0
     var run: (start: Int, end: Int)? = nil
-    for position in 0..<text.count {
-      let candidates = byFirstByte[Int(text[position])]
-      if candidates.isEmpty { continue }
-      for secret in candidates where Self.matches(secret, in: text, at: position) {
+    for position in 0..<text.count where isFirstByte[Int(text[position])] {
+      for secret in byFirstByte[Int(text[position])] where Self.matches(secret, in: text, at: position) {
         let end = position + secret.bytes.count
         if let current = run, position <= current.end {
           run = (current.start, max(current.end, end))
