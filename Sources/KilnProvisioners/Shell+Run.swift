@@ -98,12 +98,8 @@ extension ShellProvisioner: RunnableProvisioner {
       }
       let result: RemoteCommandResult
       do {
-        result = try await communicator.run(command) { line in
-          switch line {
-          case .stdout(let text): ui.message(text)
-          case .stderr(let text): ui.error(text)
-          }
-        }
+        // Output goes to the console as bytes, batched (`BuildUI.outputSink`).
+        result = try await communicator.run(command, into: ui.outputSink())
       } catch {
         // Interrupted or failed: still remove what was uploaded, shielded from the
         // cancellation and bounded, so a Ctrl-C leaves no script behind.

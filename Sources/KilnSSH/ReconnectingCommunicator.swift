@@ -63,6 +63,19 @@ public final class ReconnectingCommunicator: Communicator {
     return result
   }
 
+  public func run(_ command: String, into sink: any OutputSink) async throws -> RemoteCommandResult {
+    let active: SSHSession
+    do {
+      active = try await current()
+    } catch {
+      sink.finish()
+      throw error
+    }
+    let result = try await active.run(command, into: sink)
+    if case .disconnected = result { await drop(active) }
+    return result
+  }
+
   public func upload(_ localPath: String, to remotePath: String, progress: TransferProgress?) async throws {
     try await transfer { try await $0.upload(localPath, to: remotePath, progress: progress) }
   }

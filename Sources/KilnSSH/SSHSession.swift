@@ -524,12 +524,19 @@ public final class SSHSession: Communicator, @unchecked Sendable {
   }
 
   public func run(_ command: String, output: @escaping @Sendable (RemoteOutput) -> Void) async throws -> RemoteCommandResult {
-    try await onQueue(cancellable: { try self.execute(command, $0, output) })
+    try await run(command, into: LineSink(output))
   }
 
-  private func execute(_ command: String, _ cancelled: CancellationFlag, _ output: @escaping @Sendable (RemoteOutput) -> Void) throws
-    -> RemoteCommandResult
-  {
+  public func run(_ command: String, into sink: any OutputSink) async throws -> RemoteCommandResult {
+    // `finish` once, however the command ends (cancelled too, and before it started).
+    defer { sink.finish() }
+    return try await onQueue(cancellable: { try self.execute(command, $0, sink) })
+  }
+
+  /// Relays the channel's bytes to `sink` as read, and tells it when the channel has nothing
+  /// more ready (before every wait), so it can batch what arrives together and hold nothing
+  /// while the command is quiet.
+  private func execute(_ command: String, _ cancelled: CancellationFlag, _ sink: any OutputSink) throws -> RemoteCommandResult {
     guard let session else { throw SSHError(kind: .connectionLost, message: "the SSH session is closed") }
     func deadline() -> ContinuousClock.Instant? { config.readWriteTimeout.map { lastActivity + $0 } }
     let channel: OpaquePointer
@@ -548,7 +555,6 @@ public final class SSHSession: Communicator, @unchecked Sendable {
       libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))
     }
 
-    var splitters = [LineSplitter(emit: { output(.stdout($0)) }), LineSplitter(emit: { output(.stderr($0)) })]
     var buffer = [CChar](repeating: 0, count: 32768)
     do {
       while true {
@@ -567,22 +573,19 @@ public final class SSHSession: Communicator, @unchecked Sendable {
           if count > 0 {
             lastActivity = .now
             progressed = true
-            buffer.withUnsafeBytes { splitters[stream].append(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+            buffer.withUnsafeBytes { sink.write(UnsafeRawBufferPointer(rebasing: $0.prefix(count)), from: stream == 0 ? .stdout : .stderr) }
           } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
             throw SSHError(kind: .connectionLost, message: lastError(Int32(count)))
           }
         }
         if progressed { continue }
         if libssh2_channel_eof(channel) == 1 { break }
+        sink.idle()
         try waitForSocket(cancelled, deadline: deadline(), "running the command", idle: true)
       }
     } catch let error as SSHError where error.kind == .connectionLost {
-      splitters[0].flush()
-      splitters[1].flush()
       return .disconnected(reason: error.message)
     }
-    splitters[0].flush()
-    splitters[1].flush()
     do {
       try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_close(channel) }
       try io(cancelled, deadline: deadline(), "closing the channel") { libssh2_channel_wait_closed(channel) }

@@ -18,17 +18,32 @@ public protocol BuildUI: Sendable {
   func forPostProcessor(_ type: String) -> any BuildUI
   /// An event of this build for `-events` (see `EventStream`); nothing without one.
   func event(_ type: String, _ fields: [String: EventStream.Value])
+  /// Where a command's output goes (`Communicator.run(_:into:)`): each line of standard
+  /// output as a `message`, of standard error as an `error`.
+  func outputSink() -> any OutputSink
 }
 
 extension BuildUI {
   public func progress(_ text: String) {}
   public func forPostProcessor(_ type: String) -> any BuildUI { self }
   public func event(_ type: String, _ fields: [String: EventStream.Value]) {}
+  public func outputSink() -> any OutputSink {
+    LineSink { line in
+      switch line {
+      case .stdout(let text): message(text)
+      case .stderr(let text): error(text)
+      }
+    }
+  }
 }
 
 /// Packer's console output (reference §6.2–6.3): per-build prefixes and colours, optional
 /// timestamps, or the machine-readable line format; every line passes the secret masker.
 /// Writes are serialised, so parallel builds never interleave inside a line.
+///
+/// A command's output (`TargetedUI.outputSink`) is held and written in batches: up to
+/// `batchBytes`, until the command has nothing more ready, or `batchDelay` at most. Any other
+/// line writes what is held first, so the order on screen is the order of the calls.
 public final class ConsoleUI: Sendable {
   public struct Options: Sendable {
     public var machineReadable = false
@@ -41,12 +56,15 @@ public final class ConsoleUI: Sendable {
 
   public let options: Options
   private let masker: Mutex<SecretMasker>
-  private let lock = Mutex(())
+  /// Relayed output not yet written (see `hold`), and when the oldest of it came.
+  private let held = Mutex((bytes: [UInt8](), since: ContinuousClock.Instant?.none))
+  static let batchBytes = 64 * 1024
+  static let batchDelay = Duration.milliseconds(50)
   private let colors = ["\u{1B}[32m", "\u{1B}[36m", "\u{1B}[35m", "\u{1B}[33m", "\u{1B}[34m"]
   private let nextColor = Mutex(0)
   /// Whether a progress line is on screen, to be cleared before the next line.
   private let progressShown = Mutex(false)
-  private let write: @Sendable (String) -> Void
+  private let write: @Sendable (UnsafeRawBufferPointer) -> Void
   /// Every UI line also goes to the debug log, when there is one.
   public let log: DebugLog?
 
@@ -59,7 +77,11 @@ public final class ConsoleUI: Sendable {
     self.events = events
     self.options = options
     self.masker = Mutex(masker)
-    self.write = write ?? { FileHandle.standardOutput.write(Data($0.utf8)) }
+    if let write {
+      self.write = { write(String(decoding: $0, as: UTF8.self)) }
+    } else {
+      self.write = { Self.writeAll(STDOUT_FILENO, $0) }
+    }
   }
 
   public func addSecrets(_ values: [String]) { masker.withLock { $0.add(values) } }
@@ -125,23 +147,83 @@ public final class ConsoleUI: Sendable {
 
   func mask(_ text: String) -> String { masker.withLock { $0.mask(text) } }
 
+  /// The secrets as they are now, prepared for bytes.
+  var matcher: SecretMatcher { masker.withLock { $0.matcher } }
+
   private func emit(_ text: String) {
-    lock.withLock { _ in
-      if progressShown.withLock({ shown in
-        defer { shown = false }
-        return shown
-      }) {
-        write("\r\u{1B}[K")
+    held.withLock { held in
+      writeHeld(&held)
+      clearProgress()
+      var text = text
+      text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+  }
+
+  /// Adds relayed lines to what is held, and writes it all when `flush`, when there is
+  /// `batchBytes` of it, or when the oldest has waited `batchDelay`.
+  func hold(_ bytes: [UInt8], flush: Bool) {
+    held.withLock { held in
+      if !bytes.isEmpty {
+        let now = ContinuousClock.now
+        if held.bytes.isEmpty { held.since = now }
+        held.bytes.append(contentsOf: bytes)
+        if held.bytes.count >= Self.batchBytes || held.since.map({ now - $0 >= Self.batchDelay }) == true {
+          writeHeld(&held)
+        }
       }
-      write(text)
+      if flush { writeHeld(&held) }
+    }
+  }
+
+  /// Writes whatever relayed output is held.
+  public func flush() { hold([], flush: true) }
+
+  private func writeHeld(_ held: inout (bytes: [UInt8], since: ContinuousClock.Instant?)) {
+    guard !held.bytes.isEmpty else { return }
+    clearProgress()
+    held.bytes.withUnsafeBytes { write($0) }
+    held.bytes.removeAll(keepingCapacity: true)
+    held.since = nil
+  }
+
+  /// Clears the progress line, if one is drawn (under `held`'s lock).
+  private func clearProgress() {
+    if progressShown.withLock({ shown in
+      defer { shown = false }
+      return shown
+    }) {
+      var clear = "\r\u{1B}[K"
+      clear.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
   }
 
   func drawProgress(_ text: String) {
     guard options.progress, !options.machineReadable else { return }
-    lock.withLock { _ in
-      write("\r\u{1B}[K" + mask(text))
+    held.withLock { held in
+      writeHeld(&held)
+      var line = "\r\u{1B}[K" + mask(text)
+      line.withUTF8 { write(UnsafeRawBufferPointer($0)) }
       progressShown.withLock { $0 = true }
+    }
+  }
+
+  /// Writes all of `bytes` to `descriptor`, waiting while it is full. Standard output that
+  /// fails (closed, full disk) loses the text: there is nowhere else to say so.
+  static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress else { return }
+    var offset = 0
+    while offset < bytes.count {
+      let written = Foundation.write(descriptor, base + offset, bytes.count - offset)
+      if written > 0 {
+        offset += written
+      } else if written < 0, errno == EINTR {
+        continue
+      } else if written < 0, errno == EAGAIN {
+        var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        _ = poll(&ready, 1, 1000)
+      } else {
+        return
+      }
     }
   }
 }
@@ -184,6 +266,10 @@ public struct TargetedUI: BuildUI {
   }
 
   public func event(_ type: String, _ fields: [String: EventStream.Value]) { console.event(type, build: build, fields) }
+
+  /// The fast path for a command's output: lines split, masked, prefixed and batched on bytes
+  /// (`ConsoleRelay`), exactly as `message` and `error` print them.
+  public func outputSink() -> any OutputSink { ConsoleRelay(self) }
 
   /// A post-processor's UI: Packer targets it as `build (type)`.
   public func forPostProcessor(_ type: String) -> any BuildUI {

@@ -16,8 +16,10 @@ public struct SecretMasker: Sendable {
   public static let placeholder = "<sensitive>"
   /// Secrets at least this long (in characters) are masked as substrings.
   public static let minimumSubstringLength = 4
-  /// Longest first, so a secret that contains another is masked whole.
+  /// Longest first.
   public private(set) var secrets: [String]
+  /// The same secrets, prepared for masking bytes (the one implementation of the rule).
+  public private(set) var matcher = SecretMatcher([])
 
   public init(_ secrets: [String] = []) {
     self.secrets = []
@@ -26,37 +28,16 @@ public struct SecretMasker: Sendable {
 
   public mutating func add(_ values: [String]) {
     secrets = Set(secrets + values.filter { !$0.isEmpty }).sorted { $0.count > $1.count }
+    matcher = SecretMatcher(secrets)
   }
 
   public func mask(_ text: String) -> String {
-    var out = text
-    for secret in secrets where out.contains(secret) {
-      if secret.count >= Self.minimumSubstringLength {
-        out = out.replacingOccurrences(of: secret, with: Self.placeholder)
-        continue
-      }
-      out = Self.maskWholeTokens(of: secret, in: out)
-    }
-    return out
-  }
-
-  /// `text` with every occurrence of `secret` that has no word character (letter, digit,
-  /// `_`) on either side replaced by the placeholder.
-  static func maskWholeTokens(of secret: String, in text: String) -> String {
-    func isWord(_ character: Character) -> Bool { character.isLetter || character.isNumber || character == "_" }
-    var out = ""
-    var rest = text[...]
-    while let found = rest.range(of: secret) {
-      let before = found.lowerBound > text.startIndex ? text[text.index(before: found.lowerBound)] : nil
-      let after = found.upperBound < text.endIndex ? text[found.upperBound] : nil
-      out += rest[..<found.lowerBound]
-      if before.map(isWord) != true && after.map(isWord) != true {
-        out += Self.placeholder
-      } else {
-        out += rest[found]
-      }
-      rest = rest[found.upperBound...]
-    }
-    return out + rest
+    guard !matcher.isEmpty else { return text }
+    var text = text
+    return text.withUTF8 { bytes in
+      var out: [UInt8] = []
+      guard matcher.mask(UnsafeRawBufferPointer(bytes), into: &out) else { return nil }
+      return String(decoding: out, as: UTF8.self)
+    } ?? text
   }
 }
