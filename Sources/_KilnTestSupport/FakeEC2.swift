@@ -462,6 +462,7 @@ extension FakeEC2 {
       let region = self.region
       let arguments = [
         "ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? "", "TagSpecifications": FakeEC2.types(r.tagSpecifications),
+        "SubnetId": r.subnetID ?? "", "AvailabilityZone": r.availabilityZone ?? "",
       ]
       return try await perform("RunInstances", arguments) { w in
         if let token = r.clientToken, let id = w.clientTokens[region + "/" + token], let existing = w.instances[id] { return [existing.value] }
