@@ -179,6 +179,19 @@ import _KilnTestSupport
     #expect(Self.launches(fake) == ["m5.large@us-east-1a", "m5.large@us-east-1b"])
   }
 
+  /// A spot launch refused for capacity that leaves its request open (the fake's worst case):
+  /// the build cancels it before it tries the next zone, and nothing is left.
+  @Test func aRefusedSpotLaunchsOpenRequestIsCancelledBeforeTheNextZone() async throws {
+    let fake = FakeEC2()
+    fake.refuseSpotLeavingRequestsOpen(in: ["us-east-1a"])
+    let outcome = await EBSScenario.run(try EBSScenario.builder(#""spot_price": "auto""#), clients: fake.client)
+    #expect(outcome.error == nil, "\(outcome.error.map { "\($0)" } ?? "")")
+    #expect(Self.launches(fake) == ["m5.large@us-east-1a", "m5.large@us-east-1b"])
+    let calls = fake.calls.map(\.name).drop { $0 != "RunInstances" }
+    #expect(Array(calls.prefix(4)) == ["RunInstances", "DescribeSpotInstanceRequests", "CancelSpotInstanceRequests", "RunInstances"], "\(calls)")
+    #expect(fake.leftovers.filter { !$0.hasPrefix("AMI ") && !$0.hasPrefix("snapshot ") }.isEmpty, "\(fake.leftovers)")
+  }
+
   /// Another refusal is no capacity problem: it fails the build at once.
   @Test func anotherRefusalIsNotWalkedPast() async throws {
     let fake = FakeEC2()

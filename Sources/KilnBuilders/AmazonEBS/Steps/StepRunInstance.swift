@@ -19,7 +19,8 @@ import KilnCore
 /// `StepNetwork` allows (`PlacementFallbacks`: other zones of the same VPC), then with the next
 /// instance type (`instance_types`, or `spot_instance_types` for a spot build). A refused
 /// RunInstances launches nothing (no instance, and so no interface or volume), and the
-/// client does not resend a capacity refusal, so a failed attempt leaves nothing to clean.
+/// client does not resend a capacity refusal; after a refused spot launch, any Spot Instance
+/// request of this build still open is cancelled. A failed attempt leaves nothing.
 ///
 /// Creates: the instance, the volumes and network interface launched with it (and a spot
 /// build's Spot Instance request), all tagged by RunInstances: the instance, its interface
@@ -161,7 +162,9 @@ struct StepRunInstance: BuildStep {
       request.availabilityZone = attempt.place.availabilityZone.isEmpty ? nil : attempt.place.availabilityZone
       do {
         return try await launch(request, state)
-      } catch let error as AWSServiceError where Self.noCapacity.contains(error.code) && attempts.count > 1 {
+      } catch let error as AWSServiceError where Self.noCapacity.contains(error.code) {
+        if request.spot { try await cancelOpenSpotRequests() }
+        guard attempts.count > 1 else { throw error }
         refused.append((attempt, error))
         if index + 1 < attempts.count {
           run.ui.message("No capacity for \(attempt) (\(error.code)); trying \(attempts[index + 1])")
@@ -173,6 +176,25 @@ struct StepRunInstance: BuildStep {
     throw BuildError(
       "no capacity for the build instance: RunInstances was refused \(refused.count) times, in every zone and instance type the template allows:\n"
         + lines.joined(separator: "\n") + advice)
+  }
+
+  /// After a spot launch refused for capacity: cancels this build's Spot Instance requests
+  /// that are still open (found by its `kiln:run` and `kiln:build` tags). EC2 holds a request
+  /// it has no capacity for open ("capacity-not-available", EC2 User Guide, "State changes
+  /// for a Spot request"), and an open request could launch an instance after the build;
+  /// whether a refused RunInstances leaves one is not documented, so Kiln looks.
+  private func cancelOpenSpotRequests() async throws {
+    let filters = run.identityTags.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("state", ["open"])]
+    do {
+      let open = try await run.ec2.describeSpotInstanceRequests(filters: filters).map(\.requestID)
+      guard !open.isEmpty else { return }
+      run.ui.message("Cancelling the spot request(s) the refused launch left open: \(open.joined(separator: ", "))")
+      try await run.ec2.cancelSpotInstanceRequests(open)
+    } catch {
+      throw BuildError(
+        "a spot request of build '\(run.context.buildName)' in \(run.region) may be left open (its launch was refused for capacity, and open requests could not be looked for or cancelled): \(error)"
+      )
+    }
   }
 
   /// RunInstances, retried while a just-created instance profile is not visible to EC2 yet.
