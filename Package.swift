@@ -44,6 +44,8 @@ let package = Package(
     // its dependency already, named here for `FilePath` (executables, working directories).
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+    // `yamldecode` in HCL templates (KilnHCL): a YAML 1.1 parser with positions and tags.
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
   ],
   targets: [
     // C libraries
@@ -59,12 +61,19 @@ let package = Package(
     .target(
       name: "KilnCore",
       dependencies: [
+        "KilnHCL",
         .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: strictSettings),
-    // HCL2's language (native and JSON syntax, types, functions); no Kiln dependencies.
-    .target(name: "KilnHCL", swiftSettings: strictSettings),
+    // HCL2's language (native and JSON syntax, types, functions); of Kiln, only KilnCrypto
+    // (the digests, bcrypt's salt and uuidv4's randomness of Packer's functions). KilnCore
+    // reads HCL templates with it (`Template/HCL/`).
+    .target(
+      name: "KilnHCL", dependencies: ["KilnCrypto", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strictSettings),
+    // `kiln hcl2_upgrade`: a JSON template (KilnCore) written as HCL2 (KilnHCL's layout).
+    .target(name: "KilnUpgrade", dependencies: ["KilnCore", "KilnHCL"], swiftSettings: strictSettings),
     // The only target that imports COpenSSL.
     .target(name: "KilnCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
     .target(
@@ -86,7 +95,7 @@ let package = Package(
       dependencies: [
         "KilnCore", "KilnBuild", "KilnAWS", "KilnSSH", "KilnBuilders", "KilnProvisioners",
         "KilnPostProcessors",
-        "KilnCrypto",
+        "KilnCrypto", "KilnHCL", "KilnUpgrade",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings),
@@ -94,7 +103,7 @@ let package = Package(
 
     // Fuzzing: one input through every stage (a library, so tests replay crashers through it)
     .target(
-      name: "KilnFuzzing", dependencies: ["KilnCore", "KilnCLI"],
+      name: "KilnFuzzing", dependencies: ["KilnCore", "KilnCLI", "KilnHCL", "KilnUpgrade"],
       swiftSettings: strictSettings),
     .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzzing"], swiftSettings: fuzzSettings),
 
@@ -106,7 +115,10 @@ let package = Package(
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
     .testTarget(
-      name: "KilnHCLTests", dependencies: ["KilnHCL", "_KilnTestSupport"], swiftSettings: strictSettings),
+      name: "KilnBuildersTests", dependencies: ["KilnBuilders", "KilnAWS", "KilnCore", "_KilnTestSupport"],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "KilnHCLTests", dependencies: ["KilnHCL", "KilnUpgrade", "KilnCore", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnSSHTests", dependencies: ["KilnSSH", "KilnCore", "_KilnTestSupport"],
       swiftSettings: strictSettings),

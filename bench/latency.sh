@@ -4,6 +4,11 @@
 #
 #   bench/latency.sh [SCALE]      (default 1: AWS's durations; SCALE 20 runs them 20 times faster)
 #
+# Environment: TOOLS="kiln" builds with Kiln only (default "kiln packer"); LATENCY_SET="image_base=600"
+# changes durations of the proxy's table (seconds at SCALE 1, space-separated NAME=SECONDS), e.g.
+# a 10-minute snapshot for the CPU-while-waiting figure of issue #15 item 4:
+#   TOOLS=kiln LATENCY_SET=image_base=600 bench/latency.sh
+#
 # bench/latency_proxy.py sits between each tool and a local moto (signatures checked): it holds
 # every instance, image, copy and snapshot in its transitional state for the durations of its one
 # table divided by SCALE, and refuses SSH (to a real sshd) until the instance has "booted". Use
@@ -45,7 +50,9 @@ for _ in $(seq 1 600); do [ -f "$work/moto.json" ] && break; sleep 0.1; done
 python3 Tests/Fixtures/sshd_server.py "$work/sshd.json" "$work/authorized_keys" <"$work/lifeline" >"$work/sshd.log" 2>&1 &
 for _ in $(seq 1 200); do [ -f "$work/sshd.json" ] && break; sleep 0.1; done
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
-python3 bench/latency_proxy.py "$work/proxy.json" "$work/moto.json" "$(field "$work/sshd.json" port)" "$scale" "$work" \
+sets=()
+for setting in ${LATENCY_SET:-}; do sets+=("--set=$setting"); done
+python3 bench/latency_proxy.py "$work/proxy.json" "$work/moto.json" "$(field "$work/sshd.json" port)" "$scale" "$work" "${sets[@]}" \
   <"$work/lifeline" >"$work/proxy.log" 2>&1 &
 for _ in $(seq 1 200); do [ -f "$work/proxy.json" ] && break; sleep 0.1; done
 [ -f "$work/proxy.json" ] || { echo "bench/latency_proxy.py did not start:" >&2; cat "$work/proxy.log" >&2; exit 1; }
@@ -81,12 +88,12 @@ build() {
   tail -n +"$((holds + 1))" "$work/holds.tsv" >"$work/$tool.holds"
 }
 
-build kiln
-build packer
+tools=${TOOLS:-kiln packer}
+for tool in $tools; do build "$tool"; done
 
-python3 - "$work" "$scale" <<'PY'
+python3 - "$work" "$scale" "$tools" <<'PY'
 import collections, json, sys
-work, scale = sys.argv[1], sys.argv[2]
+work, scale, tools = sys.argv[1], sys.argv[2], sys.argv[3].split()
 D = json.load(open(f"{work}/proxy.json"))["durations"]
 
 
@@ -129,7 +136,7 @@ def floor(rows):
 print(f"== bench/latency.sh at SCALE {scale}: bench/book-template.json through bench/latency_proxy.py")
 print("durations (s, scaled): " + ", ".join(f"{k} {v:g}" for k, v in D.items()))
 result = {}
-for tool in ("kiln", "packer"):
+for tool in tools:
     data = json.load(open(f"{work}/{tool}.json"))
     rows = holds(tool)
     windows = union([(s, e) for _, s, e, _ in rows])
@@ -141,9 +148,16 @@ for tool in ("kiln", "packer"):
                         "calls": calls, "refused": refused, "rss": data["peak_rss_mib"]}
     print(f"{tool:6}  wall {r['wall']:.1f} s  floor {r['floor']:.1f} s  overhead {r['wall'] - r['floor']:.1f} s"
           f"  CPU {r['cpu']:.2f} s, of which {r['cpu_waiting']:.2f} s in the {r['waiting']:.0f} s of holds"
-          f"  EC2 calls {sum(calls.values())} ({refused} refused by the proxy)  peak RSS {r['rss']:.0f} MiB")
-k, p = result["kiln"], result["packer"]
+          f"  EC2 calls {sum(calls.values())} ({refused} refused by the proxy)  peak RSS {r['rss']:.0f} MiB"
+          f"  CPU while waiting {100 * r['cpu_waiting'] / max(r['waiting'], 1e-9):.3f}% of one core")
+k = result[tools[0]]
 print("floor = " + " + ".join(f"{name} {seconds:g}" for name, seconds in k["parts"].items()) + f" = {k['floor']:g} s")
+if "packer" not in result or "kiln" not in result:
+    r = result[tools[0]]
+    print(f"{tools[0]} overhead {r['wall'] - r['floor']:.1f} s, floor {r['floor']:.1f} s, "
+          f"{tools[0]} cpu while waiting {r['cpu_waiting']:.2f} s over {r['waiting']:.0f} s")
+    sys.exit(0)
+k, p = result["kiln"], result["packer"]
 print("\nEC2 calls per action:")
 for action in sorted(set(k["calls"]) | set(p["calls"])):
     print(f"  {action:32} EC2 calls: kiln {k['calls'][action]}, packer {p['calls'][action]}")

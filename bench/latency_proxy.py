@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A latency-faithful EC2 for bench/latency.sh: a loopback proxy in front of moto (issue #15 item 1).
 
-    latency_proxy.py READY_FILE MOTO_JSON SSHD_PORT SCALE LOG_DIR [--no-capacity=TYPE@AZ,...]
+    latency_proxy.py READY_FILE MOTO_JSON SSHD_PORT SCALE LOG_DIR [--no-capacity=TYPE@AZ,...] [--set=NAME=SECONDS ...]
 
 On loopback moto makes every state change at once. This proxy forwards every EC2 request to moto
 unchanged (bytes and headers: moto checks the SigV4 signature) and rewrites the answers so that
@@ -81,6 +81,13 @@ no_capacity = set()
 for arg in sys.argv[6:]:
     if arg.startswith("--no-capacity="):
         no_capacity.update(pair.strip() for pair in arg.split("=", 1)[1].split(",") if pair.strip())
+    elif arg.startswith("--set="):
+        # --set=NAME=SECONDS replaces one duration of the table (seconds at SCALE 1), e.g. a
+        # 10-minute snapshot for the CPU-while-waiting figure: --set=image_base=600.
+        name, _, value = arg.split("=", 1)[1].partition("=")
+        if name not in DURATIONS:
+            sys.exit(f"latency_proxy.py: --set names {name!r}, which is not in DURATIONS ({', '.join(DURATIONS)})")
+        DURATIONS[name] = float(value)
 D = {name: seconds / scale for name, seconds in DURATIONS.items()}
 
 exit_with_parent()

@@ -8,5 +8,6 @@
 #include <openssl/rand.h>
 #include <openssl/opensslv.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/bio.h>
 #endif

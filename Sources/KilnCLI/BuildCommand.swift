@@ -69,6 +69,14 @@ struct BuildCommand: AsyncParsableCommand {
 
     let output = Output(masker: masker)
     for diagnostic in validation.diagnostics.sorted { output.err(diagnostic) }
+    // Data sources are validated (with unknown outputs) but not run yet: a build with
+    // placeholders for their outputs would be wrong, so refuse it.
+    if let sources = validation.template?.dataSources, !sources.isEmpty {
+      for source in sources {
+        output.err("\(source.location): error: data.\(source.value): kiln build cannot run data sources yet (kiln validate checks them)")
+      }
+      throw ExitCode.failure
+    }
     var options = BuildSession.Options(templatePath: template)
     options.force = force
     options.onError = BuildSession.OnError(rawValue: onError) ?? .cleanup

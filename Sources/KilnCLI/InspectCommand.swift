@@ -14,6 +14,7 @@ struct InspectCommand: ParsableCommand {
   var template: String
 
   func run() throws {
+    if HCLInspection.isHCL(template) { return try inspectHCL() }
     let loaded = TemplateLoader.load(path: template)
     var output = Output()
     guard let parsed = loaded.template, !loaded.diagnostics.hasErrors else {
@@ -82,5 +83,19 @@ struct InspectCommand: ParsableCommand {
     say(
       "\nNote: If your build names contain user variables or template\n" + "functions such as 'timestamp', these are processed at build time,\n"
         + "and therefore only show in their raw form here.")
+  }
+
+  /// Packer's HCL2 mode: variables and locals with their values (sensitive ones masked),
+  /// then each build block.
+  func inspectHCL() throws {
+    let result = HCLInspection.inspect(path: template, options: ValidationOptions(), registry: registry)
+    var output = Output()
+    output.masker.add(result.sensitiveValues)
+    for diagnostic in result.diagnostics.sorted { output.err(diagnostic) }
+    guard let text = result.text, !result.diagnostics.hasErrors else { throw ExitCode.failure }
+    let now = Int(Date().timeIntervalSince1970)
+    for line in text {
+      output.out(machineReadable ? MachineReadable.line(timestamp: now, type: "ui", ["say", line]) : line)
+    }
   }
 }

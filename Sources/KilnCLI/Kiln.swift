@@ -13,6 +13,7 @@ public struct Kiln: AsyncParsableCommand {
     version: KilnVersion.kiln,
     subcommands: [
       BuildCommand.self, ValidateCommand.self, InspectCommand.self, SweepCommand.self, PruneCommand.self, VersionCommand.self, SSHBenchCommand.self,
+      FmtCommand.self, Hcl2UpgradeCommand.self,
     ],
     // No short `-h` here: argument-parser reads an unknown single-dash word as grouped short
     // flags, so any typo containing an "h" (`-machine-readble`) asked for help and exited 0.

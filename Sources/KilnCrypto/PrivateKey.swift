@@ -49,6 +49,23 @@ public struct PrivateKey: ~Copyable {
     try raw("EVP_PKEY_get_raw_private_key") { EVP_PKEY_get_raw_private_key(key, $0, $1) }
   }
 
+  /// Decrypts an RSA ciphertext with PKCS #1 v1.5 padding (what Packer's `rsadecrypt` and
+  /// Go's `rsa.DecryptPKCS1v15` take). Secret: wipe the result with `OpenSSL.cleanse`.
+  public func decryptRSAPKCS1(_ ciphertext: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+    guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
+      throw OpenSSLError(operation: "RSA decryption (the key is not an RSA key)", queue: [])
+    }
+    let context = try OpenSSLError.check(EVP_PKEY_CTX_new(key, nil), "EVP_PKEY_CTX_new")
+    defer { EVP_PKEY_CTX_free(context) }
+    try OpenSSLError.check(EVP_PKEY_decrypt_init(context), "EVP_PKEY_decrypt_init")
+    try OpenSSLError.check(EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING), "EVP_PKEY_CTX_set_rsa_padding")
+    var length = 0
+    try OpenSSLError.check(EVP_PKEY_decrypt(context, nil, &length, ciphertext, ciphertext.count), "EVP_PKEY_decrypt")
+    var plaintext = [UInt8](repeating: 0, count: length)
+    try OpenSSLError.check(EVP_PKEY_decrypt(context, &plaintext, &length, ciphertext, ciphertext.count), "EVP_PKEY_decrypt")
+    return Array(plaintext.prefix(length))
+  }
+
   /// Asks for the length first, then the bytes.
   private func raw(
     _ operation: String, _ call: (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<Int>) -> Int32

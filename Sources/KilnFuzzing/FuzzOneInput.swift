@@ -1,13 +1,17 @@
 import Foundation
 import KilnCLI
 public import KilnCore
+import KilnUpgrade
+
+import enum KilnHCL.HCLCanonicalFormat
 
 /// One fuzz input through every stage that reads untrusted text, as `kiln validate` would,
 /// without the network, the process environment or the file system beyond `stat`:
 /// the JSON reader, the template loader, the interpolation engine (every string of the
 /// document parsed, then rendered with a fixed context), and plugin decoding through the
-/// registry (`TemplateValidator` with every plugin Kiln has). Every diagnostic is rendered as
-/// the CLI would print it.
+/// registry (`TemplateValidator` with every plugin Kiln has), `kiln hcl2_upgrade` of the loaded
+/// template and `kiln fmt`'s layout of the bytes. Every diagnostic is rendered as the CLI
+/// would print it.
 ///
 /// The libFuzzer target (`kiln-fuzz`) calls it for each input, and `FuzzRegressionTests`
 /// replays every file under `fuzz/crashers/` through it: a crash found once stays a test.
@@ -51,6 +55,13 @@ public enum Fuzzing {
     // Again with -syntax-only, which checks every expression without rendering it.
     options.syntaxOnly = true
     produced += TemplateValidator.validate(file, options: options, registry: registry).diagnostics.items.count
+
+    // `kiln hcl2_upgrade` of what loaded, and `kiln fmt` of the bytes as they are.
+    if let template = TemplateLoader.load(file).template {
+      let (text, warnings) = HCL2Upgrade.upgrade(template, withAnnotations: true)
+      produced += text.count + warnings.count
+    }
+    produced += HCLCanonicalFormat.formatTokens(bytes).count
     return produced
   }
 

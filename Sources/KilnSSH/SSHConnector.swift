@@ -9,7 +9,7 @@ public struct SSHConnector: Sendable {
   public var config: SSHConnectionConfig
   public var timeout: Duration = .seconds(300)
   public var handshakeAttempts = 10
-  /// Between failed attempts (Packer: 5 s).
+  /// Between failed attempts (Packer: 5 s); at most 1 s after a refused connection.
   public var retryDelay: Duration = .seconds(5)
   /// Added after a failed authentication (Packer: 2 s).
   public var authenticationFailureDelay: Duration = .seconds(2)
@@ -75,7 +75,14 @@ public struct SSHConnector: Sendable {
         }
         progress?("waiting for SSH on \(config.host):\(config.port): \(error.message)")
       }
-      let delay = lastError?.kind == .authentication ? retryDelay + authenticationFailureDelay : retryDelay
+      // A refused or unreachable host is still booting: looking again costs one TCP handshake,
+      // so after at most a second (sshd is seen up at most 1 s late; Packer waits its 5 s).
+      let delay: Duration =
+        switch lastError?.kind {
+        case .authentication: retryDelay + authenticationFailureDelay
+        case .connect: min(retryDelay, .seconds(1))
+        default: retryDelay
+        }
       if clock.now + delay >= deadline {
         throw SSHError(
           kind: lastError?.kind ?? .connect,

@@ -50,4 +50,23 @@ public final class MotoServer: @unchecked Sendable {
       return fields.count >= 4 ? (fields[2], fields[3]) : nil
     }
   }
+
+  /// Does `operations` in this moto with boto3 (`moto_seed.py`: `put_parameter`,
+  /// `register_image`) and returns each one's result (a parameter's version, an image id).
+  public func seed(_ operations: [[String: Any]], region: String = "us-east-1") async throws -> [Any] {
+    let json = String(decoding: try JSONSerialization.data(withJSONObject: operations), as: UTF8.self)
+    let (status, output) = try await TestCommand.run(
+      ["python3", TestPaths.fixture("moto_seed.py").path, endpoint.absoluteString, accessKeyID, secretAccessKey, region, json],
+      includeStderr: false, timeout: 120)
+    guard status == 0, let results = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [Any] else {
+      throw SeedFailed(status: status, output: output)
+    }
+    return results
+  }
+
+  public struct SeedFailed: Error, CustomStringConvertible {
+    public var status: Int32
+    public var output: String
+    public var description: String { "moto_seed.py exited \(status): \(output)" }
+  }
 }

@@ -16,8 +16,17 @@ sends is checked in three moves, so a hand-written walker's leniency cannot hide
 
 `check(body)` returns None for a request AWS's model accepts, else the reason. Requests for
 services this module has no model for (moto's IAM bootstrap) are not its business: None.
+
+JSON-protocol requests (SSM, `ssm/2014-11-06/service-2.json.gz`) are checked by
+`check_json(target, content_type, body)` in the same three moves: the `X-Amz-Target` header
+must be the model's `targetPrefix` and an operation of it, the content type the model's
+`application/x-amz-json-<jsonVersion>`, and the body a JSON object; botocore's
+`ParamValidator` validates it (unknown members, required members, JSON types: a boolean sent
+as "true" is refused); botocore's serializer writes it again, and the result must be the same
+JSON document and the same target.
 """
 import datetime
+import json
 import threading
 import urllib.parse
 
@@ -26,12 +35,17 @@ from botocore.serialize import create_serializer
 from botocore.validate import ParamValidator
 
 _SERVICES = {"2016-11-15": "ec2", "2011-06-15": "sts"}
+# JSON-protocol services, by their model's targetPrefix.
+_JSON_SERVICES = {"AmazonSSM": "ssm"}
 _lock = threading.Lock()
 _models = {}
 
 
 def _service(version):
-    name = _SERVICES.get(version)
+    return _service_named(_SERVICES.get(version))
+
+
+def _service_named(name):
     if name is None:
         return None
     with _lock:
@@ -200,3 +214,50 @@ def check(body):
     rebuilt.pop("Version", None)
     difference = _same(params, rebuilt)
     return f"{action}: {difference}" if difference else None
+
+
+def json_service_and_action(target):
+    """("ssm", action) for a JSON-protocol request this module checks (by its X-Amz-Target), else None."""
+    prefix, _, action = target.partition(".")
+    name = _JSON_SERVICES.get(prefix)
+    return (name, action) if name and action else None
+
+
+def check_json(target, content_type, body):
+    """None when AWS's model accepts the JSON-protocol request (its `X-Amz-Target` header,
+    `Content-Type` header and body bytes), else why not."""
+    prefix, _, action = target.partition(".")
+    service = _service_named(_JSON_SERVICES.get(prefix))
+    if service is None:
+        return None
+    model, serializer = service
+    if model.metadata.get("targetPrefix") != prefix:
+        return f"{target}: the model's target prefix is {model.metadata.get('targetPrefix')}"
+    wanted = f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}"
+    if content_type.split(";")[0].strip().lower() != wanted:
+        return f"{action}: Content-Type {content_type!r}; the model's protocol sends {wanted}"
+    try:
+        operation = model.operation_model(action)
+    except Exception:
+        return f"{action}: no such operation in {model.service_name}'s model"
+    try:
+        value = json.loads(body.decode("utf-8") if body else "{}")
+    except ValueError as error:
+        return f"{action}: the body is not JSON ({error})"
+    if not isinstance(value, dict):
+        return f"{action}: the body must be a JSON object"
+    shape = operation.input_shape
+    if shape is None:
+        if value:
+            return f"{action}: takes no parameters, got {', '.join(value)}"
+        return None
+    report = ParamValidator().validate(value, shape)
+    if report.has_errors():
+        return f"{action}: {report.generate_report()}"
+    rebuilt = serializer.serialize_to_request(value, operation)
+    if rebuilt["headers"].get("X-Amz-Target") != target:
+        return f"{action}: botocore sends X-Amz-Target {rebuilt['headers'].get('X-Amz-Target')!r}, not {target!r}"
+    again = json.loads(rebuilt["body"] or b"{}")
+    if again != value:
+        return f"{action}: botocore writes {json.dumps(again, sort_keys=True)}, the request is {json.dumps(value, sort_keys=True)}"
+    return None

@@ -7,10 +7,11 @@ PATHS_FILE holds one path per line, as `XMLElementNode` records them under
 `XMLReads.$recorder` (`DescribeImagesResponse/imagesSet/item/blockDeviceMapping/item/ebs`,
 `AssumeRoleResponse/AssumeRoleResult/Credentials/AccessKeyId`, `X/**/Name` for a search that
 found nothing). Each is walked down the operation's output shape in botocore's service model
-(`data/ec2/2016-11-15`, `data/sts/2011-06-15`) with the names botocore's own response parsers
+(`data/ec2/2016-11-15`, `data/sts/2011-06-15`, `data/ssm/2014-11-06`) with the names botocore's own response parsers
 use: an EC2 member is its `locationName`, else its name (`EC2QueryParser`), lists are `item`
 elements; a query-protocol (STS) answer sits in the operation's `resultWrapper`, its lists in
-`member` elements. A name the model does not give is a name AWS never sends: the decoder would
+`member` elements; a JSON-protocol (SSM) answer's members are their names, a list's elements
+`[]`. A name the model does not give is a name AWS never sends: the decoder would
 read nothing from a real answer, whatever moto sends.
 
 Prints one line per path the model does not have (with the names the model offers there) and
@@ -22,7 +23,7 @@ import sys
 import botocore.session
 
 _session = botocore.session.get_session()
-_models = [_session.get_service_model(name) for name in ("ec2", "sts")]
+_models = [_session.get_service_model(name) for name in ("ec2", "sts", "ssm")]
 
 
 def _operation(action):
@@ -33,6 +34,8 @@ def _operation(action):
 
 
 def _element_name(model, name, shape):
+    if model.protocol == "json":
+        return name
     return shape.serialization.get("name", name)
 
 
@@ -41,6 +44,8 @@ def _children(model, shape):
     if shape.type_name == "structure":
         return [(_element_name(model, n, s), s) for n, s in shape.members.items()]
     if shape.type_name == "list":
+        if model.protocol == "json":
+            return [("[]", shape.member)]
         if shape.serialization.get("flattened"):
             return []
         return [(shape.member.serialization.get("name", "item" if model.protocol == "ec2" else "member"), shape.member)]
@@ -68,7 +73,7 @@ def check(path):
         return f"{path}: the root {root} is not an operation's answer"
     model, operation = _operation(root[: -len("Response")])
     if operation is None:
-        return f"{path}: {root[:-len('Response')]} is not an EC2 or STS operation"
+        return f"{path}: {root[:-len('Response')]} is not an EC2, STS or SSM operation"
     shape = operation.output_shape
     rest = parts[1:]
     if model.protocol == "query" and shape is not None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints what AWS's model said of every EC2 and STS request a test run sent to moto.
+"""Prints what AWS's model said of every EC2, STS and SSM request a test run sent to moto.
 
     model_report.py REPORT_FILE
 

@@ -20,10 +20,15 @@ product is never bent to moto's gaps: what AWS accepts and does, the emulator le
   protected image cannot be deregistered.
 - RunInstances records the image's `lastLaunchedTime` (moto never sets it; AWS reports it
   within 24 hours, here at once).
+- CreateImage: the image's snapshot is of the instance's root volume, its `VolumeId` that
+  volume's id (moto snapshots a new 15 GiB volume it makes and deletes).
 - CreateImage: refuses a name the account already uses in the region, `InvalidAMIName.Duplicate`
   (moto makes a second image of the same name).
 - CopyImage: keeps ClientToken's promise, as RunInstances above (moto reads no token).
 - STS DecodeAuthorizationMessage (absent from moto).
+- RegisterImage: keeps the image's RootDeviceName, VirtualizationType and Architecture, and
+  makes an image whose root device is mapped to an EBS volume EBS-backed (moto drops all of
+  them and describes every registered image as `standard`, `/dev/sda1`, no virtualization).
 """
 import functools
 
@@ -49,6 +54,29 @@ def _create_image_tags_snapshots():
         others = [s for s in tag_specifications if s.get("ResourceType") != "snapshot"]
         ami = original(self, instance_id, name, description, tag_specifications=others)
         ami.ebs_snapshot.add_tags(_tags(tag_specifications, "snapshot"))
+        return ami
+
+    AmiBackend.create_image = create_image
+
+
+def _create_image_snapshots_the_instance_volume():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html: "Creates an
+    # Amazon EBS-backed AMI from an Amazon EBS-backed instance"; TagSpecification.N speaks of
+    # "the snapshots that are created of the root volume and of other Amazon EBS volumes that are
+    # attached to the instance". API_Snapshot.html: VolumeId, "The ID of the volume that was used
+    # to create the snapshot". moto models one snapshot per image: it becomes the root volume's.
+    from moto.ec2.models.amis import AmiBackend
+
+    original = AmiBackend.create_image
+
+    @functools.wraps(original)
+    def create_image(self, instance_id, name, description, tag_specifications):
+        ami = original(self, instance_id, name, description, tag_specifications)
+        instance = self.get_instance(instance_id)
+        mappings = instance.block_device_mapping
+        root = mappings.get(instance.root_device_name) or next(iter(mappings.values()), None)
+        if root is not None:
+            ami.ebs_snapshot.volume = self.get_volume(root.volume_id)
         return ami
 
     AmiBackend.create_image = create_image
@@ -319,8 +347,38 @@ def _sts_decode_authorization_message():
     TokenResponse.decode_authorization_message = decode_authorization_message
 
 
+def _register_image_keeps_its_parameters():
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RegisterImage.html
+    # RootDeviceName: "The device name of the root device volume (for example, /dev/sda1)."
+    # VirtualizationType: "The type of virtualization (hvm | paravirtual). Default: paravirtual"
+    # Architecture: "The architecture of the AMI. Default: For Amazon EBS-backed AMIs, i386."
+    # BlockDeviceMapping.N: "If you create an AMI on an Outpost, ... the root volume ... must be
+    # EBS"; an image whose root device is an EBS mapping is EBS-backed (API_Image.html,
+    # RootDeviceType: "ebs | instance-store"). moto's handler reads only Name and Description.
+    from moto.ec2.responses.amis import AmisResponse
+
+    original = AmisResponse.register_image
+
+    @functools.wraps(original)
+    def register_image(self):
+        result = original(self)
+        image = self.ec2_backend.describe_images(ami_ids=[result.result["ImageId"]])[0]
+        root = self._get_param("RootDeviceName")
+        if root:
+            image.root_device_name = root
+        image.virtualization_type = self._get_param("VirtualizationType", "paravirtual")
+        image.architecture = self._get_param("Architecture", "i386")
+        mappings = self._get_param("BlockDeviceMappings", [])
+        if any(m.get("DeviceName") == image.root_device_name and m.get("Ebs") is not None for m in mappings):
+            image.root_device_type = "ebs"
+        return result
+
+    AmisResponse.register_image = register_image
+
+
 def apply():
     _create_image_tags_snapshots()
+    _create_image_snapshots_the_instance_volume()
     _copy_image_tags_image_and_snapshots()
     _run_instances_tags_interfaces_and_spot_requests()
     _run_instances_client_token()
@@ -329,3 +387,4 @@ def apply():
     _create_image_refuses_a_taken_name()
     _copy_image_client_token()
     _sts_decode_authorization_message()
+    _register_image_keeps_its_parameters()

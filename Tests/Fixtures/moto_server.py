@@ -10,8 +10,8 @@ Every request after that must carry a valid SigV4 signature from that key. With 
 appends one line per request: epoch, access key id, action, status.
 
 With --authorized-keys=PATH, the file is rewritten (atomically, before the answer goes out)
-after every EC2 request with the public keys of the key pairs named by instances moto calls
-running, in every account and region. A test sshd reading it as its AuthorizedKeysFile then
+after every EC2 request with the public keys that the instances moto calls running were
+launched with, in every account and region (kept after the key pair is deleted, as on EC2). A test sshd reading it as its AuthorizedKeysFile then
 behaves like a launched instance: it accepts exactly the key pair the instance was started
 with, and stops accepting it once the instance is stopped or terminated. (The reference
 harness does this with an AuthorizedKeysCommand, which sshd only runs from a root-owned path;
@@ -29,6 +29,10 @@ the EC2 API Reference): tags at creation on CreateImage/CopyImage snapshots, Cop
 RunInstances network interfaces and spot requests; RunInstances and CopyImage ClientToken
 idempotency; CreateImage's refusal of a taken name; EnableImageDeprecation,
 EnableImageDeregistrationProtection and STS DecodeAuthorizationMessage.
+
+JSON-protocol requests (SSM, named by their `X-Amz-Target` header) are checked the same way
+(`model_check.check_json`), logged and reported under their action, and refused with a JSON
+error answer (`__type`: `KilnModelCheckFailed`).
 """
 import json
 import os
@@ -67,10 +71,19 @@ lock = threading.Lock()
 
 def logged_parameters(body):
     """The request's form parameters as they came (URL-encoded, so one line), with the values of
-    secret-looking ones (tokens other than ClientToken, secrets, passwords) replaced."""
+    secret-looking ones (tokens other than ClientToken, secrets, passwords) replaced. A JSON
+    body (SSM) is logged the same way, its top-level members as form parameters."""
     import re
+    import urllib.parse
+    text = body.decode("utf-8", "replace")
+    if text.startswith("{"):
+        try:
+            members = json.loads(text)
+            text = urllib.parse.urlencode({k: json.dumps(v) if not isinstance(v, str) else v for k, v in members.items()})
+        except (ValueError, AttributeError):
+            text = ""
     parts = []
-    for part in body.decode("utf-8", "replace").split("&"):
+    for part in text.split("&"):
         name = part.split("=", 1)[0]
         if name != "ClientToken" and re.search("token|secret|password", name, re.I):
             part = name + "=REDACTED"
@@ -85,16 +98,25 @@ def logged(app):
         import io
         environ["wsgi.input"] = io.BytesIO(body)
         action = ""
+        # A JSON-protocol request (SSM) names its action in X-Amz-Target: AmazonSSM.GetParameter.
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
         for part in body.decode("utf-8", "replace").split("&") + environ.get("QUERY_STRING", "").split("&"):
             if part.startswith("Action="):
                 action = part[len("Action="):]
+        if target:
+            action = target.partition(".")[2]
         auth = environ.get("HTTP_AUTHORIZATION", "")
         key = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else "-"
         status_holder = {}
 
-        query = body if environ.get("REQUEST_METHOD") == "POST" else environ.get("QUERY_STRING", "").encode()
-        refusal = model_check.check(query)
-        if report_file and (checked := model_check.service_and_action(query)):
+        if target:
+            refusal = model_check.check_json(target, environ.get("CONTENT_TYPE", ""), body)
+            checked = model_check.json_service_and_action(target)
+        else:
+            query = body if environ.get("REQUEST_METHOD") == "POST" else environ.get("QUERY_STRING", "").encode()
+            refusal = model_check.check(query)
+            checked = model_check.service_and_action(query)
+        if report_file and checked:
             with lock, open(report_file, "a") as report:
                 report.write(f"{checked[0]}\t{checked[1]}\t{'refused' if refusal else 'accepted'}\n")
         if refusal is not None:
@@ -103,10 +125,15 @@ def logged(app):
                 import time
                 with lock, open(request_log, "a") as log:
                     log.write(f"{time.time():.3f}\t{key}\t{action}\t400\t{logged_parameters(body)}\n")
-            from xml.sax.saxutils import escape
-            answer = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>KilnModelCheckFailed</Code>"
-                      f"<Message>{escape(refusal)}</Message></Error></Errors><RequestID>model-check</RequestID></Response>").encode()
-            start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(answer)))])
+            if target:
+                answer = json.dumps({"__type": "KilnModelCheckFailed", "message": refusal}).encode()
+                content_type = "application/x-amz-json-1.1"
+            else:
+                from xml.sax.saxutils import escape
+                answer = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>KilnModelCheckFailed</Code>"
+                          f"<Message>{escape(refusal)}</Message></Error></Errors><RequestID>model-check</RequestID></Response>").encode()
+                content_type = "text/xml"
+            start_response("400 Bad Request", [("Content-Type", content_type), ("Content-Length", str(len(answer)))])
             return [answer]
 
         def capture(status, headers, exc_info=None):
@@ -126,6 +153,14 @@ def logged(app):
     return wrapper
 
 
+# The public key each instance was launched with, by (account, region, instance id). EC2 puts
+# the key on the instance at launch, and it stays there: "Deleting a public key doesn't remove
+# the public key from any instances to which you've added it, either when you launched the
+# instance or later" (EC2 User Guide, "Delete your key pair"). moto keeps only the key pair's
+# name on the instance, so its key is remembered here the first time the instance is seen.
+launch_keys = {}
+
+
 def write_authorized_keys():
     from moto.ec2.models import ec2_backends
     lines = []
@@ -134,11 +169,14 @@ def write_authorized_keys():
             regions = ec2_backends[account]
             for region in list(regions.keys()):
                 backend = regions[region]
-                running = {i.key_name for i in backend.all_running_instances() if i.key_name}
-                for name in sorted(running):
-                    pair = backend.key_pairs.get(name)
+                for instance in backend.all_instances():
+                    pair = backend.key_pairs.get(instance.key_name) if instance.key_name else None
                     if pair is not None:
-                        lines.append(pair.public_key.strip())
+                        launch_keys.setdefault((account, region, instance.id), pair.public_key.strip())
+                for instance in backend.all_running_instances():
+                    key = launch_keys.get((account, region, instance.id))
+                    if key is not None and key not in lines:
+                        lines.append(key)
         with open(authorized_keys + ".tmp", "w") as f:
             f.write("".join(line + "\n" for line in lines))
         os.rename(authorized_keys + ".tmp", authorized_keys)

@@ -3,7 +3,7 @@ import KilnAWS
 import Testing
 import _KilnTestSupport
 
-/// Kiln's public endpoints against AWS's own endpoint rules (EC2's and STS's
+/// Kiln's public endpoints against AWS's own endpoint rules (EC2's, STS's and SSM's
 /// `endpoint-rule-set-1.json` and `partitions.json`, run by botocore's engine offline in
 /// `Tests/Fixtures/endpoint_peer.py`): every region of every partition, FIPS and dual-stack.
 @Suite struct EndpointTests {
@@ -27,8 +27,8 @@ import _KilnTestSupport
     try #require(status == 0, "endpoint_peer.py failed")
     let rows = try JSONDecoder().decode([Row].self, from: Data(output.utf8))
     let partitions = Set(rows.map { AWSPartition.of($0.region).id })
-    // The table covers what it says: both services, all eight partitions, four variants each.
-    #expect(Set(rows.map(\.service)) == ["ec2", "sts"])
+    // The table covers what it says: the three services, all eight partitions, four variants each.
+    #expect(Set(rows.map(\.service)) == ["ec2", "sts", "ssm"])
     #expect(partitions == Set(AWSPartition.all.map(\.id)))
     #expect(rows.count >= 2 * 4 * 40)
     var wrong: [String] = []

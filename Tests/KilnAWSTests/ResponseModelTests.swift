@@ -3,10 +3,11 @@ import KilnAWS
 import Testing
 import _KilnTestSupport
 
-/// Every action `EC2Client` and `STSClient` can send is sent here, against moto (whose
-/// fixture checks each request against AWS's model before moto sees it), and every element
-/// the decoders read from the answers is checked against the operation's output shape in
-/// AWS's model with botocore (`Tests/Fixtures/model_outputs.py`).
+/// Every action `EC2Client`, `STSClient` and `SSMClient` can send is sent here, against moto
+/// (whose fixture checks each request against AWS's model before moto sees it: Query
+/// requests by their form, JSON-protocol requests by `X-Amz-Target`, content type and body),
+/// and every element or JSON member the decoders read from the answers is checked against
+/// the operation's output shape in AWS's model with botocore (`Tests/Fixtures/model_outputs.py`).
 ///
 /// The list of actions is read from the clients' sources: a new `call("Action", …)` that
 /// this test does not send fails it, so no action reaches users unchecked.
@@ -38,6 +39,9 @@ import _KilnTestSupport
     }
     let sts = try STSClient(
       region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
+    let ssm = try SSMClient(
+      region: "us-east-1", customEndpoint: moto.endpoint.absoluteString, http: try CurlHTTPClient(), credentials: credentials, retry: retry)
+    _ = try await moto.seed([["op": "put_parameter", "name": "/kiln/model/parameter", "value": "kiln", "type": "SecureString"]])
     let east = try ec2("us-east-1")
     let west = try ec2("us-west-2")
     let recorder = XMLReads.Recorder()
@@ -59,6 +63,8 @@ import _KilnTestSupport
       let decoded = try await sts.decodeAuthorizationMessage(
         Data(#"{"allowed":false,"context":{"action":"ec2:RunInstances"}}"#.utf8).base64EncodedString())
       #expect(DecodedAuthorizationMessage(json: decoded)?.action == "ec2:RunInstances")
+      let parameter = try await ssm.getParameter(name: "/kiln/model/parameter:1", withDecryption: true)
+      #expect(parameter.value == "kiln")
       _ = try await east.describeRegions()
       _ = try await east.describeImages(owners: ["099720109477"], filters: [EC2Filter("name", ["ubuntu/images/*"])], includeDeprecated: true)
       let vpc = try #require(try await east.describeVpcs(filters: [EC2Filter("is-default", ["true"])]).first)

@@ -67,11 +67,49 @@ import _KilnTestSupport
     #expect(throws: CancellationError.self) { try result.get() }
   }
 
+  /// Issue #15 item 3: without an override the pause follows the wait, so that the look that
+  /// sees the change comes soon after it; with one, every pause is exactly the delay given.
+  @Test func pausesCloseInOnTheExpectedChange() throws {
+    let image = WaitPolicy.imageAvailable // 2 s … 15 s
+    // Progress reported: half the time the progress so far predicts is left.
+    #expect(image.pause(after: .seconds(90), fractionDone: 0.9) == .seconds(5))
+    #expect(image.pause(after: .seconds(120), fractionDone: 0.96) == .seconds(2.5))
+    #expect(image.pause(after: .seconds(60), fractionDone: 0.5) == .seconds(15), "at most maxDelay")
+    #expect(image.pause(after: .seconds(130), fractionDone: 1) == .seconds(2), "complete but not yet available: the shortest")
+    // No progress: a tenth of the time waited, so a change is seen at most 10% late.
+    #expect(image.pause(after: .seconds(30), fractionDone: nil) == .seconds(3))
+    #expect(image.pause(after: .zero, fractionDone: nil) == .seconds(2))
+    #expect(image.pause(after: .seconds(3600), fractionDone: nil) == .seconds(15))
+    #expect(image.pause(after: .seconds(30), fractionDone: 0) == .seconds(3), "0% predicts nothing")
+    // aws_polling: exactly its delay, whatever the progress.
+    let fixed = try image.overridden(delaySeconds: 30, maxAttempts: 120, environment: [:])
+    #expect(fixed.pause(after: .seconds(100), fractionDone: 0.99) == .seconds(30))
+    #expect(fixed.pause(after: .zero, fractionDone: nil) == .seconds(30))
+    #expect(fixed.timeout == .seconds(3600))
+  }
+
+  @Test func theStatusLineSaysHowLongTheWaitMayStillTake() async throws {
+    let lines = Mutex<[String]>([])
+    let polls = Mutex(0)
+    let record: @Sendable (String) -> Void = { line in lines.withLock { $0.append(line) } }
+    let poll: () async throws -> PollResult<Int> = {
+      let n = polls.withLock {
+        $0 += 1
+        return $0
+      }
+      return n < 2 ? .progressing(state: "pending", progress: "snap-1 40%", fractionDone: 0.4) : .done(1)
+    }
+    _ = try await Waiter.wait(for: "AMI ami-1 in us-east-1 to be available", resourceID: "ami-1", policy: Self.patient, status: record, poll)
+    let first = try #require(lines.withLock { $0.first })
+    #expect(first.hasPrefix("waiting for AMI ami-1 in us-east-1 to be available: pending (snap-1 40%); gives up in "), "\(first)")
+    #expect(first.hasSuffix("1m 00s") || first.hasSuffix("59s"), "\(first)")
+  }
+
   @Test func packerOverridesTemplateThenEnvironment() throws {
     let base = WaitPolicy.imageAvailable
     #expect(try base.overridden(delaySeconds: nil, maxAttempts: nil, environment: [:]) == base)
     let template = try base.overridden(delaySeconds: 10, maxAttempts: 6, environment: ["AWS_POLL_DELAY_SECONDS": "1", "AWS_MAX_ATTEMPTS": "99"])
-    #expect(template == WaitPolicy(delay: .seconds(10), maxDelay: .seconds(10), timeout: .seconds(60)))
+    #expect(template == WaitPolicy(delay: .seconds(10), maxDelay: .seconds(10), timeout: .seconds(60), fixed: true))
     let env = try base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_POLL_DELAY_SECONDS": "3", "AWS_MAX_ATTEMPTS": "7"])
     #expect(env.timeout == .seconds(21) && env.delay == .seconds(3))
     let legacy = try base.overridden(delaySeconds: nil, maxAttempts: nil, environment: ["AWS_TIMEOUT_SECONDS": "60"])

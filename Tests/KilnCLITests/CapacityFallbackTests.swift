@@ -99,7 +99,7 @@ import _KilnTestSupport
   @Test func noCapacityForTheFirstTypeInAnyZoneBuildsWithTheSecond() async throws {
     let lab = try await EC2Lab()
     let proxy = try await Self.proxy(lab, noCapacity: ["m5.large@*"])
-    let path = try lab.template(endpoint: proxy.server.baseURL, sshPort: proxy.sshPort, instanceTypes: ["m5.large", "m5a.large"])
+    let path = try lab.template(endpoint: proxy.server.baseURL, instanceTypes: ["m5.large", "m5a.large"], sshPort: proxy.sshPort)
     let result = try await lab.build([path])
     let output = result.stdout + result.stderr
     #expect(result.status == 0, "\(output)")
@@ -121,7 +121,7 @@ import _KilnTestSupport
     let lab = try await EC2Lab()
     let snapshotsBefore = try await lab.snapshots()
     let proxy = try await Self.proxy(lab, noCapacity: ["m5.large@*", "m5a.large@*"])
-    let path = try lab.template(endpoint: proxy.server.baseURL, sshPort: proxy.sshPort, instanceTypes: ["m5.large", "m5a.large"])
+    let path = try lab.template(endpoint: proxy.server.baseURL, instanceTypes: ["m5.large", "m5a.large"], sshPort: proxy.sshPort)
     let result = try await lab.build([path])
     let output = result.stdout + result.stderr
     #expect(result.status == 1, "\(output)")

@@ -49,8 +49,15 @@ import _KilnTestSupport
   }()
 
   static let communicatorDecoding = ["Sources/KilnCore/Config/CommunicatorConfig.swift"]
-  static let ebsDecoding = ["Sources/KilnBuilders/AmazonEBS/AmazonEBSConfig+Decoding.swift"]
+  static let ebsDecoding = [
+    "Sources/KilnBuilders/AmazonEBS/AmazonEBSConfig+Decoding.swift", "Sources/KilnBuilders/AmazonCommon/AWSAccessConfig.swift",
+    "Sources/KilnBuilders/AmazonCommon/AMIFilter.swift",
+  ]
   static let scriptDecoding = ["Sources/KilnProvisioners/ScriptSource.swift"]
+  static let dataSourceDecoding = [
+    "Sources/KilnBuilders/AmazonCommon/AWSAccessConfig.swift", "Sources/KilnBuilders/AmazonDataSources/AmazonDataSources.swift",
+  ]
+  static let dataSourceRun = ["Sources/KilnBuilders/AmazonDataSources", "Sources/KilnBuilders/AmazonCommon"]
 
   static let plugins: [Plugin] = {
     func builder(_ type: String, decoding: [String], run: [String]) -> Plugin {
@@ -76,8 +83,16 @@ import _KilnTestSupport
       Plugin(
         name: "communicator", lateKeys: [:], decode: { _ = CommunicatorConfig.read(&$0) }, decodingCode: communicatorDecoding,
         runCode: ["Sources/KilnSSH", "Sources/KilnBuilders", "Sources/KilnCore/Plugins"]),
-      builder("amazon-ebs", decoding: ebsDecoding, run: ["Sources/KilnBuilders/AmazonEBS"]),
+      builder("amazon-ebs", decoding: ebsDecoding, run: ["Sources/KilnBuilders/AmazonEBS", "Sources/KilnBuilders/AmazonCommon"]),
       builder("null", decoding: ["Sources/KilnBuilders/Null/NullBuilder.swift"], run: ["Sources/KilnBuilders/Null"]),
+      Plugin(
+        name: "data amazon-ami", lateKeys: [:], decode: { _ = AmazonAMIDataSource(name: "x", from: &$0) },
+        decodingCode: ["Sources/KilnBuilders/AmazonCommon/AMIFilter.swift", "Sources/KilnBuilders/AmazonDataSources/AmazonAMIDataSource.swift"]
+          + dataSourceDecoding, runCode: dataSourceRun),
+      Plugin(
+        name: "data amazon-parameterstore", lateKeys: [:], decode: { _ = AmazonParameterStoreDataSource(name: "x", from: &$0) },
+        decodingCode: ["Sources/KilnBuilders/AmazonDataSources/AmazonParameterStoreDataSource.swift"] + dataSourceDecoding,
+        runCode: dataSourceRun),
       provisioner(
         "shell", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"] + scriptDecoding, run: ["Sources/KilnProvisioners/Shell+Run.swift"]),
       provisioner("file", decoding: ["Sources/KilnProvisioners/ShellProvisioner.swift"], run: ["Sources/KilnProvisioners/Shell+Run.swift"]),

@@ -36,7 +36,7 @@ func render(_ text: String, _ configure: (inout RenderContext) -> Void = { _ in 
     ("{{build_type}}", "amazon-ebs"),
     ("{{template_dir}}/files", "/tmpl/files"),
     ("{{pwd}}", "/work"),
-    ("{{packer_version}}", "1.6.6"),
+    ("{{packer_version}}", KilnVersion.packerCompatibility),
     ("{{strftime `%Y%m%d`}}", "20201216"),
     ("{{if eq (len (user `k8s_version`)) 0}}none{{else}}{{user `k8s_version`}}{{end}}", "1.29"),
     ("{{if eq (user `k8s_version`) `1.28`}}old{{else if eq (user `k8s_version`) `1.29`}}cur{{else}}new{{end}}", "cur"),

@@ -278,6 +278,8 @@ import Testing
       "{\"a\": 1,\u{FEFF} \"b\": 2}", "{\"a\": \"x\u{FEFF}y\"}", "{\u{FEFF}\"a\": 1}",
     )
     + body("a = 1\n\u{FEFF}b = 2\n", "\u{FEFF}a = 1\n", "a = \"x\u{FEFF}y\"\n", "a = 1 \u{FEFF}+ 2\n")
+    // Packer's own functions that the peer has too (HCLPeerPackerFunctionTests.swift).
+    + packerRows
 
   @Test func everyRowAnswersAsHCLDoes() async throws {
     let peer = try await HCLPeer.build()
@@ -332,7 +334,7 @@ import Testing
 
   /// Kiln's answer in the peer's terms.
   static func kiln(_ row: Row) -> (value: String, type: String, diagnostics: [HCLDiagnostic]) {
-    let context = EvalContext(variables: variables)
+    let context = EvalContext(variables: variables, functions: functions)
     var diagnostics: [HCLDiagnostic]
     switch row.kind {
     case "jsonbody":

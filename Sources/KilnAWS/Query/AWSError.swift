@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 
 /// An error response from an AWS service: its code, message and request id, as AWS sent them,
 /// and what Kiln learned about it (the answer's clock, a decoded authorization failure), from
@@ -91,16 +92,46 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatab
   ) -> AWSServiceError {
     let skew = date.flatMap(parseHTTPDate).map { $0.timeIntervalSince(now) }
     guard let root = try? XMLElementNode.parse(body), let error = root.find("Error") else {
-      let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-      let excerpt = text.split(whereSeparator: \.isNewline).prefix(2).joined(separator: " ")
-      return AWSServiceError(
-        service: service, action: action, status: status, code: "HTTP\(status)",
-        message: "the service answered HTTP \(status) without an AWS error document" + (excerpt.isEmpty ? "" : " (body starts: \(excerpt))"),
-        requestID: "", region: region, clockSkew: skew)
+      return undocumented(body, status: status, service: service, action: action, region: region, skew: skew)
     }
     return AWSServiceError(
       service: service, action: action, status: status, code: error.string("Code") ?? "HTTP\(status)",
       message: error.string("Message") ?? "", requestID: root.string("RequestID") ?? root.string("RequestId") ?? "", region: region, clockSkew: skew)
+  }
+}
+
+extension AWSServiceError {
+  /// An error answer that is no AWS error document (a proxy's page, an empty body): its
+  /// status and the start of its body.
+  static func undocumented(_ body: [UInt8], status: Int, service: String, action: String, region: String, skew: Double?) -> AWSServiceError {
+    let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let excerpt = text.split(whereSeparator: \.isNewline).prefix(2).joined(separator: " ")
+    return AWSServiceError(
+      service: service, action: action, status: status, code: "HTTP\(status)",
+      message: "the service answered HTTP \(status) without an AWS error document" + (excerpt.isEmpty ? "" : " (body starts: \(excerpt))"),
+      requestID: "", region: region, clockSkew: skew)
+  }
+
+  /// Reads a JSON-protocol error answer (SSM): `{"__type": "…#Code", "message": "…"}`, the
+  /// code also in the `X-Amzn-ErrorType` header (the part before any `:`), the request id in
+  /// `X-Amzn-RequestId`; `date` gives the clock skew as for `decode`.
+  static func decodeJSON(
+    _ body: [UInt8], status: Int, headers: (String) -> String?, service: String, action: String, region: String = "", now: Date = Date()
+  ) -> AWSServiceError {
+    let skew = headers("Date").flatMap(parseHTTPDate).map { $0.timeIntervalSince(now) }
+    let document = (try? JSONReader.read(String(decoding: body, as: UTF8.self)).root)
+    func shortCode(_ text: String) -> String {
+      let afterHash = text.split(separator: "#").last.map(String.init) ?? text
+      return afterHash.split(separator: ":").first.map(String.init) ?? afterHash
+    }
+    let code = (document?["__type"]?.stringValue ?? document?["code"]?.stringValue ?? headers("X-Amzn-ErrorType")).map(shortCode) ?? ""
+    guard !code.isEmpty else {
+      return undocumented(body, status: status, service: service, action: action, region: region, skew: skew)
+    }
+    return AWSServiceError(
+      service: service, action: action, status: status, code: code,
+      message: document?["message"]?.stringValue ?? document?["Message"]?.stringValue ?? "", requestID: headers("X-Amzn-RequestId") ?? "",
+      region: region, clockSkew: skew)
   }
 }
 

@@ -50,11 +50,7 @@ public final class AWSQueryClient: Sendable {
     observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)? = nil
   ) throws(AWSConfigurationError) {
     try AWSRegion.validate(region)
-    guard let host = endpoint.host, !host.isEmpty else {
-      throw AWSConfigurationError("the \(service) endpoint \"\(endpoint.absoluteString)\" has no host")
-    }
-    let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-    self.host = endpoint.port.map { "\(bracketed):\($0)" } ?? bracketed
+    self.host = try Self.hostHeader(of: endpoint, service: service)
     self.service = service
     self.apiVersion = apiVersion
     self.region = region
@@ -101,6 +97,18 @@ public final class AWSQueryClient: Sendable {
     return url
   }
 
+  /// The `Host` header (and signed host) for `endpoint`: its host, bracketed when it is an
+  /// IPv6 address, with its port when it has one.
+  ///
+  /// - Throws: `AWSConfigurationError` when the endpoint has no host.
+  static func hostHeader(of endpoint: URL, service: String) throws(AWSConfigurationError) -> String {
+    guard let host = endpoint.host, !host.isEmpty else {
+      throw AWSConfigurationError("the \(service) endpoint \"\(endpoint.absoluteString)\" has no host")
+    }
+    let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    return endpoint.port.map { "\(bracketed):\($0)" } ?? bracketed
+  }
+
   /// Calls `action` and returns the response document. Retries what is worth retrying, saying
   /// each retry to `log`; throws `AWSServiceError` (with the answer's clock skew, and an
   /// encoded authorization failure decoded when `authorizationDecoder` can), `TransportError`
@@ -114,40 +122,24 @@ public final class AWSQueryClient: Sendable {
 
   private func call(_ action: String, _ parameters: QueryParameters, signed: Bool) async throws -> XMLElementNode {
     let body = Array(parameters.formBody(action: action, version: apiVersion).utf8)
-    let started = ContinuousClock.now
-    var attempt = 0
-    while true {
-      try Task.checkCancellation()
-      do {
-        let response = try await send(action: action, body: body, signed: signed)
-        observer?(action, attempt, .success(response.status))
+    do {
+      return try await retry.run(service: service, action: action, log: log, observer: observer) {
+        try await send(action: action, body: body, signed: signed)
+      } decode: { response in
         guard (200..<300).contains(response.status) else {
           throw AWSServiceError.decode(
             response.body, status: response.status, service: service, action: action, region: region, date: response.header("Date"))
         }
-        do {
+        do throws(XMLDecodingError) {
           return try XMLElementNode.parse(response.body)
         } catch {
           throw AWSServiceError(
             service: service, action: action, status: response.status, code: "MalformedResponse", message: error.description, requestID: "",
             region: region)
         }
-      } catch {
-        if error is CancellationError { throw error }
-        var error = error
-        if var transport = error as? TransportError {
-          transport.action = "\(service.uppercased()) \(action)"
-          error = transport
-        }
-        observer?(action, attempt, .failure(error))
-        guard let delay = retry.delay(after: error, attempt: attempt) else { throw await diagnosed(error) }
-        attempt += 1
-        log?.retrying(
-          AWSRetryNotice(
-            service: service, action: action, failedAttempt: attempt, attempts: retry.maxRetries + 1, delay: delay,
-            cause: error, elapsed: ContinuousClock.now - started))
-        try await Task.sleep(for: delay)
       }
+    } catch {
+      throw await diagnosed(error)
     }
   }
 
@@ -178,17 +170,29 @@ public final class AWSQueryClient: Sendable {
   }
 
   private func send(action: String, body: [UInt8], signed: Bool) async throws -> HTTPResponse {
-    if let limiter { try await limiter.acquire() }
     let headers: [(name: String, value: String)] = [
       ("Host", host), ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
     ]
-    guard signed else {
+    return try await Self.post(
+      body, headers: headers, to: endpoint, signedFor: signed ? (service, region, credentials) : nil, through: http, limiter: limiter)
+  }
+
+  /// One attempt of any AWS client (Query or JSON protocol): a token from the rate limiter,
+  /// then the POST, signed with SigV4 for the service and region unless `signedFor` is nil.
+  static func post(
+    _ body: [UInt8], headers: [(name: String, value: String)], to endpoint: URL,
+    signedFor signer: (service: String, region: String, credentials: any CredentialsProvider)?, through http: any HTTPClient,
+    limiter: RateLimiter?
+  ) async throws -> HTTPResponse {
+    if let limiter { try await limiter.acquire() }
+    guard let signer else {
       return try await http.send(HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body))
     }
-    let credentials = try await self.credentials.credentials()
+    let credentials = try await signer.credentials.credentials()
     let path = endpoint.path.isEmpty ? "/" : endpoint.path
     let request = SigV4.Request(method: "POST", path: path, headers: headers, body: body)
-    let signing = try SigV4.sign(request, credentials: credentials, scope: SigV4.Scope(date: Date(), region: region, service: service))
+    let scope = SigV4.Scope(date: Date(), region: signer.region, service: signer.service)
+    let signing = try SigV4.sign(request, credentials: credentials, scope: scope)
     return try await http.send(HTTPRequest(method: "POST", url: endpoint, headers: headers + signing.addedHeaders, body: body))
   }
 }

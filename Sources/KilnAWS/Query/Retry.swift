@@ -38,6 +38,47 @@ public struct RetryPolicy: Sendable {
 
 }
 
+extension RetryPolicy {
+  /// One AWS request, tried until it succeeds or fails for good: `send` makes an attempt (the
+  /// same request every time), `decode` turns an answer into the result or throws the
+  /// service's error. Each retry is said to `log` and waited for (cancellably); `observer`
+  /// hears every attempt (the answer's status, then the error when there is one). Throws the
+  /// final error: `AWSServiceError`, `TransportError` (naming the service and action) or
+  /// `CancellationError`.
+  ///
+  /// What the Query (EC2, STS) and JSON (SSM) clients share, so both retry alike.
+  func run<T>(
+    service: String, action: String, log: AWSClientLog?, observer: (@Sendable (String, Int, Result<Int, any Error>) -> Void)?,
+    send: () async throws -> HTTPResponse, decode: (HTTPResponse) throws -> T
+  ) async throws -> T {
+    let started = ContinuousClock.now
+    var attempt = 0
+    while true {
+      try Task.checkCancellation()
+      do {
+        let response = try await send()
+        observer?(action, attempt, .success(response.status))
+        return try decode(response)
+      } catch {
+        if error is CancellationError { throw error }
+        var error = error
+        if var transport = error as? TransportError {
+          transport.action = "\(service.uppercased()) \(action)"
+          error = transport
+        }
+        observer?(action, attempt, .failure(error))
+        guard let delay = self.delay(after: error, attempt: attempt) else { throw error }
+        attempt += 1
+        log?.retrying(
+          AWSRetryNotice(
+            service: service, action: action, failedAttempt: attempt, attempts: maxRetries + 1, delay: delay,
+            cause: error, elapsed: ContinuousClock.now - started))
+        try await Task.sleep(for: delay)
+      }
+    }
+  }
+}
+
 /// A token bucket shared by every client of one account and region, so parallel builds slow
 /// down together instead of each hammering the API (Packer has none: hashicorp/packer#1688).
 public final class RateLimiter: Sendable {

@@ -2,25 +2,53 @@ import Foundation
 import KilnCore
 
 /// How long and how often to poll one kind of resource.
+///
+/// Without an override the pauses follow the wait, so that the poll that sees the change
+/// comes soon after it (Packer polls every 15 s, so each of its waits ends up to 15 s late):
+/// - when the resource reports how far along it is (a snapshot's percentage), the next look
+///   is at half the time the progress so far predicts is left, so looks close in on the
+///   expected moment;
+/// - otherwise the pause is a tenth of the time waited so far: a change is seen at most 10%
+///   late, and a long wait costs few calls.
+/// Both are kept between `delay` and `maxDelay`. With an override (`aws_polling`, the
+/// environment) every pause is exactly the configured delay, as in Packer.
 public struct WaitPolicy: Sendable, Equatable {
-  /// The first delay; later delays double up to `maxDelay` (fixed when overridden).
+  /// The shortest pause (every pause, when `fixed`).
   public var delay: Duration
   public var maxDelay: Duration
   public var timeout: Duration
+  /// Set by an override: every pause is `delay`, and the deadline is delay × attempts.
+  public var fixed: Bool
 
-  public init(delay: Duration, maxDelay: Duration, timeout: Duration) {
+  public init(delay: Duration, maxDelay: Duration, timeout: Duration, fixed: Bool = false) {
     self.delay = delay
     self.maxDelay = maxDelay
     self.timeout = timeout
+    self.fixed = fixed
   }
 
-  /// Kiln's defaults per operation: short first polls (moto and fast APIs answer at once),
-  /// backing off to AWS's usual 15 s, with deadlines sized for the slow cases (a large AMI copy).
-  public static let instanceState = WaitPolicy(delay: .seconds(2), maxDelay: .seconds(15), timeout: .seconds(600))
-  public static let imageAvailable = WaitPolicy(delay: .seconds(5), maxDelay: .seconds(15), timeout: .seconds(3600))
-  public static let imageCopy = WaitPolicy(delay: .seconds(5), maxDelay: .seconds(30), timeout: .seconds(7200))
-  public static let snapshotCompleted = WaitPolicy(delay: .seconds(5), maxDelay: .seconds(15), timeout: .seconds(3600))
+  /// Kiln's defaults per operation: pauses of 1–2 s while a change is due soon, never more than
+  /// 15 s (30 s for copies), with deadlines sized for the slow cases (a large AMI copy).
+  public static let instanceState = WaitPolicy(delay: .seconds(1), maxDelay: .seconds(15), timeout: .seconds(600))
+  public static let imageAvailable = WaitPolicy(delay: .seconds(2), maxDelay: .seconds(15), timeout: .seconds(3600))
+  public static let imageCopy = WaitPolicy(delay: .seconds(2), maxDelay: .seconds(30), timeout: .seconds(7200))
+  public static let snapshotCompleted = WaitPolicy(delay: .seconds(2), maxDelay: .seconds(15), timeout: .seconds(3600))
   public static let securityGroupExists = WaitPolicy(delay: .milliseconds(500), maxDelay: .seconds(5), timeout: .seconds(200))
+
+  /// The pause after a look that found the resource not there yet, `elapsed` into the wait;
+  /// `fractionDone` (0…1) when the resource reports its progress.
+  public func pause(after elapsed: Duration, fractionDone: Double?) -> Duration {
+    if fixed { return delay }
+    let seconds: Double
+    if let fractionDone, fractionDone > 0 {
+      let left = elapsed.inSeconds * (1 - min(fractionDone, 1)) / fractionDone
+      seconds = left / 2
+    } else {
+      seconds = elapsed.inSeconds / 10
+    }
+    let wanted = Duration.milliseconds(Int64((seconds * 1000).rounded()))
+    return min(max(wanted, delay), maxDelay)
+  }
 
   /// Packer's overrides: the template's `aws_polling` block wins over `AWS_POLL_DELAY_SECONDS`
   /// and `AWS_MAX_ATTEMPTS`; the deprecated `AWS_TIMEOUT_SECONDS` gives attempts = timeout ÷
@@ -60,7 +88,7 @@ public struct WaitPolicy: Sendable, Equatable {
     guard delay != nil || attempts != nil else { return self }
     let fixedDelay: Duration = delay.map { .seconds($0) } ?? (attempts != nil ? self.maxDelay : self.delay)
     let count = attempts ?? Int((timeout.inSeconds / fixedDelay.inSeconds).rounded(.up))
-    return WaitPolicy(delay: fixedDelay, maxDelay: fixedDelay, timeout: fixedDelay * count)
+    return WaitPolicy(delay: fixedDelay, maxDelay: fixedDelay, timeout: fixedDelay * count, fixed: true)
   }
 
   /// What `aws_polling` and the environment may set (delays of at least a second).
@@ -73,6 +101,8 @@ public enum PollResult<Value: Sendable>: Sendable {
   case done(Value)
   /// Not there yet: the state to report, and progress such as "42%" when there is any.
   case pending(state: String, progress: String?)
+  /// Not there yet, and this far along (0…1): the waiter times its next look by it.
+  case progressing(state: String, progress: String, fractionDone: Double)
   /// A state it will never leave (an instance "terminated" while waiting for "running").
   case failed(state: String, reason: String?)
 }
@@ -100,20 +130,24 @@ public struct WaitError: Error, CustomStringConvertible, Sendable {
 
 public enum Waiter {
   /// Polls until `poll` says done, fails, or the policy's deadline passes. The first look is
-  /// immediate; `progress` hears every state change and progress figure. Cancellation ends
-  /// the wait at once (the sleep is cancellable).
+  /// immediate; the pauses follow `policy` (see `WaitPolicy`). `progress` hears every change of
+  /// state or progress figure; `status` hears every look, with the time left before the
+  /// deadline (for a progress line). Cancellation ends the wait at once (the sleep is
+  /// cancellable).
   public static func wait<Value: Sendable>(
     for what: String, resourceID: String, policy: WaitPolicy,
     progress: (@Sendable (String) -> Void)? = nil,
+    status: (@Sendable (String) -> Void)? = nil,
     _ poll: () async throws -> PollResult<Value>
   ) async throws -> Value {
     let clock = ContinuousClock()
     let start = clock.now
-    var delay = policy.delay
     var lastState = "unknown"
     var lastReport = ""
     while true {
       try Task.checkCancellation()
+      var fractionDone: Double?
+      let report: String
       switch try await poll() {
       case .done(let value):
         return value
@@ -121,32 +155,45 @@ public enum Waiter {
         throw WaitError(kind: .failed, what: what, resourceID: resourceID, lastState: state, reason: reason, waited: clock.now - start)
       case .pending(let state, let figure):
         lastState = state
-        let report = figure.map { "\(state) (\($0))" } ?? state
-        if report != lastReport {
-          progress?("waiting for \(what): \(report)")
-          lastReport = report
-        }
+        report = figure.map { "\(state) (\($0))" } ?? state
+      case .progressing(let state, let figure, let fraction):
+        lastState = state
+        report = "\(state) (\(figure))"
+        fractionDone = fraction
+      }
+      if report != lastReport {
+        progress?("waiting for \(what): \(report)")
+        lastReport = report
       }
       let elapsed = clock.now - start
       if elapsed >= policy.timeout {
         throw WaitError(kind: .timedOut, what: what, resourceID: resourceID, lastState: lastState, reason: nil, waited: elapsed)
       }
-      try await Task.sleep(for: min(delay, policy.timeout - elapsed))
-      delay = min(delay * 2, policy.maxDelay)
+      status?("waiting for \(what): \(report); gives up in \(Self.spoken(policy.timeout - elapsed))")
+      try await Task.sleep(for: min(policy.pause(after: elapsed, fractionDone: fractionDone), policy.timeout - elapsed))
     }
+  }
+
+  /// "1h 02m", "4m 05s", "12s": a time left, rounded up to the second.
+  static func spoken(_ duration: Duration) -> String {
+    let seconds = Int(duration.inSeconds.rounded(.up))
+    if seconds >= 3600 { return "\(seconds / 3600)h \(String(format: "%02d", seconds % 3600 / 60))m" }
+    if seconds >= 60 { return "\(seconds / 60)m \(String(format: "%02d", seconds % 60))s" }
+    return "\(seconds)s"
   }
 }
 
 extension EC2API {
   /// Waits for an instance to reach `target` ("running", "stopped", "terminated"), failing
   /// early on states it cannot reach it from.
-  public func waitForInstance(_ id: String, toBe target: String, policy: WaitPolicy = .instanceState, progress: (@Sendable (String) -> Void)? = nil)
-    async throws -> EC2Instance
-  {
+  public func waitForInstance(
+    _ id: String, toBe target: String, policy: WaitPolicy = .instanceState, progress: (@Sendable (String) -> Void)? = nil,
+    status: (@Sendable (String) -> Void)? = nil
+  ) async throws -> EC2Instance {
     let hopeless: [String: Set<String>] = [
       "running": ["shutting-down", "terminated", "stopping"], "stopped": ["pending", "terminated"], "terminated": [],
     ]
-    return try await Waiter.wait(for: "instance \(id) to be \(target)", resourceID: id, policy: policy, progress: progress) {
+    return try await Waiter.wait(for: "instance \(id) to be \(target)", resourceID: id, policy: policy, progress: progress, status: status) {
       let instances: [EC2Instance]
       do {
         instances = try await describeInstances(instanceIDs: [id])
@@ -161,10 +208,14 @@ extension EC2API {
     }
   }
 
-  /// Waits for an AMI to be available, reporting its snapshots' progress.
-  public func waitForImage(_ id: String, policy: WaitPolicy = .imageAvailable, progress: (@Sendable (String) -> Void)? = nil) async throws -> EC2Image
-  {
-    try await Waiter.wait(for: "AMI \(id) in \(region) to be available", resourceID: id, policy: policy, progress: progress) {
+  /// Waits for an AMI to be available, reporting its snapshots' progress (the least advanced
+  /// one times the next look). `snapshots` hears the image's snapshots each time they are
+  /// described while it is pending.
+  public func waitForImage(
+    _ id: String, policy: WaitPolicy = .imageAvailable, progress: (@Sendable (String) -> Void)? = nil,
+    status: (@Sendable (String) -> Void)? = nil, snapshots seen: (@Sendable ([EC2Snapshot]) -> Void)? = nil
+  ) async throws -> EC2Image {
+    try await Waiter.wait(for: "AMI \(id) in \(region) to be available", resourceID: id, policy: policy, progress: progress, status: status) {
       let images: [EC2Image]
       do {
         images = try await describeImages(imageIDs: [id])
@@ -176,25 +227,32 @@ extension EC2API {
       case "available": return .done(image)
       case "failed", "deregistered", "error", "invalid": return .failed(state: image.state, reason: image.stateReason)
       default:
-        var figure: String?
-        if !image.snapshotIDs.isEmpty, let snapshots = try? await describeSnapshots(snapshotIDs: image.snapshotIDs) {
-          figure = snapshots.map { "\($0.snapshotID) \($0.progress.isEmpty ? "0%" : $0.progress)" }.joined(separator: ", ")
-        }
-        return .pending(state: image.state, progress: figure)
+        guard !image.snapshotIDs.isEmpty, let snapshots = try? await describeSnapshots(snapshotIDs: image.snapshotIDs), !snapshots.isEmpty
+        else { return .pending(state: image.state, progress: nil) }
+        seen?(snapshots)
+        let figure = snapshots.map { "\($0.snapshotID) \($0.progress.isEmpty ? "0%" : $0.progress)" }.joined(separator: ", ")
+        let fractions = snapshots.compactMap { $0.state == "completed" ? 1 : EC2Snapshot.fraction(of: $0.progress) }
+        guard fractions.count == image.snapshotIDs.count, let least = fractions.min()
+        else { return .pending(state: image.state, progress: figure) }
+        return .progressing(state: image.state, progress: figure, fractionDone: least)
       }
     }
   }
 
   /// Waits for a snapshot to complete, reporting its percentage.
-  public func waitForSnapshot(_ id: String, policy: WaitPolicy = .snapshotCompleted, progress: (@Sendable (String) -> Void)? = nil) async throws
-    -> EC2Snapshot
-  {
-    try await Waiter.wait(for: "snapshot \(id) to complete", resourceID: id, policy: policy, progress: progress) {
+  public func waitForSnapshot(
+    _ id: String, policy: WaitPolicy = .snapshotCompleted, progress: (@Sendable (String) -> Void)? = nil, status: (@Sendable (String) -> Void)? = nil
+  ) async throws -> EC2Snapshot {
+    try await Waiter.wait(for: "snapshot \(id) to complete", resourceID: id, policy: policy, progress: progress, status: status) {
       guard let snapshot = try await describeSnapshots(snapshotIDs: [id]).first else { return .pending(state: "not visible yet", progress: nil) }
       switch snapshot.state {
       case "completed": return .done(snapshot)
       case "error": return .failed(state: snapshot.state, reason: nil)
-      default: return .pending(state: snapshot.state, progress: snapshot.progress.isEmpty ? nil : snapshot.progress)
+      default:
+        if let fraction = EC2Snapshot.fraction(of: snapshot.progress) {
+          return .progressing(state: snapshot.state, progress: snapshot.progress, fractionDone: fraction)
+        }
+        return .pending(state: snapshot.state, progress: snapshot.progress.isEmpty ? nil : snapshot.progress)
       }
     }
   }
@@ -208,5 +266,13 @@ extension EC2API {
         return .pending(state: "not visible yet", progress: nil)
       }
     }
+  }
+}
+
+extension EC2Snapshot {
+  /// "42%" → 0.42; nil for anything else (an empty progress, before EC2 reports one).
+  static func fraction(of progress: String) -> Double? {
+    guard progress.hasSuffix("%"), let percent = Double(progress.dropLast()), (0...100).contains(percent) else { return nil }
+    return percent / 100
   }
 }

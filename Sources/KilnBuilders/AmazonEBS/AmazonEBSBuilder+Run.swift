@@ -17,8 +17,8 @@ extension AmazonEBSBuilder: RunnableBuilder {
   /// No credentials are resolved and no HTTP client is made; the template must name its
   /// `region`.
   func run(_ context: BuildContext, hooks: ProvisionHooks, clients: (_ region: String) throws -> any EC2API) async throws -> (any Artifact)? {
-    guard !config.region.isEmpty else { throw BuildError("no region: set 'region' in the template") }
-    return try await run(context, hooks: hooks, makeRun(context, region: config.region, caBundle: nil, clients: clients))
+    guard !config.access.region.isEmpty else { throw BuildError("no region: set 'region' in the template") }
+    return try await run(context, hooks: hooks, makeRun(context, region: config.access.region, caBundle: nil, clients: clients))
   }
 
   private func run(_ context: BuildContext, hooks: ProvisionHooks, _ run: EBSRun) async throws -> (any Artifact)? {
@@ -34,7 +34,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     ]
     if config.communicator.kind == .ssh {
       steps.append(StepSSHAddress(run: run))
-      steps.append(StepConnectSSH(communicator: config.communicator, ui: context.ui))
+      steps.append(StepConnectSSH(communicator: config.communicator, ui: context.ui, earlyCleanup: .sourceInstance))
     }
     let communicator = config.communicator
     steps += [
@@ -58,7 +58,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
   func makeRun(_ context: BuildContext) throws -> EBSRun {
     let ui = context.ui
     let debugLog = context.log
-    if config.insecureSkipTLSVerify {
+    if config.access.insecureSkipTLSVerify {
       ui.error("Warning: insecure_skip_tls_verify is set: TLS certificates of the AWS endpoints are not checked")
     }
     let aws = try clients(
@@ -73,50 +73,8 @@ extension AmazonEBSBuilder: RunnableBuilder {
   public func clients(
     environment: [String: String], sessionName: String, log: AWSClientLog
   ) throws -> (region: String, caBundle: String?, make: (_ region: String) throws -> EC2Client) {
-    var settings = CredentialsSettings()
-    settings.accessKey = config.accessKey
-    settings.secretKey = config.secretKey
-    settings.token = config.token
-    settings.profile = config.profile
-    settings.sharedCredentialsFile = config.sharedCredentialsFile
-    settings.region = config.region
-    settings.customEndpointSTS = config.customEndpointSTS
-    settings.environment = environment
-    if let role = config.assumeRole {
-      var request = STSClient.AssumeRoleRequest(roleARN: role.roleARN, sessionName: role.sessionName.isEmpty ? sessionName : role.sessionName)
-      request.externalID = role.externalID.isEmpty ? nil : role.externalID
-      request.durationSeconds = role.durationSeconds == 0 ? nil : role.durationSeconds
-      request.policy = role.policy.isEmpty ? nil : role.policy
-      request.policyARNs = role.policyARNs
-      request.tags = role.tags.map { EC2Tag($0.key, $0.value) }
-      request.transitiveTagKeys = role.transitiveTagKeys
-      settings.assumeRole = request
-    }
-    var options = CurlHTTPClient.Options()
-    options.insecureSkipTLSVerify = config.insecureSkipTLSVerify
-    options.userAgent = "kiln/\(KilnVersion.kiln)"
-    options.caBundle = settings.caBundle
-    let http = try CurlHTTPClient(options: options)
-    let credentials = try CredentialsChain(settings: settings, http: http, log: log)
-    guard let region = credentials.region(), !region.isEmpty else {
-      throw BuildError("no region: set 'region' in the template, or AWS_REGION, or a region in the profile")
-    }
-    let retry = RetryPolicy(maxRetries: config.maxRetries)
-    let variant = try settings.endpointVariant()
-    let endpoint = config.customEndpointEC2.isEmpty ? nil : config.customEndpointEC2
-    // Decodes the encoded message of an UnauthorizedOperation, when the identity may
-    // (sts:DecodeAuthorizationMessage); a diagnosis, so it gives up sooner than the build's calls.
-    let sts = try STSClient(
-      region: region, customEndpoint: config.customEndpointSTS.isEmpty ? nil : config.customEndpointSTS, variant: variant,
-      http: http, credentials: credentials, retry: RetryPolicy(maxRetries: 2), log: log)
-    return (
-      region, settings.caBundle,
-      { name in
-        try EC2Client(
-          region: name, customEndpoint: endpoint, variant: variant, http: http, credentials: credentials, retry: retry, limiterKey: "amazon-ebs",
-          log: log, authorizationDecoder: sts)
-      }
-    )
+    let connection = try config.access.connect(environment: environment, sessionName: sessionName, log: log)
+    return (connection.region, connection.caBundle, { name in try connection.ec2(name, limiterKey: "amazon-ebs") })
   }
 
   /// The run over one client per region from `clients`, with Kiln's tags and the wait policies.
@@ -135,7 +93,7 @@ extension AmazonEBSBuilder: RunnableBuilder {
     ]
     return EBSRun(
       config: config, context: context, region: region, clients: clients, kilnTags: tags, resources: LiveResources(context),
-      waits: try EBSRun.WaitPolicies(config.polling, environment: context.environment), caBundle: caBundle)
+      waits: try EBSRun.WaitPolicies(config.access.polling, environment: context.environment), caBundle: caBundle)
   }
 
   /// What provisioners see through `{{build `…`}}` (the SDK's `StepProvision` hook data).

@@ -7,19 +7,9 @@ public import KilnCore
 /// with no side effects (`../shared/docs/packer-reference.md` §2).
 public struct AmazonEBSConfig: Sendable {
   // MARK: Access
-  public var accessKey = ""
-  public var secretKey = ""
-  public var token = ""
-  public var profile = ""
-  public var sharedCredentialsFile = ""
-  public var assumeRole: AssumeRole?
-  public var customEndpointEC2 = ""
-  public var customEndpointSTS = ""
-  public var insecureSkipTLSVerify = false
-  public var region = ""
-  public var skipRegionValidation = false
-  public var maxRetries = 10
-  public var polling: Polling?
+  /// Credentials, region, endpoints, retries and `aws_polling`: the amazon plugin's
+  /// `AccessConfig`, shared with the Amazon data sources.
+  public var access = AWSAccessConfig()
 
   // MARK: Source and instance
   public var sourceAMI = ""
@@ -115,28 +105,11 @@ public struct AmazonEBSConfig: Sendable {
 
   public var communicator = CommunicatorConfig()
 
-  public struct AssumeRole: Sendable {
-    public var roleARN = ""
-    public var sessionName = ""
-    public var externalID = ""
-    public var durationSeconds = 0
-    public var policy = ""
-    public var policyARNs: [String] = []
-    public var tags: [(key: String, value: String)] = []
-    public var transitiveTagKeys: [String] = []
-  }
+  public typealias AssumeRole = AWSAccessConfig.AssumeRole
+  public typealias Polling = AWSAccessConfig.Polling
 
-  public struct Polling: Sendable {
-    public var delaySeconds: Int?
-    public var maxAttempts: Int?
-  }
-
-  public struct ImageFilter: Sendable {
-    public var filters: [(key: String, value: String)] = []
-    public var owners: [String] = []
-    public var mostRecent = false
-    public var includeDeprecated = false
-  }
+  /// `source_ami_filter` (the same options as the `amazon-ami` data source).
+  public typealias ImageFilter = AMIFilter
 
   public struct SubnetFilter: Sendable {
     public var filters: [(key: String, value: String)] = []

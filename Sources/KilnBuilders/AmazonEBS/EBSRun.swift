@@ -136,3 +136,13 @@ final class LiveResources: Sendable {
 
   var outstanding: [String] { ledger.outstanding(of: owner) }
 }
+
+extension EarlyCleanupGroup {
+  /// The temporary key pair (`StepKeyPair`), released once the instance is running.
+  static let temporaryKeyPair = EarlyCleanupGroup("temporary-key-pair")
+  /// The build instance with its volumes, the SSH connection to it and its temporary security
+  /// group (`StepConnectSSH`, `StepRunInstance`, `StepSecurityGroup`), released once EC2 has
+  /// taken the snapshots of every volume of the stopped instance (`StepCreateAMI`), so that
+  /// its termination overlaps the image and copy waits.
+  static let sourceInstance = EarlyCleanupGroup("source-instance")
+}

@@ -105,6 +105,22 @@ public struct ConfigReader {
     return member.value
   }
 
+  /// The node of a key read as a value (not a block), marking it known. An HCL template
+  /// that wrote it as blocks (`key { … }`) gets HCL's advice to use `=`.
+  public mutating func value(_ key: String) -> JSONNode? {
+    guard let node = raw(key) else { return nil }
+    if node.hclForm == .blocks {
+      error("'\(key)' is an argument, not a block: write \(key) = …; blocks of type \"\(key)\" are not expected here", at: node.location)
+      return nil
+    }
+    return node
+  }
+
+  /// HCL's advice for a block written as `key = …`.
+  func blockWrittenAsArgument(_ key: String) -> String {
+    "'\(key)' is a block, not an argument: write \(key) { … } without '='; an argument named \"\(key)\" is not expected here"
+  }
+
   /// Marks keys as known without reading them (options accepted for compatibility only).
   public mutating func accept(_ keys: String...) {
     for key in keys {
@@ -163,7 +179,7 @@ public struct ConfigReader {
   // MARK: - Typed reads
 
   public mutating func string(_ key: String) -> String? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     return scalarText(node, key: key, what: "a string")
   }
 
@@ -177,7 +193,7 @@ public struct ConfigReader {
   }
 
   public mutating func bool(_ key: String) -> Bool? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     if case .bool(let flag) = node.value { return flag }
     guard let text = scalarText(node, key: key, what: "a boolean") else { return nil }
     switch text.lowercased() {
@@ -190,7 +206,7 @@ public struct ConfigReader {
   }
 
   public mutating func int(_ key: String, range: ClosedRange<Int>? = nil) -> Int? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     guard let text = scalarText(node, key: key, what: "an integer") else { return nil }
     if text.isEmpty { return nil }
     guard let value = Int(text) ?? Double(text).flatMap({ $0 == $0.rounded() && abs($0) < 9e18 ? Int($0) : nil }) else {
@@ -205,7 +221,7 @@ public struct ConfigReader {
   }
 
   public mutating func double(_ key: String) -> Double? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     guard let text = scalarText(node, key: key, what: "a number"), !text.isEmpty else { return nil }
     guard let value = Double(text) else {
       error("'\(key)' must be a number, not \"\(Diagnostic.quote(text))\"", at: node.location)
@@ -216,7 +232,7 @@ public struct ConfigReader {
 
   /// A duration in seconds, in Go's syntax (`"5m"`, `"90s"`).
   public mutating func duration(_ key: String) -> Double? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     guard let text = scalarText(node, key: key, what: "a duration") else { return nil }
     if text.isEmpty { return nil }
     guard let seconds = GoDuration.parse(text) else {
@@ -228,7 +244,7 @@ public struct ConfigReader {
 
   /// A list of strings; a string is split on commas (Packer's weak decoding).
   public mutating func stringList(_ key: String) -> [String]? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     switch node.value {
     case .null: return nil
     case .array(let elements):
@@ -244,7 +260,7 @@ public struct ConfigReader {
 
   /// An object of string values (tags, filters). Keys and values are both rendered.
   public mutating func stringMap(_ key: String) -> [(key: String, value: String)]? {
-    guard let node = raw(key) else { return nil }
+    guard let node = value(key) else { return nil }
     if node.isNull { return nil }
     guard let members = node.members else {
       error("'\(key)' must be an object of strings, not \(node.typeNameWithArticle)", at: node.location)
@@ -270,8 +286,18 @@ public struct ConfigReader {
   /// A nested block (`source_ami_filter`, `metadata_options`, ...), read with its own keys.
   public mutating func object(_ key: String, lateKeys: [String: Set<String>] = [:]) -> ConfigReader? {
     sink.noteAsked(keyPath + key, .object)
-    guard let node = raw(key) else { return nil }
+    guard var node = raw(key) else { return nil }
     if node.isNull { return nil }
+    if node.hclForm == .attribute {
+      error(blockWrittenAsArgument(key), at: member(key)?.keyLocation)
+      return nil
+    }
+    if node.hclForm == .blocks, let blocks = node.elements, let first = blocks.first {
+      for extra in blocks.dropFirst() {
+        error("only one '\(key)' block is allowed (the first is at line \(first.location.line))", at: extra.location)
+      }
+      node = first
+    }
     guard node.members != nil else {
       error("'\(key)' must be an object, not \(node.typeNameWithArticle)", at: node.location)
       return nil
@@ -286,7 +312,13 @@ public struct ConfigReader {
     sink.noteAsked(keyPath + key, .objectList)
     guard let node = raw(key) else { return nil }
     if node.isNull { return nil }
-    guard let elements = node.elements else {
+    if node.hclForm == .attribute {
+      error(blockWrittenAsArgument(key), at: member(key)?.keyLocation)
+      return nil
+    }
+    // In HCL's JSON syntax one object is one block.
+    let single = node.hclForm == .json && node.members != nil ? [node] : nil
+    guard let elements = single ?? node.elements else {
       error("'\(key)' must be a list of objects, not \(node.typeNameWithArticle)", at: node.location)
       return nil
     }

@@ -102,6 +102,9 @@ public struct RenderContext: Sendable {
 /// `{{packer_version}}`.
 public enum KilnVersion {
   public static let kiln = "0.1.0"
-  /// Kiln follows Packer 1.6.6's JSON template semantics and the Amazon plugin's newer options.
-  public static let packerCompatibility = "1.6.6"
+  /// The Packer version whose template languages Kiln implements: HCL2 as Packer 1.9.4 reads
+  /// it (the last MPL release), and JSON as Packer reads it (unchanged since 1.6.6, plus the
+  /// Amazon plugin's newer options). `packer.version`, `{{packer_version}}`, `kiln version`,
+  /// and what HCL's `required_version` and JSON's `min_packer_version` are checked against.
+  public static let packerCompatibility = "1.9.4"
 }

@@ -22,6 +22,19 @@ public struct JSONNode: Sendable {
   /// The file it came from and the byte offset of its first character, for mapping positions
   /// inside a string back to the file. `nil` for values Kiln made itself (from `-var`, say).
   public var origin: (file: SourceFile, offset: Int)?
+  /// How an HCL template wrote this value, when it came from one (`nil` for Packer JSON):
+  /// plugins ask for a value or a block, and HCL tells the two apart where JSON cannot.
+  public var hclForm: HCLForm?
+
+  /// The syntax a value of an HCL template's plugin configuration was written in.
+  public enum HCLForm: Sendable {
+    /// `key = value` in a `.pkr.hcl` file.
+    case attribute
+    /// The list of every `key { … }` block of one type in a body, in order.
+    case blocks
+    /// A value of HCL's JSON syntax (`.pkr.json`), where one object may stand for one block.
+    case json
+  }
 
   public init(_ value: Value, at location: SourceLocation, origin: (SourceFile, Int)? = nil) {
     self.value = value

@@ -16,11 +16,24 @@ public protocol BuildStep: Sendable {
   /// Whether its cleanup still runs under `-on-error=run-cleanup-provisioner` (the
   /// provisioning step, which runs the error-cleanup-provisioner).
   var cleansUpWhenAborting: Bool { get }
+  /// The group whose cleanups may run before the run ends, when a later step says the group
+  /// is no longer needed (`BuildState.releaseEarly`); nil: cleaned up at the end, in order.
+  var earlyCleanup: EarlyCleanupGroup? { get }
 }
 
 extension BuildStep {
   public func cleanup(_ state: BuildState) async throws {}
   public var cleansUpWhenAborting: Bool { false }
+  public var earlyCleanup: EarlyCleanupGroup? { nil }
+}
+
+/// Steps whose cleanups can run while the build goes on: the temporary key pair once the
+/// instance has it, the instance and what only it used once its image's snapshots are taken.
+/// The step that knows the group is no longer needed calls `BuildState.releaseEarly`, with the
+/// reason the ordering is safe written next to that call.
+public struct EarlyCleanupGroup: Hashable, Sendable {
+  public let name: String
+  public init(_ name: String) { self.name = name }
 }
 
 /// A typed key into `BuildState`: `enum InstanceID: StateKey { typealias Value = String }`.
@@ -32,7 +45,24 @@ public protocol StateKey {
 public final class BuildState: Sendable {
   private let storage = Mutex<[ObjectIdentifier: any Sendable]>([:])
 
+  /// Installed by the runner for the length of a run; nil when cleanups may not run early.
+  private let earlyRelease = Mutex<(@Sendable (EarlyCleanupGroup) -> Void)?>(nil)
+
   public init() {}
+
+  /// Runs the cleanups of the started steps in `group`, in reverse order, in the background,
+  /// while the build goes on. The run still ends only once they have finished, and their
+  /// problems are reported with the others. Nothing happens when the runner does not allow it
+  /// (`-debug` pauses before each cleanup, `-on-error=abort`/`ask` may keep what a failure
+  /// leaves) or outside a run; the cleanups then run at the end, as usual.
+  public func releaseEarly(_ group: EarlyCleanupGroup) {
+    let release = earlyRelease.withLock { $0 }
+    release?(group)
+  }
+
+  func installEarlyRelease(_ release: (@Sendable (EarlyCleanupGroup) -> Void)?) {
+    earlyRelease.withLock { $0 = release }
+  }
 
   public subscript<Key: StateKey>(_ key: Key.Type) -> Key.Value? {
     get { storage.withLock { $0[ObjectIdentifier(key)] as? Key.Value } }
@@ -150,7 +180,14 @@ public struct StepRunner: Sendable {
   public func run(_ state: BuildState) async -> StepRunOutcome {
     // Started steps by their place in the list, not their name: two steps may share a name,
     // and each needs its cleanup. A retried step keeps its place, so it is cleaned up once.
-    var started: [Int] = []
+    let early = EarlyCleanups(steps: steps, deadline: cleanupDeadline, onCleanup: onCleanup, events: events)
+    var started: [Int] = [] {
+      didSet { early.started(started) }
+    }
+    if case .cleanup = onError, hooks == nil {
+      state.installEarlyRelease { group in early.release(group, state) }
+    }
+    defer { state.installEarlyRelease(nil) }
     var ending = StepRunOutcome.Ending.succeeded
     var index = 0
     stepping: while index < steps.count {
@@ -193,25 +230,30 @@ public struct StepRunner: Sendable {
         if case .ask(let ask) = onError {
           switch await ask(failure) {
           case .retry: continue stepping
-          case .abort: return await finish(.failed(failure), started, state, policy: .abort)
-          case .cleanup: return await finish(.failed(failure), started, state, policy: .cleanup)
+          case .abort: return await finish(.failed(failure), started, state, policy: .abort, early: early)
+          case .cleanup: return await finish(.failed(failure), started, state, policy: .cleanup, early: early)
           }
         }
         ending = .failed(failure)
         break
       }
     }
-    return await finish(ending, started, state, policy: onError)
+    return await finish(ending, started, state, policy: onError, early: early)
   }
 
   /// `started`: the indices of the started steps, in the order they started.
-  private func finish(_ ending: StepRunOutcome.Ending, _ started: [Int], _ state: BuildState, policy: OnErrorPolicy) async -> StepRunOutcome {
+  private func finish(
+    _ ending: StepRunOutcome.Ending, _ started: [Int], _ state: BuildState, policy: OnErrorPolicy, early: EarlyCleanups
+  ) async -> StepRunOutcome {
     let failedOrCancelled: Bool
     if case .succeeded = ending { failedOrCancelled = false } else { failedOrCancelled = true }
     if case .failed = ending { state[StepRunFailed.self] = true }
+    // From here on every cleanup runs in order; those already released early are awaited.
+    state.installEarlyRelease(nil)
+    let released = early.released
     var toClean: [any BuildStep] = []
     var skipped: [String] = []
-    for step in started.reversed().map({ steps[$0] }) {
+    for step in started.reversed().filter({ !released.contains($0) }).map({ steps[$0] }) {
       switch policy {
       case .abort where failedOrCancelled:
         skipped.append(step.name)
@@ -221,7 +263,8 @@ public struct StepRunner: Sendable {
         toClean.append(step)
       }
     }
-    let problems = await Self.cleanUp(toClean, state, deadline: cleanupDeadline, hooks: hooks, onCleanup: onCleanup, events: events)
+    var problems = await Self.cleanUp(toClean, state, deadline: cleanupDeadline, hooks: hooks, onCleanup: onCleanup, events: events)
+    problems += await early.finished()
     return StepRunOutcome(ending: ending, cleanupProblems: problems, skippedCleanups: skipped)
   }
 
@@ -267,6 +310,55 @@ public struct StepRunner: Sendable {
       return problems
     }
     return await cleanups.value
+  }
+}
+
+/// The cleanups a run started early (`BuildState.releaseEarly`): which steps they cover, and
+/// the detached tasks running them, which no cancellation of the build reaches.
+final class EarlyCleanups: Sendable {
+  private struct State {
+    var started: [Int] = []
+    var released: Set<Int> = []
+    var tasks: [Task<[(step: String, problem: String)], Never>] = []
+  }
+
+  private let steps: [any BuildStep]
+  private let deadline: Duration
+  private let onCleanup: (@Sendable (String) -> Void)?
+  private let events: (any BuildUI)?
+  private let state = Mutex(State())
+
+  init(steps: [any BuildStep], deadline: Duration, onCleanup: (@Sendable (String) -> Void)?, events: (any BuildUI)?) {
+    self.steps = steps
+    self.deadline = deadline
+    self.onCleanup = onCleanup
+    self.events = events
+  }
+
+  func started(_ indices: [Int]) { state.withLock { $0.started = indices } }
+
+  var released: Set<Int> { state.withLock { $0.released } }
+
+  /// Starts the cleanups of the started, not yet released steps of `group`, last started first.
+  func release(_ group: EarlyCleanupGroup, _ buildState: BuildState) {
+    state.withLock { state in
+      let chosen = state.started.reversed().filter { steps[$0].earlyCleanup == group && !state.released.contains($0) }
+      guard !chosen.isEmpty else { return }
+      state.released.formUnion(chosen)
+      let selected = chosen.map { steps[$0] }
+      let (deadline, onCleanup, events) = (self.deadline, self.onCleanup, self.events)
+      state.tasks.append(
+        Task.detached {
+          await StepRunner.cleanUp(selected, buildState, deadline: deadline, hooks: nil, onCleanup: onCleanup, events: events)
+        })
+    }
+  }
+
+  /// Waits for every early cleanup; their problems.
+  func finished() async -> [(step: String, problem: String)] {
+    var problems: [(step: String, problem: String)] = []
+    for task in state.withLock({ $0.tasks }) { problems += await task.value }
+    return problems
   }
 }
 

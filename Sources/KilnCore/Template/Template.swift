@@ -29,13 +29,34 @@ public struct Template: Sendable {
   public var sensitiveVariables: [Located<String>]
   public var builders: [BuilderDefinition]
   public var provisioners: [ProvisionerDefinition]
-  public var errorCleanupProvisioner: ProvisionerDefinition?
+  /// Packer JSON has one; an HCL template one per `build` block, each limited (`only`) to
+  /// that block's builds.
+  public var errorCleanupProvisioners: [ProvisionerDefinition] = []
   /// Each element is one chain: a post-processor's output is the next one's input.
   public var postProcessors: [[PostProcessorDefinition]]
+
+  /// Packer's two template languages; an HCL template's builds are named
+  /// `[BUILD.]TYPE.NAME`, and `-only`/`-except` take globs for them.
+  public var language: TemplateLanguage = .json
+  /// An HCL template's `data` blocks, as `TYPE.NAME` at their labels.
+  public var dataSources: [Located<String>] = []
+
+  /// The (first) error-cleanup provisioner.
+  public var errorCleanupProvisioner: ProvisionerDefinition? {
+    get { errorCleanupProvisioners.first }
+    set { errorCleanupProvisioners = newValue.map { [$0] } ?? [] }
+  }
 
   public func variable(named name: String) -> VariableDeclaration? {
     variables.first { $0.name == name }
   }
+}
+
+public enum TemplateLanguage: Sendable {
+  /// Packer's legacy JSON templates.
+  case json
+  /// HCL2: `.pkr.hcl`, `.pkr.json`, or a directory of them.
+  case hcl
 }
 
 public struct VariableDeclaration: Sendable {

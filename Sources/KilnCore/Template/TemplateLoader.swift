@@ -43,7 +43,7 @@ public enum TemplateLoader {
     var template = Template(
       path: file.path, directory: absolute.deletingLastPathComponent().path, location: root.location,
       description: nil, minimumPackerVersion: nil, variables: [], sensitiveVariables: [], builders: [],
-      provisioners: [], errorCleanupProvisioner: nil, postProcessors: [])
+      provisioners: [], postProcessors: [])
     guard let members = root.members else {
       diagnostics.error("a template must be a JSON object, not \(root.typeNameWithArticle)", at: root.location)
       return Result(template: nil, diagnostics: diagnostics)

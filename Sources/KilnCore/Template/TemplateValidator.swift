@@ -50,8 +50,24 @@ public struct Validation: Sendable {
 /// the template's shape, variables, the template's cross-references, and every plugin's
 /// configuration. Reports every problem at once.
 public enum TemplateValidator {
+  /// Validates the template at `path`: Packer JSON, or HCL2 (`.pkr.hcl`, `.pkr.json`, a
+  /// directory) chosen by name as Packer does. An HCL template's data sources are not run
+  /// (validation makes no cloud call): their outputs are unknown.
   public static func validate(path: String, options: ValidationOptions, registry: PluginRegistry) -> Validation {
-    validate(TemplateLoader.load(path: path), options: options, registry: registry)
+    if HCLInputs.isHCL(path) {
+      return validate(HCLTemplateLoader.load(path: path, options: options, registry: registry), options: options, registry: registry)
+    }
+    return validate(TemplateLoader.load(path: path), options: options, registry: registry)
+  }
+
+  /// As `validate(path:options:registry:)`, running an HCL template's data sources with
+  /// `dataSources` (what `build` needs). A Packer JSON template has none.
+  public static func validate(
+    path: String, options: ValidationOptions, registry: PluginRegistry, dataSources: any DataSourceEvaluator
+  ) async -> Validation {
+    guard HCLInputs.isHCL(path) else { return validate(path: path, options: options, registry: registry) }
+    let loaded = await HCLTemplateLoader.load(path: path, options: options, registry: registry, dataSources: dataSources)
+    return validate(loaded, options: options, registry: registry)
   }
 
   /// Validates a template already in memory (the fuzzer's entry, and tests).
@@ -68,13 +84,45 @@ public enum TemplateValidator {
       checkInterpolationSyntax(template, &validation.diagnostics)
       return validation
     }
-
-    let baseContext = RenderContext(
-      phase: .variables, clock: options.clock, environment: options.environment,
-      templateDirectory: template.directory, workingDirectory: options.workingDirectory)
     let variables = VariableResolver.resolve(
       template: template, variableFiles: options.variableFiles, assignments: options.assignments,
-      context: baseContext)
+      context: baseContext(template, options))
+    check(template, variables, options, registry, &validation)
+    return validation
+  }
+
+  /// An HCL template: its variables were resolved while loading it (sources need them).
+  static func validate(_ loaded: HCLLoaded, options: ValidationOptions, registry: PluginRegistry) -> Validation {
+    var validation = Validation()
+    validation.diagnostics.append(contentsOf: loaded.diagnostics)
+    guard let template = loaded.template else { return validation }
+    validation.template = template
+    validation.variables = loaded.variables
+    if options.syntaxOnly { return validation }
+    check(
+      template, loaded.variables ?? ResolvedVariables(values: [:], sensitiveValues: [], diagnostics: Diagnostics()), options, registry, &validation)
+    validation.diagnostics = loaded.withExcerpts(validation.diagnostics)
+    return validation
+  }
+
+  static func baseContext(_ template: Template, _ options: ValidationOptions) -> RenderContext {
+    RenderContext(
+      phase: .variables, clock: options.clock, environment: options.environment,
+      templateDirectory: template.directory, workingDirectory: options.workingDirectory)
+  }
+
+  /// Whether a `-only`/`-except` name selects `name`: equal, or for an HCL template a glob
+  /// (`*`, `?`, `[…]`), as Packer ≥ 1.7 matches them.
+  static func matches(_ pattern: String, _ name: String, _ template: Template) -> Bool {
+    guard template.language == .hcl else { return pattern == name }
+    return fnmatch(pattern, name, 0) == 0
+  }
+
+  static func check(
+    _ template: Template, _ variables: ResolvedVariables, _ options: ValidationOptions, _ registry: PluginRegistry,
+    _ validation: inout Validation
+  ) {
+    let baseContext = baseContext(template, options)
     validation.variables = variables
     validation.diagnostics.append(contentsOf: variables.diagnostics)
 
@@ -84,8 +132,8 @@ public enum TemplateValidator {
 
     for name in options.only + options.except {
       let known =
-        template.builders.contains { $0.name == name }
-        || template.postProcessors.joined().contains { $0.name == name }
+        template.builders.contains { matches(name, $0.name, template) }
+        || template.postProcessors.joined().contains { matches(name, $0.name, template) }
       if !known {
         validation.diagnostics.warning("-only/-except names '\(name)', which is not a build or post-processor in this template", at: nil)
       }
@@ -95,19 +143,19 @@ public enum TemplateValidator {
     context.variables = variables.values
     context.declaredVariables = Set(template.variables.map(\.name))
     for definition in template.builders {
-      if !options.only.isEmpty, !options.only.contains(definition.name) { continue }
-      if options.except.contains(definition.name) { continue }
+      if !options.only.isEmpty, !options.only.contains(where: { matches($0, definition.name, template) }) { continue }
+      if options.except.contains(where: { matches($0, definition.name, template) }) { continue }
       if let build = prepare(definition, template, context, options, registry, &validation.diagnostics) {
         validation.builds.append(build)
       }
     }
-    return validation
   }
 
   // MARK: - Template-level checks
 
   static func checkReferences(_ template: Template, _ diagnostics: inout Diagnostics) {
-    if template.builders.isEmpty {
+    // An HCL template's loader says "Missing build block" itself.
+    if template.builders.isEmpty, template.language == .json {
       diagnostics.error("at least one builder must be defined", at: template.location)
     }
     let names = Set(template.builders.map(\.name))
@@ -118,7 +166,7 @@ public enum TemplateValidator {
       }
     }
     var provisioners = template.provisioners.map { ("provisioner \($0.index)", $0) }
-    if let cleanup = template.errorCleanupProvisioner { provisioners.append(("error-cleanup-provisioner", cleanup)) }
+    provisioners += template.errorCleanupProvisioners.map { ("error-cleanup-provisioner", $0) }
     for (label, provisioner) in provisioners {
       if !provisioner.only.isEmpty, !provisioner.except.isEmpty {
         diagnostics.error("\(label): only one of 'only' or 'except' may be specified", at: provisioner.location)
@@ -147,7 +195,7 @@ public enum TemplateValidator {
     for builder in template.builders where registry.builders[builder.type.value] == nil {
       diagnostics.error(unsupported("builder", builder.type.value, supported.builders), at: builder.type.location)
     }
-    for provisioner in template.provisioners + [template.errorCleanupProvisioner].compactMap({ $0 })
+    for provisioner in template.provisioners + template.errorCleanupProvisioners
     where registry.provisioners[provisioner.type.value] == nil {
       diagnostics.error(unsupported("provisioner", provisioner.type.value, supported.provisioners), at: provisioner.type.location)
     }
@@ -233,7 +281,7 @@ public enum TemplateValidator {
       }
     }
     var cleanup: PreparedProvisioner?
-    if let provisioner = template.errorCleanupProvisioner, provisioner.applies(to: definition.name) {
+    if let provisioner = template.errorCleanupProvisioners.first(where: { $0.applies(to: definition.name) }) {
       cleanup = prepareProvisioner(provisioner, label: "error-cleanup-provisioner", definition.name, builder, provisionerContext, registry, sink)
     }
 
@@ -245,7 +293,7 @@ public enum TemplateValidator {
       var prepared: [PreparedPostProcessor] = []
       for postProcessor in chain {
         // Packer: -except naming a post-processor drops it and the rest of its chain.
-        if options.except.contains(postProcessor.name) { break }
+        if options.except.contains(where: { matches($0, postProcessor.name, template) }) { break }
         guard postProcessor.applies(to: definition.name) else { continue }
         let label = "post-processor \(postProcessor.chain).\(postProcessor.index) (\(Diagnostic.quote(postProcessor.type.value)))"
         guard let type = registry.postProcessors[postProcessor.type.value] else {

@@ -764,7 +764,8 @@ final class Evaluator {
     switch function.body {
     case .firstSuccessful: return tryFunction(call, startRange: startRange, range: range, scope)
     case .succeeds: return canFunction(call, range: range, scope)
-    case .values: break
+    case .typeConversion: return convertFunction(call, range: range, scope)
+    case .values, .rendering: break
     }
     var diagnostics: [HCLDiagnostic] = []
     // Arguments, with a final `...` argument spread into its elements.
@@ -851,9 +852,13 @@ final class Evaluator {
     for (index, argument) in values.enumerated() where !(parameterAt(index)?.allowUnknown ?? false) && !argument.isWhollyKnown {
       return Evaluated(.unknown(function.returnType), diagnostics)
     }
-    guard case .values(let implementation) = function.body else { return Evaluated(.dynamicUnknown, diagnostics) }
     do {
-      let result = try implementation(values, limits)
+      let result: HCLValue
+      switch function.body {
+      case .values(let implementation): result = try implementation(values, limits)
+      case .rendering(let prepare): result = try render(try prepare(values))
+      default: return Evaluated(.dynamicUnknown, diagnostics)
+      }
       account(result)
       return Evaluated(result, diagnostics)
     } catch {
@@ -872,6 +877,32 @@ final class Evaluator {
       }
       return Evaluated(.dynamicUnknown, diagnostics)
     }
+  }
+
+  /// A `.rendering` function's expression, in a child evaluator bounded by what remains of
+  /// this evaluation's steps and bytes, which are then counted here.
+  private func render(_ rendering: HCLFunction.Rendering) throws(HCLFunctionError) -> HCLValue {
+    var remaining = limits
+    remaining.steps = max(0, limits.steps - steps)
+    remaining.totalBytes = max(0, limits.totalBytes - produced)
+    let child = Evaluator(context: rendering.context, limits: remaining)
+    let result =
+      switch rendering.expression {
+      case .native(let expression): child.value(expression, Scope())
+      case .json(let node): child.jsonValue(node, Scope())
+      }
+    steps += child.steps
+    produced += child.produced
+    if child.exhausted {
+      exhausted = true
+      overflowed = overflowed || child.overflowed
+      throw .general(
+        child.overflowed
+          ? "rendering built more than the \(remaining.totalBytes) bytes this evaluation had left"
+          : "rendering took more than the \(remaining.steps) steps this evaluation had left")
+    }
+    if let problem = result.diagnostics.first(where: { $0.severity == .error }) { throw .general(rendering.explain(problem)) }
+    return result.value
   }
 
   private func tryFunction(_ call: Expression.FunctionCall, startRange: HCLRange, range: HCLRange, _ scope: Scope) -> Evaluated {
@@ -900,6 +931,39 @@ final class Evaluator {
           "Error in function call", "Call to function \"try\" failed: no expression succeeded:\n\(failures.joined(separator: "\n")).",
           startRange, context: range)
       ])
+  }
+
+  /// ext/typeexpr's `convert`: two arguments, the second a type expression.
+  private func convertFunction(_ call: Expression.FunctionCall, range: HCLRange, _ scope: Scope) -> Evaluated {
+    guard call.arguments.count == 2, !call.expandFinal else {
+      let subject = call.arguments.count > 2 ? call.arguments[2].startRange : call.closeParenRange
+      let missing = call.arguments.isEmpty ? "value" : "type"
+      return Evaluated(
+        .dynamicUnknown,
+        [
+          call.arguments.count > 2
+            ? .error("Too many function arguments", "Function \"\(call.name)\" expects only 2 argument(s).", subject, context: range)
+            : .error(
+              "Not enough function arguments", "Function \"\(call.name)\" expects 2 argument(s). Missing value for \"\(missing)\".", subject,
+              context: range)
+        ])
+    }
+    let (type, typeProblems) = HCLTypeExpression.type(of: .native(call.arguments[1]))
+    let given = value(call.arguments[0], scope)
+    let diagnostics = given.diagnostics + typeProblems
+    guard let type, !diagnostics.hasErrors else { return Evaluated(.dynamicUnknown, diagnostics) }
+    guard given.value.isKnown else { return Evaluated(.unknown(type), diagnostics) }
+    do {
+      return Evaluated(try HCLConvert.convert(given.value, to: type), diagnostics)
+    } catch {
+      return Evaluated(
+        .dynamicUnknown,
+        diagnostics + [
+          .error(
+            "Invalid function argument", "Invalid value for \"value\" parameter: \(error.message).", call.arguments[0].startRange,
+            context: range)
+        ])
+    }
   }
 
   private func canFunction(_ call: Expression.FunctionCall, range: HCLRange, _ scope: Scope) -> Evaluated {

@@ -23,6 +23,27 @@ public struct HCLFunction: Sendable {
     case firstSuccessful
     /// `can`: whether the argument expression evaluates without error.
     case succeeds
+    /// `convert(value, type)`: the first argument's value converted to the type the second
+    /// argument writes as a type expression (read statically, as ext/typeexpr does).
+    case typeConversion
+    /// The result is another expression's value in another context (`templatefile`): the
+    /// evaluator evaluates it within what remains of the calling evaluation's bounds, and
+    /// counts its steps and bytes there, so that no number of calls can multiply them.
+    case rendering(@Sendable (_ arguments: [HCLValue]) throws(HCLFunctionError) -> Rendering)
+  }
+
+  /// What a `.rendering` function gives: the expression, its context, and how an error in
+  /// it is told in the call's message.
+  public struct Rendering: Sendable {
+    public var expression: HCLExpression
+    public var context: EvalContext
+    public var explain: @Sendable (HCLDiagnostic) -> String
+
+    public init(expression: HCLExpression, context: EvalContext, explain: @escaping @Sendable (HCLDiagnostic) -> String) {
+      self.expression = expression
+      self.context = context
+      self.explain = explain
+    }
   }
 
   public var parameters: [Parameter]

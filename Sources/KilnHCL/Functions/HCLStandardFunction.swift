@@ -249,8 +249,8 @@ extension HCLValue {
 }
 
 /// Go's `strconv.Quote`: double quotes, `\"`, `\\`, control characters escaped.
-enum GoQuote {
-  static func quote(_ text: String) -> String {
+public enum GoQuote {
+  public static func quote(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
       switch scalar {

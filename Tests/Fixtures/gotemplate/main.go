@@ -53,7 +53,8 @@ var funcs = template.FuncMap{
 	"build_type":     func() (string, error) { return "amazon-ebs", nil },
 	"template_dir":   func() (string, error) { return "/tmpl", nil },
 	"pwd":            func() (string, error) { return "/work", nil },
-	"packer_version": func() string { return "1.6.6" },
+	// Kiln's KilnVersion.packerCompatibility: the template language version it implements.
+	"packer_version": func() string { return "1.9.4" },
 	"split": func(k string, s string, i int) (string, error) {
 		parts := strings.Split(k, s)
 		if len(parts) <= i {

@@ -4,20 +4,26 @@
 //
 // Usage: hclpeer CASES.json, where the file is a JSON array of
 //
-//	{"kind": "expr" | "template" | "jsonexpr" | "body" | "jsonbody", "source": "...",
+//	{"kind": "expr" | "template" | "jsonexpr" | "body" | "jsonbody" | "fmt", "source": "...",
 //	 "vars": {"name": {"type": <cty JSON type>, "value": <cty JSON value>}}}
 //
 // It prints a JSON array with, per case, {"value": "...", "type": "...", "diagnostics":
 // [{"summary", "line", "column", "byte"}]}: the value in a canonical text both sides
 // produce (numbers as cty prints them), or for a body a dump of its attributes and blocks
-// (for a JSON body, its attributes).
+// (for a JSON body, its attributes; for "fmt", hclwrite.Format's output, as `packer fmt`
+// writes it).
 //
 // The functions are cty's stdlib ones Packer exposes, plus small equivalents of the few
 // Packer takes from Terraform (length, index, coalesce, replace, base64, urlencode, ...).
 package main
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,17 +32,23 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+	"github.com/zclconf/go-cty/cty/gocty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/encoding/ianaindex"
 )
 
 type variable struct {
@@ -131,6 +143,13 @@ func run(c testCase) (res result) {
 			if !diags.HasErrors() {
 				res.Value = dump
 			}
+		}
+	case "fmt":
+		// What `packer fmt` does with a file: parse it (errors are reported, nothing is
+		// formatted), then hclwrite.Format.
+		_, diags = hclsyntax.ParseConfig(src, "test.hcl", hcl.Pos{Line: 1, Column: 1})
+		if !diags.HasErrors() {
+			res.Value = string(hclwrite.Format(src))
 		}
 	case "jsonbody":
 		file, parseDiags := hcljson.Parse(src, "test.hcl")
@@ -326,8 +345,103 @@ func functions() map[string]function.Function {
 		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
 		"tobool": stdlib.MakeToFunc(cty.Bool), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)), "tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		// Packer's own functions that cty, HCL or Go's libraries provide.
+		"formatdate": stdlib.FormatDateFunc, "timeadd": stdlib.TimeAddFunc, "convert": typeexpr.ConvertFunc,
+		"md5": hashFunc(func(b []byte) []byte { s := md5.Sum(b); return s[:] }),
+		"sha1": hashFunc(func(b []byte) []byte { s := sha1.Sum(b); return s[:] }),
+		"sha256": hashFunc(func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }),
+		"sha512": hashFunc(func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }),
+		"textencodebase64": textEncodeBase64, "textdecodebase64": textDecodeBase64,
+		// Packer's clock functions, on the run's clock fixed at 2021-04-19T07:44:12.5Z (the
+		// rows' PackerFunctionContext), formatted by Go's time package as Packer does.
+		"timestamp": function.New(&function.Spec{Type: function.StaticReturnType(cty.String),
+			Impl: func([]cty.Value, cty.Type) (cty.Value, error) { return cty.StringVal(peerNow.Format(time.RFC3339)), nil }}),
+		"legacy_isotime": stringFunc([]string{"format"}, cty.String, func(a []string) (cty.Value, error) {
+			return cty.StringVal(peerNow.Format(a[0])), nil
+		}),
+		"rfc3339_parse": stringFunc([]string{"timestamp"}, cty.DynamicPseudoType, func(a []string) (cty.Value, error) {
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"} {
+				if t, err := time.Parse(layout, a[0]); err == nil {
+					fields := timeFields(t)
+					fields["unix"] = cty.NumberIntVal(t.Unix())
+					return cty.ObjectVal(fields), nil
+				}
+			}
+			return cty.NilVal, function.NewArgErrorf(0, "%q is not a valid RFC3339 timestamp", a[0])
+		}),
+		"unix_timestamp_parse": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "unix_timestamp", Type: cty.Number}},
+			Type:   function.StaticReturnType(cty.DynamicPseudoType),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				var seconds int64
+				if err := gocty.FromCtyValue(args[0], &seconds); err != nil {
+					return cty.NilVal, function.NewArgErrorf(0, "unix_timestamp must be a whole number of seconds representable as a 64-bit integer: %s", err)
+				}
+				t := time.Unix(seconds, 0).UTC()
+				fields := timeFields(t)
+				fields["rfc3339"] = cty.StringVal(t.Format(time.RFC3339))
+				return cty.ObjectVal(fields), nil
+			},
+		}),
+		// Not Packer's: checks a bcrypt hash Kiln made with x/crypto's bcrypt.
+		"bcrypt_matches": stringFunc([]string{"hash", "password"}, cty.Bool, func(a []string) (cty.Value, error) {
+			return cty.BoolVal(bcrypt.CompareHashAndPassword([]byte(a[0]), []byte(a[1])) == nil), nil
+		}),
 	}
 }
+
+var peerNow = time.Unix(1618818252, 500000000).UTC()
+
+func timeFields(t time.Time) map[string]cty.Value {
+	isoYear, isoWeek := t.ISOWeek()
+	return map[string]cty.Value{
+		"year": cty.NumberIntVal(int64(t.Year())), "year_day": cty.NumberIntVal(int64(t.YearDay())),
+		"day": cty.NumberIntVal(int64(t.Day())), "month": cty.NumberIntVal(int64(t.Month())),
+		"month_name": cty.StringVal(t.Month().String()), "weekday": cty.NumberIntVal(int64(t.Weekday())),
+		"weekday_name": cty.StringVal(t.Weekday().String()), "hour": cty.NumberIntVal(int64(t.Hour())),
+		"minute": cty.NumberIntVal(int64(t.Minute())), "second": cty.NumberIntVal(int64(t.Second())),
+		"iso_year": cty.NumberIntVal(int64(isoYear)), "iso_week": cty.NumberIntVal(int64(isoWeek)),
+	}
+}
+
+func hashFunc(sum func([]byte) []byte) function.Function {
+	return stringFunc([]string{"str"}, cty.String, func(a []string) (cty.Value, error) {
+		return cty.StringVal(hex.EncodeToString(sum([]byte(a[0])))), nil
+	})
+}
+
+// textEncodeBase64 and textDecodeBase64: Packer's, over x/text's IANA index.
+var textEncodeBase64 = stringFunc([]string{"string", "encoding"}, cty.String, func(a []string) (cty.Value, error) {
+	enc, err := ianaindex.IANA.Encoding(a[1])
+	if err != nil || enc == nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(1, "%q is not a supported IANA encoding name or alias", a[1])
+	}
+	name, err := ianaindex.IANA.Name(enc)
+	if err != nil {
+		name = a[1]
+	}
+	out, err := enc.NewEncoder().Bytes([]byte(a[0]))
+	if err != nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(0, "the given string contains characters that cannot be represented in %s", name)
+	}
+	return cty.StringVal(base64.StdEncoding.EncodeToString(out)), nil
+})
+
+var textDecodeBase64 = stringFunc([]string{"source", "encoding"}, cty.String, func(a []string) (cty.Value, error) {
+	enc, err := ianaindex.IANA.Encoding(a[1])
+	if err != nil || enc == nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(1, "%q is not a supported IANA encoding name or alias", a[1])
+	}
+	raw, err := base64.StdEncoding.DecodeString(a[0])
+	if err != nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(0, "the given value is has an invalid base64 symbol")
+	}
+	out, err := enc.NewDecoder().Bytes(raw)
+	if err != nil {
+		return cty.UnknownVal(cty.String), function.NewArgErrorf(0, "the given string contains symbols that are not defined")
+	}
+	return cty.StringVal(string(out)), nil
+})
 
 func stringFunc(params []string, ret cty.Type, impl func([]string) (cty.Value, error)) function.Function {
 	ps := make([]function.Parameter, len(params))

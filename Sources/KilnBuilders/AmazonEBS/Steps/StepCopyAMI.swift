@@ -48,7 +48,8 @@ struct StepCopyAMI: BuildStep {
             let token = run.resources.record("AMI \(copyID) in \(region)")
             state.update(AMIResourceTokens.self, default: [:]) { $0[region] = token }
             ui.message("Copy in \(region): \(copyID)")
-            let image = try await client.waitForImage(copyID, policy: run.waits.copy) { ui.message("\(region): \($0)") }
+            let image = try await client.waitForImage(
+              copyID, policy: run.waits.copy, progress: { ui.message("\(region): \($0)") }, status: { ui.progress("\(region): \($0)") })
             state.update(BuildSnapshots.self, default: [:]) { $0[region] = image.snapshotIDs }
             return nil
           } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import KilnAWS
 import KilnCore
+import Synchronization
 
 /// Mirrors Packer's `stepCreateAMI`.
 ///
@@ -47,11 +48,44 @@ struct StepCreateAMI: BuildStep {
     run.ui.message("AMI: \(imageID)")
     run.ui.say("Waiting for AMI to become ready...")
     let ui = run.ui
-    let image = try await run.ec2.waitForImage(imageID, policy: run.waits.image) {
-      ui.progress($0)
-      ui.message($0)
-    }
+    let release = InstanceRelease(volumes: config.disableStopInstance ? [] : instance.blockDevices.compactMap(\.volumeID), state: state)
+    let image = try await run.ec2.waitForImage(
+      imageID, policy: run.waits.image, progress: { ui.message($0) }, status: { ui.progress($0) }, snapshots: { release.saw($0) })
     state.update(BuildSnapshots.self, default: [:]) { $0[run.region] = image.snapshotIDs }
+  }
+
+  /// Releases the instance (terminate it, delete its volumes and security group) while the
+  /// image is still pending, once EC2 has taken a snapshot of each of the instance's volumes.
+  ///
+  /// Why that is safe, from the Amazon EBS User Guide, "Create Amazon EBS snapshots": a
+  /// snapshot is created at once and stays `pending` while its data moves to S3; the volume can
+  /// go on being used meanwhile without affecting the snapshot, which holds only the data
+  /// written before it was requested. So once every volume's snapshot exists, what happens to
+  /// the volumes (here: their deletion with the instance) cannot change the image. Only for a
+  /// stopped instance: with `disable_stop_instance` Kiln keeps Packer's order (the instance
+  /// ends after the AMI is available). Nothing is released before every volume is matched,
+  /// and the cleanups run in their usual order when the runner does not allow early ones.
+  private final class InstanceRelease: Sendable {
+    let volumes: Set<String>
+    let state: BuildState
+    private let done = Mutex(false)
+
+    init(volumes: [String], state: BuildState) {
+      self.volumes = Set(volumes)
+      self.state = state
+    }
+
+    func saw(_ snapshots: [EC2Snapshot]) {
+      guard !volumes.isEmpty else { return }
+      let taken = Set(snapshots.filter { ["pending", "completed"].contains($0.state) }.map(\.volumeID))
+      guard volumes.isSubset(of: taken),
+        done.withLock({ released in
+          defer { released = true }
+          return !released
+        })
+      else { return }
+      state.releaseEarly(.sourceInstance)
+    }
   }
 
   /// CreateImage, retried while EC2 still reports the instance as not yet stopped.

@@ -22,7 +22,9 @@ import KilnSSH
 ///
 /// Creates: the temporary EC2 key pair, and with `-debug` its private key in
 /// `ec2_<build>.pem`. Cleanup: deletes the key pair (when its create call was never answered,
-/// asking again until EC2 no longer lists it) and the `-debug` key file. Writes `LaunchKeyPair`.
+/// asking again until EC2 no longer lists it) and the `-debug` key file; early, as soon as the
+/// instance runs (`EarlyCleanupGroup.temporaryKeyPair`, released by `StepRunInstance`, which
+/// says why that is safe), where Packer keeps it to the end. Writes `LaunchKeyPair`.
 struct StepKeyPair: BuildStep {
   let name = "key-pair"
   let run: EBSRun
@@ -136,6 +138,8 @@ struct StepKeyPair: BuildStep {
     }
     return found ?? nil
   }
+
+  var earlyCleanup: EarlyCleanupGroup? { .temporaryKeyPair }
 
   func cleanup(_ state: BuildState) async throws {
     if let path = state[DebugKeyFile.self] { try? FileManager.default.removeItem(atPath: path) }

@@ -16,7 +16,7 @@ struct StepPreValidate: BuildStep {
 
   func run(_ state: BuildState) async throws {
     let config = run.config
-    if !config.skipRegionValidation {
+    if !config.access.skipRegionValidation {
       let known = Set(try await run.ec2.describeRegions().map(\.name))
       let unknown = run.amiRegions.filter { !known.contains($0) }
       if !unknown.isEmpty {

@@ -29,10 +29,13 @@ import KilnCore
 /// instance, waits until it is terminated, then deletes every volume launched with it that
 /// is left `available` (found by this build's `kiln:run` and `kiln:build` tags), including
 /// `launch_block_device_mappings` volumes with `delete_on_termination: false` (Packer leaves
-/// those behind). Writes `BuildInstance`.
+/// those behind). Part of `EarlyCleanupGroup.sourceInstance`: `StepCreateAMI` releases it once
+/// the image's snapshots are taken, so the termination overlaps the AMI and copy waits.
+/// Writes `BuildInstance`.
 struct StepRunInstance: BuildStep {
   let name = "run-source-instance"
   let run: EBSRun
+  var earlyCleanup: EarlyCleanupGroup? { .sourceInstance }
 
   enum Token: StateKey { typealias Value = Int }
   /// True while a RunInstances call is out and not answered: an instance may exist whose id
@@ -112,8 +115,13 @@ struct StepRunInstance: BuildStep {
     run.ui.message("Instance ID: \(instance.instanceID)")
     run.ui.say("Waiting for instance (\(instance.instanceID)) to become ready...")
     let ui = run.ui
-    let running = try await run.ec2.waitForInstance(instance.instanceID, toBe: "running", policy: run.waits.instance) { ui.message($0) }
+    let running = try await run.ec2.waitForInstance(
+      instance.instanceID, toBe: "running", policy: run.waits.instance, progress: { ui.message($0) }, status: { ui.progress($0) })
     state[BuildInstance.self] = running
+    // The temporary key pair has done its work: EC2 User Guide, "Delete your key pair":
+    // deleting a public key from EC2 does not remove it from instances launched with it, and
+    // they can still be reached with the private key (which Kiln holds in memory).
+    state.releaseEarly(.temporaryKeyPair)
   }
 
   static let noCapacity: Set<String> = ["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "Unsupported", "InsufficientCapacity"]
@@ -262,7 +270,10 @@ struct StepRunInstance: BuildStep {
     do {
       try await run.ec2.terminateInstances(ids)
       let ui = run.ui
-      for id in ids { _ = try await run.ec2.waitForInstance(id, toBe: "terminated", policy: run.waits.instance) { ui.message($0) } }
+      for id in ids {
+        _ = try await run.ec2.waitForInstance(
+          id, toBe: "terminated", policy: run.waits.instance, progress: { ui.message($0) }, status: { ui.progress($0) })
+      }
       run.resources.settle(state[Token.self])
     } catch let error as AWSServiceError where error.code == "InvalidInstanceID.NotFound" {
       run.resources.settle(state[Token.self])

@@ -12,8 +12,9 @@ import KilnCore
 /// Creates: the temporary security group (tagged by CreateSecurityGroup) and its ingress rule,
 /// added as soon as EC2 sees the group. Cleanup: deletes the
 /// group, retried while the terminated instance's interface lets go of it; when its create
-/// call was never answered (a Ctrl-C while it was in flight), finds it by name first. Writes
-/// `SecurityGroupIDs`.
+/// call was never answered (a Ctrl-C while it was in flight), finds it by name first. Part of
+/// `EarlyCleanupGroup.sourceInstance`: deleted right after the instance's early termination.
+/// Writes `SecurityGroupIDs`.
 ///
 /// Neither CreateSecurityGroup nor AuthorizeSecurityGroupIngress has an idempotency token:
 /// when EC2 acted but the answer was lost (a 5xx, a dropped connection), the client's retry
@@ -105,6 +106,8 @@ struct StepSecurityGroup: BuildStep {
       }
     }
   }
+
+  var earlyCleanup: EarlyCleanupGroup? { .sourceInstance }
 
   func cleanup(_ state: BuildState) async throws {
     guard let (groupName, knownID, token) = state[Created.self] else { return }

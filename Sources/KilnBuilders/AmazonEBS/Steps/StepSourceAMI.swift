@@ -13,26 +13,15 @@ struct StepSourceAMI: BuildStep {
 
   func run(_ state: BuildState) async throws {
     let config = run.config
-    var filters: [EC2Filter] = []
-    var owners: [String] = []
-    if let filter = config.sourceAMIFilter {
-      filters = filter.filters.map { EC2Filter($0.key, [$0.value]) }
-      owners = filter.owners
-    }
-    let images = try await run.ec2.describeImages(
-      imageIDs: config.sourceAMI.isEmpty ? [] : [config.sourceAMI], owners: owners, filters: filters,
-      includeDeprecated: config.sourceAMIFilter?.includeDeprecated == true ? true : nil)
+    let filter = config.sourceAMIFilter ?? AMIFilter()
     let wanted = Self.describe(config)
-    guard !images.isEmpty else {
-      throw BuildError("no AMI was found matching \(wanted) in \(run.region)")
-    }
     let image: EC2Image
-    if images.count == 1 {
-      image = images[0]
-    } else if config.sourceAMIFilter?.mostRecent == true {
-      // ISO 8601 timestamps sort as text; ties keep the image id order for a stable choice.
-      image = images.max { ($0.creationDate, $1.imageID) < ($1.creationDate, $0.imageID) }!
-    } else {
+    switch try await filter.find(in: run.ec2, imageIDs: config.sourceAMI.isEmpty ? [] : [config.sourceAMI]) {
+    case .none:
+      throw BuildError("no AMI was found matching \(wanted) in \(run.region)")
+    case .found(let found):
+      image = found
+    case .many(let images):
       let sample = images.prefix(5).map { "\($0.imageID) (\($0.name))" }.joined(separator: ", ")
       throw BuildError(
         "\(images.count) AMIs match \(wanted): \(sample)\(images.count > 5 ? ", …" : ""); narrow the filters or set \"most_recent\": true")
@@ -56,13 +45,8 @@ struct StepSourceAMI: BuildStep {
   }
 
   static func describe(_ config: AmazonEBSConfig) -> String {
-    var parts: [String] = []
-    if !config.sourceAMI.isEmpty { parts.append("id \(config.sourceAMI)") }
-    if let filter = config.sourceAMIFilter {
-      if !filter.filters.isEmpty { parts.append("filters " + filter.filters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")) }
-      if !filter.owners.isEmpty { parts.append("owners " + filter.owners.joined(separator: ", ")) }
-    }
-    return parts.joined(separator: "; ")
+    let parts = [config.sourceAMI.isEmpty ? "" : "id \(config.sourceAMI)", config.sourceAMIFilter?.summary ?? ""]
+    return parts.filter { !$0.isEmpty }.joined(separator: "; ")
   }
 }
 

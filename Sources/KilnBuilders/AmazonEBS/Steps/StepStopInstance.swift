@@ -32,7 +32,8 @@ struct StepStopInstance: BuildStep {
       }
       run.ui.say("Waiting for the instance to stop...")
       let ui = run.ui
-      state[BuildInstance.self] = try await run.ec2.waitForInstance(id, toBe: "stopped", policy: run.waits.instance) { ui.message($0) }
+      state[BuildInstance.self] = try await run.ec2.waitForInstance(
+        id, toBe: "stopped", policy: run.waits.instance, progress: { ui.message($0) }, status: { ui.progress($0) })
     }
     if run.config.sriovSupport {
       run.ui.say("Enabling Enhanced Networking (SR-IOV)...")

@@ -13,6 +13,8 @@ struct StepConnectSSH: BuildStep {
   let name = "connect-ssh"
   let communicator: CommunicatorConfig
   let ui: any BuildUI
+  /// The group of the machine it connects to, when the builder releases that machine early.
+  var earlyCleanup: EarlyCleanupGroup? = nil
 
   func run(_ state: BuildState) async throws {
     let target = state[SSHTarget.self]
