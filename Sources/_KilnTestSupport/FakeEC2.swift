@@ -75,6 +75,12 @@ public final class FakeEC2: Sendable {
   /// Refuses, or loses the answer of, the first call named `name` from now on.
   public func fail(first name: String, with fault: Fault) { world.withLock { $0.faults.append((.firstNamed(name), fault)) } }
 
+  /// Refuses spot launches in `zones` for capacity, and leaves the launch's Spot Instance
+  /// request open, as a request EC2 holds for capacity stays ("capacity-not-available", state
+  /// open, in the EC2 User Guide's "State changes for a Spot request"): the worst case a
+  /// capacity refusal of a spot RunInstances can leave.
+  public func refuseSpotLeavingRequestsOpen(in zones: Set<String>) { world.withLock { $0.noSpotCapacity = zones } }
+
   /// What a build may leave: instances not terminated, key pairs, security groups other
   /// than `default`, AMIs and snapshots the account owns, volumes.
   public var leftovers: [String] {
@@ -85,6 +91,7 @@ public final class FakeEC2: Sendable {
         + w.images.values.filter { $0.value.ownerID == Self.accountID }.map { "AMI \($0.value.imageID) \($0.value.name) in \($0.region)" }
         + w.snapshots.values.filter { $0.value.ownerID == Self.accountID }.map { "snapshot \($0.value.snapshotID) in \($0.region)" }
         + w.volumes.values.map { "volume \($0.value.volumeID) \($0.value.state) in \($0.region)" }
+        + w.spotRequests.values.filter { $0.value.state == "open" }.map { "spot request \($0.value.requestID) open in \($0.region)" }
     }.sorted()
   }
 
@@ -138,6 +145,9 @@ public final class FakeEC2: Sendable {
     var subnets: [String: Held<EC2Subnet>] = [:]
     var snapshots: [String: Held<EC2Snapshot>] = [:]
     var volumes: [String: Held<EC2Volume>] = [:]
+    var spotRequests: [String: Held<EC2SpotInstanceRequest>] = [:]
+    /// Zones where a spot launch is refused and leaves its request open.
+    var noSpotCapacity: Set<String> = []
 
     init(regions: [String], timing: Timing) {
       self.regions = regions
@@ -462,6 +472,7 @@ extension FakeEC2 {
       let region = self.region
       let arguments = [
         "ImageId": r.imageID, "InstanceType": r.instanceType, "KeyName": r.keyName ?? "", "TagSpecifications": FakeEC2.types(r.tagSpecifications),
+        "SubnetId": r.subnetID ?? "", "AvailabilityZone": r.availabilityZone ?? "",
       ]
       return try await perform("RunInstances", arguments) { w in
         if let token = r.clientToken, let id = w.clientTokens[region + "/" + token], let existing = w.instances[id] { return [existing.value] }
@@ -480,6 +491,13 @@ extension FakeEC2 {
           subnet = found.value
         } else {
           subnet = w.inRegion(w.subnets, region).first { r.availabilityZone == nil || $0.availabilityZone == r.availabilityZone }!
+        }
+        if r.spot, w.noSpotCapacity.contains(subnet.availabilityZone) {
+          let request = w.newID("sir")
+          w.spotRequests[request] = Held(
+            region: region,
+            value: EC2SpotInstanceRequest(requestID: request, state: "open", tags: FakeEC2.tags(r.tagSpecifications, for: "spot-instances-request")))
+          throw Refusal("InsufficientInstanceCapacity", "There is no Spot capacity available that matches your request.")
         }
         let id = w.newID("i")
         var devices: [EC2BlockDevice] = []
@@ -776,6 +794,26 @@ extension FakeEC2 {
             "VolumeInUse", "Volume \(volumeID) is currently attached to \(w.volumes[volumeID]!.value.attachedInstanceIDs.joined(separator: ", "))")
         }
         w.volumes[volumeID] = nil
+      }
+    }
+
+    // Spot Instance requests
+
+    func describeSpotInstanceRequests(filters: [EC2Filter]) async throws -> [EC2SpotInstanceRequest] {
+      let region = self.region
+      return try await perform("DescribeSpotInstanceRequests") { w in
+        try w.inRegion(w.spotRequests, region).filter { request in
+          try FakeEC2.matches(filters, ["state": [request.state], "spot-instance-request-id": [request.requestID]], tags: request.tags)
+        }
+      }
+    }
+
+    func cancelSpotInstanceRequests(_ requestIDs: [String]) async throws {
+      guard !requestIDs.isEmpty else { return }
+      let region = self.region
+      try await perform("CancelSpotInstanceRequests", ["SpotInstanceRequestId": requestIDs.joined(separator: ",")]) { w in
+        try w.requireAll(requestIDs, in: w.spotRequests, region, code: "InvalidSpotInstanceRequestID.NotFound", what: "spot instance request")
+        for id in requestIDs { w.spotRequests[id]?.value.state = "cancelled" }
       }
     }
 

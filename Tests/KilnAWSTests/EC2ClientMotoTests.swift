@@ -169,6 +169,28 @@ enum SharedMoto {
     try await ec2.terminateInstances([first.instanceID])
   }
 
+  /// A spot launch's Spot Instance request, found by its tags and state, and cancelled.
+  @Test func spotInstanceRequestsAreFoundByTagAndCancelled() async throws {
+    let ec2 = try await SharedMoto.client()
+    let run = "spot-\(UUID().uuidString.prefix(8))"
+    var launch = EC2Client.RunInstancesRequest(imageID: "ami-785db401", instanceType: "t3.micro")
+    launch.spot = true
+    launch.tagSpecifications = [("instance", [EC2Tag("kiln:run", run)]), ("spot-instances-request", [EC2Tag("kiln:run", run)])]
+    let instance = try #require(try await ec2.runInstances(launch).first)
+    let found = try await ec2.describeSpotInstanceRequests(filters: [EC2Filter("tag:kiln:run", [run])])
+    #expect(found.count == 1, "\(found)")
+    let request = try #require(found.first)
+    #expect(request.requestID.hasPrefix("sir-"))
+    #expect(request.tags.contains(EC2Tag("kiln:run", run)))
+    #expect(try await ec2.describeSpotInstanceRequests(filters: [EC2Filter("tag:kiln:run", ["another-run"])]).isEmpty)
+    let live = [EC2Filter("tag:kiln:run", [run]), EC2Filter("state", ["open", "active"])]
+    #expect(try await ec2.describeSpotInstanceRequests(filters: live).map(\.requestID) == [request.requestID])
+    try await ec2.cancelSpotInstanceRequests([request.requestID])
+    // AWS lists a cancelled request for a while as "cancelled"; moto drops it at once.
+    #expect(try await ec2.describeSpotInstanceRequests(filters: live).isEmpty)
+    try await ec2.terminateInstances([instance.instanceID])
+  }
+
   /// `deprecate_at` and deregistration protection, as DescribeImages shows them; a protected
   /// AMI cannot be deregistered.
   @Test func deprecationAndDeregistrationProtection() async throws {

@@ -31,12 +31,15 @@ struct EC2Lab {
     KilnProcess.isolatedEnvironment(["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
   }
 
-  /// An amazon-ebs template against this lab; `extra` is merged into the builder.
+  /// An amazon-ebs template against this lab; `extra` is merged into the builder. `sshPort`
+  /// replaces the sshd's (a proxy's gated port), `instanceTypes` the one `instance_type`.
   func template(
-    endpoint: URL? = nil,
+    endpoint: URL? = nil, instanceTypes: [String] = [],
     provisioners: String = #"[{"type": "shell", "inline": ["echo provisioned on $(id -un) {{build `ID`}} {{build `SourceAMI`}}"]}]"#,
     extra: String = "", name: String = "kiln-test-{{timestamp}}", sshPort: Int? = nil
   ) throws -> String {
+    let types = instanceTypes.map { "\"\($0)\"" }.joined(separator: ", ")
+    let instance = instanceTypes.isEmpty ? #""instance_type": "m5.large""# : #""instance_types": [\#(types)]"#
     let text = """
       {
         "variables": {"k8s_version": "1.31.2"},
@@ -48,7 +51,7 @@ struct EC2Lab {
             "filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", "virtualization-type": "hvm"},
             "owners": ["099720109477"], "most_recent": true
           },
-          "instance_type": "m5.large",
+          \(instance),
           "ssh_host": "127.0.0.1", "ssh_port": \(sshPort ?? sshd.port), "ssh_username": "\(sshd.user)", "ssh_timeout": "30s",
           "aws_polling": {"delay_seconds": 1, "max_attempts": 30},
           "ami_name": "\(name)"\(extra.isEmpty ? "" : ",\n" + extra)

@@ -37,8 +37,10 @@ enum EBSScenario {
   /// An amazon-ebs builder for `us-east-1` from moto's (and the fake's) Ubuntu image; `extra`
   /// is merged into the builder's JSON.
   /// With `sshPort`, the SSH communicator (a temporary key pair) to that port, else none.
-  /// `sourceAMI` replaces the image filter.
-  static func builder(_ extra: String = "", sourceAMI: String? = nil, sshPort: Int? = nil) throws -> AmazonEBSBuilder {
+  /// `sourceAMI` replaces the image filter; `instanceType` nil leaves `instance_type` out.
+  static func builder(_ extra: String = "", sourceAMI: String? = nil, sshPort: Int? = nil, instanceType: String? = "m5.large") throws
+    -> AmazonEBSBuilder
+  {
     let communicator =
       sshPort.map { #""ssh_username": "ubuntu", "ssh_host": "127.0.0.1", "ssh_port": \#($0), "ssh_timeout": "2s""# }
       ?? #""communicator": "none""#
@@ -52,7 +54,7 @@ enum EBSScenario {
     let json = """
       {
         "region": "us-east-1", \(source),
-        "instance_type": "m5.large", \(communicator),
+        \(instanceType.map { #""instance_type": "\#($0)", "# } ?? "")\(communicator),
         "aws_polling": {"delay_seconds": 1, "max_attempts": 30},
         "ami_name": "kiln-scenario-\(UUID().uuidString.prefix(8).lowercased())"\(extra.isEmpty ? "" : ", " + extra)
       }
@@ -89,6 +91,7 @@ enum EBSScenario {
   /// tagged by the call that creates it: the one CreateTags is the completion mark.
   static let successCalls = [
     "DescribeRegions", "DescribeImages", "DescribeImages", // pre-validate (AMI name free), source AMI
+    "DescribeSubnets", // the default subnets: where to launch, and where else on a capacity error
     "CreateSecurityGroup", "AuthorizeSecurityGroupIngress",
     "RunInstances", "DescribeInstances", // wait: running
     "StopInstances", "DescribeInstances", // wait: stopped
@@ -122,36 +125,38 @@ enum EBSScenario {
     Row(call: 1, after: []),
     Row(call: 2, after: []),
     Row(call: 3, after: []),
+    // The default subnets cannot be listed: EC2 chooses the zone, and the build goes on.
+    Row(call: 4, after: Array(successCalls.dropFirst(4)), succeeds: true),
     // Refused: nothing was made, but a group by its name is looked for (three looks, 2 s apart).
-    Row(call: 4, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups"]),
-    Row(call: 5, after: ["DeleteSecurityGroup"]),
+    Row(call: 5, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups"]),
+    Row(call: 6, after: ["DeleteSecurityGroup"]),
     // The new group not visible yet (eventual consistency): the rule is asked for again.
     Row(
-      call: 5, fault: .refused(code: "InvalidGroup.NotFound", status: 400),
-      after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)),
+      call: 6, fault: .refused(code: "InvalidGroup.NotFound", status: 400),
+      after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(6)),
       succeeds: true),
-    Row(call: 6, after: ["DeleteSecurityGroup"]),
-    Row(call: 7, after: instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 7, after: ["DeleteSecurityGroup"]),
     Row(call: 8, after: instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 9, after: instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 10, after: instanceCleanup + ["DeleteSecurityGroup"]),
     // CreateImage refused: the AMI a request in flight may have made is looked for by tag and name.
-    Row(call: 10, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 11, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 11, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 12, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 13, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     // Cleanup calls: the build has its AMI; the problem is reported, and what could not go stays.
     // The stopped instance holds the group: DependencyViolation five times, 5 s apart.
     Row(
-      call: 13, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
+      call: 14, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
       left: ["instance", "security group", "volume"]),
-    Row(call: 14, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     Row(call: 15, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
+    Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     // Retried 5 s later, and gone.
-    Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true),
+    Row(call: 17, after: ["DeleteSecurityGroup"], succeeds: true),
     // Answers lost: the resource exists though its id never came; the cleanup finds it.
-    Row(call: 4, fault: .answerLost, after: ["DescribeSecurityGroups", "DeleteSecurityGroup"]),
-    Row(call: 6, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 5, fault: .answerLost, after: ["DescribeSecurityGroups", "DeleteSecurityGroup"]),
+    Row(call: 7, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(
-      call: 10, fault: .answerLost,
+      call: 11, fault: .answerLost,
       after: ["DescribeImages", "DescribeImages", "DeregisterImage", "DescribeSnapshots", "DeleteSnapshot"] + instanceCleanup + [
         "DeleteSecurityGroup"
       ]),
@@ -159,11 +164,11 @@ enum EBSScenario {
     // refusal finds this build's own resource (by name and its kiln:run/kiln:build tags) and
     // uses it; RunInstances' ClientToken makes its resend answer the same instance.
     Row(
-      call: 4, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(4)),
+      call: 5, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(5)),
       succeeds: true),
-    Row(call: 5, fault: .answerLostAndResent, after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)), succeeds: true),
-    Row(call: 6, fault: .answerLostAndResent, after: ["RunInstances"] + Array(successCalls.dropFirst(6)), succeeds: true),
-    Row(call: 10, fault: .answerLostAndResent, after: ["CreateImage", "DescribeImages"] + Array(successCalls.dropFirst(10)), succeeds: true),
+    Row(call: 6, fault: .answerLostAndResent, after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(6)), succeeds: true),
+    Row(call: 7, fault: .answerLostAndResent, after: ["RunInstances"] + Array(successCalls.dropFirst(7)), succeeds: true),
+    Row(call: 11, fault: .answerLostAndResent, after: ["CreateImage", "DescribeImages"] + Array(successCalls.dropFirst(11)), succeeds: true),
   ]
 
   @Test func aSuccessfulBuildMakesTheAMIAndRemovesEverythingElse() async throws {
@@ -225,19 +230,19 @@ enum EBSScenario {
   /// With SSH, a temporary key pair too: it goes last, after the instance and the group.
   /// Every failure here comes before SSH connects, so no sshd is needed.
   static let sshCalls = [
-    "DescribeRegions", "DescribeImages", "DescribeImages", "ImportKeyPair",
+    "DescribeRegions", "DescribeImages", "DescribeImages", "DescribeSubnets", "ImportKeyPair",
     "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances", "DescribeInstances",
   ]
 
   static let keyPairRows: [Row] = [
     // Refused: nothing was made, and a same-named key pair that is not the build's is not deleted.
-    Row(call: 4, after: []),
+    Row(call: 5, after: []),
     // Unanswered: deleted, then looked for until it is gone (a late create could land after).
-    Row(call: 4, fault: .answerLost, after: ["DeleteKeyPair", "DescribeKeyPairs"]),
+    Row(call: 5, fault: .answerLost, after: ["DeleteKeyPair", "DescribeKeyPairs"]),
     // Answered: one DeleteKeyPair removes it.
-    Row(call: 5, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups", "DeleteKeyPair"]),
-    Row(call: 7, after: ["DeleteSecurityGroup", "DeleteKeyPair"]),
-    Row(call: 8, after: instanceCleanup + ["DeleteSecurityGroup", "DeleteKeyPair"]),
+    Row(call: 6, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups", "DeleteKeyPair"]),
+    Row(call: 8, after: ["DeleteSecurityGroup", "DeleteKeyPair"]),
+    Row(call: 9, after: instanceCleanup + ["DeleteSecurityGroup", "DeleteKeyPair"]),
   ]
 
   @Test(arguments: keyPairRows) func theTemporaryKeyPairGoesAfterTheInstanceAndTheGroup(_ row: Row) async throws {
@@ -264,8 +269,11 @@ extension EC2StepScenarioTests {
     let port = try ClosedPort()
     let outcome = await EBSScenario.run(try EBSScenario.builder(sshPort: port.port), clients: fake.client)
     let calls = fake.calls.map(\.name)
-    #expect(Array(calls.prefix(6)) == ["DescribeRegions", "DescribeImages", "DescribeImages", "ImportKeyPair", "ImportKeyPair", "DescribeKeyPairs"])
-    #expect(Array(calls.dropFirst(6).prefix(3)) == ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances"], "\(calls)")
+    #expect(
+      Array(calls.prefix(7)) == [
+        "DescribeRegions", "DescribeImages", "DescribeImages", "DescribeSubnets", "ImportKeyPair", "ImportKeyPair", "DescribeKeyPairs",
+      ])
+    #expect(Array(calls.dropFirst(7).prefix(3)) == ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances"], "\(calls)")
     let error = try #require(outcome.error)
     #expect(!"\(error)".contains("KeyPair"), "\(error)")
     // Removed once, as soon as the instance ran (issue #15: the key is on the instance).

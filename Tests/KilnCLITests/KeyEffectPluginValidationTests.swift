@@ -378,6 +378,7 @@ import _KilnTestSupport
     for key in [
       "metadata_options.http_tokens", "launch_block_device_mappings[].iops", "placement.host_id",
       "license_specifications[].license_configuration_request.license_configuration_arn", "temporary_security_group_source_public_ip",
+      "instance_types", "spot_instance_types",
     ] {
       #expect(keys[key] == .value, "\(key) was not found")
     }

@@ -54,6 +54,10 @@ public protocol EC2API: Sendable {
   func modifySnapshotAttribute(snapshotID: String, addUserIDs: [String], addGroups: [String]) async throws
   func describeVolumes(volumeIDs: [String], filters: [EC2Filter]) async throws -> [EC2Volume]
   func deleteVolume(_ volumeID: String) async throws
+
+  // Spot Instance requests
+  func describeSpotInstanceRequests(filters: [EC2Filter]) async throws -> [EC2SpotInstanceRequest]
+  func cancelSpotInstanceRequests(_ requestIDs: [String]) async throws
   /// Sends nothing when `resourceIDs` or `tags` is empty.
   func createTags(resourceIDs: [String], tags: [EC2Tag]) async throws
 }

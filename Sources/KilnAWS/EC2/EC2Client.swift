@@ -469,6 +469,21 @@ public struct EC2Client: Sendable {
     _ = try await query.call("DeleteVolume", p)
   }
 
+  // MARK: - Spot Instance requests
+
+  public func describeSpotInstanceRequests(filters: [EC2Filter]) async throws -> [EC2SpotInstanceRequest] {
+    var p = QueryParameters()
+    p.add(filters: filters)
+    return try await paginate("DescribeSpotInstanceRequests", p, itemsKey: "spotInstanceRequestSet", EC2SpotInstanceRequest.init)
+  }
+
+  public func cancelSpotInstanceRequests(_ requestIDs: [String]) async throws {
+    guard !requestIDs.isEmpty else { return }
+    var p = QueryParameters()
+    p.add(list: "SpotInstanceRequestId", requestIDs)
+    _ = try await query.call("CancelSpotInstanceRequests", p)
+  }
+
   public func createTags(resourceIDs: [String], tags: [EC2Tag]) async throws {
     guard !tags.isEmpty, !resourceIDs.isEmpty else { return }
     var p = QueryParameters()

@@ -377,6 +377,29 @@ public struct EC2Volume: Sendable, Equatable {
   }
 }
 
+/// A Spot Instance request: "open" until EC2 launches its instance (then "active"), or it is
+/// cancelled, closed or fails.
+public struct EC2SpotInstanceRequest: Sendable, Equatable {
+  public var requestID: String
+  public var state: String
+  public var instanceID: String?
+  public var tags: [EC2Tag]
+
+  public init(requestID: String, state: String, instanceID: String? = nil, tags: [EC2Tag] = []) {
+    self.requestID = requestID
+    self.state = state
+    self.instanceID = instanceID
+    self.tags = tags
+  }
+
+  init(_ node: XMLElementNode) {
+    requestID = node.string("spotInstanceRequestId") ?? ""
+    state = node.string("state") ?? ""
+    instanceID = node.string("instanceId").flatMap { $0.isEmpty ? nil : $0 }
+    tags = KilnAWS.tags(node)
+  }
+}
+
 public struct EC2Region: Sendable, Equatable {
   public var name: String
   public var endpoint: String

@@ -58,10 +58,20 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatab
     "RequestTimeoutException", "IDPCommunicationError",
   ]
 
+  /// Capacity refusals: 5xx in AWS's error table ("Error codes for the Amazon EC2 API",
+  /// server errors), whose advice is to wait a few minutes or to ask elsewhere (another zone
+  /// or instance type). A resend milliseconds later meets the same shortage, so they are not
+  /// retried; the amazon-ebs launch tries the next zone or type instead.
+  static let capacityCodes: Set<String> = [
+    "InsufficientInstanceCapacity", "InsufficientCapacity", "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity",
+  ]
+
   public var isThrottling: Bool { Self.throttlingCodes.contains(code) || status == 429 }
 
-  /// Throttling, a transient service error, or any 5xx: worth retrying.
-  public var isRetryable: Bool { isThrottling || Self.transientCodes.contains(code) || status >= 500 }
+  /// Throttling, a transient service error, or any 5xx but a capacity refusal: worth retrying.
+  public var isRetryable: Bool {
+    isThrottling || Self.transientCodes.contains(code) || (status >= 500 && !Self.capacityCodes.contains(code))
+  }
 
   /// What precedes the blob in an EC2 `UnauthorizedOperation` message.
   static let encodedMessageMarker = "Encoded authorization failure message:"

@@ -17,7 +17,7 @@ extension AWSServiceError {
         happened:
           "AWS has no spare capacity for this instance type in this Availability Zone right now: a shortage on AWS's side, not a mistake in the template",
         toDo:
-          "build again in a few minutes; or let the instance go to another zone (another subnet_id or subnet_filter, or no availability_zone); or use another instance_type (a spot build can list several in spot_instance_types, which Kiln tries in turn)"
+          "build again in a few minutes; or let the instance go to another zone (a subnet_filter matching subnets in several zones, or no subnet_id or availability_zone: Kiln then tries each zone in turn); or list several instance types to try in turn (instance_types, or spot_instance_types for a spot build)"
       )
     case "Unsupported":
       return Self.advice(

@@ -14,6 +14,14 @@ extension AmazonEBSConfig {
       ($0, buildInfoFields)
     })
 
+  /// Why a list of instance types to try is wrong (an empty name, a type twice), else nil.
+  static func badTypeList(_ types: [String]) -> String? {
+    if types.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) { return "must not contain an empty instance type" }
+    var seen: Set<String> = []
+    for type in types where !seen.insert(type).inserted { return "lists \"\(type)\" twice" }
+    return nil
+  }
+
   static let volumeTypes = ["standard", "io1", "io2", "gp2", "gp3", "sc1", "st1"]
 
   /// Decodes and checks; reports every problem through `reader`. No side effects.
@@ -47,10 +55,20 @@ extension AmazonEBSConfig {
     }
     instanceType = r.string("instance_type") ?? ""
     spotInstanceTypes = r.stringList("spot_instance_types") ?? []
-    if instanceType.isEmpty, spotInstanceTypes.isEmpty {
-      r.error("an 'instance_type' must be specified", at: nil)
+    instanceTypes = r.stringList("instance_types") ?? []
+    for (key, types) in [("spot_instance_types", spotInstanceTypes), ("instance_types", instanceTypes)] {
+      if let bad = Self.badTypeList(types) { r.error(key: key, bad) }
+    }
+    if instanceType.isEmpty, spotInstanceTypes.isEmpty, instanceTypes.isEmpty {
+      r.error("an 'instance_type' must be specified (or 'instance_types', the types to try in order)", at: nil)
     } else if !instanceType.isEmpty, !spotInstanceTypes.isEmpty {
       r.error("'instance_type' and 'spot_instance_types' cannot both be set", at: r.location(of: "spot_instance_types"))
+    } else if !instanceType.isEmpty, !instanceTypes.isEmpty {
+      r.error(
+        "'instance_type' and 'instance_types' cannot both be set: list the first choice first in 'instance_types'",
+        at: r.location(of: "instance_types"))
+    } else if !spotInstanceTypes.isEmpty, !instanceTypes.isEmpty {
+      r.error("'instance_types' and 'spot_instance_types' cannot both be set", at: r.location(of: "instance_types"))
     }
     spotPrice = r.string("spot_price") ?? ""
     if !spotPrice.isEmpty, spotPrice != "auto", Double(spotPrice) == nil {
@@ -58,6 +76,9 @@ extension AmazonEBSConfig {
     }
     if !spotInstanceTypes.isEmpty, !isSpot {
       r.error("'spot_instance_types' needs 'spot_price' (\"auto\" or a maximum price)", at: r.location(of: "spot_instance_types"))
+    }
+    if !instanceTypes.isEmpty, isSpot {
+      r.error("'instance_types' is for on-demand builds: a spot build lists its types in 'spot_instance_types'", at: r.location(of: "instance_types"))
     }
     r.acceptWithoutEffect("spot_price_auto_product", because: "deprecated; Packer ignores it too")
     if let minutes = r.int("block_duration_minutes"), minutes != 0 {

@@ -27,6 +27,9 @@ public struct AmazonEBSConfig: Sendable {
   public var imdsSupport = ""
   public var spotPrice = ""
   public var spotInstanceTypes: [String] = []
+  /// Kiln's own: on-demand instance types to try in order when one has no capacity (Packer's
+  /// plugin has only `spot_instance_types`, for spot builds).
+  public var instanceTypes: [String] = []
   /// `placement.host_id` and `placement.host_resource_group_arn` (`placement.tenancy` is
   /// folded into `tenancy`, which it overrides, as in Packer).
   public var hostID = ""

@@ -3,10 +3,18 @@ import KilnCore
 
 /// Mirrors Packer's `StepNetworkInfo`.
 ///
-/// Resolves VPC, subnet and availability zone. With none of them set it makes no call: EC2
-/// launches into the default VPC.
+/// Resolves VPC, subnet and availability zone, and where else the instance may go when the
+/// first place has no capacity for it (`StepRunInstance` walks them, issue #15 item 5):
+/// - `subnet_filter` with several matches: `most_free` or `random` picks the first; the other
+///   matches in the same VPC (so the security group, made in that VPC, stays valid) follow,
+///   one per availability zone, by zone then subnet id.
+/// - none of `subnet_id`, `subnet_filter`, `vpc_id`, `vpc_filter` and `availability_zone`:
+///   the default VPC's default subnets (one per zone, by zone), found with one
+///   DescribeSubnets; with no default subnet (no default VPC) EC2 chooses, as before.
+/// - `subnet_id` or `availability_zone` pins the zone: nothing else is tried (only the
+///   instance types are walked).
 ///
-/// Creates nothing; no cleanup. Writes `NetworkPlacement`.
+/// Creates nothing; no cleanup. Writes `NetworkPlacement` and `PlacementFallbacks`.
 struct StepNetwork: BuildStep {
   let name = "network-info"
   let run: EBSRun
@@ -16,6 +24,7 @@ struct StepNetwork: BuildStep {
     var vpcID = config.vpcID
     var subnetID = config.subnetID
     var zone = config.availabilityZone
+    var fallbacks: [SubnetPlacement] = []
     if vpcID.isEmpty, !config.vpcFilter.isEmpty {
       let vpcs = try await run.ec2.describeVpcs(filters: config.vpcFilter.map { EC2Filter($0.key, [$0.value]) })
       guard vpcs.count == 1 else {
@@ -44,6 +53,10 @@ struct StepNetwork: BuildStep {
         )
       }
       subnetID = subnet.subnetID
+      // The match says where it is: no second DescribeSubnets for its VPC and zone.
+      if vpcID.isEmpty { vpcID = subnet.vpcID }
+      if zone.isEmpty { zone = subnet.availabilityZone }
+      fallbacks = Self.fallbacks(after: subnet, among: subnets)
       run.ui.message("Found Subnet ID: \(subnetID)")
     }
     if !subnetID.isEmpty, vpcID.isEmpty || zone.isEmpty {
@@ -53,11 +66,55 @@ struct StepNetwork: BuildStep {
       if vpcID.isEmpty { vpcID = subnet.vpcID }
       if zone.isEmpty { zone = subnet.availabilityZone }
     }
+    if subnetID.isEmpty, zone.isEmpty, vpcID.isEmpty, let defaults = try await defaultSubnets(), let first = defaults.first {
+      subnetID = first.subnetID
+      zone = first.availabilityZone
+      fallbacks = Array(defaults.dropFirst())
+    }
+    if !config.subnetID.isEmpty || !config.availabilityZone.isEmpty { fallbacks = [] }
     state[NetworkPlacement.self] = (vpcID, subnetID, zone)
+    state[PlacementFallbacks.self] = fallbacks
   }
+
+  /// The default VPC's default subnets, one per zone, by zone; nil when this identity may not
+  /// list subnets (EC2 then chooses the zone, and a capacity error is not tried elsewhere).
+  private func defaultSubnets() async throws -> [SubnetPlacement]? {
+    do {
+      let subnets = try await run.ec2.describeSubnets(filters: [EC2Filter("default-for-az", ["true"]), EC2Filter("state", ["available"])])
+      return Self.onePerZone(subnets)
+    } catch let error as AWSServiceError where error.code == "UnauthorizedOperation" {
+      run.ui.message(
+        "Cannot list the default subnets (\(error.code)): EC2 chooses the zone, and no other zone is tried if it has no capacity")
+      return nil
+    }
+  }
+
+  /// The subnets to try after `picked`: the others in its VPC, one per zone other than its
+  /// own (capacity is a zone's, not a subnet's), by zone then subnet id.
+  static func fallbacks(after picked: EC2Subnet, among subnets: [EC2Subnet]) -> [SubnetPlacement] {
+    onePerZone(subnets.filter { $0.vpcID == picked.vpcID && $0.availabilityZone != picked.availabilityZone })
+  }
+
+  /// The first subnet of each zone, by zone then subnet id.
+  static func onePerZone(_ subnets: [EC2Subnet]) -> [SubnetPlacement] {
+    var seen: Set<String> = []
+    return subnets.sorted { ($0.availabilityZone, $0.subnetID) < ($1.availabilityZone, $1.subnetID) }.compactMap { subnet in
+      seen.insert(subnet.availabilityZone).inserted ? SubnetPlacement(subnetID: subnet.subnetID, availabilityZone: subnet.availabilityZone) : nil
+    }
+  }
+}
+
+/// A subnet the instance may be launched in, and its zone.
+struct SubnetPlacement: Sendable, Equatable {
+  var subnetID: String
+  var availabilityZone: String
 }
 
 // MARK: - What it tells the steps after it
 
 /// Where the instance goes: VPC, subnet and availability zone ("" when EC2 picks).
 enum NetworkPlacement: StateKey { typealias Value = (vpcID: String, subnetID: String, availabilityZone: String) }
+
+/// Where else the instance may go, in order, when `NetworkPlacement` has no capacity for it:
+/// subnets of the same VPC, each in another zone. Empty when the template pins the zone.
+enum PlacementFallbacks: StateKey { typealias Value = [SubnetPlacement] }

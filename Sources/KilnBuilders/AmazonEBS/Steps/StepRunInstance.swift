@@ -13,6 +13,15 @@ import KilnCore
 /// call may have launched by this build's `kiln:run` and `kiln:build` tags, which EC2 puts on
 /// the instance as it creates it.
 ///
+/// Capacity fallback (issue #15 item 5; Packer has none: hashicorp/packer-plugin-amazon#425):
+/// when EC2 refuses the launch for capacity (`noCapacity`: `InsufficientInstanceCapacity`,
+/// `Unsupported`, and the spot refusals), the launch is tried again in the next place
+/// `StepNetwork` allows (`PlacementFallbacks`: other zones of the same VPC), then with the next
+/// instance type (`instance_types`, or `spot_instance_types` for a spot build). A refused
+/// RunInstances launches nothing (no instance, and so no interface or volume), and the
+/// client does not resend a capacity refusal; after a refused spot launch, any Spot Instance
+/// request of this build still open is cancelled. A failed attempt leaves nothing.
+///
 /// Creates: the instance, the volumes and network interface launched with it (and a spot
 /// build's Spot Instance request), all tagged by RunInstances: the instance, its interface
 /// and the request with `run_tags` (and `spot_tags`), the volumes with `run_volume_tags`, each
@@ -53,8 +62,7 @@ struct StepRunInstance: BuildStep {
     if !userData.isEmpty, Data(base64Encoded: userData) == nil {
       userData = Data(userData.utf8).base64EncodedString()
     }
-    let types = config.spotInstanceTypes.isEmpty ? [config.instanceType] : config.spotInstanceTypes
-    var request = EC2Client.RunInstancesRequest(imageID: source.imageID, instanceType: types[0])
+    var request = EC2Client.RunInstancesRequest(imageID: source.imageID, instanceType: Self.types(config)[0])
     request.keyName = state[LaunchKeyPair.self]?.name
     request.securityGroupIDs = state[SecurityGroupIDs.self] ?? []
     request.subnetID = placement.subnetID.isEmpty ? nil : placement.subnetID
@@ -103,17 +111,7 @@ struct StepRunInstance: BuildStep {
     run.ui.say(isSpot ? "Launching a spot AWS instance..." : "Launching a source AWS instance...")
     state[Token.self] = run.resources.record(
       "instance launched by build '\(run.context.buildName)' (tagged kiln:run=\(run.context.runUUID)) in \(run.region)")
-    var launched: EC2Instance?
-    for (index, type) in types.enumerated() {
-      request.instanceType = type
-      do {
-        launched = try await launch(request, state)
-        break
-      } catch let error as AWSServiceError where index < types.count - 1 && Self.noCapacity.contains(error.code) {
-        run.ui.message("No capacity for \(type) (\(error.code)), trying \(types[index + 1])")
-      }
-    }
-    guard let instance = launched else { throw BuildError("RunInstances returned no instance") }
+    let instance = try await launchWhereCapacityIs(request, state, placement: placement)
     run.ui.message("Instance ID: \(instance.instanceID)")
     run.ui.say("Waiting for instance (\(instance.instanceID)) to become ready...")
     let ui = run.ui
@@ -127,6 +125,85 @@ struct StepRunInstance: BuildStep {
   }
 
   static let noCapacity: Set<String> = ["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "Unsupported", "InsufficientCapacity"]
+
+  /// The instance types a launch tries, in order: `spot_instance_types` for a spot build
+  /// that lists them, else `instance_types`, else `instance_type` alone.
+  static func types(_ config: AmazonEBSConfig) -> [String] {
+    if !config.spotInstanceTypes.isEmpty { return config.spotInstanceTypes }
+    return config.instanceTypes.isEmpty ? [config.instanceType] : config.instanceTypes
+  }
+
+  /// One place and type to launch in.
+  struct Attempt: Sendable, CustomStringConvertible {
+    var instanceType: String
+    var place: SubnetPlacement
+
+    /// "m5.large in us-east-1b (subnet-…)", or "m5.large in the zone EC2 chooses".
+    var description: String {
+      let zone = place.availabilityZone.isEmpty ? "the zone EC2 chooses" : place.availabilityZone
+      return "\(instanceType) in \(zone)\(place.subnetID.isEmpty ? "" : " (\(place.subnetID))")"
+    }
+  }
+
+  /// Every place and type to try, in order: each instance type in the first place and then
+  /// in each fallback (`PlacementFallbacks`), before the next type.
+  static func attempts(types: [String], first: SubnetPlacement, fallbacks: [SubnetPlacement]) -> [Attempt] {
+    types.flatMap { type in ([first] + fallbacks).map { Attempt(instanceType: type, place: $0) } }
+  }
+
+  /// Launches in the first place and type that has capacity. An attempt EC2 refuses for
+  /// capacity (`noCapacity`) launched nothing, so it leaves nothing to clean; each is said in
+  /// one line with what is tried next, and when all fail the error lists every one with
+  /// AWS's words.
+  private func launchWhereCapacityIs(
+    _ request: EC2Client.RunInstancesRequest, _ state: BuildState,
+    placement: (vpcID: String, subnetID: String, availabilityZone: String)
+  ) async throws -> EC2Instance {
+    let attempts = Self.attempts(
+      types: Self.types(run.config), first: SubnetPlacement(subnetID: placement.subnetID, availabilityZone: placement.availabilityZone),
+      fallbacks: state[PlacementFallbacks.self] ?? [])
+    var request = request
+    var refused: [(Attempt, AWSServiceError)] = []
+    for (index, attempt) in attempts.enumerated() {
+      request.instanceType = attempt.instanceType
+      request.subnetID = attempt.place.subnetID.isEmpty ? nil : attempt.place.subnetID
+      request.availabilityZone = attempt.place.availabilityZone.isEmpty ? nil : attempt.place.availabilityZone
+      do {
+        return try await launch(request, state)
+      } catch let error as AWSServiceError where Self.noCapacity.contains(error.code) {
+        if request.spot { try await cancelOpenSpotRequests() }
+        guard attempts.count > 1 else { throw error }
+        refused.append((attempt, error))
+        if index + 1 < attempts.count {
+          run.ui.message("No capacity for \(attempt) (\(error.code)); trying \(attempts[index + 1])")
+        }
+      }
+    }
+    let lines = refused.map { attempt, error in "  \(attempt): \(error.code): \(error.message)" }
+    let advice = refused.last?.1.advice.map { "\n" + $0 } ?? ""
+    throw BuildError(
+      "no capacity for the build instance: RunInstances was refused \(refused.count) times, in every zone and instance type the template allows:\n"
+        + lines.joined(separator: "\n") + advice)
+  }
+
+  /// After a spot launch refused for capacity: cancels this build's Spot Instance requests
+  /// that are still open (found by its `kiln:run` and `kiln:build` tags). EC2 holds a request
+  /// it has no capacity for open ("capacity-not-available", EC2 User Guide, "State changes
+  /// for a Spot request"), and an open request could launch an instance after the build;
+  /// whether a refused RunInstances leaves one is not documented, so Kiln looks.
+  private func cancelOpenSpotRequests() async throws {
+    let filters = run.identityTags.map { EC2Filter("tag:\($0.key)", [$0.value]) } + [EC2Filter("state", ["open"])]
+    do {
+      let open = try await run.ec2.describeSpotInstanceRequests(filters: filters).map(\.requestID)
+      guard !open.isEmpty else { return }
+      run.ui.message("Cancelling the spot request(s) the refused launch left open: \(open.joined(separator: ", "))")
+      try await run.ec2.cancelSpotInstanceRequests(open)
+    } catch {
+      throw BuildError(
+        "a spot request of build '\(run.context.buildName)' in \(run.region) may be left open (its launch was refused for capacity, and open requests could not be looked for or cancelled): \(error)"
+      )
+    }
+  }
 
   /// RunInstances, retried while a just-created instance profile is not visible to EC2 yet.
   /// Each call has its own ClientToken (the parameters differ between calls; a resend of one
@@ -144,8 +221,9 @@ struct StepRunInstance: BuildStep {
         if let token = state[Token.self] { run.resources.update(token, "instance \(instance.instanceID) in \(run.region)") }
         state[LaunchUnanswered.self] = false
         return instance
-      } catch let error as AWSServiceError where error.status < 500 {
-        // EC2 refused the request: it launched nothing.
+      } catch let error as AWSServiceError where error.status < 500 || Self.noCapacity.contains(error.code) {
+        // EC2 refused the request: it launched nothing. (A capacity refusal is a 5xx, and an
+        // answer all the same.)
         state[LaunchUnanswered.self] = false
         guard error.code == "InvalidParameterValue" && error.message.contains("iamInstanceProfile") && attempt < 10 else { throw error }
         attempt += 1
