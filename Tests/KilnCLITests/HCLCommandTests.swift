@@ -103,27 +103,6 @@ import _KilnTestSupport
     #expect(manifest.contains("\"name\" : \"demo.null.one\""))
   }
 
-  @Test func buildRefusesDataSourcesItCannotRunYet() async throws {
-    try write(
-      "t.pkr.hcl",
-      """
-      data "amazon-parameterstore" "ami" {
-        name = "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/image_id"
-      }
-      source "null" "one" {
-        communicator = "none"
-      }
-      build {
-        sources = ["source.null.one"]
-      }
-      """)
-    let validate = try await KilnProcess.run(["validate", "t.pkr.hcl"], in: directory)
-    #expect(validate.status == 0, "\(validate.stderr)")
-    let build = try await KilnProcess.run(["build", "t.pkr.hcl"], in: directory)
-    #expect(build.status == 1)
-    #expect(build.stderr.contains("t.pkr.hcl:1:1: error: data.amazon-parameterstore.ami: kiln build cannot run data sources yet"))
-  }
-
   // MARK: - Packer's verdicts on the HCL2 corpus
 
   static let corpus = SharedFixtures.root.appendingPathComponent("conformance/hcl2")
