@@ -124,6 +124,7 @@ public struct BuildSession: Sendable {
         buildName: build.name, buildType: build.definition.type.value, ui: ui, clock: clock,
         variables: values, declaredVariables: declared, templateDirectory: directory,
         workingDirectory: workingDirectory, environment: environment, runUUID: runUUID, force: force)
+      context.packerBuildName = build.definition.sourceName ?? build.name
       context.masker = masker
       context.onError = policy
       context.log = log
