@@ -1,6 +1,9 @@
 import Foundation
 import KilnCore
+import KilnFuzzing
+import Synchronization
 import Testing
+import _KilnTestSupport
 
 /// `kiln validate` on HCL `data` blocks: each block's body goes through its data source's
 /// own typed decoding (no network), so every problem has its `.pkr.hcl` position, all at
@@ -99,5 +102,65 @@ import Testing
     let errors = HCLTemplateTests.errors(validation)
     #expect(errors.count == 1, "\(errors)")
     #expect(errors.first?.contains("/t.pkr.hcl:13:32: error: Unsupported attribute") == true, "\(errors)")
+  }
+
+  /// Stands in for the plugins: records each call and answers with fixed outputs.
+  final class Recorder: DataSourceEvaluator {
+    let calls = Mutex<[String]>([])
+    func evaluate(type: String, name: String, configuration: JSONNode) async throws -> DataSourceOutput {
+      calls.withLock { $0.append("\(type).\(name) \(configuration["name"]?.stringValue ?? "")") }
+      if type == "amazon-ami" {
+        return DataSourceOutput(values: ["id": .string("ami-0123"), "name": .string("ubuntu-20240101")])
+      }
+      return DataSourceOutput(values: ["value": .string("t0ps3cret-value"), "version": .string("3")], sensitive: ["value"])
+    }
+  }
+
+  static func run(_ template: String, _ recorder: Recorder) async throws -> Validation {
+    let directory = try Scratch.directory("kiln-hcl-data")
+    let path = directory.appendingPathComponent("t.pkr.hcl").path
+    try template.write(toFile: path, atomically: true, encoding: .utf8)
+    var options = ValidationOptions()
+    options.environment = [:]
+    options.workingDirectory = directory.path
+    return await TemplateValidator.validate(path: path, options: options, registry: Fuzzing.registry, dataSources: recorder)
+  }
+
+  /// `kiln build`'s path: each data source runs after those it uses, its outputs reach the
+  /// builds, and a sensitive output is among the values to mask.
+  @Test func outputsReachTheBuildsAndSecretsAreMasked() async throws {
+    let template =
+      Self.ami + """
+        data "amazon-parameterstore" "p" {
+          name = "/ami/${data.amazon-ami.ubuntu.name}"
+        }
+        source "null" "one" {
+          communicator = "none"
+        }
+        build {
+          sources = ["source.null.one"]
+          provisioner "shell-local" {
+            environment_vars = ["TOKEN=${data.amazon-parameterstore.p.value}", "AMI=${data.amazon-ami.ubuntu.id}"]
+            inline           = ["true"]
+          }
+        }
+        """
+    let recorder = Recorder()
+    let validation = try await Self.run(template, recorder)
+    #expect(HCLTemplateTests.errors(validation).isEmpty, "\(HCLTemplateTests.errors(validation))")
+    #expect(recorder.calls.withLock { $0 } == ["amazon-ami.ubuntu ", "amazon-parameterstore.p /ami/ubuntu-20240101"])
+    #expect(validation.variables?.sensitiveValues.contains("t0ps3cret-value") == true)
+    let environment = validation.template?.provisioners.first?.configuration["environment_vars"]?.elements?.compactMap(\.stringValue)
+    #expect(environment == ["TOKEN=t0ps3cret-value", "AMI=ami-0123"])
+  }
+
+  /// A problem in any data block is reported with every other, and no data source runs.
+  @Test func noDataSourceRunsWhenAnyBlockIsWrong() async throws {
+    let template = Self.ami + "data \"amazon-parameterstore\" \"p\" {\n  nme = \"/x\"\n}\n" + Self.build
+    let recorder = Recorder()
+    let validation = try await Self.run(template, recorder)
+    let errors = HCLTemplateTests.errors(validation)
+    #expect(errors.contains { $0.contains("/t.pkr.hcl:9:3: error:") && $0.contains("'nme'") }, "\(errors)")
+    #expect(recorder.calls.withLock { $0 }.isEmpty)
   }
 }

@@ -294,11 +294,17 @@ final class HCLTemplateLoader {
   /// reported at its position (`data "TYPE" "NAME": …`), and what uses it stays unknown.
   func evaluateDataSources(_ evaluator: any DataSourceEvaluator) async {
     let order = dataSourceOrder()
+    // Every block checked first, the outputs unknown as in validate: a problem in any of
+    // them is reported with all the others, and no data source is called.
+    let before = diagnostics
+    assumeUnknownDataSources()
+    for index in dataBlocks.indices { _ = dataConfiguration(index) }
     for (type, name, _) in dataBlocks { dataValues[type, default: [:]][name] = .dynamicUnknown }
     if diagnostics.hasErrors { return }
+    diagnostics = before // each block's warnings come again below, with its real values
     for index in order {
       let (type, name, block) = dataBlocks[index]
-      guard let configuration = dataConfiguration(index) else { continue }
+      guard let configuration = dataConfiguration(index) else { return }
       do {
         let outputs = try await evaluator.evaluate(type: type, name: name, configuration: configuration)
         dataValues[type, default: [:]][name] = .object(outputs.values.mapValues(Self.value))
