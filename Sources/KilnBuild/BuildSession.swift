@@ -16,7 +16,7 @@ import Synchronization
 /// holds and exits the process at once with status 130.
 ///
 /// ```swift
-/// let validation = TemplateValidator.validate(path: path, options: validationOptions, registry: registry)
+/// let validation = await TemplateValidator.validate(path: path, options: validationOptions, registry: registry, dataSources: evaluator)
 /// let session = BuildSession(validation: validation, validationOptions: validationOptions, options: options, console: console)
 /// switch await session.run() { … }
 /// ```
@@ -124,6 +124,7 @@ public struct BuildSession: Sendable {
         buildName: build.name, buildType: build.definition.type.value, ui: ui, clock: clock,
         variables: values, declaredVariables: declared, templateDirectory: directory,
         workingDirectory: workingDirectory, environment: environment, runUUID: runUUID, force: force)
+      context.packerBuildName = build.definition.sourceName ?? build.name
       context.masker = masker
       context.onError = policy
       context.log = log
@@ -218,9 +219,14 @@ public struct BuildSession: Sendable {
   /// What the run's output must never show: the template's sensitive variables and the AWS
   /// secrets of the environment.
   public static func secretMasker(for validation: Validation, environment: [String: String]) -> SecretMasker {
-    var masker = SecretMasker(validation.variables?.sensitiveValues ?? [])
-    masker.add(["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].compactMap { environment[$0] })
+    var masker = secretMasker(environment: environment)
+    masker.add(validation.variables?.sensitiveValues ?? [])
     return masker
+  }
+
+  /// The AWS secrets of the environment alone (what is known before the template is read).
+  public static func secretMasker(environment: [String: String]) -> SecretMasker {
+    SecretMasker(["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].compactMap { environment[$0] })
   }
 
   /// The builders, provisioners and post-processors of `builds` that validate but cannot run.

@@ -54,29 +54,30 @@ struct BuildCommand: AsyncParsableCommand {
 
   func run() async throws {
     let validationOptions = try ValidationOptions(variables, filter)
-    let validation = TemplateValidator.validate(path: template, options: validationOptions, registry: registry)
+    let environment = ProcessInfo.processInfo.environment
+    // An HCL template's data sources run now, their calls' retries in the debug log (which
+    // masks the environment's AWS secrets, then the template's secrets once they are known:
+    // sensitive variables and data source outputs).
+    let log = DebugLog(environment: environment, masker: BuildSession.secretMasker(environment: environment))
+    var callLog: (@Sendable (String) -> Void)?
+    if log.isEnabled { callLog = { @Sendable text in log.log(text) } }
+    let dataSources = PluginDataSourceEvaluator(
+      registry: registry, context: DataSourceContext(environment: validationOptions.environment, debug: callLog))
+    let validation = await TemplateValidator.validate(
+      path: template, options: validationOptions, registry: registry, dataSources: dataSources)
     var uiOptions = ConsoleUI.Options()
     uiOptions.machineReadable = machineReadable
     uiOptions.color = color && !machineReadable && ProcessInfo.processInfo.environment["PACKER_NO_COLOR"] == nil && isatty(1) == 1
     uiOptions.timestamps = timestampUI
     uiOptions.progress = isatty(1) == 1 && !machineReadable
-    let environment = ProcessInfo.processInfo.environment
     let masker = BuildSession.secretMasker(for: validation, environment: environment)
-    let log = DebugLog(environment: environment, masker: masker)
+    log.mask(masker.secrets)
     let stream = try events.map(Self.eventStream)
     let console = ConsoleUI(options: uiOptions, masker: masker, log: log.isEnabled ? log : nil, events: stream)
     if log.isEnabled { log.log("kiln \(KilnVersion.kiln) build \(template)") }
 
     let output = Output(masker: masker)
     for diagnostic in validation.diagnostics.sorted { output.err(diagnostic) }
-    // Data sources are validated (with unknown outputs) but not run yet: a build with
-    // placeholders for their outputs would be wrong, so refuse it.
-    if let sources = validation.template?.dataSources, !sources.isEmpty {
-      for source in sources {
-        output.err("\(source.location): error: data.\(source.value): kiln build cannot run data sources yet (kiln validate checks them)")
-      }
-      throw ExitCode.failure
-    }
     var options = BuildSession.Options(templatePath: template)
     options.force = force
     options.onError = BuildSession.OnError(rawValue: onError) ?? .cleanup

@@ -19,7 +19,7 @@ extension ChecksumPostProcessor: RunnablePostProcessor {
     var contents: [(path: String, text: String)] = []
     for type in checksumTypes {
       let fields: [String: TemplateValue] = [
-        "BuildName": .string(context.buildName), "BuilderType": .string(context.buildType), "ChecksumType": .string(type),
+        "BuildName": .string(context.packerBuildName), "BuilderType": .string(context.buildType), "ChecksumType": .string(type),
       ]
       for file in artifact.files {
         let path = try context.render(output, phase: .postProcessor, buildValues: buildValues, fields: fields)

@@ -20,7 +20,7 @@ extension ManifestPostProcessor: RunnablePostProcessor {
       if context.force, existing["last_run_uuid"] as? String != context.runUUID { document = ["builds": [Any]()] }
     }
     var entry: [String: Any] = [
-      "name": context.buildName, "builder_type": context.buildType, "artifact_id": artifact.id,
+      "name": context.packerBuildName, "builder_type": context.buildType, "artifact_id": artifact.id,
       "packer_run_uuid": context.runUUID,
     ]
     if !stripTime { entry["build_time"] = Int(Date().timeIntervalSince1970) }

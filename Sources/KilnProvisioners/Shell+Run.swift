@@ -9,7 +9,7 @@ enum ScriptEnvironment {
   static func pairs(_ user: [(key: String, value: String)], _ context: BuildContext, buildValues: [String: String], phase: RenderContext.Phase) throws
     -> [(String, String)]
   {
-    var all: [String: String] = ["PACKER_BUILD_NAME": context.buildName, "PACKER_BUILDER_TYPE": context.buildType]
+    var all: [String: String] = ["PACKER_BUILD_NAME": context.packerBuildName, "PACKER_BUILDER_TYPE": context.buildType]
     for (key, value) in user { all[key] = try context.render(value, phase: phase, buildValues: buildValues) }
     return all.keys.sorted().map { ($0, all[$0]!) }
   }

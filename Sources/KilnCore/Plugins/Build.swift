@@ -34,7 +34,12 @@ public struct BasicArtifact: Artifact {
 
 /// Everything a plugin needs while a build runs.
 public struct BuildContext: Sendable {
+  /// The build's full name (`-only`, the output's prefix, the ledger, the tags).
   public var buildName: String
+  /// The name Packer gives the plugins (`packer_build_name`): `PACKER_BUILD_NAME`, the
+  /// manifest's `name`, `{{build_name}}`. The build's name for Packer JSON; for HCL2 the
+  /// source block's name (`eks`, where the build is `amazon-ebs.eks`).
+  public var packerBuildName: String
   public var buildType: String
   public var ui: any BuildUI
   public var clock: BuildClock
@@ -74,6 +79,7 @@ public struct BuildContext: Sendable {
     templateDirectory: String, workingDirectory: String, environment: [String: String], runUUID: String, force: Bool
   ) {
     self.buildName = buildName
+    self.packerBuildName = buildName
     self.buildType = buildType
     self.ui = ui
     self.clock = clock
@@ -95,7 +101,7 @@ public struct BuildContext: Sendable {
     var context = RenderContext(
       phase: phase, clock: clock, variables: variables, declaredVariables: declaredVariables,
       environment: environment, templateDirectory: templateDirectory, workingDirectory: workingDirectory,
-      buildName: buildName, buildType: buildType, fields: fields, buildValues: buildValues)
+      buildName: packerBuildName, buildType: buildType, fields: fields, buildValues: buildValues)
     context.buildKeys = RenderContext.commonBuildKeys.union(buildValues.keys)
     do {
       return try Interpolator.render(text, in: context).output

@@ -54,6 +54,36 @@ extension DataSourcePlugin {
   }
 }
 
+/// The data sources of `kiln build`: each block decoded by the registry's plugin of its type
+/// and evaluated with `context` (the process's credentials and endpoints).
+public struct PluginDataSourceEvaluator: DataSourceEvaluator {
+  public var registry: PluginRegistry
+  public var context: DataSourceContext
+
+  public init(registry: PluginRegistry, context: DataSourceContext) {
+    self.registry = registry
+    self.context = context
+  }
+
+  public func evaluate(type: String, name: String, configuration: JSONNode) async throws -> DataSourceOutput {
+    guard let plugin = registry.dataSources[type] else {
+      throw DataSourceError("data \"\(type)\" \"\(name)\": data source type \"\(type)\" is not supported by kiln", at: configuration.location)
+    }
+    return try await Self.run(plugin, name: name, configuration: configuration, context: context)
+  }
+
+  static func run<Plugin: DataSourcePlugin>(
+    _: Plugin.Type, name: String, configuration: JSONNode, context: DataSourceContext
+  ) async throws -> DataSourceOutput {
+    let (plugin, diagnostics) = Plugin.decode(configuration: configuration, name: name)
+    guard let plugin else {
+      let first = diagnostics.errors.first
+      throw DataSourceError(first?.message ?? "\(Plugin.label(name)): invalid configuration", at: first?.location ?? configuration.location)
+    }
+    return try await plugin.evaluate(context)
+  }
+}
+
 /// What a data source's evaluation needs from its caller.
 public struct DataSourceContext: Sendable {
   /// The process environment (credentials, `AWS_REGION`, service endpoints).

@@ -49,12 +49,15 @@ public struct PluginRegistry: Sendable {
   public private(set) var builders: [String: any BuilderPlugin.Type] = [:]
   public private(set) var provisioners: [String: any ProvisionerPlugin.Type] = [:]
   public private(set) var postProcessors: [String: any PostProcessorPlugin.Type] = [:]
+  /// HCL2's `data "TYPE" "NAME"` blocks.
+  public private(set) var dataSources: [String: any DataSourcePlugin.Type] = [:]
 
   public init() {}
 
   public mutating func register(builder: any BuilderPlugin.Type) { builders[builder.typeName] = builder }
   public mutating func register(provisioner: any ProvisionerPlugin.Type) { provisioners[provisioner.typeName] = provisioner }
   public mutating func register(postProcessor: any PostProcessorPlugin.Type) { postProcessors[postProcessor.typeName] = postProcessor }
+  public mutating func register(dataSource: any DataSourcePlugin.Type) { dataSources[dataSource.typeName] = dataSource }
 
   public var supportedTypes: (builders: [String], provisioners: [String], postProcessors: [String]) {
     (builders.keys.sorted(), provisioners.keys.sorted(), postProcessors.keys.sorted())

@@ -79,6 +79,11 @@ public struct BuilderDefinition: Sendable {
   /// The builder's object, without `name` and `type`.
   public var configuration: JSONNode
   public var location: SourceLocation
+  /// HCL2: the source block's name (`eks` of `source "amazon-ebs" "eks"`), which Packer
+  /// gives the plugins as the build's name (`packer_build_name`: `PACKER_BUILD_NAME`, the
+  /// manifest's `name`, `{{build_name}}`), while `name` (`amazon-ebs.eks`) is the build's
+  /// full name for `-only`/`-except` and the output. Nil for Packer JSON, where both are `name`.
+  public var sourceName: String? = nil
 }
 
 public struct ProvisionerDefinition: BuildFiltered, Sendable {

@@ -252,7 +252,7 @@ public enum TemplateValidator {
     if buildName.contains("{{") {
       if let rendered = try? Interpolator.render(buildName, in: context).output { buildName = rendered }
     }
-    context.buildName = buildName
+    context.buildName = definition.sourceName ?? buildName
 
     var builder: (any BuilderPlugin)?
     var buildKeys = RenderContext.commonBuildKeys

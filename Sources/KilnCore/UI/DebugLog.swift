@@ -28,6 +28,10 @@ public final class DebugLog: Sendable {
 
   public var isEnabled: Bool { sink.withLock { $0 != nil } }
 
+  /// Masks `values` too from now on (secrets learnt after the log was opened: a data
+  /// source's sensitive outputs).
+  public func mask(_ values: [String]) { masker.withLock { $0.add(values) } }
+
   public func log(_ text: String) {
     let line = Date().formatted(.iso8601) + " " + masker.withLock { $0.mask(text) } + "\n"
     sink.withLock { $0?.write(Data(line.utf8)) }

@@ -137,7 +137,7 @@ extension HCLTemplateLoader {
         BuilderDefinition(
           index: template.builders.count + 1, name: fullName,
           type: Located(use.type, at: HCLConfiguration.location(source.labelRanges[0])), configuration: configuration,
-          location: HCLConfiguration.location(source.definitionRange)))
+          location: HCLConfiguration.location(source.definitionRange), sourceName: use.name))
 
       let build = buildValue(name: buildName, type: use.type)
       let inner = context(source: (use.type, use.localName), build: build)

@@ -2,12 +2,13 @@ import Foundation
 import KilnHCL
 
 /// Runs a data source (`data "amazon-ami" "NAME" { … }`) for a build: given the block's
-/// configuration decoded like a plugin's (positions kept), returns its outputs as an object
-/// (`id`, `name`, … for `amazon-ami`; `value`, `version`, `arn` for `amazon-parameterstore`).
+/// configuration as a plugin decodes it (positions kept, already checked by the type's
+/// `DataSourcePlugin.validate`), returns its outputs (`id`, `name`, … for `amazon-ami`;
+/// `value`, `version`, `arn` for `amazon-parameterstore`) and which of them are secrets.
 /// Validation has none: outputs are then unknown, and what depends on them validates as far
-/// as it can.
+/// as it can. `kiln build` passes `PluginDataSourceEvaluator`.
 public protocol DataSourceEvaluator: Sendable {
-  func evaluate(type: String, name: String, configuration: JSONNode) async throws -> JSONNode
+  func evaluate(type: String, name: String, configuration: JSONNode) async throws -> DataSourceOutput
 }
 
 /// An HCL template read into a `Template`, its variables resolved.
@@ -58,11 +59,6 @@ struct HCLLoaded {
 /// each turned into the definitions and `JSONNode` configurations Packer JSON gives, so the
 /// plugins decode both the same way.
 final class HCLTemplateLoader {
-  static let dataSourceOutputs: [String: [String]] = [
-    "amazon-ami": ["id", "name", "creation_date", "owner", "owner_name"],
-    "amazon-parameterstore": ["value", "version", "arn"],
-  ]
-
   let path: String
   let options: ValidationOptions
   let registry: PluginRegistry
@@ -74,6 +70,8 @@ final class HCLTemplateLoader {
   var locals: [(name: String, expression: HCLExpression, range: HCLRange, sensitive: Bool)] = []
   var dataBlocks: [(type: String, name: String, block: Block)] = []
   var dataValues: [String: [String: HCLValue]] = [:]
+  /// The strings of every sensitive data source output (an SSM SecureString's value).
+  var dataSecrets: [String] = []
   var localValues: [String: HCLValue] = [:]
   var functions: [String: HCLFunction]
 
@@ -93,6 +91,7 @@ final class HCLTemplateLoader {
     if options.syntaxOnly { return loader.result(loader.template(builds: false)) }
     loader.checkVariableValues()
     loader.assumeUnknownDataSources()
+    for index in loader.dataBlocks.indices { _ = loader.dataConfiguration(index) }
     loader.evaluateLocals()
     return loader.result(loader.template(builds: true))
   }
@@ -254,8 +253,8 @@ final class HCLTemplateLoader {
         continue
       }
       seen["\(type).\(name)"] = block.definitionRange
-      guard Self.dataSourceOutputs[type] != nil else {
-        let supported = Self.dataSourceOutputs.keys.sorted()
+      guard registry.dataSources[type] != nil else {
+        let supported = registry.dataSources.keys.sorted()
         report(
           "Unsupported data source type",
           "data source type \"\(type)\" is not supported by kiln (kiln supports: \(supported.joined(separator: ", "))).",
@@ -269,30 +268,64 @@ final class HCLTemplateLoader {
   /// Validation makes no cloud call: every output is unknown.
   func assumeUnknownDataSources() {
     for (type, name, _) in dataBlocks {
-      let outputs = Self.dataSourceOutputs[type] ?? []
-      dataValues[type, default: [:]][name] = .unknown(.object(Dictionary(uniqueKeysWithValues: outputs.map { ($0, HCLType.string) })))
+      let outputs = registry.dataSources[type]?.outputNames ?? []
+      dataValues[type, default: [:]][name] = .unknown(.object(Dictionary(uniqueKeysWithValues: outputs.map { ($0, HCLType.dynamic) })))
     }
   }
 
-  /// Runs the data sources, each after those it refers to.
+  /// The configuration of `dataBlocks[index]` as its plugin decodes it, checked by the
+  /// plugin's own decoding (unknown key, wrong type, missing option: every problem, at its
+  /// position); nil when anything is wrong. No side effects, no network.
+  func dataConfiguration(_ index: Int) -> JSONNode? {
+    let (type, name, block) = dataBlocks[index]
+    var writer = HCLConfiguration(context: context(source: nil, build: nil))
+    let configuration = writer.body(block.body, at: block.definitionRange)
+    report(writer.diagnostics)
+    guard let plugin = registry.dataSources[type] else { return nil }
+    let context = RenderContext(
+      phase: .builder, clock: options.clock, environment: options.environment, templateDirectory: root,
+      workingDirectory: options.workingDirectory)
+    let problems = plugin.validate(configuration: configuration, name: name, context: context)
+    diagnostics.append(contentsOf: problems)
+    return writer.diagnostics.hasErrors || problems.hasErrors ? nil : configuration
+  }
+
+  /// Runs the data sources, each after those it refers to. A data source that fails is
+  /// reported at its position (`data "TYPE" "NAME": …`), and what uses it stays unknown.
   func evaluateDataSources(_ evaluator: any DataSourceEvaluator) async {
     let order = dataSourceOrder()
+    // Every block checked first, the outputs unknown as in validate: a problem in any of
+    // them is reported with all the others, and no data source is called.
+    let before = diagnostics
+    assumeUnknownDataSources()
+    for index in dataBlocks.indices { _ = dataConfiguration(index) }
+    for (type, name, _) in dataBlocks { dataValues[type, default: [:]][name] = .dynamicUnknown }
+    if diagnostics.hasErrors { return }
+    diagnostics = before // each block's warnings come again below, with its real values
     for index in order {
       let (type, name, block) = dataBlocks[index]
-      var writer = HCLConfiguration(context: context(source: nil, build: nil))
-      let configuration = writer.body(block.body, at: block.definitionRange)
-      report(writer.diagnostics)
-      if writer.diagnostics.hasErrors {
-        dataValues[type, default: [:]][name] = .dynamicUnknown
-        continue
-      }
+      guard let configuration = dataConfiguration(index) else { return }
       do {
         let outputs = try await evaluator.evaluate(type: type, name: name, configuration: configuration)
-        dataValues[type, default: [:]][name] = Self.value(outputs)
+        dataValues[type, default: [:]][name] = .object(outputs.values.mapValues(Self.value))
+        for key in outputs.sensitive { outputs[key].map(addSecrets) }
+      } catch let error as DataSourceError {
+        diagnostics.append(error.diagnostic)
       } catch {
         report("data \"\(type)\" \"\(name)\": \(error)", "", at: block.definitionRange)
-        dataValues[type, default: [:]][name] = .dynamicUnknown
       }
+      // After an error the builds are not run: the other data sources are not called.
+      if diagnostics.hasErrors { return }
+    }
+  }
+
+  /// Every string of a sensitive output, to be masked.
+  func addSecrets(_ value: DataSourceValue) {
+    switch value {
+    case .string(let text): if !text.isEmpty { dataSecrets.append(text) }
+    case .number, .bool: break
+    case .list(let elements): elements.forEach(addSecrets)
+    case .map(let members): members.values.forEach(addSecrets)
     }
   }
 
@@ -341,15 +374,14 @@ final class HCLTemplateLoader {
     }
   }
 
-  /// A data source's JSON outputs as an HCL value.
-  static func value(_ node: JSONNode) -> HCLValue {
-    switch node.value {
-    case .null: .dynamicNull
-    case .bool(let flag): .bool(flag)
-    case .number(let text): HCL.parseExpression(text).0.evaluate(in: .empty).value
+  /// A data source's output as an HCL value.
+  static func value(_ output: DataSourceValue) -> HCLValue {
+    switch output {
     case .string(let text): .normalized(text)
-    case .array(let elements): .tuple(elements.map(value))
-    case .object(let members): .object(Dictionary(members.map { ($0.key, value($0.value)) }, uniquingKeysWith: { $1 }))
+    case .number(let number): HCLNumber(parsing: String(number)).map(HCLValue.number) ?? .dynamicNull
+    case .bool(let flag): .bool(flag)
+    case .list(let elements): .tuple(elements.map(value))
+    case .map(let members): .object(members.mapValues(value))
     }
   }
 

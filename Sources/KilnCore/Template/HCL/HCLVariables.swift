@@ -325,6 +325,7 @@ extension HCLTemplateLoader {
     }
     for variable in variables where variable.sensitive { strings(variable.value) }
     for local in locals where local.sensitive { strings(localValues[local.name] ?? .dynamicNull) }
+    secrets += dataSecrets
     return ResolvedVariables(values: values, sensitiveValues: secrets, diagnostics: Diagnostics())
   }
 }
