@@ -37,9 +37,12 @@ public final class SSHServer: @unchecked Sendable {
   }
 
   /// An sshd reading an authorized_keys file someone else maintains (`MotoServer`'s
-  /// `instanceKeys`: the launched instance's key pair).
-  public init(authorizedKeysFile: URL) async throws {
+  /// `instanceKeys`: the launched instance's key pair). With `chroot` (root only; see
+  /// `sshd_server.py`), every session is confined to that directory, as in `demo/run`.
+  public init(authorizedKeysFile: URL, chroot: String? = nil) async throws {
     authorizedKeys = authorizedKeysFile
-    server = try await LoopbackServer(python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path], timeout: 30)
+    server = try await LoopbackServer(
+      python: TestPaths.fixture("sshd_server.py"), arguments: [authorizedKeysFile.path] + (chroot.map { ["--chroot=\($0)"] } ?? []),
+      timeout: 30)
   }
 }

@@ -14,9 +14,10 @@ struct EC2Lab {
   let sshd: SSHServer
   let work: URL
 
-  init() async throws {
+  /// With `chroot`, the sshd confines every session to that directory (root only).
+  init(chroot: String? = nil) async throws {
     moto = try await MotoServer(writeInstanceKeys: true)
-    sshd = try await SSHServer(authorizedKeysFile: moto.instanceKeys)
+    sshd = try await SSHServer(authorizedKeysFile: moto.instanceKeys, chroot: chroot)
     work = try Scratch.directory("kiln-ebs")
   }
 
