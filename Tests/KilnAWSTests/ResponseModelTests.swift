@@ -83,6 +83,7 @@ import _KilnTestSupport
       let instance = try #require(try await east.runInstances(run).first)
       _ = try await east.describeInstances(instanceIDs: [instance.instanceID])
       _ = try await east.describeInstanceStatus(instanceIDs: [instance.instanceID])
+      _ = try await east.describeSpotInstanceRequests(filters: [EC2Filter("tag:kiln:run", ["model"])])
       _ = try await east.getConsoleOutput(instanceID: instance.instanceID)
       _ = try await east.describeVolumes(filters: [EC2Filter("attachment.instance-id", [instance.instanceID])])
       try await east.stopInstances([instance.instanceID])
