@@ -17,30 +17,16 @@ import _KilnTestSupport
 /// subnets, one per zone, by zone: moto's us-east-1 has six (us-east-1a to us-east-1f), so
 /// the tests need no subnets of their own.
 @Suite struct CapacityFallbackTests {
-  /// The latency proxy before `lab`'s moto and sshd, its SSH gate's port, and its log
-  /// directory (`requests.tsv`: one line per call, with "proxy" for the answers it gave).
-  static func proxy(_ lab: EC2Lab, noCapacity: [String]) async throws -> (server: LoopbackServer, sshPort: Int, log: URL) {
-    let log = try Scratch.directory("kiln-latency")
-    var arguments = [
-      lab.moto.server.directory.appendingPathComponent("ready.json").path, "\(lab.sshd.port)", "\(scale)", log.path,
-    ]
-    if !noCapacity.isEmpty { arguments.append("--no-capacity=" + noCapacity.joined(separator: ",")) }
-    let server = try await LoopbackServer(
-      python: TestPaths.repository.appendingPathComponent("bench/latency_proxy.py"), arguments: arguments, timeout: 60)
-    let sshPort = try #require(server.info["ssh_port"] as? Int)
-    return (server, sshPort, log)
+  static func proxy(_ lab: EC2Lab, noCapacity: [String]) async throws -> LatencyProxy {
+    try await LatencyProxy(lab, scale: scale, noCapacity: noCapacity)
   }
 
   /// AWS's durations divided by 100: a launch of 0.05 s, a boot of 0.25 s, an 8 GiB image of 1.4 s.
   static let scale = 100
 
   /// The RunInstances calls the proxy saw: (HTTP status, answered by the proxy itself).
-  static func launches(_ log: URL) throws -> [(status: String, byProxy: Bool)] {
-    let text = (try? String(contentsOf: log.appendingPathComponent("requests.tsv"), encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").compactMap { line in
-      let fields = line.split(separator: "\t").map(String.init)
-      return fields.count >= 4 && fields[1] == "RunInstances" ? (fields[2], fields[3] == "proxy") : nil
-    }
+  static func launches(_ proxy: LatencyProxy) -> [(status: String, byProxy: Bool)] {
+    proxy.requests().filter { $0.action == "RunInstances" }.map { ($0.status, $0.byProxy) }
   }
 
   /// The network interfaces moto holds.
@@ -71,7 +57,7 @@ import _KilnTestSupport
         == true, "\(said)")
 
     // Two refusals, answered by the proxy (nothing reached moto), then the launch.
-    let launches = try Self.launches(proxy.log)
+    let launches = Self.launches(proxy)
     #expect(launches.map(\.status) == ["500", "500", "200"], "\(launches)")
     #expect(launches.map(\.byProxy) == [true, true, false])
     let tried = lab.moto.requests("RunInstances")
@@ -112,7 +98,7 @@ import _KilnTestSupport
       #expect(
         said.count > index && said[index].contains("No capacity for m5.large in \(zone) ") && said[index].contains("; trying \(next) "), "\(said)")
     }
-    #expect(try Self.launches(proxy.log).map(\.status) == Array(repeating: "500", count: Self.zones.count) + ["200"])
+    #expect(Self.launches(proxy).map(\.status) == Array(repeating: "500", count: Self.zones.count) + ["200"])
 
     try await Self.expectOnlyTheBuildsInstanceAndAMI(lab, "m5a.large", in: "us-east-1a")
   }
@@ -137,7 +123,7 @@ import _KilnTestSupport
         #expect(output.contains(line), "\(type) in \(zone) is not listed: \(output)")
       }
     }
-    #expect(try Self.launches(proxy.log).count == attempts, "each refusal once: a capacity error is not resent")
+    #expect(Self.launches(proxy).count == attempts, "each refusal once: a capacity error is not resent")
 
     // Nothing was launched, and the key pair and group are gone.
     #expect(try await lab.client().describeInstances().isEmpty)
