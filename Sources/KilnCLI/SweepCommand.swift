@@ -12,7 +12,7 @@ struct SweepCommand: AsyncParsableCommand {
     commandName: "sweep",
     abstract: "List (or with -delete remove) what interrupted builds left in EC2, by Kiln's tags.",
     discussion: """
-      Looks for instances, volumes, security groups, key pairs, AMIs and snapshots tagged kiln:run. \
+      Looks for open spot requests, instances, volumes, security groups, key pairs, AMIs and snapshots tagged kiln:run. \
       AMIs and snapshots of builds that completed (tagged kiln:state=complete) are never listed. \
       Credentials and region come from the environment or the profile, as for a build.
       """)

@@ -5,9 +5,16 @@ public import KilnAWS
 /// runner, or `-on-error=abort` — by the tags every amazon-ebs build puts on what it creates
 /// (`kiln:run`, `kiln:created`). AMIs and snapshots of builds that completed carry
 /// `kiln:state=complete` and are never touched: they are results, not leftovers.
+///
+/// A spot build's Spot Instance request is tagged too (RunInstances' `spot-instances-request`
+/// tag specification). One still `open` — a build killed while EC2 held its request for
+/// capacity — could launch an instance after the build is gone, so it is listed, and cancelled
+/// before anything else is removed. Active, closed and cancelled requests are not listed: an
+/// active one-time request ends with its instance, which is listed on its own.
 public struct ResourceSweep: Sendable {
   public struct Leftover: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
+      case spotRequest = "spot request"
       case instance, volume
       case securityGroup = "security group"
       case keyPair = "key pair"
@@ -37,8 +44,8 @@ public struct ResourceSweep: Sendable {
 
   var tagFilter: EC2Filter { run.map { EC2Filter("tag:kiln:run", [$0]) } ?? EC2Filter("tag-key", ["kiln:run"]) }
 
-  /// Everything left, in the order it must be removed (instances first: volumes, groups and
-  /// key pairs are held by them).
+  /// Everything left, in the order it must be removed (open spot requests first: they could
+  /// still launch an instance; then instances: volumes, groups and key pairs are held by them).
   public func find() async throws -> [Leftover] {
     let region = client.region
     func leftover(_ kind: Leftover.Kind, _ id: String, _ tags: [EC2Tag]) -> Leftover? {
@@ -50,6 +57,8 @@ public struct ResourceSweep: Sendable {
     }
     let incomplete = { (tags: [EC2Tag]) in !tags.contains(EC2Tag("kiln:state", "complete")) }
     var found: [Leftover] = []
+    found += try await client.describeSpotInstanceRequests(filters: [tagFilter, EC2Filter("state", ["open"])]).filter { $0.state == "open" }
+      .compactMap { leftover(.spotRequest, $0.requestID, $0.tags) }
     found += try await client.describeInstances(filters: [tagFilter]).filter { !["terminated", "shutting-down"].contains($0.state) }
       .compactMap { leftover(.instance, $0.instanceID, $0.tags) }
     var snapshots: [Leftover] = []
@@ -72,11 +81,21 @@ public struct ResourceSweep: Sendable {
     return found
   }
 
-  /// Removes `leftovers` (as `find` returned them): terminates the instances and waits, then
+  /// Removes `leftovers` (as `find` returned them): cancels open spot requests, terminates the
+  /// instances and waits, then
   /// deregisters AMIs before deleting snapshots, then volumes, groups and key pairs. Returns
   /// what could not be removed, with why.
   public func remove(_ leftovers: [Leftover], waitPolicy: WaitPolicy = .instanceState, say: @Sendable (String) -> Void) async -> [String] {
     var problems: [String] = []
+    let requests = leftovers.filter { $0.kind == .spotRequest }.map(\.id)
+    if !requests.isEmpty {
+      do {
+        try await client.cancelSpotInstanceRequests(requests)
+        for id in requests { say("cancelled spot request \(id)") }
+      } catch {
+        problems.append("spot requests \(requests.joined(separator: ", ")): \(error)")
+      }
+    }
     let instances = leftovers.filter { $0.kind == .instance }.map(\.id)
     if !instances.isEmpty {
       do {
@@ -89,7 +108,7 @@ public struct ResourceSweep: Sendable {
         problems.append("instances \(instances.joined(separator: ", ")): \(error)")
       }
     }
-    for item in leftovers where item.kind != .instance {
+    for item in leftovers where item.kind != .instance && item.kind != .spotRequest {
       do {
         switch item.kind {
         case .image: try await client.deregisterImage(item.id)
@@ -97,7 +116,7 @@ public struct ResourceSweep: Sendable {
         case .volume: try await client.deleteVolume(item.id)
         case .securityGroup: try await client.deleteSecurityGroup(groupID: item.id)
         case .keyPair: try await client.deleteKeyPair(name: item.id)
-        case .instance: continue
+        case .instance, .spotRequest: continue
         }
         say("removed \(item.kind.rawValue) \(item.id)")
       } catch let error as AWSServiceError where error.code.hasSuffix(".NotFound") || error.code.hasSuffix(".Unknown") {
