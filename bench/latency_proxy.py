@@ -10,7 +10,7 @@ instances `pending` then `running`, `stopping`, `shutting-down`; an image `pendi
 snapshots `pending` with a growing progress) for a time that grows with its size; an image copy
 `pending` likewise. It also enforces AWS's ordering rules where a builder could break them (RULES
 below), and answers RunInstances with InsufficientInstanceCapacity for the TYPE@AZ pairs given
-(AZ `*`: any, including none named).
+(AZ `*`: any; a launch naming no zone is in the region's first zone, EC2's choice as moto makes it).
 
 SSH "boot": a TCP forwarder to 127.0.0.1:SSHD_PORT on its own port. Its socket is bound but not
 listening (a connection is refused, ECONNREFUSED) until an instance has been running for
@@ -126,7 +126,7 @@ def error(code, message, status=400):
     return status, body.encode()
 
 
-def refuse(action, params, now):
+def refuse(action, params, region, now):
     """AWS's answer where the proxy must refuse the request itself, else None."""
     if action == "CopyImage":
         source = params.get("SourceImageId", "")
@@ -141,11 +141,14 @@ def refuse(action, params, now):
         image = params.get("ImageId", "")
         if image_pending(image, now):
             return error("InvalidAMIID.Unavailable", f"AMI '{image}' is pending, and cannot be run")
-        kind, zone = params.get("InstanceType", "m1.small"), params.get("Placement.AvailabilityZone", "")
-        if f"{kind}@*" in no_capacity or (zone and f"{kind}@{zone}" in no_capacity):
+        # With no zone named, EC2 chooses one, and its refusal names it; moto launches such an
+        # instance in the region's first zone, so the proxy takes EC2's choice to be that zone.
+        kind = params.get("InstanceType", "m1.small")
+        zone = params.get("Placement.AvailabilityZone") or f"{region}a"
+        if f"{kind}@*" in no_capacity or f"{kind}@{zone}" in no_capacity:
             return error("InsufficientInstanceCapacity",
                          f"We currently do not have sufficient {kind} capacity in the Availability Zone you requested"
-                         f" ({zone or 'chosen by EC2'}). Our system will be working on provisioning additional capacity.",
+                         f" ({zone}). Our system will be working on provisioning additional capacity.",
                          500)
     return None
 
@@ -195,11 +198,14 @@ def rewrite_snapshots(text, now):
     return re.sub(pattern, replace, text, flags=re.S)
 
 
-def track_image(image_id, region, start, kind):
-    """Learns the new image's snapshots and size from moto, then holds it pending."""
+def track_image(image_id, region, start, kind, size=None):
+    """Learns the new image's snapshots and size from moto, then holds it pending. A copy has
+    its source's size (`size`): moto gives a copy's snapshots a size of its own, AWS the
+    source's (a copy is the same blocks in another region)."""
     found = moto_client(region).describe_images(ImageIds=[image_id])["Images"]
     mappings = [m["Ebs"] for m in (found[0]["BlockDeviceMappings"] if found else []) if "Ebs" in m]
-    size = sum(m.get("VolumeSize", 0) for m in mappings)
+    if size is None:
+        size = sum(m.get("VolumeSize", 0) for m in mappings)
     base, per = (D["image_base"], D["image_per_gib"]) if kind == "image" else (D["copy_base"], D["copy_per_gib"])
     end = start + base + per * size
     with lock:
@@ -229,8 +235,12 @@ def after(action, params, region, text, now):
                     log_hold(key, instance_id, now, now + duration)
     elif action in ("CreateImage", "CopyImage"):
         found = re.search(r"<imageId>(ami-[0-9a-f]+)</imageId>", text)
-        if found:
-            track_image(found.group(1), region, now, "image" if action == "CreateImage" else "copy")
+        if found and action == "CreateImage":
+            track_image(found.group(1), region, now, "image")
+        elif found:
+            with lock:
+                source = images.get(params.get("SourceImageId", ""))
+            track_image(found.group(1), region, now, "copy", source["size"] if source else None)
     with lock:
         if action in ("DescribeInstances", "DescribeInstanceStatus"):
             return rewrite_instances(text, now, "instanceState")
@@ -266,7 +276,7 @@ class Handler(BaseHTTPRequestHandler):
         region = scope.group(1) if scope else "us-east-1"
         now = time.time()
         with lock:
-            refusal = refuse(action, params, now)
+            refusal = refuse(action, params, region, now)
         if refusal is not None:
             log_request(action, refusal[0], True)
             return self.reply(*refusal)

@@ -1,6 +1,7 @@
 import Foundation
 import KilnAWS
 import KilnCore
+import Synchronization
 import Testing
 import _KilnTestSupport
 
@@ -13,8 +14,9 @@ import _KilnTestSupport
 /// The end-to-end tests build with `kiln build` through `bench/latency_proxy.py` in front of
 /// moto (signatures checked), at a small scale factor, with the proxy answering RunInstances
 /// `InsufficientInstanceCapacity` (HTTP 500, as in AWS's error table) for chosen
-/// `TYPE@ZONE` pairs. With no subnet in the template, Kiln walks the default VPC's default
-/// subnets, one per zone, by zone: moto's us-east-1 has six (us-east-1a to us-east-1f), so
+/// `TYPE@ZONE` pairs. With no subnet in the template, Kiln first lets EC2 choose the zone (moto,
+/// and so the proxy, take us-east-1a), then walks the default VPC's default subnets of the
+/// other zones, one per zone, by zone: moto's us-east-1 has six (us-east-1a to us-east-1f), so
 /// the tests need no subnets of their own.
 @Suite struct CapacityFallbackTests {
   static func proxy(_ lab: EC2Lab, noCapacity: [String]) async throws -> LatencyProxy {
@@ -44,12 +46,13 @@ import _KilnTestSupport
     let output = result.stdout + result.stderr
     #expect(result.status == 0, "\(output)")
 
-    // One line for each refusal, saying what is tried next.
+    // One line for each refusal, saying what is tried next. EC2 chose us-east-1a and its
+    // refusal names it: that zone is not asked again.
     let said = output.split(separator: "\n").filter { $0.contains("No capacity for") }
     #expect(said.count == 2, "\(output)")
     #expect(
       said.first?.contains(
-        /No capacity for m5\.large in us-east-1a \(subnet-\w+\) \(InsufficientInstanceCapacity\); trying m5\.large in us-east-1b \(subnet-\w+\)$/)
+        /No capacity for m5\.large in the zone EC2 chooses \(InsufficientInstanceCapacity\); trying m5\.large in us-east-1b \(subnet-\w+\)$/)
         == true, "\(said)")
     #expect(
       said.last?.contains(
@@ -90,13 +93,15 @@ import _KilnTestSupport
     let output = result.stdout + result.stderr
     #expect(result.status == 0, "\(output)")
 
-    // Every zone with the first type, then the second type in the first zone.
+    // The first type where EC2 chooses (us-east-1a), then in each other zone; then the second
+    // type where EC2 chooses.
     let said = output.split(separator: "\n").filter { $0.contains("No capacity for") }
     #expect(said.count == Self.zones.count, "\(output)")
-    for (index, zone) in Self.zones.enumerated() {
-      let next = index + 1 < Self.zones.count ? "m5.large in \(Self.zones[index + 1])" : "m5a.large in us-east-1a"
+    let places = ["the zone EC2 chooses"] + Self.zones.dropFirst()
+    for (index, place) in places.enumerated() {
+      let next = index + 1 < places.count ? "m5.large in \(places[index + 1]) (" : "m5a.large in the zone EC2 chooses"
       #expect(
-        said.count > index && said[index].contains("No capacity for m5.large in \(zone) ") && said[index].contains("; trying \(next) "), "\(said)")
+        said.count > index && said[index].contains("No capacity for m5.large in \(place) ") && said[index].contains("; trying \(next)"), "\(said)")
     }
     #expect(Self.launches(proxy).map(\.status) == Array(repeating: "500", count: Self.zones.count) + ["200"])
 
@@ -112,13 +117,16 @@ import _KilnTestSupport
     let output = result.stdout + result.stderr
     #expect(result.status == 1, "\(output)")
 
-    // The error lists every attempt, each with AWS's message.
+    // The error lists every attempt, each with AWS's message: per type, where EC2 chose
+    // (us-east-1a), then each other zone.
     let attempts = 2 * Self.zones.count
     #expect(output.contains("no capacity for the build instance: RunInstances was refused \(attempts) times"), "\(output)")
     for type in ["m5.large", "m5a.large"] {
+      let escaped = type.replacingOccurrences(of: ".", with: "\\.")
       for zone in Self.zones {
+        let place = zone == Self.zones[0] ? "the zone EC2 chooses" : #"\#(zone) \(subnet-\w+\)"#
         let line = try Regex(
-          #"\n  \#(type.replacingOccurrences(of: ".", with: "\\.")) in \#(zone) \(subnet-\w+\): InsufficientInstanceCapacity: We currently do not have sufficient \#(type.replacingOccurrences(of: ".", with: "\\.")) capacity in the Availability Zone you requested \(\#(zone)\)"#
+          #"\n  \#(escaped) in \#(place): InsufficientInstanceCapacity: We currently do not have sufficient \#(escaped) capacity in the Availability Zone you requested \(\#(zone)\)"#
         )
         #expect(output.contains(line), "\(type) in \(zone) is not listed: \(output)")
       }
@@ -149,10 +157,10 @@ import _KilnTestSupport
     let builder = try EBSScenario.builder(#""instance_types": ["m5.large", "m6i.large"]"#, instanceType: nil)
     let outcome = await EBSScenario.run(builder, clients: fake.client)
     #expect(outcome.error == nil, "\(outcome.error.map { "\($0)" } ?? "")")
-    #expect(
-      Self.launches(fake) == [
-        "m5.large@us-east-1a", "m5.large@us-east-1b", "m5.large@us-east-1c", "m6i.large@us-east-1a", "m6i.large@us-east-1b",
-      ])
+    // Where EC2 chooses, then each default subnet's zone (the fake's refusal names no zone,
+    // so none is left out), then the next type where EC2 chooses.
+    #expect(Self.launches(fake) == ["m5.large@", "m5.large@us-east-1a", "m5.large@us-east-1b", "m5.large@us-east-1c", "m6i.large@"])
+    #expect(fake.calls.filter { $0.name == "DescribeSubnets" }.count == 1, "the default subnets are looked up once, at the first refusal")
     #expect(fake.leftovers.filter { !$0.hasPrefix("AMI ") && !$0.hasPrefix("snapshot ") }.isEmpty, "\(fake.leftovers)")
   }
 
@@ -162,7 +170,7 @@ import _KilnTestSupport
     fake.fail(first: "RunInstances", with: .refused(code: "Unsupported", status: 400))
     let outcome = await EBSScenario.run(try EBSScenario.builder(), clients: fake.client)
     #expect(outcome.error == nil, "\(outcome.error.map { "\($0)" } ?? "")")
-    #expect(Self.launches(fake) == ["m5.large@us-east-1a", "m5.large@us-east-1b"])
+    #expect(Self.launches(fake) == ["m5.large@", "m5.large@us-east-1a"])
   }
 
   /// A spot launch refused for capacity that leaves its request open (the fake's worst case):
@@ -172,10 +180,47 @@ import _KilnTestSupport
     fake.refuseSpotLeavingRequestsOpen(in: ["us-east-1a"])
     let outcome = await EBSScenario.run(try EBSScenario.builder(#""spot_price": "auto""#), clients: fake.client)
     #expect(outcome.error == nil, "\(outcome.error.map { "\($0)" } ?? "")")
-    #expect(Self.launches(fake) == ["m5.large@us-east-1a", "m5.large@us-east-1b"])
+    // EC2's choice is the fake's first zone, us-east-1a; a spot refusal names no zone, so
+    // us-east-1a is asked again before us-east-1b.
+    #expect(Self.launches(fake) == ["m5.large@", "m5.large@us-east-1a", "m5.large@us-east-1b"])
     let calls = fake.calls.map(\.name).drop { $0 != "RunInstances" }
-    #expect(Array(calls.prefix(4)) == ["RunInstances", "DescribeSpotInstanceRequests", "CancelSpotInstanceRequests", "RunInstances"], "\(calls)")
+    let cancel = ["DescribeSpotInstanceRequests", "CancelSpotInstanceRequests"]
+    #expect(
+      Array(calls.prefix(8)) == ["RunInstances"] + cancel + ["DescribeSubnets", "RunInstances"] + cancel + ["RunInstances"], "\(calls)")
     #expect(fake.leftovers.filter { !$0.hasPrefix("AMI ") && !$0.hasPrefix("snapshot ") }.isEmpty, "\(fake.leftovers)")
+  }
+
+  /// A build killed while EC2 held its spot request open leaves a request that could still
+  /// launch an instance: `kiln sweep` lists it first, by its `kiln:run` tag, and cancels it.
+  /// Requests of other runs, and untagged ones, are not touched.
+  @Test func theSweepFindsAndCancelsAnOpenSpotRequest() async throws {
+    let fake = FakeEC2()
+    fake.refuseSpotLeavingRequestsOpen(in: ["us-east-1a"])
+    let client = fake.client("us-east-1")
+    func refusedSpotLaunch(run: String?) async {
+      var request = EC2Client.RunInstancesRequest(imageID: FakeEC2.ubuntuImageID, instanceType: "m5.large")
+      request.availabilityZone = "us-east-1a"
+      request.spot = true
+      if let run {
+        request.tagSpecifications = [("spot-instances-request", [EC2Tag("kiln:run", run), EC2Tag("kiln:created", "2026-12-03T10:00:00Z")])]
+      }
+      await #expect(throws: AWSServiceError.self) { try await client.runInstances(request) }
+    }
+    await refusedSpotLaunch(run: "run-killed")
+    await refusedSpotLaunch(run: "run-other")
+    await refusedSpotLaunch(run: nil)
+    let sweep = ResourceSweep(client: client, run: "run-killed")
+    let found = try await sweep.find()
+    #expect(found.map(\.kind) == [.spotRequest], "\(found)")
+    #expect(found.first?.description.hasPrefix("spot request sir-") == true, "\(found)")
+    #expect(found.first?.run == "run-killed")
+    let lines = Mutex<[String]>([])
+    let problems = await sweep.remove(found) { line in lines.withLock { $0.append(line) } }
+    #expect(problems.isEmpty, "\(problems)")
+    #expect(lines.withLock { $0 } == ["cancelled spot request \(found[0].id)"])
+    #expect(try await sweep.find().isEmpty)
+    #expect(fake.leftovers.count == 2, "the other run's and the untagged request stay open: \(fake.leftovers)")
+    #expect(try await ResourceSweep(client: client).find().count == 1, "every run's sweep finds only the other tagged run's request")
   }
 
   /// Another refusal is no capacity problem: it fails the build at once.
@@ -184,7 +229,7 @@ import _KilnTestSupport
     fake.fail(first: "RunInstances", with: .refused(code: "InvalidParameterValue", status: 400))
     let outcome = await EBSScenario.run(try EBSScenario.builder(), clients: fake.client)
     #expect(outcome.summary == "InvalidParameterValue")
-    #expect(Self.launches(fake) == ["m5.large@us-east-1a"])
+    #expect(Self.launches(fake) == ["m5.large@"])
     #expect(fake.leftovers.isEmpty, "\(fake.leftovers)")
   }
 
@@ -206,6 +251,43 @@ import _KilnTestSupport
     let outcome = await EBSScenario.run(try EBSScenario.builder(#""availability_zone": "us-east-1b""#), clients: fake.client)
     #expect(outcome.summary == "InsufficientInstanceCapacity")
     #expect(fake.leftovers.isEmpty, "\(fake.leftovers)")
+  }
+
+  /// A build that gets its instance where EC2 chooses makes no DescribeSubnets call, as in
+  /// Packer: the default subnets are for a refusal only.
+  @Test func aBuildWithNoNetworkOptionsLetsEC2ChooseAndLooksUpNothing() async throws {
+    let fake = FakeEC2()
+    let outcome = await EBSScenario.run(try EBSScenario.builder(), clients: fake.client)
+    #expect(outcome.error == nil, "\(outcome.error.map { "\($0)" } ?? "")")
+    #expect(Self.launches(fake) == ["m5.large@"])
+    #expect(!fake.calls.contains { $0.name == "DescribeSubnets" })
+  }
+
+  /// The default subnets cannot be listed after EC2's choice was refused: said, no other
+  /// zone is tried, and with one type the build fails with AWS's own error.
+  @Test func defaultSubnetsThatCannotBeListedEndTheWalkWithAWSsError() async throws {
+    let fake = FakeEC2()
+    fake.fail(first: "RunInstances", with: Self.noCapacity)
+    fake.fail(first: "DescribeSubnets", with: .refused(code: "UnauthorizedOperation", status: 403))
+    let outcome = await EBSScenario.run(try EBSScenario.builder(), clients: fake.client)
+    #expect(outcome.summary == "InsufficientInstanceCapacity")
+    #expect(outcome.ui.said.contains { $0.contains("Cannot list the default subnets (UnauthorizedOperation)") })
+    #expect(Self.launches(fake) == ["m5.large@"])
+    #expect(fake.leftovers.isEmpty, "\(fake.leftovers)")
+  }
+
+  /// EC2's refusal names the zone it chose: that zone is left out of the walk.
+  @Test func theZoneEC2ChoseAndNamedIsNotAskedAgain() {
+    let refusal = AWSServiceError(
+      service: "ec2", action: "RunInstances", status: 500, code: "InsufficientInstanceCapacity",
+      message:
+        "We currently do not have sufficient m5.large capacity in the Availability Zone you requested (us-east-1b). Our system will be working on provisioning additional capacity. You can currently get m5.large capacity by not specifying an Availability Zone in your request or choosing us-east-1a, us-east-1c.",
+      requestID: "r-1")
+    let others = ["us-east-1a", "us-east-1b", "us-east-1c"].map { SubnetPlacement(subnetID: "subnet-\($0.suffix(1))", availabilityZone: $0) }
+    #expect(StepRunInstance.placesAfter(.chosenByEC2, refusal: refusal, others: others).map(\.availabilityZone) == ["us-east-1a", "us-east-1c"])
+    // A subnet the template picked is not EC2's choice: its others are all tried.
+    let picked = SubnetPlacement(subnetID: "subnet-x", availabilityZone: "us-east-1d")
+    #expect(StepRunInstance.placesAfter(picked, refusal: refusal, others: others) == others)
   }
 
   /// `subnet_filter`'s other matches follow the one picked: one per other zone, by zone then

@@ -20,6 +20,7 @@ enum EBSScenario {
     func error(_ text: String) { lines.withLock { $0.append("error: " + text) } }
     func machine(_ type: String, _ data: [String]) {}
     var errors: [String] { lines.withLock { $0.filter { $0.hasPrefix("error: ") } } }
+    var said: [String] { lines.withLock { $0 } }
   }
 
   struct Outcome {
@@ -91,7 +92,6 @@ enum EBSScenario {
   /// tagged by the call that creates it: the one CreateTags is the completion mark.
   static let successCalls = [
     "DescribeRegions", "DescribeImages", "DescribeImages", // pre-validate (AMI name free), source AMI
-    "DescribeSubnets", // the default subnets: where to launch, and where else on a capacity error
     "CreateSecurityGroup", "AuthorizeSecurityGroupIngress",
     "RunInstances", "DescribeInstances", // wait: running
     "StopInstances", "DescribeInstances", // wait: stopped
@@ -125,38 +125,36 @@ enum EBSScenario {
     Row(call: 1, after: []),
     Row(call: 2, after: []),
     Row(call: 3, after: []),
-    // The default subnets cannot be listed: EC2 chooses the zone, and the build goes on.
-    Row(call: 4, after: Array(successCalls.dropFirst(4)), succeeds: true),
     // Refused: nothing was made, but a group by its name is looked for (three looks, 2 s apart).
-    Row(call: 5, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups"]),
-    Row(call: 6, after: ["DeleteSecurityGroup"]),
+    Row(call: 4, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups"]),
+    Row(call: 5, after: ["DeleteSecurityGroup"]),
     // The new group not visible yet (eventual consistency): the rule is asked for again.
     Row(
-      call: 6, fault: .refused(code: "InvalidGroup.NotFound", status: 400),
-      after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(6)),
+      call: 5, fault: .refused(code: "InvalidGroup.NotFound", status: 400),
+      after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)),
       succeeds: true),
-    Row(call: 7, after: ["DeleteSecurityGroup"]),
+    Row(call: 6, after: ["DeleteSecurityGroup"]),
+    Row(call: 7, after: instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 8, after: instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 9, after: instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 10, after: instanceCleanup + ["DeleteSecurityGroup"]),
     // CreateImage refused: the AMI a request in flight may have made is looked for by tag and name.
-    Row(call: 11, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 10, after: ["DescribeImages", "DescribeImages", "DescribeSnapshots"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 11, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(call: 12, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
-    Row(call: 13, after: amiRollback + instanceCleanup + ["DeleteSecurityGroup"]),
     // Cleanup calls: the build has its AMI; the problem is reported, and what could not go stays.
     // The stopped instance holds the group: DependencyViolation five times, 5 s apart.
     Row(
-      call: 14, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
+      call: 13, after: Array(repeating: "DeleteSecurityGroup", count: 5), succeeds: true, reportsCleanupProblem: true,
       left: ["instance", "security group", "volume"]),
+    Row(call: 14, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     Row(call: 15, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
-    Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true, reportsCleanupProblem: true),
     // Retried 5 s later, and gone.
-    Row(call: 17, after: ["DeleteSecurityGroup"], succeeds: true),
+    Row(call: 16, after: ["DeleteSecurityGroup"], succeeds: true),
     // Answers lost: the resource exists though its id never came; the cleanup finds it.
-    Row(call: 5, fault: .answerLost, after: ["DescribeSecurityGroups", "DeleteSecurityGroup"]),
-    Row(call: 7, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
+    Row(call: 4, fault: .answerLost, after: ["DescribeSecurityGroups", "DeleteSecurityGroup"]),
+    Row(call: 6, fault: .answerLost, after: ["DescribeInstances"] + instanceCleanup + ["DeleteSecurityGroup"]),
     Row(
-      call: 11, fault: .answerLost,
+      call: 10, fault: .answerLost,
       after: ["DescribeImages", "DescribeImages", "DeregisterImage", "DescribeSnapshots", "DeleteSnapshot"] + instanceCleanup + [
         "DeleteSecurityGroup"
       ]),
@@ -164,11 +162,11 @@ enum EBSScenario {
     // refusal finds this build's own resource (by name and its kiln:run/kiln:build tags) and
     // uses it; RunInstances' ClientToken makes its resend answer the same instance.
     Row(
-      call: 5, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(5)),
+      call: 4, fault: .answerLostAndResent, after: ["CreateSecurityGroup", "DescribeSecurityGroups"] + Array(successCalls.dropFirst(4)),
       succeeds: true),
-    Row(call: 6, fault: .answerLostAndResent, after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(6)), succeeds: true),
-    Row(call: 7, fault: .answerLostAndResent, after: ["RunInstances"] + Array(successCalls.dropFirst(7)), succeeds: true),
-    Row(call: 11, fault: .answerLostAndResent, after: ["CreateImage", "DescribeImages"] + Array(successCalls.dropFirst(11)), succeeds: true),
+    Row(call: 5, fault: .answerLostAndResent, after: ["AuthorizeSecurityGroupIngress"] + Array(successCalls.dropFirst(5)), succeeds: true),
+    Row(call: 6, fault: .answerLostAndResent, after: ["RunInstances"] + Array(successCalls.dropFirst(6)), succeeds: true),
+    Row(call: 10, fault: .answerLostAndResent, after: ["CreateImage", "DescribeImages"] + Array(successCalls.dropFirst(10)), succeeds: true),
   ]
 
   @Test func aSuccessfulBuildMakesTheAMIAndRemovesEverythingElse() async throws {
@@ -230,19 +228,19 @@ enum EBSScenario {
   /// With SSH, a temporary key pair too: it goes last, after the instance and the group.
   /// Every failure here comes before SSH connects, so no sshd is needed.
   static let sshCalls = [
-    "DescribeRegions", "DescribeImages", "DescribeImages", "DescribeSubnets", "ImportKeyPair",
+    "DescribeRegions", "DescribeImages", "DescribeImages", "ImportKeyPair",
     "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances", "DescribeInstances",
   ]
 
   static let keyPairRows: [Row] = [
     // Refused: nothing was made, and a same-named key pair that is not the build's is not deleted.
-    Row(call: 5, after: []),
+    Row(call: 4, after: []),
     // Unanswered: deleted, then looked for until it is gone (a late create could land after).
-    Row(call: 5, fault: .answerLost, after: ["DeleteKeyPair", "DescribeKeyPairs"]),
+    Row(call: 4, fault: .answerLost, after: ["DeleteKeyPair", "DescribeKeyPairs"]),
     // Answered: one DeleteKeyPair removes it.
-    Row(call: 6, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups", "DeleteKeyPair"]),
-    Row(call: 8, after: ["DeleteSecurityGroup", "DeleteKeyPair"]),
-    Row(call: 9, after: instanceCleanup + ["DeleteSecurityGroup", "DeleteKeyPair"]),
+    Row(call: 5, after: ["DescribeSecurityGroups", "DescribeSecurityGroups", "DescribeSecurityGroups", "DeleteKeyPair"]),
+    Row(call: 7, after: ["DeleteSecurityGroup", "DeleteKeyPair"]),
+    Row(call: 8, after: instanceCleanup + ["DeleteSecurityGroup", "DeleteKeyPair"]),
   ]
 
   @Test(arguments: keyPairRows) func theTemporaryKeyPairGoesAfterTheInstanceAndTheGroup(_ row: Row) async throws {
@@ -270,10 +268,10 @@ extension EC2StepScenarioTests {
     let outcome = await EBSScenario.run(try EBSScenario.builder(sshPort: port.port), clients: fake.client)
     let calls = fake.calls.map(\.name)
     #expect(
-      Array(calls.prefix(7)) == [
-        "DescribeRegions", "DescribeImages", "DescribeImages", "DescribeSubnets", "ImportKeyPair", "ImportKeyPair", "DescribeKeyPairs",
+      Array(calls.prefix(6)) == [
+        "DescribeRegions", "DescribeImages", "DescribeImages", "ImportKeyPair", "ImportKeyPair", "DescribeKeyPairs",
       ])
-    #expect(Array(calls.dropFirst(7).prefix(3)) == ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances"], "\(calls)")
+    #expect(Array(calls.dropFirst(6).prefix(3)) == ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances"], "\(calls)")
     let error = try #require(outcome.error)
     #expect(!"\(error)".contains("KeyPair"), "\(error)")
     // Removed once, as soon as the instance ran (issue #15: the key is on the instance).

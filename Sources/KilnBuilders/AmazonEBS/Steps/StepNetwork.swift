@@ -9,8 +9,9 @@ import KilnCore
 ///   matches in the same VPC (so the security group, made in that VPC, stays valid) follow,
 ///   one per availability zone, by zone then subnet id.
 /// - none of `subnet_id`, `subnet_filter`, `vpc_id`, `vpc_filter` and `availability_zone`:
-///   the default VPC's default subnets (one per zone, by zone), found with one
-///   DescribeSubnets; with no default subnet (no default VPC) EC2 chooses, as before.
+///   EC2 chooses, as in Packer, and no call is made here; only if EC2 refuses that launch for
+///   capacity does `StepRunInstance` look up the default VPC's default subnets (one per zone,
+///   by zone) to try next (`OtherPlacements.defaultSubnets`).
 /// - `subnet_id` or `availability_zone` pins the zone: nothing else is tried (only the
 ///   instance types are walked).
 ///
@@ -24,7 +25,7 @@ struct StepNetwork: BuildStep {
     var vpcID = config.vpcID
     var subnetID = config.subnetID
     var zone = config.availabilityZone
-    var fallbacks: [SubnetPlacement] = []
+    var fallbacks: OtherPlacements = .listed([])
     if vpcID.isEmpty, !config.vpcFilter.isEmpty {
       let vpcs = try await run.ec2.describeVpcs(filters: config.vpcFilter.map { EC2Filter($0.key, [$0.value]) })
       guard vpcs.count == 1 else {
@@ -56,7 +57,7 @@ struct StepNetwork: BuildStep {
       // The match says where it is: no second DescribeSubnets for its VPC and zone.
       if vpcID.isEmpty { vpcID = subnet.vpcID }
       if zone.isEmpty { zone = subnet.availabilityZone }
-      fallbacks = Self.fallbacks(after: subnet, among: subnets)
+      fallbacks = .listed(Self.fallbacks(after: subnet, among: subnets))
       run.ui.message("Found Subnet ID: \(subnetID)")
     }
     if !subnetID.isEmpty, vpcID.isEmpty || zone.isEmpty {
@@ -66,48 +67,17 @@ struct StepNetwork: BuildStep {
       if vpcID.isEmpty { vpcID = subnet.vpcID }
       if zone.isEmpty { zone = subnet.availabilityZone }
     }
-    if subnetID.isEmpty, zone.isEmpty, vpcID.isEmpty, let defaults = try await defaultSubnets(), let first = defaults.first {
-      subnetID = first.subnetID
-      zone = first.availabilityZone
-      fallbacks = Array(defaults.dropFirst())
-    }
-    if !config.subnetID.isEmpty || !config.availabilityZone.isEmpty { fallbacks = [] }
+    if subnetID.isEmpty, zone.isEmpty, vpcID.isEmpty { fallbacks = .defaultSubnets }
+    if !config.subnetID.isEmpty || !config.availabilityZone.isEmpty { fallbacks = .listed([]) }
     state[NetworkPlacement.self] = (vpcID, subnetID, zone)
     state[PlacementFallbacks.self] = fallbacks
-  }
-
-  /// The default VPC's default subnets, one per zone, by zone; nil when this identity may not
-  /// list subnets (EC2 then chooses the zone, and a capacity error is not tried elsewhere).
-  private func defaultSubnets() async throws -> [SubnetPlacement]? {
-    do {
-      let subnets = try await run.ec2.describeSubnets(filters: [EC2Filter("default-for-az", ["true"]), EC2Filter("state", ["available"])])
-      return Self.onePerZone(subnets)
-    } catch let error as AWSServiceError where error.code == "UnauthorizedOperation" {
-      run.ui.message(
-        "Cannot list the default subnets (\(error.code)): EC2 chooses the zone, and no other zone is tried if it has no capacity")
-      return nil
-    }
   }
 
   /// The subnets to try after `picked`: the others in its VPC, one per zone other than its
   /// own (capacity is a zone's, not a subnet's), by zone then subnet id.
   static func fallbacks(after picked: EC2Subnet, among subnets: [EC2Subnet]) -> [SubnetPlacement] {
-    onePerZone(subnets.filter { $0.vpcID == picked.vpcID && $0.availabilityZone != picked.availabilityZone })
+    SubnetPlacement.onePerZone(subnets.filter { $0.vpcID == picked.vpcID && $0.availabilityZone != picked.availabilityZone })
   }
-
-  /// The first subnet of each zone, by zone then subnet id.
-  static func onePerZone(_ subnets: [EC2Subnet]) -> [SubnetPlacement] {
-    var seen: Set<String> = []
-    return subnets.sorted { ($0.availabilityZone, $0.subnetID) < ($1.availabilityZone, $1.subnetID) }.compactMap { subnet in
-      seen.insert(subnet.availabilityZone).inserted ? SubnetPlacement(subnetID: subnet.subnetID, availabilityZone: subnet.availabilityZone) : nil
-    }
-  }
-}
-
-/// A subnet the instance may be launched in, and its zone.
-struct SubnetPlacement: Sendable, Equatable {
-  var subnetID: String
-  var availabilityZone: String
 }
 
 // MARK: - What it tells the steps after it
@@ -115,6 +85,5 @@ struct SubnetPlacement: Sendable, Equatable {
 /// Where the instance goes: VPC, subnet and availability zone ("" when EC2 picks).
 enum NetworkPlacement: StateKey { typealias Value = (vpcID: String, subnetID: String, availabilityZone: String) }
 
-/// Where else the instance may go, in order, when `NetworkPlacement` has no capacity for it:
-/// subnets of the same VPC, each in another zone. Empty when the template pins the zone.
-enum PlacementFallbacks: StateKey { typealias Value = [SubnetPlacement] }
+/// Where else the instance may go when `NetworkPlacement` has no capacity for it.
+enum PlacementFallbacks: StateKey { typealias Value = OtherPlacements }

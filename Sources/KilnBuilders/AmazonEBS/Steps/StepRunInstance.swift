@@ -16,7 +16,9 @@ import KilnCore
 /// Capacity fallback (issue #15 item 5; Packer has none: hashicorp/packer-plugin-amazon#425):
 /// when EC2 refuses the launch for capacity (`noCapacity`: `InsufficientInstanceCapacity`,
 /// `Unsupported`, and the spot refusals), the launch is tried again in the next place
-/// `StepNetwork` allows (`PlacementFallbacks`: other zones of the same VPC), then with the next
+/// `StepNetwork` allows (`PlacementFallbacks`: other zones of the same VPC; for a build with no
+/// network options, where EC2 chose, the default subnets of the zones it did not choose,
+/// looked up then), then with the next
 /// instance type (`instance_types`, or `spot_instance_types` for a spot build). A refused
 /// RunInstances launches nothing (no instance, and so no interface or volume), and the
 /// client does not resend a capacity refusal; after a refused spot launch, any Spot Instance
@@ -145,26 +147,35 @@ struct StepRunInstance: BuildStep {
     }
   }
 
-  /// Every place and type to try, in order: each instance type in the first place and then
-  /// in each fallback (`PlacementFallbacks`), before the next type.
-  static func attempts(types: [String], first: SubnetPlacement, fallbacks: [SubnetPlacement]) -> [Attempt] {
-    types.flatMap { type in ([first] + fallbacks).map { Attempt(instanceType: type, place: $0) } }
+  /// The places to try after `first` was refused for capacity with `refusal`: `others`,
+  /// without the zone EC2 chose when `first` left the choice to it and its refusal names that
+  /// zone ("…in the Availability Zone you requested (us-east-1a)…": the EC2 API's
+  /// InsufficientInstanceCapacity message), since asking there again would be refused again.
+  static func placesAfter(_ first: SubnetPlacement, refusal: AWSServiceError, others: [SubnetPlacement]) -> [SubnetPlacement] {
+    guard first == .chosenByEC2 else { return others }
+    return others.filter { !refusal.message.contains("(\($0.availabilityZone))") }
   }
 
-  /// Launches in the first place and type that has capacity. An attempt EC2 refuses for
-  /// capacity (`noCapacity`) launched nothing, so it leaves nothing to clean; each is said in
-  /// one line with what is tried next, and when all fail the error lists every one with
-  /// AWS's words.
+  /// Launches in the first place and type that has capacity: each instance type in the first
+  /// place and then in each other place (`PlacementFallbacks`), before the next type. An
+  /// attempt EC2 refuses for capacity (`noCapacity`) launched nothing, so it leaves nothing to
+  /// clean; each is said in one line with what is tried next, and when all fail the error
+  /// lists every one with AWS's words.
   private func launchWhereCapacityIs(
     _ request: EC2Client.RunInstancesRequest, _ state: BuildState,
     placement: (vpcID: String, subnetID: String, availabilityZone: String)
   ) async throws -> EC2Instance {
-    let attempts = Self.attempts(
-      types: Self.types(run.config), first: SubnetPlacement(subnetID: placement.subnetID, availabilityZone: placement.availabilityZone),
-      fallbacks: state[PlacementFallbacks.self] ?? [])
+    let types = Self.types(run.config)
+    let first = SubnetPlacement(subnetID: placement.subnetID, availabilityZone: placement.availabilityZone)
+    // The other places, once known: `.defaultSubnets` are looked up at the first refusal.
+    var others: [SubnetPlacement]?
+    if case .listed(let listed) = state[PlacementFallbacks.self] ?? .listed([]) { others = listed }
     var request = request
     var refused: [(Attempt, AWSServiceError)] = []
-    for (index, attempt) in attempts.enumerated() {
+    var queue = [Attempt(instanceType: types[0], place: first)]
+    var typeIndex = 0
+    while !queue.isEmpty {
+      let attempt = queue.removeFirst()
       request.instanceType = attempt.instanceType
       request.subnetID = attempt.place.subnetID.isEmpty ? nil : attempt.place.subnetID
       request.availabilityZone = attempt.place.availabilityZone.isEmpty ? nil : attempt.place.availabilityZone
@@ -172,10 +183,19 @@ struct StepRunInstance: BuildStep {
         return try await launch(request, state)
       } catch let error as AWSServiceError where Self.noCapacity.contains(error.code) {
         if request.spot { try await cancelOpenSpotRequests() }
-        guard attempts.count > 1 else { throw error }
         refused.append((attempt, error))
-        if index + 1 < attempts.count {
-          run.ui.message("No capacity for \(attempt) (\(error.code)); trying \(attempts[index + 1])")
+        if attempt.place == first {
+          if others == nil { others = try await run.defaultSubnets() ?? [] }
+          queue = Self.placesAfter(first, refusal: error, others: others ?? []).map { Attempt(instanceType: attempt.instanceType, place: $0) }
+        }
+        if queue.isEmpty, typeIndex + 1 < types.count {
+          typeIndex += 1
+          queue = [Attempt(instanceType: types[typeIndex], place: first)]
+        }
+        if let next = queue.first {
+          run.ui.message("No capacity for \(attempt) (\(error.code)); trying \(next)")
+        } else if refused.count == 1 {
+          throw error // the one place and type the template allows: AWS's error as it is
         }
       }
     }
