@@ -75,8 +75,8 @@ build() {
   local tool=$1 requests holds cmd
   requests=$(wc -l <"$work/requests.tsv")
   holds=$(wc -l <"$work/holds.tsv")
-  cmd=("$kiln" build -color=false "${vars[@]}" bench/book-template.json)
-  [ "$tool" = packer ] && cmd=(packer build -color=false "${vars[@]}" bench/book-template.json)
+  cmd=("$kiln" build -color=false -timestamp-ui "${vars[@]}" bench/book-template.json)
+  [ "$tool" = packer ] && cmd=(packer build -color=false -timestamp-ui "${vars[@]}" bench/book-template.json)
   echo "$(date +%T) $tool build at SCALE $scale..." >&2
   if ! python3 bench/measure.py "$work/$tool.json" --cpu-log="$work/$tool.cpu" -- "${cmd[@]}" >"$work/$tool.log" 2>&1; then :; fi
   if [ "$(field "$work/$tool.json" status)" != 0 ]; then
