@@ -373,14 +373,17 @@ enum FirstOf {
     let waiter = Waiter()
     return await withCheckedContinuation { continuation in
       waiter.set(continuation)
+      // A cancelled timer must not settle: its sleep ends at once when cancelled, and it
+      // could settle "deadline passed" before the finished task does (a cleanup that had
+      // finished was once reported as timed out that way).
       let timer = Task.detached {
-        try? await Task.sleep(for: deadline)
+        do { try await Task.sleep(for: deadline) } catch { return }
         waiter.settle(.deadlinePassed)
       }
       Task.detached {
         let result = await task.result
-        timer.cancel()
         waiter.settle(.finished(result))
+        timer.cancel()
       }
     }
   }
