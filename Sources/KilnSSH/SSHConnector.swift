@@ -9,11 +9,15 @@ public struct SSHConnector: Sendable {
   public var config: SSHConnectionConfig
   public var timeout: Duration = .seconds(300)
   public var handshakeAttempts = 10
-  /// Between failed attempts (Packer: 5 s); at most 1 s after a refused connection.
+  /// Between failed attempts (Packer: 5 s); at most `refusedRetryDelay` after a refused
+  /// connection.
   public var retryDelay: Duration = .seconds(5)
   /// Added after a failed authentication (Packer: 2 s).
   public var authenticationFailureDelay: Duration = .seconds(2)
   public var pauseBeforeConnecting: Duration = .zero
+  /// After a refused or unreachable connection: the host is still booting, and looking again
+  /// costs one TCP handshake, so sshd is seen up at most this late (Packer waits its 5 s).
+  public var refusedRetryDelay: Duration = .milliseconds(500)
 
   public init(config: SSHConnectionConfig) { self.config = config }
 
@@ -75,12 +79,10 @@ public struct SSHConnector: Sendable {
         }
         progress?("waiting for SSH on \(config.host):\(config.port): \(error.message)")
       }
-      // A refused or unreachable host is still booting: looking again costs one TCP handshake,
-      // so after at most a second (sshd is seen up at most 1 s late; Packer waits its 5 s).
       let delay: Duration =
         switch lastError?.kind {
         case .authentication: retryDelay + authenticationFailureDelay
-        case .connect: min(retryDelay, .seconds(1))
+        case .connect: min(retryDelay, refusedRetryDelay)
         default: retryDelay
         }
       if clock.now + delay >= deadline {

@@ -76,11 +76,18 @@ import _KilnTestSupport
     #expect(image.pause(after: .seconds(120), fractionDone: 0.96) == .seconds(2.5))
     #expect(image.pause(after: .seconds(60), fractionDone: 0.5) == .seconds(15), "at most maxDelay")
     #expect(image.pause(after: .seconds(130), fractionDone: 1) == .seconds(2), "complete but not yet available: the shortest")
-    // No progress: a tenth of the time waited, so a change is seen at most 10% late.
-    #expect(image.pause(after: .seconds(30), fractionDone: nil) == .seconds(3))
+    // Within two delays (4 s) of the predicted end: half of what is left, down to 0.5 s, for
+    // at most eight looks in a row; then the delay again (progress stalled at 99%).
+    #expect(image.pause(after: .seconds(297), fractionDone: 0.99) == .seconds(1.5))
+    #expect(image.pause(after: .seconds(99), fractionDone: 0.99) == .seconds(0.5))
+    #expect(image.pause(after: .seconds(99), fractionDone: 0.99, approachLooks: 7) == .seconds(0.5))
+    #expect(image.pause(after: .seconds(99), fractionDone: 0.99, approachLooks: 8) == .seconds(2))
+    // No progress: a twentieth of the time waited, so a change is seen at most 5% late.
+    #expect(image.pause(after: .seconds(60), fractionDone: nil) == .seconds(3))
     #expect(image.pause(after: .zero, fractionDone: nil) == .seconds(2))
     #expect(image.pause(after: .seconds(3600), fractionDone: nil) == .seconds(15))
-    #expect(image.pause(after: .seconds(30), fractionDone: 0) == .seconds(3), "0% predicts nothing")
+    #expect(image.pause(after: .seconds(60), fractionDone: 0) == .seconds(3), "0% predicts nothing")
+    #expect(WaitPolicy.instanceState.pause(after: .seconds(30), fractionDone: nil) == .seconds(1.5), "a 30 s stop is seen at most 1.5 s late")
     // aws_polling: exactly its delay, whatever the progress.
     let fixed = try image.overridden(delaySeconds: 30, maxAttempts: 120, environment: [:])
     #expect(fixed.pause(after: .seconds(100), fractionDone: 0.99) == .seconds(30))

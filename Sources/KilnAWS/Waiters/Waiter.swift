@@ -7,11 +7,16 @@ import KilnCore
 /// comes soon after it (Packer polls every 15 s, so each of its waits ends up to 15 s late):
 /// - when the resource reports how far along it is (a snapshot's percentage), the next look
 ///   is at half the time the progress so far predicts is left, so looks close in on the
-///   expected moment;
-/// - otherwise the pause is a tenth of the time waited so far: a change is seen at most 10%
-///   late, and a long wait costs few calls.
-/// Both are kept between `delay` and `maxDelay`. With an override (`aws_polling`, the
-/// environment) every pause is exactly the configured delay, as in Packer.
+///   expected moment; within two `delay`s of that moment, looks come every half of what is
+///   left, down to `approach` (0.5 s), so the end is seen well under a `delay` late — for at
+///   most `approachLooks` looks in a row, so progress that stalls at 99% (as snapshots do)
+///   costs no more than a few calls before the pauses are `delay` again;
+/// - otherwise the pause is a twentieth of the time waited so far: a change is seen at most
+///   5% late, and a long wait costs few calls (a 30 s stop about 27 looks, a 60 s termination
+///   about 40).
+/// Both are kept between `delay` (`approach` near a predicted end) and `maxDelay`. With an
+/// override (`aws_polling`, the environment) every pause is exactly the configured delay, as
+/// in Packer.
 public struct WaitPolicy: Sendable, Equatable {
   /// The shortest pause (every pause, when `fixed`).
   public var delay: Duration
@@ -35,19 +40,24 @@ public struct WaitPolicy: Sendable, Equatable {
   public static let snapshotCompleted = WaitPolicy(delay: .seconds(2), maxDelay: .seconds(15), timeout: .seconds(3600))
   public static let securityGroupExists = WaitPolicy(delay: .milliseconds(500), maxDelay: .seconds(5), timeout: .seconds(200))
 
+  /// The shortest pause near a predicted end, and how many such looks in a row at most.
+  public static let approach: Duration = .milliseconds(500)
+  public static let approachLooks = 8
+
   /// The pause after a look that found the resource not there yet, `elapsed` into the wait;
-  /// `fractionDone` (0…1) when the resource reports its progress.
-  public func pause(after elapsed: Duration, fractionDone: Double?) -> Duration {
+  /// `fractionDone` (0…1) when the resource reports its progress; `approachLooks`: how many
+  /// looks in a row came sooner than `delay` (the waiter counts them).
+  public func pause(after elapsed: Duration, fractionDone: Double?, approachLooks: Int = 0) -> Duration {
     if fixed { return delay }
-    let seconds: Double
+    func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
     if let fractionDone, fractionDone > 0 {
       let left = elapsed.inSeconds * (1 - min(fractionDone, 1)) / fractionDone
-      seconds = left / 2
-    } else {
-      seconds = elapsed.inSeconds / 10
+      if left > 0, left < 2 * delay.inSeconds, approachLooks < Self.approachLooks {
+        return min(max(duration(left / 2), Self.approach), delay)
+      }
+      return min(max(duration(left / 2), delay), maxDelay)
     }
-    let wanted = Duration.milliseconds(Int64((seconds * 1000).rounded()))
-    return min(max(wanted, delay), maxDelay)
+    return min(max(duration(elapsed.inSeconds / 20), delay), maxDelay)
   }
 
   /// Packer's overrides: the template's `aws_polling` block wins over `AWS_POLL_DELAY_SECONDS`
@@ -144,6 +154,7 @@ public enum Waiter {
     let start = clock.now
     var lastState = "unknown"
     var lastReport = ""
+    var approachLooks = 0
     while true {
       try Task.checkCancellation()
       var fractionDone: Double?
@@ -170,7 +181,9 @@ public enum Waiter {
         throw WaitError(kind: .timedOut, what: what, resourceID: resourceID, lastState: lastState, reason: nil, waited: elapsed)
       }
       status?("waiting for \(what): \(report); gives up in \(Self.spoken(policy.timeout - elapsed))")
-      try await Task.sleep(for: min(policy.pause(after: elapsed, fractionDone: fractionDone), policy.timeout - elapsed))
+      let pause = policy.pause(after: elapsed, fractionDone: fractionDone, approachLooks: approachLooks)
+      approachLooks = pause < policy.delay ? approachLooks + 1 : 0
+      try await Task.sleep(for: min(pause, policy.timeout - elapsed))
     }
   }
 

@@ -1,5 +1,6 @@
 import KilnCore
 import KilnSSH
+import Synchronization
 
 /// Mirrors the SDK's `communicator.StepConnect` for SSH, for every builder with an SSH
 /// communicator.
@@ -43,7 +44,16 @@ struct StepConnectSSH: BuildStep {
     connector.pauseBeforeConnecting = .seconds(communicator.pauseBeforeConnecting)
     ui.say("Using SSH communicator to connect: \(host)")
     ui.say("Waiting for SSH to become available...")
-    let session = try await connector.connect { message in ui.message(message) }
+    // A booting host refuses many times: the first refusal is a line, the repeats only the
+    // status line (Packer prints them only to its debug log).
+    let lastSaid = Mutex("")
+    let session = try await connector.connect { message in
+      let repeated = lastSaid.withLock { last in
+        defer { last = message }
+        return last == message
+      }
+      if repeated { ui.progress(message) } else { ui.message(message) }
+    }
     state[ConnectedCommunicator.self] = ReconnectingCommunicator(connector: connector, first: session) { message in ui.message(message) }
     ui.say("Connected to SSH! (host key \(session.hostKeyFingerprint))")
   }
