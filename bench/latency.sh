@@ -4,10 +4,11 @@
 #
 #   bench/latency.sh [SCALE]      (default 1: AWS's durations; SCALE 20 runs them 20 times faster)
 #
-# Environment: TOOLS="kiln" builds with Kiln only (default "kiln packer"); LATENCY_SET="image_base=600"
+# Environment: TOOLS="kiln" builds with Kiln only (default "kiln packer"); LATENCY_SET="image_base=450"
 # changes durations of the proxy's table (seconds at SCALE 1, space-separated NAME=SECONDS), e.g.
-# a 10-minute snapshot for the CPU-while-waiting figure of issue #15 item 4:
-#   TOOLS=kiln LATENCY_SET=image_base=600 bench/latency.sh
+# a 10-minute snapshot (450 s + 10 s per GiB of moto's 15 GiB image) for the CPU-while-waiting
+# figure of issue #15 item 4:
+#   TOOLS=kiln LATENCY_SET=image_base=450 bench/latency.sh
 #
 # bench/latency_proxy.py sits between each tool and a local moto (signatures checked): it holds
 # every instance, image, copy and snapshot in its transitional state for the durations of its one

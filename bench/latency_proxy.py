@@ -83,7 +83,8 @@ for arg in sys.argv[6:]:
         no_capacity.update(pair.strip() for pair in arg.split("=", 1)[1].split(",") if pair.strip())
     elif arg.startswith("--set="):
         # --set=NAME=SECONDS replaces one duration of the table (seconds at SCALE 1), e.g. a
-        # 10-minute snapshot for the CPU-while-waiting figure: --set=image_base=600.
+        # 10-minute snapshot for the CPU-while-waiting figure: --set=image_base=450 (450 s +
+        # 10 s per GiB of moto's 15 GiB image).
         name, _, value = arg.split("=", 1)[1].partition("=")
         if name not in DURATIONS:
             sys.exit(f"latency_proxy.py: --set names {name!r}, which is not in DURATIONS ({', '.join(DURATIONS)})")
