@@ -57,18 +57,65 @@ extension Kiln {
 
   /// Packer accepts `-machine-readable` anywhere on the line, before the subcommand too;
   /// argument-parser wants flags after it, so move it there. A lone `-h` asks for help (see
-  /// `helpNames`); a bare Go boolean flag (`-color`, `-dry-run`) is `=true`. Nothing after
-  /// `--` is touched.
+  /// `helpNames`). Go's boolean flags are written bare or with a value (`-check`,
+  /// `-check=true`, `-debug=false`, `-write`): a value Go's `strconv.ParseBool` takes is turned
+  /// into what argument-parser expects (`goFlags`: the flag or nothing; `goBoolOptions`:
+  /// `=true` or `=false`, and `=true` added to a bare one), anything else is left for
+  /// argument-parser to refuse.
+  /// Nothing after `--` is touched.
   static func normalize(_ arguments: [String]) -> [String] {
     let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
-    // Go's boolean flags: a bare `-dry-run` means `-dry-run=true` (as `-color` does).
-    let goBooleans: Set<String> = ["-dry-run", "--dry-run", "-color", "--color"]
-    var options = arguments[..<end].map { $0 == "-h" ? "--help" : goBooleans.contains($0) ? $0 + "=true" : $0 }
+    var options: [String] = []
+    for argument in arguments[..<end] {
+      if argument == "-h" {
+        options.append("--help")
+        continue
+      }
+      let (written, value) = split(argument)
+      // Go takes one dash or two; Kiln's flags are declared with one.
+      let name = written.hasPrefix("--") ? String(written.dropFirst()) : written
+      if goBoolOptions.contains(name), value == nil {
+        options.append(name + "=true")
+      } else if goBoolOptions.contains(name), let value, let truth = parseBool(value) {
+        options.append("\(name)=\(truth)")
+      } else if goFlags.contains(name), value == nil {
+        options.append(name)
+      } else if goFlags.contains(name), let value, let truth = parseBool(value) {
+        if truth { options.append(name) }
+      } else {
+        options.append(argument)
+      }
+    }
     let rest = arguments[end...]
-    let flags: Set<String> = ["-machine-readable", "--machine-readable"]
-    guard options.contains(where: flags.contains) else { return options + rest }
-    options.removeAll(where: flags.contains)
+    guard options.contains("-machine-readable") else { return options + rest }
+    options.removeAll { $0 == "-machine-readable" }
     return options + ["-machine-readable"] + rest
+  }
+
+  /// Boolean flags that default to false (argument-parser `@Flag`s).
+  static let goFlags: Set<String> = dashed([
+    "check", "debug", "delete", "diff", "force", "machine-readable", "recursive", "skip-unchanged", "syntax-only", "timestamp-ui",
+    "with-annotations",
+  ])
+  /// Boolean flags that are options taking true or false (`-color`, `-dry-run` and `-write`
+  /// default to true): bare, they are `=true`.
+  static let goBoolOptions: Set<String> = dashed(["color", "dry-run", "write"])
+
+  private static func dashed(_ names: [String]) -> Set<String> { Set(names.map { "-" + $0 }) }
+
+  /// `-name=value` as ("-name", "value"); anything else as (argument, nil).
+  private static func split(_ argument: String) -> (String, String?) {
+    guard argument.hasPrefix("-"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
+    return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+  }
+
+  /// Go's `strconv.ParseBool`: 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False.
+  static func parseBool(_ text: String) -> Bool? {
+    switch text {
+    case "1", "t", "T", "TRUE", "true", "True": true
+    case "0", "f", "F", "FALSE", "false", "False": false
+    default: nil
+    }
   }
 }
 

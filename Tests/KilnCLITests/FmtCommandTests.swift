@@ -40,6 +40,24 @@ import _KilnTestSupport
     #expect(again.stdout.isEmpty)
   }
 
+  /// Go's boolean flags as CI scripts write them: bare or with any value Go's ParseBool takes
+  /// (`-check=true`, `-write`, `-write=0`, `-recursive=T`); a value Go refuses is refused.
+  @Test func goBooleanFlagsTakeGosSpellings() async throws {
+    try write("sub/a.pkr.hcl", Self.messy)
+    let check = try await KilnProcess.run(["fmt", "-check=true", "-recursive=T", "."], in: directory)
+    #expect(check.status == 3, "\(check.stderr)")
+    #expect(check.stdout == "sub/a.pkr.hcl\n")
+    let notChecking = try await KilnProcess.run(["fmt", "-check=false", "-write=0", "-recursive", "."], in: directory)
+    #expect(notChecking.status == 0, "\(notChecking.stderr)")
+    #expect(try read("sub/a.pkr.hcl") == Self.messy, "-write=0 leaves the file")
+    let written = try await KilnProcess.run(["fmt", "-write", "--recursive=1", "."], in: directory)
+    #expect(written.status == 0, "\(written.stderr)")
+    #expect(try read("sub/a.pkr.hcl") == Self.tidy)
+    let refused = try await KilnProcess.run(["fmt", "-check=maybe", "."], in: directory)
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("-check=maybe") || refused.stderr.contains("maybe"), "\(refused.stderr)")
+  }
+
   @Test func diffWithoutWriting() async throws {
     try write("a.pkr.hcl", Self.messy)
     let result = try await KilnProcess.run(["fmt", "-diff", "-write=false", "a.pkr.hcl"], in: directory)
