@@ -45,16 +45,18 @@ struct StepConnectSSH: BuildStep {
     ui.say("Using SSH communicator to connect: \(host)")
     ui.say("Waiting for SSH to become available...")
     // A booting host refuses many times: the first refusal is a line, the repeats only the
-    // status line (Packer prints them only to its debug log).
+    // status line (Packer prints them only to its debug log). The same for the reconnections
+    // after a restart the session makes later.
     let lastSaid = Mutex("")
-    let session = try await connector.connect { message in
+    let say: @Sendable (String) -> Void = { message in
       let repeated = lastSaid.withLock { last in
         defer { last = message }
         return last == message
       }
       if repeated { ui.progress(message) } else { ui.message(message) }
     }
-    state[ConnectedCommunicator.self] = ReconnectingCommunicator(connector: connector, first: session) { message in ui.message(message) }
+    let session = try await connector.connect(progress: say)
+    state[ConnectedCommunicator.self] = ReconnectingCommunicator(connector: connector, first: session, progress: say)
     ui.say("Connected to SSH! (host key \(session.hostKeyFingerprint))")
   }
 
