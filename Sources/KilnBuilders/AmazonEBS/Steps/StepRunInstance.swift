@@ -67,12 +67,10 @@ struct StepRunInstance: BuildStep {
     var request = EC2Client.RunInstancesRequest(imageID: source.imageID, instanceType: Self.types(config)[0])
     request.keyName = state[LaunchKeyPair.self]?.name
     request.securityGroupIDs = state[SecurityGroupIDs.self] ?? []
-    request.subnetID = placement.subnetID.isEmpty ? nil : placement.subnetID
     request.associatePublicIPAddress = config.associatePublicIPAddress
     request.userData = userData.isEmpty ? nil : userData
     request.iamInstanceProfile = config.iamInstanceProfile.isEmpty ? nil : config.iamInstanceProfile
     request.shutdownBehavior = isSpot ? nil : config.shutdownBehavior
-    request.availabilityZone = placement.availabilityZone.isEmpty ? nil : placement.availabilityZone
     request.tenancy = config.tenancy.isEmpty ? nil : config.tenancy
     request.ebsOptimized = config.ebsOptimized ? true : nil
     request.blockDevices = config.launchBlockDeviceMappings.map(\.input)
