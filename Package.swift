@@ -111,7 +111,7 @@ let package = Package(
     .target(name: "_KilnTestSupport", dependencies: ["KilnCore", "KilnAWS"], swiftSettings: strictSettings),
     .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnFuzzing", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
-      name: "KilnAWSTests", dependencies: ["KilnAWS", "_KilnTestSupport"], swiftSettings: strictSettings),
+      name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCore", "_KilnTestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "KilnCryptoTests", dependencies: ["KilnCrypto"], swiftSettings: strictSettings),
     .testTarget(

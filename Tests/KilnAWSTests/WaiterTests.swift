@@ -1,5 +1,6 @@
 import Foundation
 import KilnAWS
+import KilnCore
 import Synchronization
 import Testing
 import _KilnTestSupport
@@ -169,5 +170,49 @@ import _KilnTestSupport
     try await ec2.deleteSecurityGroup(groupID: groupID)
     try await ec2.deregisterImage(imageID)
     try await ec2.deleteSnapshot(snapshot)
+  }
+
+  /// Issue #15: in the background (an early cleanup while the build goes on) a wait looks at
+  /// its longest pause, an hour here, and looks again at once when the build comes to wait for
+  /// it. (An override's pauses stay exact: its longest pause is its delay.)
+  @Test(.timeLimit(.minutes(2))) func inTheBackgroundTheLongestPauseEndsWhenTheWaitBecomesUrgent() async throws {
+    let background = WaitPolicy(delay: .milliseconds(5), maxDelay: .seconds(3600), timeout: .seconds(7200))
+    let urgency = WaitUrgency()
+    let polls = Mutex(0)
+    let wait = Task {
+      try await WaitUrgency.$current.withValue(urgency) {
+        try await Waiter.wait(for: "instance i-1 to be terminated", resourceID: "i-1", policy: background) { () async throws -> PollResult<Int> in
+          let n = polls.withLock {
+            $0 += 1
+            return $0
+          }
+          return n < 3 ? .pending(state: "shutting-down", progress: nil) : .done(n)
+        }
+      }
+    }
+    while polls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+    // Outside the background the next look would come 5 ms later; here none comes.
+    try await Task.sleep(for: .milliseconds(300))
+    #expect(polls.withLock { $0 } == 1)
+    urgency.becomeUrgent()
+    #expect(try await wait.value == 3, "looked again at once, then at the usual pace")
+  }
+
+  /// Cancelled in the background, a wait ends at once.
+  @Test(.timeLimit(.minutes(2))) func aBackgroundWaitEndsWhenCancelled() async throws {
+    let background = WaitPolicy(delay: .milliseconds(5), maxDelay: .seconds(3600), timeout: .seconds(7200))
+    let polls = Mutex(0)
+    let wait = Task {
+      try await WaitUrgency.$current.withValue(WaitUrgency()) {
+        try await Waiter.wait(for: "x", resourceID: "x", policy: background) { () async throws -> PollResult<Int> in
+          polls.withLock { $0 += 1 }
+          return .pending(state: "pending", progress: nil)
+        }
+      }
+    }
+    while polls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+    wait.cancel()
+    let result = await wait.result
+    #expect(throws: CancellationError.self) { try result.get() }
   }
 }

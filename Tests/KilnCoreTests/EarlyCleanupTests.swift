@@ -134,4 +134,57 @@ import Testing
         ])
     }
   }
+
+  /// A member whose cleanup waits as a termination does: it notes its urgency, then sleeps an
+  /// hour through `WaitUrgency`, which the end of the run cuts short.
+  struct Background: BuildStep {
+    let name = "background"
+    let journal: Journal
+    var earlyCleanup: EarlyCleanupGroup? = EarlyCleanupTests.machine
+
+    func run(_ state: BuildState) async throws {}
+
+    func cleanup(_ state: BuildState) async throws {
+      guard let urgency = WaitUrgency.current else {
+        journal.log("background: no urgency")
+        return
+      }
+      journal.log("background starts, urgent: \(urgency.isUrgent)")
+      try await urgency.sleep(for: .seconds(3600))
+      journal.log("background wakes, urgent: \(urgency.isUrgent)")
+    }
+  }
+
+  /// An ordinary step whose cleanup notes the urgency it sees.
+  struct Ordinary: BuildStep {
+    let name = "ordinary"
+    let journal: Journal
+    func run(_ state: BuildState) async throws {}
+    func cleanup(_ state: BuildState) async throws { journal.log("ordinary cleanup sees \(WaitUrgency.current == nil ? "none" : "one")") }
+  }
+
+  /// Releases the group, waits for the background cleanup to start, and ends.
+  struct Starter: BuildStep {
+    let name = "starter"
+    let journal: Journal
+    func run(_ state: BuildState) async throws {
+      state.releaseEarly(EarlyCleanupTests.machine)
+      while !journal.all.contains(where: { $0.hasPrefix("background starts") }) { try await Task.sleep(for: .milliseconds(10)) }
+      journal.log("starter ends")
+    }
+  }
+
+  /// Issue #15: an early cleanup's waits are in the background while the build goes on, and
+  /// urgent once the run has only cleanups left: an hour's pause ends then, not an hour later.
+  @Test(.timeLimit(.minutes(2))) func anEarlyCleanupWaitsInTheBackgroundUntilTheRunEnds() async {
+    let journal = Journal()
+    let outcome = await StepRunner(steps: [Ordinary(journal: journal), Background(journal: journal), Starter(journal: journal)]).run(BuildState())
+    #expect(outcome.succeeded)
+    #expect(outcome.cleanupProblems.isEmpty, "\(outcome.cleanupProblems)")
+    let all = journal.all
+    #expect(Array(all.prefix(2)) == ["background starts, urgent: false", "starter ends"])
+    #expect(all.contains("background wakes, urgent: true"), "\(all)")
+    #expect(all.contains("ordinary cleanup sees none"), "\(all)")
+    #expect(all.count == 4, "\(all)")
+  }
 }

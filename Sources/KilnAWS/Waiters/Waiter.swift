@@ -14,9 +14,11 @@ import KilnCore
 /// - otherwise the pause is a twentieth of the time waited so far: a change is seen at most
 ///   5% late, and a long wait costs few calls (a 30 s stop about 27 looks, a 60 s termination
 ///   about 40).
-/// Both are kept between `delay` (`approach` near a predicted end) and `maxDelay`. With an
-/// override (`aws_polling`, the environment) every pause is exactly the configured delay, as
-/// in Packer.
+/// Both are kept between `delay` (`approach` near a predicted end) and `maxDelay`. In the
+/// background (an early cleanup's wait while the build goes on: `WaitUrgency`) every pause is
+/// `maxDelay`, and ends early when the build comes to wait for it. With an override
+/// (`aws_polling`, the environment) every pause is exactly the configured delay, as in Packer
+/// (its `maxDelay` is its delay, in the background too).
 public struct WaitPolicy: Sendable, Equatable {
   /// The shortest pause (every pause, when `fixed`).
   public var delay: Duration
@@ -140,7 +142,8 @@ public struct WaitError: Error, CustomStringConvertible, Sendable {
 
 public enum Waiter {
   /// Polls until `poll` says done, fails, or the policy's deadline passes. The first look is
-  /// immediate; the pauses follow `policy` (see `WaitPolicy`). `progress` hears every change of
+  /// immediate; the pauses follow `policy` (see `WaitPolicy`), and are its longest while
+  /// `WaitUrgency.current` says nothing waits for this yet. `progress` hears every change of
   /// state or progress figure; `status` hears every look, with the time left before the
   /// deadline (for a progress line). Cancellation ends the wait at once (the sleep is
   /// cancellable).
@@ -181,6 +184,11 @@ public enum Waiter {
         throw WaitError(kind: .timedOut, what: what, resourceID: resourceID, lastState: lastState, reason: nil, waited: elapsed)
       }
       status?("waiting for \(what): \(report); gives up in \(Self.spoken(policy.timeout - elapsed))")
+      if let urgency = WaitUrgency.current, !urgency.isUrgent {
+        approachLooks = 0
+        try await urgency.sleep(for: min(policy.maxDelay, policy.timeout - elapsed))
+        continue
+      }
       let pause = policy.pause(after: elapsed, fractionDone: fractionDone, approachLooks: approachLooks)
       approachLooks = pause < policy.delay ? approachLooks + 1 : 0
       try await Task.sleep(for: min(pause, policy.timeout - elapsed))

@@ -248,8 +248,10 @@ public struct StepRunner: Sendable {
     let failedOrCancelled: Bool
     if case .succeeded = ending { failedOrCancelled = false } else { failedOrCancelled = true }
     if case .failed = ending { state[StepRunFailed.self] = true }
-    // From here on every cleanup runs in order; those already released early are awaited.
+    // From here on every cleanup runs in order; those already released early are awaited,
+    // so their waits are on the critical path now.
     state.installEarlyRelease(nil)
+    early.urgency.becomeUrgent()
     let released = early.released
     var toClean: [any BuildStep] = []
     var skipped: [String] = []
@@ -277,9 +279,11 @@ public struct StepRunner: Sendable {
   /// call, a sleep in a shielded task) would hold the build forever. The step is reported as
   /// `CleanupTimedOut` (what it was removing may be left) and the next cleanup starts while
   /// that one may still be running.
+  ///
+  /// `urgency`: for early cleanups, what their waits read as `WaitUrgency.current`.
   static func cleanUp(
     _ steps: [any BuildStep], _ state: BuildState, deadline: Duration, hooks: (any StepHooks)?,
-    onCleanup: (@Sendable (String) -> Void)?, events: (any BuildUI)? = nil
+    onCleanup: (@Sendable (String) -> Void)?, events: (any BuildUI)? = nil, urgency: WaitUrgency? = nil
   ) async -> [(step: String, problem: String)] {
     guard !steps.isEmpty else { return [] }
     let cleanups = Task.detached { () async -> [(step: String, problem: String)] in
@@ -288,7 +292,7 @@ public struct StepRunner: Sendable {
         await hooks?.beforeCleanup(step)
         onCleanup?(step.name)
         events?.event("cleanup-start", ["step": .string(step.name)])
-        let cleanup = Task.detached { try await step.cleanup(state) }
+        let cleanup = Task.detached { try await WaitUrgency.$current.withValue(urgency) { try await step.cleanup(state) } }
         let outcome = await FirstOf.race(cleanup, deadline: deadline)
         var problem: String?
         switch outcome {
@@ -314,7 +318,8 @@ public struct StepRunner: Sendable {
 }
 
 /// The cleanups a run started early (`BuildState.releaseEarly`): which steps they cover, and
-/// the detached tasks running them, which no cancellation of the build reaches.
+/// the detached tasks running them, which no cancellation of the build reaches. Their waits
+/// are in the background (`urgency`) until the run finishes.
 final class EarlyCleanups: Sendable {
   private struct State {
     var started: [Int] = []
@@ -327,6 +332,7 @@ final class EarlyCleanups: Sendable {
   private let onCleanup: (@Sendable (String) -> Void)?
   private let events: (any BuildUI)?
   private let state = Mutex(State())
+  let urgency = WaitUrgency()
 
   init(steps: [any BuildStep], deadline: Duration, onCleanup: (@Sendable (String) -> Void)?, events: (any BuildUI)?) {
     self.steps = steps
@@ -346,10 +352,10 @@ final class EarlyCleanups: Sendable {
       guard !chosen.isEmpty else { return }
       state.released.formUnion(chosen)
       let selected = chosen.map { steps[$0] }
-      let (deadline, onCleanup, events) = (self.deadline, self.onCleanup, self.events)
+      let (deadline, onCleanup, events, urgency) = (self.deadline, self.onCleanup, self.events, self.urgency)
       state.tasks.append(
         Task.detached {
-          await StepRunner.cleanUp(selected, buildState, deadline: deadline, hooks: nil, onCleanup: onCleanup, events: events)
+          await StepRunner.cleanUp(selected, buildState, deadline: deadline, hooks: nil, onCleanup: onCleanup, events: events, urgency: urgency)
         })
     }
   }
