@@ -74,13 +74,11 @@ extension Kiln {
       let (written, value) = split(argument)
       // Go takes one dash or two; Kiln's flags are declared with one.
       let name = written.hasPrefix("--") ? String(written.dropFirst()) : written
-      if goBoolOptions.contains(name), value == nil {
-        options.append(name + "=true")
-      } else if goBoolOptions.contains(name), let value, let truth = parseBool(value) {
+      // Bare is true; a value Go refuses is nil (left to argument-parser).
+      let truth: Bool? = if let value { parseBool(value) } else { true }
+      if goBoolOptions.contains(name), let truth {
         options.append("\(name)=\(truth)")
-      } else if goFlags.contains(name), value == nil {
-        options.append(name)
-      } else if goFlags.contains(name), let value, let truth = parseBool(value) {
+      } else if goFlags.contains(name), let truth {
         if truth { options.append(name) }
       } else {
         options.append(argument)

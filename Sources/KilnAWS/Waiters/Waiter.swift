@@ -13,7 +13,7 @@ import KilnCore
 ///   costs no more than a few calls before the pauses are `delay` again;
 /// - otherwise the pause is a twentieth of the time waited so far: a change is seen at most
 ///   5% late, and a long wait costs few calls (a 30 s stop about 27 looks, a 60 s termination
-///   about 40).
+///   waited for about 40; one in the background, below, about 5).
 /// Both are kept between `delay` (`approach` near a predicted end) and `maxDelay`. In the
 /// background (an early cleanup's wait while the build goes on: `WaitUrgency`) every pause is
 /// `maxDelay`, and ends early when the build comes to wait for it. With an override
